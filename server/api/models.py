@@ -1,0 +1,177 @@
+"""Request and response models (pydantic): they validate input and feed the OpenAPI doc."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
+EMAIL_RE = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _origin(value: str) -> str:
+    lowered = value.lower().rstrip("/")
+    if not ORIGIN_RE.match(lowered):
+        raise ValueError(
+            "an origin is scheme://host[:port], optionally https://*.example.com; "
+            f"got {value[:100]!r}"
+        )
+    return lowered
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value[:64]!r}") from None
+    return value
+
+
+Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Department = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .-]+$")]
+Lang = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Role = Literal["admin", "marketer", "agent"]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL_RE)]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class WidgetLook(Strict):
+    color: Annotated[str, Field(pattern=HEX_COLOR)] = "#2563eb"
+    position: Literal["right", "left"] = "right"
+    greeting: Annotated[str, Field(max_length=500)] = "Hi! How can we help?"
+    prechat: bool = False
+    prechat_fields: list[Literal["name", "email", "department"]] = []
+    survey: list[Literal["csat", "nps", "ces"]] = ["csat"]
+    sound: bool = True
+
+
+class HoursWindow(Strict):
+    days: Annotated[list[Day], Field(min_length=1)]
+    start: Annotated[str, Field(alias="from", pattern=HHMM)]
+    end: Annotated[str, Field(alias="to", pattern=HHMM)]
+
+
+class BusinessHours(Strict):
+    windows: Annotated[list[HoursWindow], Field(max_length=50)] = []
+    holidays: Annotated[
+        list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]], Field(max_length=366)
+    ] = []
+
+
+class SiteOptions(Strict):
+    attribution_window_days: Annotated[int, Field(ge=1, le=90)] = 7
+    queue_timeout_s: Annotated[int, Field(ge=30, le=86400)] = 600
+    offline_mode: Literal["offline_message", "keep_queued"] = "offline_message"
+    max_invitations_per_visit: Annotated[int, Field(ge=0, le=20)] = 2
+    max_invitations_per_day: Annotated[int, Field(ge=0, le=50)] = 4
+    consent_mode: Literal["none", "required"] = "none"
+    routing: Literal["least_busy", "round_robin", "offer"] = "least_busy"
+
+
+class SiteCreate(Strict):
+    name: Name
+    allowed_origins: Annotated[list[Origin], Field(max_length=50)] = []
+    timezone: TimeZone = "UTC"
+    default_lang: Lang = "en"
+    languages: Annotated[list[Lang], Field(max_length=50)] = []
+    widget: WidgetLook = WidgetLook()
+    departments: Annotated[list[Department], Field(max_length=50)] = []
+    business_hours: BusinessHours | None = None
+    settings: SiteOptions = SiteOptions()
+
+
+class SitePatch(Strict):
+    name: Name | None = None
+    allowed_origins: Annotated[list[Origin], Field(max_length=50)] | None = None
+    timezone: TimeZone | None = None
+    default_lang: Lang | None = None
+    languages: Annotated[list[Lang], Field(max_length=50)] | None = None
+    widget: WidgetLook | None = None
+    departments: Annotated[list[Department], Field(max_length=50)] | None = None
+    business_hours: BusinessHours | None = None
+    settings: SiteOptions | None = None
+    rotate_identity_secret: bool = False
+
+
+class SiteOut(BaseModel):
+    id: str
+    key: str
+    name: str
+    allowed_origins: list[str]
+    timezone: str
+    default_lang: str
+    languages: list[str]
+    widget: dict
+    departments: list[str]
+    business_hours: dict | None
+    settings: dict
+    identity_secret: str | None = Field(None, description="admins only")
+    created_ts: int
+    snippet: str
+
+
+class LoginIn(Strict):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    role: Role
+    display_name: str
+    avatar_url: str | None
+    capacity: int
+    departments: list[str]
+    active: bool
+    site_ids: list[str]
+    created_ts: int
+
+
+class MeOut(UserOut):
+    csrf_token: str | None = None
+
+
+class AgentCreate(Strict):
+    email: Email
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+    role: Role = "agent"
+    display_name: Name
+    avatar_url: Annotated[str, Field(max_length=500, pattern=r"^https://")] | None = None
+    capacity: Annotated[int, Field(ge=1, le=50)] = 3
+    departments: Annotated[list[Department], Field(max_length=50)] = []
+    site_ids: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] = []
+
+
+class AgentPatch(Strict):
+    password: Annotated[str, Field(min_length=10, max_length=200)] | None = None
+    role: Role | None = None
+    display_name: Name | None = None
+    avatar_url: Annotated[str, Field(max_length=500, pattern=r"^https://")] | None = None
+    capacity: Annotated[int, Field(ge=1, le=50)] | None = None
+    departments: Annotated[list[Department], Field(max_length=50)] | None = None
+    site_ids: (
+        Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] | None
+    ) = None
+    active: bool | None = None
+
+
+class TokenCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    token: str = Field(description="shown once; store it now")

@@ -1,0 +1,233 @@
+"""Declarative REST endpoints: one place that validates, authorises and documents.
+
+Each endpoint names its body model, response model and the roles allowed; the router
+turns that into Starlette routes and into the OpenAPI document, so the schema a client
+reads is the one requests are validated against.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.auth import ROLES, Principal, authenticate
+from server.errors import ApiError
+from server.services import Services
+
+ANY_ROLE = frozenset(ROLES)
+PUBLIC = frozenset()
+
+
+@dataclass(slots=True)
+class Context:
+    """What a handler gets: the request, node services, caller, validated body."""
+
+    request: Request
+    services: Services
+    principal: Principal | None
+    body: Any
+    params: dict[str, str]
+
+    @property
+    def user(self) -> Principal:
+        assert self.principal is not None, "handler declared roles, so a principal exists"
+        return self.principal
+
+    def query(self) -> dict[str, str]:
+        return dict(self.request.query_params)
+
+
+Handler = Callable[[Context], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    roles: frozenset[str]
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    summary: str
+    tags: list[str] = field(default_factory=list)
+
+
+def _json(data: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    details = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(body)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        details.append({"path": path, "message": message})
+    return details
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The parsed JSON body; 415/413/400 errors for the wrong type, size or syntax."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError("unsupported_media_type", "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError("too_large", f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError("too_large", f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise ApiError("invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+class ApiRouter:
+    """Collects endpoints under a prefix; `routes()` for Starlette, `openapi()` for docs."""
+
+    def __init__(self, prefix: str = "/api/v1") -> None:
+        self.prefix = prefix
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        roles: frozenset[str] = ANY_ROLE,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        summary: str = "",
+        tags: list[str] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method,
+                    path,
+                    handler,
+                    roles,
+                    body,
+                    response,
+                    status,
+                    summary or (handler.__doc__ or "").strip().split("\n")[0],
+                    tags or [],
+                )
+            )
+            return handler
+
+        return register
+
+    def routes(self) -> list[Route]:
+        by_path: dict[str, dict[str, Endpoint]] = {}
+        for endpoint in self.endpoints:
+            by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+        return [
+            Route(self.prefix + path, self._dispatcher(methods), methods=list(methods))
+            for path, methods in by_path.items()
+        ]
+
+    def _dispatcher(self, methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
+        async def dispatch(request: Request) -> Response:
+            endpoint = methods[request.method]
+            services: Services = request.app.state.services
+            principal = await authenticate(
+                services.db,
+                method=request.method,
+                headers=request.headers,
+                cookies=request.cookies,
+            )
+            if endpoint.roles:
+                if principal is None:
+                    raise ApiError("unauthorized", "sign in or send an API token")
+                if principal.role not in endpoint.roles:
+                    raise ApiError("forbidden", f"the {principal.role} role cannot do this")
+            body = None
+            if endpoint.body is not None:
+                raw = await read_json_body(request, services.settings.max_body_bytes)
+                try:
+                    body = endpoint.body.model_validate(raw)
+                except ValidationError as exc:
+                    raise ApiError(
+                        "validation_failed",
+                        "the request body is not valid",
+                        details=validation_details(exc),
+                    ) from None
+            ctx = Context(request, services, principal, body, dict(request.path_params))
+            result = await endpoint.handler(ctx)
+            if isinstance(result, Response):
+                return result
+            if isinstance(result, BaseModel):
+                result = result.model_dump(mode="json")
+            return _json(result, endpoint.status)
+
+        return dispatch
+
+    def openapi(self, title: str, version: str) -> dict[str, Any]:
+        """The OpenAPI 3.1 document, with schemas from the validating models."""
+        paths: dict[str, dict[str, Any]] = {}
+        schemas: dict[str, Any] = {}
+
+        def ref(model: type[BaseModel]) -> dict[str, str]:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+            return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+        for ep in self.endpoints:
+            op: dict[str, Any] = {"summary": ep.summary, "tags": ep.tags, "responses": {}}
+            params = re.findall(r"{(\w+)}", ep.path)
+            if params:
+                op["parameters"] = [
+                    {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                    for p in params
+                ]
+            if ep.body is not None:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref(ep.body)}},
+                }
+            ok: dict[str, Any] = {"description": "OK"}
+            if ep.response is not None:
+                ok["content"] = {"application/json": {"schema": ref(ep.response)}}
+            op["responses"][str(ep.status)] = ok
+            op["responses"]["default"] = {"description": "error: {error: {code, message}}"}
+            if ep.roles:
+                op["security"] = [{"session": []}, {"bearer": []}]
+                op["x-roles"] = sorted(ep.roles)
+            paths.setdefault(self.prefix + ep.path, {})[ep.method.lower()] = op
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": title, "version": version},
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "session": {"type": "apiKey", "in": "cookie", "name": "beckon_session"},
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                },
+            },
+        }
+
+
+def merge(*routers: ApiRouter, prefix: str = "/api/v1") -> ApiRouter:
+    """One router holding the endpoints of several modules."""
+    merged = ApiRouter(prefix)
+    for router in routers:
+        merged.endpoints.extend(router.endpoints)
+    return merged

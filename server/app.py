@@ -1,0 +1,88 @@
+"""The ASGI application: routes, error handling, and the lifespan that owns resources."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from server.api import agents, auth_routes, sites
+from server.api.router import merge
+from server.broker.base import BrokerUnavailable
+from server.errors import ApiError, error_body, error_response
+from server.ops_routes import ops_routes
+from server.resources import open_services
+from server.services import Services
+from server.settings import Settings
+from server.static_routes import static_routes
+from server.store.database import StoreUnavailable
+
+log = logging.getLogger("beckon.app")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+api = merge(auth_routes.routes, sites.routes, agents.routes)
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    return Response(orjson.dumps(error_body(code, message)), status, media_type="application/json")
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    which = "store" if isinstance(exc, StoreUnavailable) else "broker"
+    log.warning("%s unavailable during %s %s: %s", which, request.method, request.url.path, exc)
+    return _json_error(503, "unavailable", f"the {which} is unavailable; retry shortly")
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
+    return _json_error(exc.status_code, code, str(exc.detail))
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return _json_error(500, "internal", "internal error")
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """Build the app. With `services` given (the CLI opened them to report failures
+    clearly) the lifespan only closes them; otherwise it opens them itself."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = services or await open_services(settings)
+        app.state.services = owned
+        try:
+            yield
+        finally:
+            await owned.close()
+
+    routes: list[BaseRoute] = [
+        *ops_routes(api),
+        *api.routes(),
+        *static_routes(PROJECT_ROOT),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: _api_error,
+            StoreUnavailable: _unavailable,
+            BrokerUnavailable: _unavailable,
+            HTTPException: _http_error,
+            Exception: _internal,
+        },
+    )

@@ -1,0 +1,267 @@
+"""`beckon` — serve, migrate, create-admin, create-site.
+
+Every failure is one line on stderr and a non-zero exit (2 for bad configuration or
+arguments, 1 for a service that cannot be reached), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from server.errors import ApiError
+from server.resources import StartupError, open_services
+from server.settings import Settings, SettingsError, load_settings
+from server.store.database import StoreUnavailable, open_database
+from server.store.migrate import upgrade_to_head
+
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 1
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="beckon", description="Beckon live chat server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--database-url", help="overrides BECKON_DATABASE_URL")
+        p.add_argument("--broker-url", help="overrides BECKON_BROKER_URL")
+        return p
+
+    serve = with_db(sub.add_parser("serve", help="run the server"))
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000, or $PORT)")
+    serve.add_argument("--public-url", help="overrides BECKON_PUBLIC_URL")
+    serve.add_argument("--log-level", help="overrides BECKON_LOG_LEVEL")
+    serve.add_argument(
+        "--no-bootstrap", action="store_true", help="do not create a first admin and demo site"
+    )
+
+    with_db(sub.add_parser("migrate", help="apply database migrations"))
+
+    admin = with_db(sub.add_parser("create-admin", help="create an admin user"))
+    admin.add_argument("--email")
+    admin.add_argument("--name", default="Admin")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+    site = with_db(sub.add_parser("create-site", help="create a site and print its snippet"))
+    site.add_argument("--name", required=True)
+    site.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        help="allowed origin (repeatable), e.g. https://shop.example.com",
+    )
+    site.add_argument("--timezone", default="UTC")
+    site.add_argument("--public-url", help="overrides BECKON_PUBLIC_URL (for the snippet)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags: dict[str, Any] = {
+        "database_url": getattr(args, "database_url", None),
+        "broker_url": getattr(args, "broker_url", None),
+        "public_url": getattr(args, "public_url", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+    level = getattr(args, "log_level", None)
+    flags["log_level"] = level.upper() if level else None
+    return load_settings(**flags)
+
+
+async def _migrate(settings: Settings, *, quiet: bool = False) -> None:
+    db = open_database(settings.database_url)
+    try:
+        before, after = await upgrade_to_head(db)
+    except StoreUnavailable as exc:
+        raise CliError(f"cannot reach the database: {exc}", EXIT_UNAVAILABLE) from exc
+    finally:
+        await db.close()
+    if not quiet:
+        print(f"database at revision {after} (was {before or 'empty'})")
+
+
+def _validation_message(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    path = ".".join(str(p) for p in err["loc"])
+    return f"{path}: {err['msg']}" if path else err["msg"]
+
+
+async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from server.users import create_user
+
+    email, password = args.email, args.password
+    if len(password) < 10:
+        raise CliError("the password must be at least 10 characters", EXIT_CONFIG)
+    from server.api.models import AgentCreate
+
+    try:
+        AgentCreate(email=email, password=password, display_name=args.name, role="admin")
+    except ValidationError as exc:
+        raise CliError(_validation_message(exc), EXIT_CONFIG) from None
+    await _migrate(settings, quiet=True)
+    db = open_database(settings.database_url)
+    try:
+        user = await create_user(
+            db, email=email, password=password, role="admin", display_name=args.name
+        )
+    except ApiError as exc:
+        raise CliError(exc.message) from None
+    finally:
+        await db.close()
+    print(f"admin {user['email']} created (id {user['id']})")
+
+
+async def _create_site(settings: Settings, args: argparse.Namespace) -> None:
+    from server.api.models import SiteCreate
+    from server.sites import create_site, snippet
+
+    try:
+        spec = SiteCreate(name=args.name, allowed_origins=args.origin, timezone=args.timezone)
+    except ValidationError as exc:
+        raise CliError(_validation_message(exc), EXIT_CONFIG) from None
+    await _migrate(settings, quiet=True)
+    db = open_database(settings.database_url)
+    try:
+        row = await create_site(db, spec)
+    finally:
+        await db.close()
+    print(f"site {row['name']} created: id {row['id']}, key {row['key']}")
+    print(snippet(row["key"], settings.base_url))
+
+
+async def _bootstrap(settings: Settings, services: Any) -> list[str]:
+    """First run: an admin with a generated password and a demo site. Returns lines to print."""
+    from server.api.models import SiteCreate
+    from server.sites import create_site
+    from server.store import sites as site_queries
+    from server.store import users as user_queries
+    from server.users import create_user
+
+    lines = []
+    async with services.db.read() as conn:
+        users = await user_queries.count_users(conn)
+        sites = await site_queries.count_sites(conn)
+    if users == 0:
+        password = secrets.token_urlsafe(12)
+        await create_user(
+            services.db,
+            email="admin@beckon.local",
+            password=password,
+            role="admin",
+            display_name="Admin",
+        )
+        lines.append(f"  first admin:    admin@beckon.local / {password}  (shown once)")
+    if sites == 0:
+        origin = settings.base_url
+        await create_site(services.db, SiteCreate(name="Demo site", allowed_origins=[origin]))
+        lines.append(f"  demo site:      created, allowed origin {origin}")
+    return lines
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    if settings.is_sqlite:
+        await _migrate(settings, quiet=True)
+    try:
+        services = await open_services(settings)
+    except StartupError as exc:
+        raise CliError(str(exc), EXIT_UNAVAILABLE) from None
+    lines = [] if args.no_bootstrap else await _bootstrap(settings, services)
+    app = create_app(settings, services)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets",
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    base = settings.base_url
+    print(f"Beckon is running on {base}", flush=True)
+    print(f"  agent console:  {base}/agent/", flush=True)
+    print(f"  admin:          {base}/admin/", flush=True)
+    print(f"  demo page:      {base}/demo/", flush=True)
+    for line in lines:
+        print(line, flush=True)
+    await server.serve()
+    if not server.started:
+        raise CliError(f"could not listen on {settings.host}:{settings.port}", EXIT_UNAVAILABLE)
+
+
+def _ask_admin_credentials(args: argparse.Namespace) -> None:
+    """Prompt (before the event loop starts) for what the flags did not give."""
+    if not args.email:
+        args.email = input("Email: ").strip()
+    if args.password_stdin:
+        args.password = sys.stdin.readline().rstrip("\n")
+    else:
+        args.password = getpass.getpass("Password: ")
+    if not args.password:
+        raise CliError("no password given", EXIT_CONFIG)
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[None]]] = {
+    "serve": _serve,
+    "migrate": lambda settings, _args: _migrate(settings),
+    "create-admin": _create_admin,
+    "create-site": _create_site,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except (SettingsError, ValueError) as exc:
+        print(f"beckon: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "create-admin":
+            _ask_admin_credentials(args)
+        asyncio.run(COMMANDS[args.command](settings, args))
+    except CliError as exc:
+        print(f"beckon: {exc}", file=sys.stderr)
+        return exc.code
+    except (KeyboardInterrupt, EOFError):
+        print("beckon: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # last resort: one line, never a traceback
+        logging.getLogger("beckon").debug("fatal", exc_info=exc)
+        print(
+            f"beckon: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

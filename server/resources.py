@@ -1,0 +1,69 @@
+"""Opening and closing the node's resources (database, broker, metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from server.broker import open_broker
+from server.errors import first_line
+from server.metrics import Metrics
+from server.services import Services
+from server.settings import Settings
+from server.store.database import Database, open_database
+from server.store.migrate import current_revision, head_revision
+
+log = logging.getLogger("beckon.resources")
+START_TIMEOUT_S = 10
+
+
+class StartupError(Exception):
+    """A resource cannot be opened; the message is one line for the operator."""
+
+
+async def open_services(settings: Settings) -> Services:
+    """Open the database and broker, checking both really answer.
+
+    Raises StartupError naming what failed (and closes what was opened).
+    """
+    db = open_database(settings.database_url)
+    try:
+        await asyncio.wait_for(db.ping(), START_TIMEOUT_S)
+    except Exception as exc:
+        await db.close()
+        raise StartupError(
+            f"cannot reach the database ({_redact(settings.database_url)}): {first_line(exc)}"
+        ) from exc
+    await _check_schema(db)
+    broker = open_broker(settings.broker_url, prefix=settings.broker_prefix)
+    try:
+        await asyncio.wait_for(broker.start(), START_TIMEOUT_S)
+    except Exception as exc:
+        await db.close()
+        await broker.close()
+        raise StartupError(
+            f"cannot reach the broker ({_redact(settings.broker_url)}): {first_line(exc)}"
+        ) from exc
+    metrics = Metrics()
+    broker.add_reconnect_listener(metrics.broker_reconnects.inc)
+    return Services(settings=settings, db=db, broker=broker, metrics=metrics)
+
+
+async def _check_schema(db: Database) -> None:
+    current = await current_revision(db)
+    if current != head_revision():
+        await db.close()
+        raise StartupError(
+            f"the database schema is at {current or 'nothing'}, not {head_revision()}; "
+            "run `beckon migrate`"
+        )
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"

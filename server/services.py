@@ -1,0 +1,28 @@
+"""The node's open resources, built once at start-up and handed to whoever needs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from server.metrics import Metrics
+from server.settings import Settings
+from server.store.database import Database
+
+if TYPE_CHECKING:
+    from server.broker.base import Broker
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    broker: Broker
+    metrics: Metrics
+
+    async def close(self) -> None:
+        """Close the broker, then the database; safe to call twice."""
+        try:
+            await self.broker.close()
+        finally:
+            await self.db.close()

@@ -1,0 +1,130 @@
+"""The Store's connection: one async SQLAlchemy engine for SQLite or PostgreSQL.
+
+`open_database(url)` picks the dialect from the URL scheme. Connection failures surface
+as `StoreUnavailable` so callers answer 503 instead of a traceback, and the pool's
+pre-ping lets the process recover by itself when the server comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from server.settings import sqlite_path
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached right now (network, server down, pool exhausted)."""
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError))
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers proceed while one writer commits; foreign keys are off by default
+    # in SQLite; the busy timeout makes concurrent writers wait instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    path = sqlite_path(url)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _postgres_engine(url: str) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
+
+
+ENGINE_FACTORIES = {
+    "sqlite+aiosqlite": _sqlite_engine,
+    "postgresql+asyncpg": _postgres_engine,
+}
+
+
+@dataclass(slots=True)
+class Database:
+    """An open engine plus the helpers every query module uses."""
+
+    engine: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; connection failures become `StoreUnavailable`."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            raise
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction, committed when the block exits without an exception."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            raise
+
+    async def ping(self) -> None:
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def open_database(url: str) -> Database:
+    """Create the engine for `url` (no connection is made yet).
+
+    Raises ValueError naming the scheme when it is not one we support.
+    """
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    factory = ENGINE_FACTORIES.get(scheme)
+    if factory is None:
+        raise ValueError(
+            f"unknown database URL scheme {scheme!r}; expected "
+            + " or ".join(f"{s}://" for s in ENGINE_FACTORIES)
+        )
+    return Database(factory(url))

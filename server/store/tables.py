@@ -1,0 +1,173 @@
+"""Table definitions (SQLAlchemy Core). The schema itself changes only by migrations.
+
+Times are integer milliseconds since the epoch (UTC), as on the wire.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("allowed_origins", JSON, nullable=False),
+    Column("identity_secret", String(128), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("default_lang", String(16), nullable=False),
+    Column("widget", JSON, nullable=False),
+    Column("departments", JSON, nullable=False),
+    Column("business_hours", JSON, nullable=True),
+    Column("settings", JSON, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("avatar_url", String(500), nullable=True),
+    Column("capacity", Integer, nullable=False),
+    Column("departments", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+site_members = Table(
+    "site_members",
+    metadata,
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # sha256 of the cookie value: a leaked table cannot be replayed as cookies.
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("last_used_ts", BigInteger, nullable=True),
+    Column("revoked", Boolean, nullable=False, server_default=text("false")),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(300), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index(None, "subject", "ts"),
+)
+
+visitors = Table(
+    "visitors",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(200), nullable=True),
+    Column("name", String(200), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("first_seen_ts", BigInteger, nullable=False),
+    Column("last_seen_ts", BigInteger, nullable=False),
+    Index(None, "site_id", "user_id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(32), ForeignKey("visitors.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("department", String(64), nullable=True),
+    Column("agent_id", String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("rule_id", String(64), nullable=True),
+    Column("variant_id", String(64), nullable=True),
+    Column("invitation_id", String(32), nullable=True),
+    Column("last_seq", Integer, nullable=False, server_default=text("0")),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("accepted_ts", BigInteger, nullable=True),
+    Column("first_response_ts", BigInteger, nullable=True),
+    Column("closed_ts", BigInteger, nullable=True),
+    Column("closed_by", String(16), nullable=True),
+    Index(None, "site_id", "status", "created_ts"),
+    Index(None, "agent_id", "status"),
+    # Guarantee 5: one open conversation per visitor, enforced by the database so two
+    # nodes racing on chat_start cannot both win.
+    Index(
+        "uq_conversations_open_visitor",
+        "visitor_id",
+        unique=True,
+        sqlite_where=text("status <> 'closed'"),
+        postgresql_where=text("status <> 'closed'"),
+    ),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "conversation_id",
+        String(32),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("author_kind", String(8), nullable=False),
+    Column("author_id", String(32), nullable=True),
+    Column("author_name", String(200), nullable=True),
+    # client_msg_id is scoped to its sender ("v:<visitor>" / "a:<agent>"): a widget and a
+    # console that both number their messages "c1", "c2" must not collide.
+    Column("sender", String(40), nullable=True),
+    Column("client_msg_id", String(64), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("internal", Boolean, nullable=False, server_default=text("false")),
+    Column("ts", BigInteger, nullable=False),
+    UniqueConstraint("conversation_id", "seq"),
+    UniqueConstraint("conversation_id", "sender", "client_msg_id"),
+)
