@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from server.errors import ApiError
 from server.resources import StartupError, open_services
-from server.settings import Settings, SettingsError, load_settings
+from server.settings import Settings, SettingsError, load_settings, redact_url
 from server.store.database import StoreUnavailable, open_database
 from server.store.migrate import upgrade_to_head
 
@@ -91,7 +91,10 @@ async def _migrate(settings: Settings, *, quiet: bool = False) -> None:
     try:
         before, after = await upgrade_to_head(db)
     except StoreUnavailable as exc:
-        raise CliError(f"cannot reach the database: {exc}", EXIT_UNAVAILABLE) from exc
+        raise CliError(
+            f"cannot reach the database ({redact_url(settings.database_url)}): {exc}",
+            EXIT_UNAVAILABLE,
+        ) from exc
     finally:
         await db.close()
     if not quiet:
@@ -181,8 +184,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
     from server.app import create_app
 
-    if settings.is_sqlite:
-        await _migrate(settings, quiet=True)
+    await _migrate(settings, quiet=True)
     try:
         services = await open_services(settings)
     except StartupError as exc:

@@ -9,7 +9,7 @@ from server.broker import open_broker
 from server.errors import first_line
 from server.metrics import Metrics
 from server.services import Services
-from server.settings import Settings
+from server.settings import Settings, redact_url
 from server.store.database import Database, open_database
 from server.store.migrate import current_revision, head_revision
 
@@ -32,7 +32,7 @@ async def open_services(settings: Settings) -> Services:
     except Exception as exc:
         await db.close()
         raise StartupError(
-            f"cannot reach the database ({_redact(settings.database_url)}): {first_line(exc)}"
+            f"cannot reach the database ({redact_url(settings.database_url)}): {first_line(exc)}"
         ) from exc
     await _check_schema(db)
     broker = open_broker(settings.broker_url, prefix=settings.broker_prefix)
@@ -42,7 +42,7 @@ async def open_services(settings: Settings) -> Services:
         await db.close()
         await broker.close()
         raise StartupError(
-            f"cannot reach the broker ({_redact(settings.broker_url)}): {first_line(exc)}"
+            f"cannot reach the broker ({redact_url(settings.broker_url)}): {first_line(exc)}"
         ) from exc
     metrics = Metrics()
     broker.add_reconnect_listener(metrics.broker_reconnects.inc)
@@ -57,13 +57,3 @@ async def _check_schema(db: Database) -> None:
             f"the database schema is at {current or 'nothing'}, not {head_revision()}; "
             "run `beckon migrate`"
         )
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"

@@ -183,3 +183,13 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
         secret = _secret_beside_db(database_url)
     values["secret_key"] = secret
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"

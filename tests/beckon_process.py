@@ -28,8 +28,12 @@ async def run_cli(
 ) -> tuple[int, str, str]:
     """Run one `beckon` command to completion: (exit code, stdout, stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        *BECKON, *args, env=env, cwd=cwd,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        *BECKON,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout)
@@ -54,15 +58,26 @@ class BeckonProcess:
     async def create_admin(self) -> None:
         code, _out, err = await run_cli(
             ["create-admin", "--email", ADMIN_EMAIL, "--password-stdin"],
-            self.env, self.cwd, stdin=ADMIN_PASSWORD + "\n",
+            self.env,
+            self.cwd,
+            stdin=ADMIN_PASSWORD + "\n",
         )
         assert code == 0, err
 
     async def start(self, *extra: str) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        log = self.log_path.open("ab")  # noqa: ASYNC230 - a local file, opened once
         self.proc = await asyncio.create_subprocess_exec(
-            *BECKON, "serve", "--host", "127.0.0.1", "--port", str(self.port), *extra,
-            env=self.env, cwd=self.cwd, stdout=log, stderr=log,
+            *BECKON,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *extra,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=log,
         )
         log.close()
         await self.wait_ready()
@@ -107,9 +122,13 @@ class BeckonProcess:
         self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD
     ) -> tuple[httpx.AsyncClient, str]:
         """A client holding a session cookie, and the CSRF token to send."""
-        client = self.client()
-        response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        async with self.client() as first:
+            response = await first.post(
+                "/api/v1/auth/login", json={"email": email, "password": password}
+            )
         assert response.status_code == 200, response.text
+        client = self.client()
+        client.cookies = first.cookies
         return client, response.json()["csrf_token"]
 
 

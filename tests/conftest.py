@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -100,17 +101,21 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite+aiosqlite:///{tmp_path}/beckon.db"
 
 
-@pytest.fixture
-def beckon_env(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Environment for a `beckon` subprocess on the embedded defaults, in tmp_path."""
+def subprocess_env(directory: Path) -> dict[str, str]:
+    """Environment for a `beckon` subprocess on the embedded defaults, in `directory`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BECKON_")}
     env.update(
-        BECKON_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/beckon.db",
+        BECKON_DATABASE_URL=f"sqlite+aiosqlite:///{directory}/beckon.db",
         BECKON_BROKER_URL="memory://",
         BECKON_SECRET_KEY=TEST_SECRET,
         BECKON_LOG_LEVEL="WARNING",
     )
     return env
+
+
+@pytest.fixture
+def beckon_env(tmp_path: Path) -> dict[str, str]:
+    return subprocess_env(tmp_path)
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from server.store.database import Database
 
+MIGRATION_LOCK = 0x6265636B6F6E  # "beckon"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -40,6 +42,10 @@ def _current(connection: Connection) -> str | None:
 async def upgrade_to_head(db: Database) -> tuple[str | None, str]:
     """Apply every pending migration; returns (revision before, revision after)."""
     async with db.write() as conn:
+        if db.dialect == "postgresql":
+            # Several nodes may start at once: one migrates, the others wait here and
+            # then find nothing left to do. Released when the transaction ends.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         before = await conn.run_sync(_current)
         await conn.run_sync(_upgrade)
         after = await conn.run_sync(_current)

@@ -17,9 +17,18 @@ async def _seed(db: Database) -> None:
     async with db.write() as conn:
         await conn.execute(
             insert(sites).values(
-                id="st_1", key="sk_1", name="Shop", allowed_origins=["https://shop.test"],
-                identity_secret="s" * 64, timezone="UTC", default_lang="en", widget={},
-                departments=[], business_hours=None, settings={}, created_ts=1,
+                id="st_1",
+                key="sk_1",
+                name="Shop",
+                allowed_origins=["https://shop.test"],
+                identity_secret="s" * 64,
+                timezone="UTC",
+                default_lang="en",
+                widget={},
+                departments=[],
+                business_hours=None,
+                settings={},
+                created_ts=1,
             )
         )
         await conn.execute(
@@ -35,8 +44,14 @@ def _conversation(cid: str, status: str = "queued") -> dict:
 
 def _message(mid: str, seq: int, client_msg_id: str | None, sender: str = "v:vi_1") -> dict:
     return {
-        "id": mid, "conversation_id": "cv_1", "seq": seq, "author_kind": "visitor",
-        "sender": sender, "client_msg_id": client_msg_id, "text": "hi", "ts": 1,
+        "id": mid,
+        "conversation_id": "cv_1",
+        "seq": seq,
+        "author_kind": "visitor",
+        "sender": sender,
+        "client_msg_id": client_msg_id,
+        "text": "hi",
+        "ts": 1,
     }
 
 
@@ -74,9 +89,9 @@ async def test_concurrent_opens_leave_exactly_one(db: Database) -> None:
     results = await asyncio.gather(*(attempt(i) for i in range(20)))
     assert sum(results) == 1
     async with db.read() as conn:
-        open_rows = (await conn.execute(
-            select(conversations.c.id).where(conversations.c.status != "closed")
-        )).all()
+        open_rows = (
+            await conn.execute(select(conversations.c.id).where(conversations.c.status != "closed"))
+        ).all()
     assert len(open_rows) == 1
 
 

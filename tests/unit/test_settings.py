@@ -27,7 +27,9 @@ def test_flags_override_env() -> None:
 
 
 def test_public_url_decides_cookie_security() -> None:
-    settings = load_settings({"BECKON_SECRET_KEY": SECRET, "BECKON_PUBLIC_URL": "https://c.example/"})
+    settings = load_settings(
+        {"BECKON_SECRET_KEY": SECRET, "BECKON_PUBLIC_URL": "https://c.example/"}
+    )
     assert settings.secure_cookies is True
     assert settings.base_url == "https://c.example"
 
