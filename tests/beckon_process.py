@@ -65,7 +65,7 @@ class BeckonProcess:
         assert code == 0, err
 
     async def start(self, *extra: str) -> None:
-        log = self.log_path.open("ab")  # noqa: ASYNC230 - a local file, opened once
+        log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             *BECKON,
             "serve",
