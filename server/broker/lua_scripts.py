@@ -1,0 +1,62 @@
+"""The Lua scripts shipped in server/broker/lua/, read once with their SHA1.
+
+Each file is one atomic operation; its header names its KEYS and ARGV and what it
+returns (style habit 4). The memory backend mirrors each one in memory_scripts.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class LuaScript:
+    name: str
+    source: bytes
+    sha: str
+    """SHA1 of `source`, hex: what EVALSHA needs (Redis computes the same)."""
+    key_count: int
+    """How many KEYS the header names."""
+    arg_count: int
+    """How many ARGV the header names."""
+
+    def check_arity(self, keys: list[str], args: list[object]) -> None:
+        """Raise ValueError unless `keys` and `args` match the script's header."""
+        if len(keys) != self.key_count or len(args) != self.arg_count:
+            raise ValueError(
+                f"script {self.name!r} takes {self.key_count} KEYS and {self.arg_count} ARGV, "
+                f"got {len(keys)} and {len(args)}"
+            )
+
+
+_HEADER_ITEM = re.compile(rb"^-- (KEYS|ARGV)\[(\d+)\]", re.MULTILINE)
+
+
+def _count_header_items(source: bytes) -> tuple[int, int]:
+    """(KEYS count, ARGV count) named in the header comment (lines `-- KEYS[n] ...`)."""
+    header_lines = []
+    for line in source.splitlines():
+        if not line.startswith(b"--"):
+            break
+        header_lines.append(line)
+    header = b"\n".join(header_lines)
+    counts = {b"KEYS": 0, b"ARGV": 0}
+    for kind, index in _HEADER_ITEM.findall(header):
+        counts[kind] = max(counts[kind], int(index))
+    return counts[b"KEYS"], counts[b"ARGV"]
+
+
+def load_lua_scripts() -> dict[str, LuaScript]:
+    """Read every lua/<name>.lua packaged with server.broker, keyed by name."""
+    scripts: dict[str, LuaScript] = {}
+    for entry in resources.files("server.broker").joinpath("lua").iterdir():
+        if entry.name.endswith(".lua"):
+            source = entry.read_bytes()
+            name = entry.name.removesuffix(".lua")
+            key_count, arg_count = _count_header_items(source)
+            sha = hashlib.sha1(source).hexdigest()
+            scripts[name] = LuaScript(name, source, sha, key_count, arg_count)
+    return scripts

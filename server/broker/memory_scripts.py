@@ -1,0 +1,195 @@
+"""Python twins of server/broker/lua/*.lua for the memory backend.
+
+Each function takes (keyspace, KEYS, ARGV as bytes) and returns what the Lua
+script returns as redis-py would see it: int, bytes, None or a list. They never
+await, so each runs atomically on the event loop. The conformance suite runs the
+same tests on both backends to keep the twins identical; change both together.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from server.broker.base import ScriptError
+from server.broker.memory_keyspace import MemoryKeyspace, zset_order
+
+MemoryScript = Callable[[MemoryKeyspace, list[str], list[bytes]], Any]
+
+# What Lua 5.1's tonumber() accepts (strtod, or hex), surrounded by whitespace.
+_LUA_DECIMAL = re.compile(
+    rb"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)\s*", re.IGNORECASE
+)
+_LUA_HEX = re.compile(rb"\s*0[xX][0-9a-fA-F]+\s*")
+
+
+def lua_tonumber(raw: bytes | None) -> float | None:
+    """Lua's tonumber() on a Redis value: a float, or None if it is not a number."""
+    if raw is None:
+        return None
+    if _LUA_HEX.fullmatch(raw):
+        return float(int(raw.strip(), 16))
+    if _LUA_DECIMAL.fullmatch(raw):
+        return float(raw)
+    return None
+
+
+def _is_int(value: float | None, minimum: int) -> bool:
+    return value is not None and math.isfinite(value) and value % 1 == 0 and value >= minimum
+
+
+def _int_arg(script: str, args: list[bytes], index: int, name: str, minimum: int) -> int:
+    value = lua_tonumber(args[index] if index < len(args) else None)
+    if not _is_int(value, minimum):
+        raise ScriptError(f"{script}: {name} must be an integer >= {minimum}")
+    return int(value)  # type: ignore[arg-type]
+
+
+def _arg(args: list[bytes], index: int) -> bytes:
+    # A missing ARGV is nil in Lua; Redis then rejects the command it is passed to.
+    if index >= len(args):
+        raise ScriptError(f"missing ARGV[{index + 1}]")
+    return args[index]
+
+
+def incr_capped(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    limit = _int_arg("incr_capped", args, 0, "limit", 0)
+    ttl_ms = _int_arg("incr_capped", args, 1, "ttl_ms", 0)
+    amount = _int_arg("incr_capped", args, 2, "amount", 1)
+    raw = ks.get(keys[0])
+    current = 0 if raw is None else int(raw)
+    if current + amount > limit:
+        return -1
+    value = current + amount
+    if raw is None:
+        ks.set(keys[0], str(value).encode(), ttl_ms if ttl_ms > 0 else None)
+    else:
+        ks.set(keys[0], str(value).encode(), keep_ttl=True)
+    return value
+
+
+def decr_floor(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    amount = _int_arg("decr_floor", args, 0, "amount", 1)
+    raw = ks.get(keys[0])
+    if raw is None:
+        return 0
+    current = int(raw)
+    if current <= 0:
+        return current
+    value = current - min(current, amount)
+    ks.set(keys[0], str(value).encode(), keep_ttl=True)
+    return value
+
+
+def queue_push(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    member = _arg(args, 0)
+    score = lua_tonumber(args[1] if len(args) > 1 else None)
+    if score is None or math.isnan(score):
+        raise ScriptError("queue_push: score must be a number")
+    queue = ks.zset(keys[0])
+    queue.setdefault(member, score)
+    return zset_order(queue).index(member) + 1
+
+
+def queue_remove(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    queue = ks.zset(keys[0])
+    removed = queue.pop(_arg(args, 0), None) is not None
+    ks.drop_if_empty(keys[0])
+    return int(removed)
+
+
+def queue_position(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int | None:
+    member = _arg(args, 0)
+    queue = ks.zset(keys[0])
+    ks.drop_if_empty(keys[0])
+    if member not in queue:
+        return None
+    return zset_order(queue).index(member) + 1
+
+
+def claim_from_queue(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> bytes | None:
+    agent = _arg(args, 0)
+    capacity = _int_arg("claim_from_queue", args, 1, "capacity", 0)
+    load_key, queue_key = keys[1], keys[0]
+    load = ks.hash(load_key)
+    current = int(load.get(agent, b"0"))
+    ks.drop_if_empty(load_key)
+    if current >= capacity:
+        return None
+    queue = ks.zset(queue_key)
+    if not queue:
+        ks.drop_if_empty(queue_key)
+        return None
+    head = min(queue, key=lambda member: (queue[member], member))
+    del queue[head]
+    ks.drop_if_empty(queue_key)
+    ks.hash(load_key)[agent] = str(current + 1).encode()
+    return head
+
+
+def release_load(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    agent = _arg(args, 0)
+    load = ks.hash(keys[0])
+    current = int(load.get(agent, b"0"))
+    if current <= 1:
+        load.pop(agent, None)
+        ks.drop_if_empty(keys[0])
+        return 0
+    load[agent] = str(current - 1).encode()
+    return current - 1
+
+
+def _drop_expired_members(ks: MemoryKeyspace, keys: list[str]) -> dict[bytes, float]:
+    now = ks.now_ms()
+    expiry, values = ks.zset(keys[0]), ks.hash(keys[1])
+    # Expired means expires_at <= now, as ZRANGEBYSCORE -inf now in the Lua twin.
+    for member in [m for m, expires_at in expiry.items() if expires_at <= now]:
+        del expiry[member]
+        values.pop(member, None)
+    return expiry
+
+
+def presence_set(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    member, value = _arg(args, 0), _arg(args, 1)
+    ttl_ms = _int_arg("presence_set", args, 2, "ttl_ms", 1)
+    expiry = _drop_expired_members(ks, keys)
+    expiry[member] = ks.now_ms() + ttl_ms
+    ks.hash(keys[1])[member] = value
+    last = int(max(expiry.values()))
+    ks.pexpire_at(keys[0], last)
+    ks.pexpire_at(keys[1], last)
+    return len(expiry)
+
+
+def presence_remove(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    member = _arg(args, 0)
+    ks.hash(keys[1]).pop(member, None)
+    removed = ks.zset(keys[0]).pop(member, None) is not None
+    ks.drop_if_empty(keys[0])
+    ks.drop_if_empty(keys[1])
+    return int(removed)
+
+
+def presence_members(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> list[bytes]:
+    _drop_expired_members(ks, keys)
+    flat = [item for pair in ks.hash(keys[1]).items() for item in pair]
+    ks.drop_if_empty(keys[0])
+    ks.drop_if_empty(keys[1])
+    return flat
+
+
+SCRIPTS: dict[str, MemoryScript] = {
+    "incr_capped": incr_capped,
+    "decr_floor": decr_floor,
+    "queue_push": queue_push,
+    "queue_remove": queue_remove,
+    "queue_position": queue_position,
+    "claim_from_queue": claim_from_queue,
+    "release_load": release_load,
+    "presence_set": presence_set,
+    "presence_remove": presence_remove,
+    "presence_members": presence_members,
+}
+"""Script name -> Python twin; the names match the files in server/broker/lua/."""
