@@ -12,12 +12,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 
-from server.api import agents, auth_routes, sites
+from server.api import agents, auth_routes, conversations, sites
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.errors import ApiError, error_body, error_response
+from server.hub.agent_ws import agent_endpoint
+from server.hub.hub import Hub
+from server.hub.visitor_ws import visitor_endpoint
 from server.ops_routes import ops_routes
 from server.resources import open_services
 from server.services import Services
@@ -28,7 +31,7 @@ from server.store.database import StoreUnavailable
 log = logging.getLogger("beckon.app")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-api = merge(auth_routes.routes, sites.routes, agents.routes)
+api = merge(auth_routes.routes, sites.routes, agents.routes, conversations.routes)
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
@@ -65,14 +68,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services or await open_services(settings)
         app.state.services = owned
+        app.state.hub = Hub(owned.db, owned.broker, owned.metrics)
         try:
             yield
         finally:
+            # Sockets still open at shutdown are told to reconnect elsewhere (1012).
+            await app.state.hub.close_all(1012, "server shutting down")
             await owned.close()
 
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
+        WebSocketRoute("/ws/visitor", visitor_endpoint),
+        WebSocketRoute("/ws/agent", agent_endpoint),
         *static_routes(PROJECT_ROOT),
     ]
     return Starlette(

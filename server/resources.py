@@ -12,6 +12,7 @@ from server.services import Services
 from server.settings import Settings, redact_url
 from server.store.database import Database, open_database
 from server.store.migrate import current_revision, head_revision
+from server.store.visits import VisitLog
 
 log = logging.getLogger("beckon.resources")
 START_TIMEOUT_S = 10
@@ -46,7 +47,9 @@ async def open_services(settings: Settings) -> Services:
         ) from exc
     metrics = Metrics()
     broker.add_reconnect_listener(metrics.broker_reconnects.inc)
-    return Services(settings=settings, db=db, broker=broker, metrics=metrics)
+    visit_log = VisitLog(db)
+    visit_log.start()
+    return Services(settings=settings, db=db, broker=broker, metrics=metrics, visit_log=visit_log)
 
 
 async def _check_schema(db: Database) -> None:

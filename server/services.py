@@ -11,6 +11,7 @@ from server.store.database import Database
 
 if TYPE_CHECKING:
     from server.broker.base import Broker
+    from server.store.visits import VisitLog
 
 
 @dataclass(slots=True)
@@ -19,10 +20,12 @@ class Services:
     db: Database
     broker: Broker
     metrics: Metrics
+    visit_log: VisitLog
 
     async def close(self) -> None:
         """Close the broker, then the database; safe to call twice."""
         try:
+            await self.visit_log.close()
             await self.broker.close()
         finally:
             await self.db.close()

@@ -10,6 +10,7 @@ from server.api.router import ApiRouter, Context
 from server.api.users_view import user_out
 from server.auth import hash_password
 from server.errors import ApiError
+from server.hub.chat_events import publish_revoke
 from server.store import sessions as session_queries
 from server.store import sites as site_queries
 from server.store import users as user_queries
@@ -89,10 +90,13 @@ async def patch_agent(ctx: Context) -> dict[str, Any]:
             await check_site_ids(conn, body.site_ids)
             await site_queries.set_memberships(conn, user["id"], list(dict.fromkeys(body.site_ids)))
         await user_queries.update_user(conn, user["id"], values)
-        if values.get("active") is False or "password_hash" in values:
+        revoked = values.get("active") is False or "password_hash" in values
+        if revoked:
             await session_queries.revoke_user_sessions(conn, user["id"])
         user = await _get_or_404(conn, user["id"])
         site_ids = await site_queries.site_ids_of(conn, user["id"])
+    if revoked:
+        await publish_revoke(ctx.request.app.state.hub, user["id"], None)
     return user_out(user, site_ids)
 
 
@@ -104,4 +108,5 @@ async def delete_agent(ctx: Context) -> dict[str, Any]:
         await _keeps_an_admin(conn, user, still_admin=False)
         await user_queries.update_user(conn, user["id"], {"active": False})
         await session_queries.revoke_user_sessions(conn, user["id"])
+    await publish_revoke(ctx.request.app.state.hub, user["id"], None)
     return {"ok": True, "id": user["id"]}

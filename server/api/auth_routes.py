@@ -18,6 +18,7 @@ from server.auth import (
     verify_password,
 )
 from server.errors import ApiError
+from server.hub.chat_events import publish_revoke
 from server.ids import now_ms
 from server.store import sessions as session_queries
 from server.store import sites as site_queries
@@ -83,6 +84,7 @@ async def logout(ctx: Context) -> Response:
     if ctx.user.session_hash:
         async with ctx.services.db.write() as conn:
             await session_queries.revoke_session(conn, ctx.user.session_hash)
+        await publish_revoke(ctx.request.app.state.hub, ctx.user.id, ctx.user.session_hash)
     response = Response(orjson.dumps({"ok": True}), 200, media_type="application/json")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

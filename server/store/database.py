@@ -35,6 +35,10 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # The driver must not open transactions by itself: `Database.write` opens them with
+    # BEGIN IMMEDIATE, which takes the write lock up front. A deferred BEGIN that reads
+    # first and writes later can fail with SQLITE_BUSY instead of waiting its turn.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed while one writer commits; foreign keys are off by default
     # in SQLite; the busy timeout makes concurrent writers wait instead of failing.
@@ -98,8 +102,18 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction, committed when the block exits without an exception."""
         try:
-            async with self.engine.begin() as conn:
-                yield conn
+            if self.dialect == "sqlite":
+                async with self.engine.connect() as conn:
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                    except BaseException:
+                        await conn.rollback()
+                        raise
+                    await conn.commit()
+            else:
+                async with self.engine.begin() as conn:
+                    yield conn
         except StoreUnavailable:
             raise
         except Exception as exc:

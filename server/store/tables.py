@@ -171,3 +171,18 @@ messages = Table(
     UniqueConstraint("conversation_id", "seq"),
     UniqueConstraint("conversation_id", "sender", "client_msg_id"),
 )
+
+visit_events = Table(
+    "visit_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(32), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index(None, "site_id", "ts"),
+    Index(None, "visitor_id", "ts"),
+)

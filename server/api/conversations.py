@@ -1,0 +1,107 @@
+"""Conversation history: `/conversations/{id}`, `/conversations/{id}/messages`,
+`/sites/{site_id}/conversations`. Agents of the site and admins only: a marketer
+cannot read transcripts unless also an agent (guarantee 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.api.access import site_for
+from server.api.pagination import decode_cursor, encode_cursor, parse_limit
+from server.api.router import ApiRouter, Context
+from server.chat import conversations, messages
+from server.chat.payloads import conversation_summary, message_frame
+from server.errors import ApiError
+from server.store import conversations as conv_queries
+
+routes = ApiRouter()
+CHAT_ROLES = frozenset({"admin", "agent"})
+STATUSES = ("queued", "active", "closed")
+
+
+def _int_param(query: dict[str, str], name: str, default: int | None = None) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError("invalid_request", f"{name} must be an integer") from None
+    if value < 0:
+        raise ApiError("invalid_request", f"{name} must be >= 0")
+    return value
+
+
+async def _visible_conversation(ctx: Context) -> dict[str, Any]:
+    conv = await conversations.get(ctx.services.db, ctx.params["conversation_id"])
+    if conv is None:
+        raise ApiError("not_found", "no such conversation")
+    try:
+        await site_for(ctx.services.db, ctx.user, conv["site_id"])
+    except ApiError:
+        raise ApiError("not_found", "no such conversation") from None
+    return conv
+
+
+@routes.route("GET", "/conversations/{conversation_id}", roles=CHAT_ROLES, tags=["conversations"])
+async def get_conversation(ctx: Context) -> dict[str, Any]:
+    """One conversation of the caller's sites."""
+    return conversation_summary(await _visible_conversation(ctx))
+
+
+@routes.route(
+    "GET", "/conversations/{conversation_id}/messages", roles=CHAT_ROLES, tags=["conversations"]
+)
+async def get_messages(ctx: Context) -> dict[str, Any]:
+    """Messages with seq > after_seq, in order (internal notes included for agents)."""
+    conv = await _visible_conversation(ctx)
+    query = ctx.query()
+    after_seq = _int_param(query, "after_seq", 0) or 0
+    limit = parse_limit(query.get("limit"))
+    rows = await messages.after(
+        ctx.services.db, conv["id"], after_seq, include_internal=True, limit=limit + 1
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [message_frame(r) for r in rows],
+        "next_cursor": str(rows[-1]["seq"]) if more else None,
+    }
+
+
+@routes.route("GET", "/sites/{site_id}/conversations", roles=CHAT_ROLES, tags=["conversations"])
+async def list_conversations(ctx: Context) -> dict[str, Any]:
+    """The site's conversations, newest first; filters status, agent_id, from_ts, to_ts."""
+    site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
+    query = ctx.query()
+    status = query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError("invalid_request", f"status must be one of {', '.join(STATUSES)}")
+    limit = parse_limit(query.get("limit"))
+    after = None
+    cursor = decode_cursor(query.get("cursor"))
+    if cursor is not None:
+        ts, _, cid = cursor.partition(":")
+        if not ts.isdigit() or not cid:
+            raise ApiError("invalid_request", "cursor is not valid")
+        after = (int(ts), cid)
+    async with ctx.services.db.read() as conn:
+        rows = await conv_queries.list_for_site(
+            conn,
+            site["id"],
+            status=status,
+            agent_id=query.get("agent_id") or None,
+            from_ts=_int_param(query, "from_ts"),
+            to_ts=_int_param(query, "to_ts"),
+            after=after,
+            limit=limit + 1,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    return {
+        "items": [conversation_summary(r) for r in rows],
+        "next_cursor": encode_cursor(f"{last['created_ts']}:{last['id']}")
+        if more and last
+        else None,
+    }

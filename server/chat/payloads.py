@@ -1,0 +1,77 @@
+"""Rows → wire frames (protocol.md, server → client). One place, so every node and
+every path (live, resume, REST) shows a message or conversation the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def message_frame(row: dict[str, Any]) -> dict[str, Any]:
+    author: dict[str, Any] = {"kind": row["author_kind"]}
+    if row.get("author_name"):
+        author["name"] = row["author_name"]
+    if row["author_kind"] == "agent" and row.get("author_id"):
+        author["id"] = row["author_id"]
+    frame: dict[str, Any] = {
+        "type": "message",
+        "conversation_id": row["conversation_id"],
+        "id": row["id"],
+        "seq": row["seq"],
+        "author": author,
+        "text": row["text"],
+        "ts": row["ts"],
+    }
+    if row.get("client_msg_id"):
+        frame["client_msg_id"] = row["client_msg_id"]
+    if row.get("internal"):
+        frame["internal"] = True
+    return frame
+
+
+def conversation_frame(
+    row: dict[str, Any], agent: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    frame: dict[str, Any] = {
+        "type": "conversation",
+        "id": row["id"],
+        "status": row["status"],
+        "site_id": row["site_id"],
+        "visitor_id": row["visitor_id"],
+        "department": row.get("department"),
+        "last_seq": row["last_seq"],
+        "created_ts": row["created_ts"],
+    }
+    if agent is not None:
+        frame["agent"] = {
+            "id": agent["id"],
+            "name": agent["display_name"],
+            "avatar_url": agent.get("avatar_url"),
+        }
+    if row.get("rule_id"):
+        frame["rule_id"] = row["rule_id"]
+        frame["variant"] = row.get("variant_id")
+    frame.update(extra)
+    return frame
+
+
+def conversation_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """The REST shape of a conversation (history and search)."""
+    return {
+        key: row[key]
+        for key in (
+            "id",
+            "site_id",
+            "visitor_id",
+            "status",
+            "department",
+            "agent_id",
+            "rule_id",
+            "variant_id",
+            "last_seq",
+            "created_ts",
+            "accepted_ts",
+            "first_response_ts",
+            "closed_ts",
+            "closed_by",
+        )
+    }

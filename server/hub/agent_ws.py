@@ -1,0 +1,323 @@
+"""`GET /ws/agent` — the console's socket (protocol.md, agent socket).
+
+Authenticated by the session cookie (same origin only) or by `hello {token}` as the
+first frame. A revoked session or deactivated agent is closed with 4401 on every node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket
+
+from server.api.users_view import user_out
+from server.auth import SESSION_COOKIE, Principal, principal_from_cookie, principal_from_token
+from server.chat import conversations, messages
+from server.chat.payloads import conversation_frame, message_frame
+from server.chat.state import BadTransition
+from server.hub import chat_events
+from server.hub.connection import Connection
+from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
+from server.hub.socket_loop import Refused, receive_text, run_frames
+from server.services import Services
+from server.store import conversations as conv_queries
+from server.store import sites as site_queries
+from server.wire.codec import decode_frame
+from server.wire.errors import FrameError
+from server.wire.frames import parse_agent_frame
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+HELLO_TIMEOUT_S = 10.0
+PRESENCE_TTL_S = 45.0
+PRESENCE_REFRESH_S = 15.0
+
+
+def same_origin(ws: WebSocket, public_url: str) -> bool:
+    origin = ws.headers.get("origin")
+    if not origin:
+        return True  # not a browser: cookies are not sent cross-site without one
+    parts = urlsplit(origin)
+    allowed = {ws.headers.get("host", "")}
+    if public_url:
+        allowed.add(urlsplit(public_url).netloc)
+    return parts.netloc in allowed
+
+
+async def _authenticate(ws: WebSocket, services: Services) -> Principal | None:
+    cookie = ws.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal = await principal_from_cookie(services.db, cookie)
+        if principal is not None:
+            return principal
+    try:
+        async with asyncio.timeout(HELLO_TIMEOUT_S):
+            text = await receive_text(ws)
+    except (TimeoutError, FrameError):
+        return None
+    if text is None:
+        return None
+    try:
+        obj = decode_frame(text)
+        frame = parse_agent_frame(obj)
+    except FrameError:
+        return None
+    if frame.type != "hello":
+        return None
+    return await principal_from_token(services.db, frame.token)
+
+
+async def agent_endpoint(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    hub: Hub = ws.app.state.hub
+    await ws.accept()
+    if not same_origin(ws, services.settings.public_url):
+        await ws.close(CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
+        return
+    principal = await _authenticate(ws, services)
+    if principal is None:
+        await ws.close(CLOSE_UNAUTHORIZED, "sign in first")
+        return
+    session = AgentSession(ws, services, hub, principal)
+    hub.add(session.conn)
+    session.conn.start()
+    try:
+        await session.start()
+        await run_frames(ws, session.conn, parse_agent_frame, session.handle)
+    finally:
+        await session.stop()
+        await hub.remove(session.conn)
+
+
+class AgentSession:
+    def __init__(self, ws: WebSocket, services: Services, hub: Hub, principal: Principal) -> None:
+        self.services = services
+        self.db = services.db
+        self.hub = hub
+        self.principal = principal
+        self.agent = principal.user
+        self.site_ids: list[str] = []
+        self.sites: dict[str, dict[str, Any]] = {}
+        self.conn = Connection(ws, "agent", self._load_gap, services.metrics)
+        self._presence_task: asyncio.Task[None] | None = None
+
+    async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+        rows = await messages.after(self.db, conversation_id, after_seq, include_internal=True)
+        return [message_frame(r) for r in rows]
+
+    async def start(self) -> None:
+        async with self.db.read() as conn:
+            if self.principal.is_admin:
+                rows = await site_queries.list_sites(
+                    conn, member_id=None, after_id=None, limit=1000
+                )
+            else:
+                rows = await site_queries.list_sites(
+                    conn, member_id=self.agent["id"], after_id=None, limit=1000
+                )
+            self.sites = {r["id"]: r for r in rows}
+            self.site_ids = list(self.sites)
+            mine = await conv_queries.list_open_for_agent(conn, self.agent["id"])
+            queued = await conv_queries.list_queued(conn, self.site_ids)
+        await self.hub.follow(self.conn, agent_channel(self.agent["id"]), self.on_event)
+        for site_id in self.site_ids:
+            await self.hub.follow(self.conn, site_channel(site_id), self.on_event)
+        for conv in mine:
+            await self._follow(conv["id"], conv["last_seq"])
+        self.conn.send(
+            {
+                "type": "welcome",
+                "agent": user_out(self.agent, self.site_ids),
+                "sites": [
+                    {"id": s["id"], "name": s["name"], "departments": s["departments"]}
+                    for s in self.sites.values()
+                ],
+                "conversations": [conversation_frame(c) for c in mine],
+                "queue": [conversation_frame(c) for c in queued],
+            }
+        )
+
+    async def stop(self) -> None:
+        if self._presence_task is not None:
+            self._presence_task.cancel()
+        with contextlib.suppress(Exception):
+            await self._set_presence(False)
+
+    async def _follow(self, conversation_id: str, after_seq: int) -> None:
+        self.conn.track(conversation_id, after_seq)
+        await self.hub.follow(self.conn, conv_channel(conversation_id), self.on_event)
+        self.conn.sync(conversation_id, after_seq)
+
+    async def _conversation(self, conversation_id: str) -> dict[str, Any]:
+        """A conversation of one of this agent's sites; `not_found` otherwise."""
+        conv = await conversations.get(self.db, conversation_id)
+        if conv is None or conv["site_id"] not in self.sites:
+            raise Refused("not_found", "no such conversation")
+        return conv
+
+    def _assigned(self, conv: dict[str, Any]) -> None:
+        if conv["agent_id"] != self.agent["id"]:
+            raise Refused("forbidden", "this conversation is not assigned to you")
+
+    # -- events from other nodes ---------------------------------------------------------
+    def on_event(self, kind: str, payload: Any) -> None:
+        if kind == "message":
+            self.conn.deliver(payload["frame"]["conversation_id"], payload["seq"], payload["frame"])
+        elif kind == "typing":
+            if payload["author"].get("id") != self.agent["id"]:
+                self.conn.send(payload)
+        elif kind == "read":
+            if payload.get("by") == "visitor":
+                self.conn.send({k: v for k, v in payload.items() if k != "by"})
+        elif kind in ("conversation", "closed"):
+            self.conn.send(payload)
+        elif kind == "queue":
+            self.conn.spawn(self._send_queue(payload["site_id"]))
+        elif kind == "revoke":
+            session = payload.get("session")
+            if session is None or session == self.principal.session_hash:
+                self.conn.close_soon(4401, "session revoked")
+
+    async def _send_queue(self, site_id: str) -> None:
+        async with self.db.read() as conn:
+            queued = await conv_queries.list_queued(conn, [site_id])
+        self.conn.send(
+            {"type": "queue", "site_id": site_id, "items": [conversation_frame(c) for c in queued]}
+        )
+
+    # -- frames --------------------------------------------------------------------------
+    async def handle(self, frame: Any) -> None:
+        kind = frame.type
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            raise Refused("unavailable", f"'{kind}' is not enabled on this server")
+        await handler(frame)
+
+    async def _on_ping(self, frame: Any) -> None:
+        self.conn.send({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+
+    async def _on_hello(self, frame: Any) -> None:
+        raise Refused("conflict", "already authenticated")
+
+    async def _on_status(self, frame: Any) -> None:
+        online = frame.status == "online"
+        await self._set_presence(online)
+        if online and self._presence_task is None:
+            self._presence_task = asyncio.create_task(self._refresh_presence())
+        elif not online and self._presence_task is not None:
+            self._presence_task.cancel()
+            self._presence_task = None
+        self.conn.send(
+            {"type": "status", "status": frame.status, **({"ref": frame.ref} if frame.ref else {})}
+        )
+
+    async def _set_presence(self, online: bool) -> None:
+        for site_id in self.site_ids:
+            group = f"agents-online:{site_id}"
+            if online:
+                await self.services.broker.presence_set(
+                    group, self.agent["id"], b"online", PRESENCE_TTL_S
+                )
+            else:
+                await self.services.broker.presence_remove(group, self.agent["id"])
+
+    async def _refresh_presence(self) -> None:
+        # Presence expires by itself when this node dies; while it lives, keep it fresh.
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH_S)
+            with contextlib.suppress(Exception):
+                await self._set_presence(True)
+
+    async def _on_accept(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        try:
+            accepted = await conversations.accept(self.db, conv["id"], self.agent["id"])
+        except BadTransition as exc:
+            raise Refused("conflict", str(exc)) from None
+        await self._follow(accepted["id"], 0)
+        out = conversation_frame(accepted, self.agent)
+        await chat_events.publish_conversation(self.hub, out)
+        await chat_events.publish_queue_changed(self.hub, accepted["site_id"])
+        if frame.ref:
+            self.conn.send({**out, "ref": frame.ref})
+
+    async def _on_message(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        self._assigned(conv)
+        try:
+            row, duplicate = await messages.append(
+                self.db,
+                conversation_id=conv["id"],
+                sender=f"a:{self.agent['id']}",
+                author_kind="agent",
+                author_id=self.agent["id"],
+                author_name=self.agent["display_name"],
+                client_msg_id=frame.client_msg_id,
+                text=frame.text,
+                internal=bool(frame.internal),
+            )
+        except messages.ConversationClosed:
+            raise Refused("conflict", "the conversation is closed") from None
+        ack = message_frame(row)
+        if frame.ref:
+            ack["ref"] = frame.ref
+        if duplicate:
+            self.conn.send(ack)
+            return
+        self.conn.deliver(conv["id"], row["seq"], ack)
+        await chat_events.publish_message(self.hub, row)
+
+    async def _on_typing(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        self._assigned(conv)
+        await self.hub.publish(
+            conv_channel(conv["id"]),
+            "typing",
+            {
+                "type": "typing",
+                "conversation_id": conv["id"],
+                "on": frame.on,
+                "author": {
+                    "kind": "agent",
+                    "id": self.agent["id"],
+                    "name": self.agent["display_name"],
+                },
+            },
+        )
+
+    async def _on_read(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        await self.hub.publish(
+            conv_channel(conv["id"]),
+            "read",
+            {
+                "type": "read",
+                "conversation_id": conv["id"],
+                "seq": frame.seq,
+                "by": "agent",
+            },
+        )
+
+    async def _on_resume(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        self.conn.track(conv["id"], frame.after_seq)
+        await self.hub.follow(self.conn, conv_channel(conv["id"]), self.on_event)
+        self.conn.sync(conv["id"], frame.after_seq)
+
+    async def _on_close(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        if conv["status"] == "active":
+            self._assigned(conv)
+        try:
+            closed = await conversations.close(self.db, conv["id"], "agent")
+        except BadTransition as exc:
+            raise Refused("conflict", str(exc)) from None
+        site = self.sites[closed["site_id"]]
+        await chat_events.publish_closed(
+            self.hub, closed["id"], "agent", chat_events.survey_kinds(site)
+        )
+        if conv["status"] == "queued":
+            await chat_events.publish_queue_changed(self.hub, closed["site_id"])

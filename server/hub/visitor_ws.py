@@ -1,0 +1,386 @@
+"""`GET /ws/visitor?site=SITE_KEY` — the widget's socket (protocol.md, visitor socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from server.chat import conversations, messages
+from server.chat import visitor_token as tokens
+from server.chat.payloads import conversation_frame, message_frame
+from server.chat.state import BadTransition
+from server.hub import chat_events
+from server.hub.connection import Connection
+from server.hub.hub import Hub, conv_channel, visitor_channel
+from server.hub.socket_loop import Refused, receive_text, run_frames
+from server.ids import new_id, now_ms
+from server.services import Services
+from server.store import sites as site_queries
+from server.store import users as user_queries
+from server.wire.codec import decode_frame, error_frame
+from server.wire.errors import FrameError
+from server.wire.frames import parse_visitor_frame
+
+log = logging.getLogger("beckon.visitor")
+HELLO_TIMEOUT_S = 10.0
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_NO_HELLO = 4408
+MAX_SOCKETS_PER_VISITOR = 10
+BEHAVIOUR_TYPES = frozenset({"page_view", "track", "cart", "attributes"})
+
+
+async def visitor_endpoint(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    hub: Hub = ws.app.state.hub
+    from server.hub.origins import origin_allowed
+
+    site_key = ws.query_params.get("site", "")
+    async with services.db.read() as conn:
+        site = await site_queries.get_site_by_key(conn, site_key) if site_key else None
+    await ws.accept()
+    if site is None:
+        await ws.close(CLOSE_FORBIDDEN_ORIGIN, "unknown site")
+        return
+    if not origin_allowed(ws.headers.get("origin"), site["allowed_origins"]):
+        await ws.close(CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
+        return
+    session = VisitorSession(ws, services, hub, site)
+    hub.add(session.conn)
+    session.conn.start()
+    try:
+        hello = await session.wait_hello()
+        if hello is None:
+            return
+        await session.on_hello(hello)
+        await run_frames(ws, session.conn, parse_visitor_frame, session.handle)
+    finally:
+        hub.visitor_sockets_release(session.visitor_id)
+        await hub.remove(session.conn)
+
+
+class VisitorSession:
+    def __init__(self, ws: WebSocket, services: Services, hub: Hub, site: dict[str, Any]) -> None:
+        self.ws = ws
+        self.services = services
+        self.db = services.db
+        self.hub = hub
+        self.site = site
+        self.visitor_id: str | None = None
+        self.conn = Connection(ws, "visitor", self._load_gap, services.metrics)
+        self.key = services.settings.secret_key.encode()
+
+    async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
+        rows = await messages.after(self.db, conversation_id, after_seq, include_internal=False)
+        return [message_frame(r) for r in rows]
+
+    # -- hello ---------------------------------------------------------------------------
+    async def wait_hello(self) -> Any | None:
+        """The first `hello` within 10 s; other frames before it get an error."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HELLO_TIMEOUT_S
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    text = await receive_text(self.ws)
+            except TimeoutError:
+                await self.conn.close(CLOSE_NO_HELLO, "hello not received within 10 s")
+                return None
+            except FrameError as exc:
+                self.conn.send(error_frame(exc.code, exc.message))
+                continue
+            if text is None:
+                return None
+            try:
+                obj = decode_frame(text)
+                if obj.get("type") != "hello":
+                    raise FrameError(
+                        "invalid_frame", "the first frame must be hello", obj.get("ref")
+                    )
+                return parse_visitor_frame(obj)
+            except FrameError as exc:
+                self.conn.send(error_frame(exc.code, exc.message, exc.ref))
+
+    async def on_hello(self, hello: Any) -> None:
+        now = now_ms()
+        site_id = self.site["id"]
+        visitor_id = None
+        if hello.visitor_token:
+            visitor_id = tokens.verify(self.key, hello.visitor_token, site_id, now)
+            if visitor_id is None:
+                self.conn.send(
+                    error_frame(
+                        "unauthorized",
+                        "visitor_token is not valid; continuing as a new visitor",
+                        hello.ref,
+                    )
+                )
+        visitor_id = visitor_id or new_id("vi")
+        if not self.hub.visitor_sockets_acquire(visitor_id, MAX_SOCKETS_PER_VISITOR):
+            await self.conn.close(4429, "too many connections for this visitor")
+            return
+        self.visitor_id = visitor_id
+        identity = hello.identity
+        user_id = name = email = None
+        if identity is not None:
+            if tokens.identity_ok(
+                self.site["identity_secret"], identity.user_id, identity.user_hash
+            ):
+                user_id, name, email = identity.user_id, identity.name, identity.email
+            else:
+                self.conn.send(
+                    error_frame(
+                        "unauthorized",
+                        "identity could not be verified; the visitor stays anonymous",
+                        hello.ref,
+                    )
+                )
+        attributes = dict(hello.attributes or {})
+        await conversations.ensure_visitor(
+            self.db,
+            {
+                "id": visitor_id,
+                "site_id": site_id,
+                "user_id": user_id,
+                "name": name,
+                "email": email,
+                "attributes": attributes,
+                "first_seen_ts": now,
+                "last_seen_ts": now,
+            },
+        )
+        self.services.visit_log.append(
+            site_id,
+            visitor_id,
+            now,
+            "hello",
+            {
+                "page": hello.page.model_dump(mode="json") if hello.page else None,
+                "lang": hello.lang,
+                "identified": user_id is not None,
+                "user_agent": self.ws.headers.get("user-agent", "")[:500],
+            },
+        )
+        await self.hub.follow(self.conn, visitor_channel(visitor_id), self.on_event)
+        async with self.db.read() as conn:
+            from server.store import conversations as conv_queries
+
+            open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "visitor_id": visitor_id,
+            "visitor_token": tokens.issue(self.key, site_id, visitor_id, now),
+            "online": await self._online(),
+            "widget": {"lang": hello.lang or self.site["default_lang"], **self.site["widget"]},
+        }
+        if hello.ref:
+            welcome["ref"] = hello.ref
+        if open_conv is not None:
+            welcome["conversation"] = await self._conversation_frame(open_conv)
+        self.conn.send(welcome)
+        if open_conv is not None:
+            resume = hello.conversation
+            after = resume.after_seq if resume and resume.id == open_conv["id"] else None
+            await self._follow_conversation(open_conv["id"], after)
+        if hello.conversation and (open_conv is None or hello.conversation.id != open_conv["id"]):
+            # Resuming a conversation that has since closed: replay what was missed.
+            conv = await self._own_conversation(hello.conversation.id)
+            await self._follow_conversation(conv["id"], hello.conversation.after_seq)
+
+    async def _online(self) -> bool:
+        members = await self.services.broker.presence_members(f"agents-online:{self.site['id']}")
+        return bool(members)
+
+    async def _conversation_frame(self, row: dict[str, Any]) -> dict[str, Any]:
+        agent = None
+        if row.get("agent_id"):
+            async with self.db.read() as conn:
+                agent = await user_queries.get_user(conn, row["agent_id"])
+        frame = conversation_frame(row, agent)
+        for private in ("visitor_id", "site_id"):
+            frame.pop(private, None)
+        return frame
+
+    async def _follow_conversation(self, conversation_id: str, after_seq: int | None) -> None:
+        """Order and receive this conversation's messages; replay after `after_seq`."""
+        start = after_seq if after_seq is not None else await self._last_seq(conversation_id)
+        self.conn.track(conversation_id, start)
+        await self.hub.follow(self.conn, conv_channel(conversation_id), self.on_event)
+        self.conn.sync(conversation_id, start)
+
+    async def _last_seq(self, conversation_id: str) -> int:
+        conv = await conversations.get(self.db, conversation_id)
+        return conv["last_seq"] if conv else 0
+
+    async def _own_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation if it is this visitor's; `not_found` for anything else, the
+        same answer whether it exists or not, so ids cannot be probed."""
+        conv = await conversations.get(self.db, conversation_id)
+        if (
+            conv is None
+            or conv["visitor_id"] != self.visitor_id
+            or (conv["site_id"] != self.site["id"])
+        ):
+            raise Refused("not_found", "no such conversation")
+        return conv
+
+    # -- events from other nodes ---------------------------------------------------------
+    def on_event(self, kind: str, payload: Any) -> None:
+        if kind == "message":
+            frame = None if payload["internal"] else payload["frame"]
+            self.conn.deliver(payload["frame"]["conversation_id"], payload["seq"], frame)
+        elif kind == "typing":
+            if payload["author"]["kind"] != "visitor":
+                self.conn.send(payload)
+        elif kind == "read":
+            if payload.get("by") == "agent":
+                self.conn.send({k: v for k, v in payload.items() if k != "by"})
+        elif kind == "conversation":
+            frame = {k: v for k, v in payload.items() if k not in ("visitor_id", "site_id")}
+            self.conn.send(frame)
+            if payload["id"] not in self.conn.positions:
+                self.conn.spawn(self._follow_conversation(payload["id"], 0))
+        elif kind in ("closed", "invitation", "availability"):
+            self.conn.send(payload)
+
+    # -- frames --------------------------------------------------------------------------
+    async def handle(self, frame: Any) -> None:
+        kind = frame.type
+        if kind == "ping":
+            self.conn.send({"type": "pong", **({"ref": frame.ref} if frame.ref else {})})
+        elif kind == "message":
+            await self._message(frame)
+        elif kind == "chat_start":
+            await self._chat_start(frame)
+        elif kind == "typing":
+            await self._own_conversation(frame.conversation_id)
+            await self.hub.publish(
+                conv_channel(frame.conversation_id),
+                "typing",
+                {
+                    "type": "typing",
+                    "conversation_id": frame.conversation_id,
+                    "on": frame.on,
+                    "author": {"kind": "visitor"},
+                },
+            )
+        elif kind == "read":
+            await self._own_conversation(frame.conversation_id)
+            await self.hub.publish(
+                conv_channel(frame.conversation_id),
+                "read",
+                {
+                    "type": "read",
+                    "conversation_id": frame.conversation_id,
+                    "seq": frame.seq,
+                    "by": "visitor",
+                },
+            )
+        elif kind == "resume":
+            conv = await self._own_conversation(frame.conversation_id)
+            self.conn.track(conv["id"], frame.after_seq)
+            await self.hub.follow(self.conn, conv_channel(conv["id"]), self.on_event)
+            self.conn.sync(conv["id"], frame.after_seq)
+        elif kind == "close":
+            await self._close(frame)
+        elif kind in BEHAVIOUR_TYPES:
+            await self._behaviour(frame)
+        else:
+            raise Refused("unavailable", f"'{kind}' is not enabled on this server")
+
+    async def _chat_start(self, frame: Any) -> None:
+        prechat = frame.prechat
+        department = prechat.department if prechat else None
+        if department and department not in self.site["departments"]:
+            raise Refused("invalid_frame", f"unknown department '{department}'")
+        if prechat and (prechat.name or prechat.email):
+            await conversations.ensure_visitor(
+                self.db,
+                {
+                    "id": self.visitor_id,
+                    "site_id": self.site["id"],
+                    "name": prechat.name,
+                    "email": prechat.email,
+                    "attributes": None,
+                    "last_seen_ts": now_ms(),
+                },
+            )
+        conv, created = await conversations.start(
+            self.db, site_id=self.site["id"], visitor_id=self.visitor_id, department=department
+        )
+        out = await self._conversation_frame(conv)
+        if frame.ref:
+            out["ref"] = frame.ref
+        self.conn.send(out)
+        await self._follow_conversation(conv["id"], 0 if created else None)
+        if created:
+            await chat_events.publish_queue_changed(self.hub, self.site["id"])
+            await self.hub.publish(
+                visitor_channel(self.visitor_id), "conversation", conversation_frame(conv)
+            )
+        if frame.text:
+            await self._append(conv["id"], None, frame.text, None)
+
+    async def _message(self, frame: Any) -> None:
+        conv = await self._own_conversation(frame.conversation_id)
+        if conv["status"] == "closed":
+            raise Refused("conflict", "the conversation is closed")
+        await self._append(conv["id"], frame.client_msg_id, frame.text, frame.ref)
+
+    async def _append(
+        self, conversation_id: str, client_msg_id: str | None, text: str, ref: str | None
+    ) -> None:
+        try:
+            row, duplicate = await messages.append(
+                self.db,
+                conversation_id=conversation_id,
+                sender=f"v:{self.visitor_id}",
+                author_kind="visitor",
+                author_id=None,
+                author_name=None,
+                client_msg_id=client_msg_id,
+                text=text,
+            )
+        except messages.ConversationClosed:
+            raise Refused("conflict", "the conversation is closed") from None
+        ack = message_frame(row)
+        if ref:
+            ack["ref"] = ref
+        if duplicate:
+            self.conn.send(ack)  # the retry's answer: the original, same seq
+            return
+        self.conn.deliver(conversation_id, row["seq"], ack)
+        await chat_events.publish_message(self.hub, row)
+
+    async def _close(self, frame: Any) -> None:
+        conv = await self._own_conversation(frame.conversation_id)
+        try:
+            closed = await conversations.close(self.db, conv["id"], "visitor")
+        except BadTransition as exc:
+            raise Refused("conflict", str(exc)) from None
+        await chat_events.publish_closed(
+            self.hub, closed["id"], "visitor", chat_events.survey_kinds(self.site)
+        )
+        if conv["status"] == "queued":
+            await chat_events.publish_queue_changed(self.hub, self.site["id"])
+
+    async def _behaviour(self, frame: Any) -> None:
+        data = frame.model_dump(mode="json", exclude={"type", "ref"}, exclude_none=True)
+        now = now_ms()
+        self.services.visit_log.append(self.site["id"], self.visitor_id, now, frame.type, data)
+        if frame.type == "attributes":
+            attrs = dict(frame.attributes)
+            name, email = attrs.get("name"), attrs.get("email")
+            await conversations.ensure_visitor(
+                self.db,
+                {
+                    "id": self.visitor_id,
+                    "site_id": self.site["id"],
+                    "attributes": attrs,
+                    "name": name if isinstance(name, str) else None,
+                    "email": email if isinstance(email, str) else None,
+                    "last_seen_ts": now,
+                },
+            )

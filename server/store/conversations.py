@@ -1,0 +1,126 @@
+"""Queries on visitors and conversations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.store.tables import conversations, visitors
+
+
+async def upsert_visitor(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    """Insert the visitor, or refresh last_seen and identity fields if it exists."""
+    found = (
+        await conn.execute(
+            select(visitors.c.id, visitors.c.attributes).where(visitors.c.id == row["id"])
+        )
+    ).first()
+    if found is None:
+        await conn.execute(
+            visitors.insert().values(**{**row, "attributes": row.get("attributes") or {}})
+        )
+        return
+    values = {k: v for k, v in row.items() if k not in ("id", "site_id", "first_seen_ts")}
+    values = {k: v for k, v in values.items() if v is not None}
+    if "attributes" in values:
+        values["attributes"] = {**(found.attributes or {}), **values["attributes"]}
+    await conn.execute(update(visitors).where(visitors.c.id == row["id"]).values(**values))
+
+
+async def get_visitor(conn: AsyncConnection, visitor_id: str) -> dict[str, Any] | None:
+    query = select(visitors).where(visitors.c.id == visitor_id)
+    found = (await conn.execute(query)).mappings().first()
+    return dict(found) if found else None
+
+
+async def insert_conversation(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(conversations.insert().values(**row))
+
+
+async def get_conversation(conn: AsyncConnection, conversation_id: str) -> dict[str, Any] | None:
+    query = select(conversations).where(conversations.c.id == conversation_id)
+    found = (await conn.execute(query)).mappings().first()
+    return dict(found) if found else None
+
+
+async def open_conversation_of(conn: AsyncConnection, visitor_id: str) -> dict[str, Any] | None:
+    query = select(conversations).where(
+        conversations.c.visitor_id == visitor_id, conversations.c.status != "closed"
+    )
+    found = (await conn.execute(query)).mappings().first()
+    return dict(found) if found else None
+
+
+async def transition(
+    conn: AsyncConnection,
+    conversation_id: str,
+    *,
+    from_statuses: tuple[str, ...],
+    values: dict[str, Any],
+) -> bool:
+    """Compare-and-set: apply `values` only if the status is one of `from_statuses`.
+
+    Returns whether a row changed. This is what makes "two agents accept at once" safe
+    on any number of nodes: the database decides, not a read in Python.
+    """
+    result = await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == conversation_id, conversations.c.status.in_(from_statuses))
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def list_open_for_agent(conn: AsyncConnection, agent_id: str) -> list[dict[str, Any]]:
+    query = (
+        select(conversations)
+        .where(conversations.c.agent_id == agent_id, conversations.c.status == "active")
+        .order_by(conversations.c.created_ts)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def list_queued(conn: AsyncConnection, site_ids: list[str]) -> list[dict[str, Any]]:
+    if not site_ids:
+        return []
+    query = (
+        select(conversations)
+        .where(conversations.c.site_id.in_(site_ids), conversations.c.status == "queued")
+        .order_by(conversations.c.created_ts, conversations.c.id)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def list_for_site(
+    conn: AsyncConnection,
+    site_id: str,
+    *,
+    status: str | None,
+    agent_id: str | None,
+    from_ts: int | None,
+    to_ts: int | None,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Newest first; `after` is the (created_ts, id) of the last row of the previous page."""
+    query = select(conversations).where(conversations.c.site_id == site_id)
+    if status:
+        query = query.where(conversations.c.status == status)
+    if agent_id:
+        query = query.where(conversations.c.agent_id == agent_id)
+    if from_ts is not None:
+        query = query.where(conversations.c.created_ts >= from_ts)
+    if to_ts is not None:
+        query = query.where(conversations.c.created_ts < to_ts)
+    if after is not None:
+        ts, cid = after
+        query = query.where(
+            or_(
+                conversations.c.created_ts < ts,
+                and_(conversations.c.created_ts == ts, conversations.c.id < cid),
+            )
+        )
+    query = query.order_by(conversations.c.created_ts.desc(), conversations.c.id.desc())
+    return [dict(r) for r in (await conn.execute(query.limit(limit))).mappings()]
