@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from tests.beckon_process import BeckonProcess
@@ -16,13 +17,15 @@ class ChatSite:
     agent_token: str
     admin_token: str
 
-    async def visitor(self, node_url: str | None = None, **hello: object) -> tuple[WsClient, dict]:
+    async def visitor(
+        self, node_url: str | None = None, sock: socket.socket | None = None, **hello: object
+    ) -> tuple[WsClient, dict]:
         """A connected visitor that said hello; returns (client, welcome)."""
         url = ws_url(node_url or self.server_url, f"/ws/visitor?site={self.site['key']}")
-        client = await WsClient.connect(url)
+        client = await WsClient.connect(url, sock=sock)
         frame = {"type": "hello", "page": {"url": "https://shop.example.com/checkout"}, **hello}
-        welcome = await client.request(frame)
-        assert welcome["type"] == "welcome", welcome
+        await client.send({**frame, "ref": "hello"})
+        welcome = await client.expect("welcome")
         return client, welcome
 
     async def agent_socket(

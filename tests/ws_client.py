@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,12 @@ class WsClient:
 
     @classmethod
     async def connect(
-        cls, url: str, *, origin: str | None = ORIGIN, headers: dict[str, str] | None = None
+        cls,
+        url: str,
+        *,
+        origin: str | None = ORIGIN,
+        headers: dict[str, str] | None = None,
+        sock: socket.socket | None = None,
     ) -> WsClient:
         ws = await websockets.connect(
             url,
@@ -32,6 +38,7 @@ class WsClient:
             max_size=None,
             open_timeout=10,
             ping_interval=None,
+            sock=sock,
         )
         return cls(ws)
 

@@ -21,7 +21,8 @@ from server.wire.codec import encode_frame
 
 log = logging.getLogger("beckon.hub")
 
-OUTBOUND_LIMIT = 512
+OUTBOUND_LIMIT = 1024  # queued items
+OUTBOUND_BYTES = 1024 * 1024  # queued encoded frames; the real memory bound per socket
 GAP_PAGE = 500  # what one GapLoader call returns at most
 CLOSE_SLOW_READER = 4408
 # Loads messages with seq > after_seq, visible to this socket, in order.
@@ -29,16 +30,27 @@ GapLoader = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(slots=True)
+class _Frame:
+    text: str
+    type: str
+
+
+@dataclass(slots=True)
 class _Message:
     conversation_id: str
     seq: int
-    frame: dict[str, Any] | None  # None: advances the position without sending (a note)
+    frame: _Frame | None  # None: advances the position without sending (a note)
 
 
 @dataclass(slots=True)
 class _Sync:
     conversation_id: str
     after_seq: int
+
+
+def _encode(frame: dict[str, Any]) -> _Frame:
+    # Encoded when queued, so the queue's byte bound is exact and the writer only writes.
+    return _Frame(encode_frame(frame), str(frame.get("type", "?")))
 
 
 class Connection:
@@ -50,6 +62,7 @@ class Connection:
         self.metrics = metrics
         self._load_gap = load_gap
         self._queue: asyncio.Queue[Any] = asyncio.Queue(OUTBOUND_LIMIT)
+        self._queued_bytes = 0
         self.positions: dict[str, int] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.closed = asyncio.Event()
@@ -61,15 +74,17 @@ class Connection:
 
     # -- what readers and broker handlers call (never blocks) ---------------------------
     def send(self, frame: dict[str, Any]) -> None:
-        self._put(frame)
+        encoded = _encode(frame)
+        self._put(encoded, len(encoded.text))
 
     def deliver(self, conversation_id: str, seq: int, frame: dict[str, Any] | None) -> None:
         """Queue a message for in-order delivery; duplicates and old seqs are dropped."""
-        self._put(_Message(conversation_id, seq, frame))
+        encoded = _encode(frame) if frame is not None else None
+        self._put(_Message(conversation_id, seq, encoded), len(encoded.text) if encoded else 0)
 
     def sync(self, conversation_id: str, after_seq: int) -> None:
         """Queue a replay of everything after `after_seq` (resume, reconnect re-sync)."""
-        self._put(_Sync(conversation_id, after_seq))
+        self._put(_Sync(conversation_id, after_seq), 0)
 
     def track(self, conversation_id: str, after_seq: int) -> None:
         """Start ordering this conversation's messages after `after_seq`.
@@ -96,21 +111,23 @@ class Connection:
         if not self.closed.is_set():
             self.spawn(self.close(code, reason))
 
-    def _put(self, item: Any) -> None:
+    def _put(self, item: Any, size: int) -> None:
         if self.closed.is_set():
             return
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if self._queued_bytes + size > OUTBOUND_BYTES or self._queue.full():
             # A reader this far behind would make us buffer without limit: close it; it
             # reconnects and resumes from its last seq (style habit 3).
             self.close_soon(CLOSE_SLOW_READER, "too slow: reconnect and resume")
+            return
+        self._queued_bytes += size
+        self._queue.put_nowait((item, size))
 
     # -- the writer ----------------------------------------------------------------------
     async def _write_loop(self) -> None:
         try:
             while True:
-                item = await self._queue.get()
+                item, size = await self._queue.get()
+                self._queued_bytes -= size
                 if isinstance(item, _Message):
                     await self._write_message(item)
                 elif isinstance(item, _Sync):
@@ -146,27 +163,29 @@ class Connection:
             if until is not None:
                 rows = [r for r in rows if r["seq"] <= until]
             for frame in rows:
-                await self._write(frame)
+                await self._write(_encode(frame))
                 position = frame["seq"]
             if len(rows) < GAP_PAGE:
                 break
         current = self.positions.get(conversation_id, 0)
         self.positions[conversation_id] = max(current, position, until or 0)
 
-    async def _write(self, frame: dict[str, Any]) -> None:
+    async def _write(self, frame: _Frame) -> None:
         if self.ws.application_state != WebSocketState.CONNECTED:
             return
-        await self.ws.send_text(encode_frame(frame))
-        self.metrics.frames_out.labels(frame.get("type", "?")).inc()
+        await self.ws.send_text(frame.text)
+        self.metrics.frames_out.labels(frame.type).inc()
 
     # -- lifecycle -----------------------------------------------------------------------
     async def close(self, code: int, reason: str = "") -> None:
         if self.closed.is_set():
             return
         self.closed.set()
-        with contextlib.suppress(Exception):
+        try:
             if self.ws.application_state == WebSocketState.CONNECTED:
                 await self.ws.close(code, reason)
+        except Exception as exc:
+            log.warning("close %s failed: %r", code, exc)
 
     async def shutdown(self) -> None:
         """Stop the writer and drop every subscription (the socket's reader has ended)."""

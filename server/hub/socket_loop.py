@@ -72,7 +72,7 @@ async def run_frames(
                 if abuse.strike(now):
                     await conn.close(CLOSE_ABUSE, "too many frames")
                     return
-                raise FrameError("rate_limited", "slow down: too many frames")
+                raise FrameError("rate_limited", "slow down: too many frames", _ref_of(text))
             obj = decode_frame(text)
             ref = obj.get("ref")
             frame = parse(obj)
@@ -97,3 +97,12 @@ async def run_frames(
 def _send_error(conn: Connection, code: str, message: str, ref: str | None) -> None:
     conn.metrics.errors.labels(code).inc()
     conn.send(error_frame(code, message, ref))
+
+
+def _ref_of(text: str) -> str | None:
+    """Best effort: the ref of a frame we refuse to process, so the client can match it."""
+    try:
+        ref = decode_frame(text).get("ref")
+    except FrameError:
+        return None
+    return ref if isinstance(ref, str) else None
