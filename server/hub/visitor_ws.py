@@ -71,6 +71,7 @@ class VisitorSession:
         self.visitor_id: str | None = None
         self.conn = Connection(ws, "visitor", self._load_gap, services.metrics)
         self.key = services.settings.secret_key.encode()
+        self.origin = f"{hub.node_id}:{id(self.conn)}"
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=False)
@@ -238,7 +239,10 @@ class VisitorSession:
             if payload.get("by") == "agent":
                 self.conn.send({k: v for k, v in payload.items() if k != "by"})
         elif kind == "conversation":
-            frame = {k: v for k, v in payload.items() if k not in ("visitor_id", "site_id")}
+            if payload.get("origin") == self.origin:
+                return  # this socket started it and already has it
+            hidden = ("visitor_id", "site_id", "origin")
+            frame = {k: v for k, v in payload.items() if k not in hidden}
             self.conn.send(frame)
             if payload["id"] not in self.conn.positions:
                 self.conn.spawn(self._follow_conversation(payload["id"], 0))
@@ -317,8 +321,11 @@ class VisitorSession:
         await self._follow_conversation(conv["id"], 0 if created else None)
         if created:
             await chat_events.publish_queue_changed(self.hub, self.site["id"])
+            # Other tabs of this visitor (on any node) follow the new conversation too.
             await self.hub.publish(
-                visitor_channel(self.visitor_id), "conversation", conversation_frame(conv)
+                visitor_channel(self.visitor_id),
+                "conversation",
+                {**conversation_frame(conv), "origin": self.origin},
             )
         if frame.text:
             await self._append(conv["id"], None, frame.text, None)

@@ -1,0 +1,153 @@
+"""A chat participant that survives its node dying: it reconnects (to another node),
+resumes from the last `seq` it has, and retries unacknowledged messages with the same
+`client_msg_id` — what the widget and the console do."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from tests.ws_client import WsClient, ws_url
+
+RECONNECT_TIMEOUT_S = 30
+
+
+class Chatter:
+    def __init__(
+        self,
+        kind: str,
+        node_urls: list[str],
+        connect: Callable[[str, int], Any],
+        conversation_id: str,
+        name: str,
+    ) -> None:
+        self.kind = kind
+        self.node_urls = node_urls  # tried in order on reconnect
+        self._connect = connect  # (node_url, after_seq) -> WsClient, ready for frames
+        self.conversation_id = conversation_id
+        self.name = name
+        self.client: WsClient | None = None
+        self.received: list[int] = []  # every message seq as it arrived (dups included)
+        self.seen: set[int] = set()
+        self.acked: dict[str, int] = {}  # client_msg_id -> seq
+        self.reconnects = 0
+
+    @property
+    def contiguous(self) -> int:
+        n = 0
+        while n + 1 in self.seen:
+            n += 1
+        return n
+
+    def _note(self, frame: dict[str, Any]) -> None:
+        if frame.get("type") == "message" and frame["conversation_id"] == self.conversation_id:
+            self.received.append(frame["seq"])
+            self.seen.add(frame["seq"])
+
+    async def _reconnect(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECONNECT_TIMEOUT_S
+        attempt = 0
+        while True:
+            url = self.node_urls[attempt % len(self.node_urls)]
+            attempt += 1
+            with contextlib.suppress(OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+                self.client = await self._connect(url, self.contiguous)
+                self.reconnects += 1
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"{self.name} could not reconnect")
+            await asyncio.sleep(0.1)  # back-off between reconnect attempts
+
+    async def send(self, client_msg_id: str, text: str) -> int:
+        """Send until acknowledged (retrying across reconnects); returns the seq."""
+        while True:
+            assert self.client is not None
+            try:
+                await self.client.send(
+                    {
+                        "type": "message",
+                        "conversation_id": self.conversation_id,
+                        "client_msg_id": client_msg_id,
+                        "text": text,
+                    }
+                )
+                while True:
+                    frame = await self.client.expect(lambda f: True, timeout=15)
+                    self._note(frame)
+                    if (
+                        frame["type"] == "message"
+                        and frame["conversation_id"] == self.conversation_id
+                        and frame.get("client_msg_id") == client_msg_id
+                    ):
+                        self.acked[client_msg_id] = frame["seq"]
+                        return frame["seq"]
+                    if frame.get("type") == "error":
+                        if frame["code"] in ("rate_limited", "unavailable"):
+                            await asyncio.sleep(0.5)  # back off, then retry the same id
+                            break
+                        raise AssertionError(f"{self.name}: {frame}")
+            except (ConnectionClosed, OSError, TimeoutError):
+                await self._reconnect()
+
+    async def drain_until(self, last_seq: int, timeout: float = 60) -> None:
+        """Read until every seq up to `last_seq` has arrived (reconnecting if needed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not all(s in self.seen for s in range(1, last_seq + 1)):
+            assert loop.time() < deadline, f"{self.name} missing {self._missing(last_seq)}"
+            assert self.client is not None
+            try:
+                frame = await self.client.expect(lambda f: True, timeout=2)
+                self._note(frame)
+            except TimeoutError:
+                continue
+            except (ConnectionClosed, OSError):
+                await self._reconnect()
+
+    def _missing(self, last_seq: int) -> list[int]:
+        return [s for s in range(1, last_seq + 1) if s not in self.seen]
+
+    def in_order(self) -> bool:
+        """First arrivals are strictly increasing: nothing was delivered out of order."""
+        firsts: list[int] = []
+        seen: set[int] = set()
+        for seq in self.received:
+            if seq not in seen:
+                seen.add(seq)
+                firsts.append(seq)
+        return firsts == sorted(firsts)
+
+
+async def visitor_connector(site_key: str, token: str, conversation_id: str):  # type: ignore[no-untyped-def]
+    async def connect(node_url: str, after_seq: int) -> WsClient:
+        client = await WsClient.connect(ws_url(node_url, f"/ws/visitor?site={site_key}"))
+        await client.send(
+            {
+                "type": "hello",
+                "page": {"url": "https://shop.example.com/"},
+                "visitor_token": token,
+                "conversation": {"id": conversation_id, "after_seq": after_seq},
+            }
+        )
+        await client.expect("welcome")
+        return client
+
+    return connect
+
+
+async def agent_connector(agent_token: str, conversation_id: str):  # type: ignore[no-untyped-def]
+    async def connect(node_url: str, after_seq: int) -> WsClient:
+        client = await WsClient.connect(ws_url(node_url, "/ws/agent"), origin=None)
+        await client.send({"type": "hello", "token": agent_token})
+        await client.expect("welcome")
+        await client.send(
+            {"type": "resume", "conversation_id": conversation_id, "after_seq": after_seq}
+        )
+        return client
+
+    return connect

@@ -1,0 +1,83 @@
+"""Several `beckon serve` nodes sharing one PostgreSQL database and one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from tests.beckon_process import BeckonProcess, free_port
+from tests.conftest import create_pg_database, drop_pg_database, subprocess_env
+
+
+class RedisServer:
+    """A private redis-server on a free port, which a fault test may kill and restart."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while True:
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                return
+            if loop.time() > deadline:
+                raise TimeoutError("redis-server did not start")
+            await asyncio.sleep(0.05)  # polling interval while the server starts
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@contextlib.asynccontextmanager
+async def cluster(
+    tmp: Path, nodes: int = 2, redis_url: str | None = None, prefix: str = "beckon:"
+) -> AsyncIterator[list[BeckonProcess]]:
+    """`nodes` servers on PostgreSQL + Redis; the first has an admin signed up."""
+    database = await create_pg_database()
+    env = {
+        **subprocess_env(tmp),
+        "BECKON_DATABASE_URL": database,
+        "BECKON_BROKER_URL": redis_url or "redis://127.0.0.1:6379/0",
+        "BECKON_BROKER_PREFIX": prefix,
+    }
+    processes = [BeckonProcess(env, tmp) for _ in range(nodes)]
+    try:
+        await processes[0].create_admin()
+        await asyncio.gather(*(p.start("--no-bootstrap") for p in processes))
+        yield processes
+    finally:
+        for process in processes:
+            await process.stop()
+        await drop_pg_database(database)
