@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -49,11 +48,11 @@ class RedisServer:
                 raise TimeoutError("redis-server did not start")
             await asyncio.sleep(0.05)  # polling interval while the server starts
 
-    def kill(self) -> None:
-        if self.proc is not None:
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
-            self.proc.wait()
-            self.proc = None
+            await self.proc.wait()
+        self.proc = None
 
     @property
     def url(self) -> str:

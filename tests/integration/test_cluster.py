@@ -161,7 +161,7 @@ async def test_redis_restart_mid_stream_loses_nothing(tmp_path) -> None:  # type
 
             async def restart_redis() -> None:
                 await asyncio.sleep(1.0)
-                redis.kill()
+                await redis.kill()
                 fault.set()
                 await asyncio.sleep(1.5)  # messages sent now are stored, not fanned out
                 await redis.start()
@@ -177,7 +177,7 @@ async def test_redis_restart_mid_stream_loses_nothing(tmp_path) -> None:  # type
                 async with node.client() as client:
                     assert (await client.get("/readyz")).status_code == 200
     finally:
-        redis.kill()
+        await redis.kill()
 
 
 async def test_racing_chat_starts_open_exactly_one(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
