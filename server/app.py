@@ -17,9 +17,15 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from server.api import agents, auth_routes, conversations, sites
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
+from server.chat.assignment import Router
+from server.chat.queue import WaitEstimator
 from server.errors import ApiError, error_body, error_response
+from server.events import EventBus
 from server.hub.agent_ws import agent_endpoint
+from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub
+from server.hub.janitor import Janitor
+from server.hub.loads import reconcile_loads
 from server.hub.visitor_ws import visitor_endpoint
 from server.ops_routes import ops_routes
 from server.resources import open_services
@@ -68,12 +74,22 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services or await open_services(settings)
         app.state.services = owned
-        app.state.hub = Hub(owned.db, owned.broker, owned.metrics)
+        hub = Hub(owned.db, owned.broker, owned.metrics)
+        app.state.hub = hub
+        app.state.events = EventBus()
+        router = Router(owned.db, owned.broker, settings.offer_timeout_s)
+        app.state.dispatch = Dispatch(owned.db, hub, router, WaitEstimator(owned.db))
+        janitor = Janitor(app.state.dispatch, app.state.events, settings.presence_ttl_s)
+        await reconcile_loads(owned.db, owned.broker)
+        owned.broker.add_reconnect_listener(lambda: reconcile_loads(owned.db, owned.broker))
+        janitor.start()
         try:
             yield
         finally:
+            await janitor.close()
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).
-            await app.state.hub.close_all(1012, "server shutting down")
+            await hub.close_all(1012, "server shutting down")
+            await app.state.events.drain()
             await owned.close()
 
     routes: list[BaseRoute] = [

@@ -46,6 +46,10 @@ class Settings:
     login_max_failures: int = 10
     login_window_s: int = 600
     session_ttl_s: int = 14 * 24 * 3600
+    # How long an agent stays present after its node stops refreshing (node death).
+    presence_ttl_s: int = 45
+    # How long a routed offer waits for the agent before moving on.
+    offer_timeout_s: int = 20
 
     @property
     def is_sqlite(self) -> bool:
@@ -154,6 +158,14 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
     if "BECKON_MAX_BODY_BYTES" in env:
         values["max_body_bytes"] = _int(
             "BECKON_MAX_BODY_BYTES", env["BECKON_MAX_BODY_BYTES"], 1024, 64 * 1024 * 1024
+        )
+    if "BECKON_PRESENCE_TTL_S" in env:
+        values["presence_ttl_s"] = _int(
+            "BECKON_PRESENCE_TTL_S", env["BECKON_PRESENCE_TTL_S"], 2, 3600
+        )
+    if "BECKON_OFFER_TIMEOUT_S" in env:
+        values["offer_timeout_s"] = _int(
+            "BECKON_OFFER_TIMEOUT_S", env["BECKON_OFFER_TIMEOUT_S"], 1, 3600
         )
     for key, value in flags.items():
         if value is not None:

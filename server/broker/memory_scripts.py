@@ -129,6 +129,58 @@ def claim_from_queue(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> 
     return head
 
 
+def claim_member(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    agent = _arg(args, 0)
+    capacity = _int_arg("claim_member", args, 1, "capacity", 0)
+    member = _arg(args, 2)
+    queue_key, load_key = keys[0], keys[1]
+    load = ks.hash(load_key)
+    current = int(load.get(agent, b"0"))
+    ks.drop_if_empty(load_key)
+    queue = ks.zset(queue_key)
+    if member not in queue:
+        ks.drop_if_empty(queue_key)
+        return 0
+    if current >= capacity:
+        return -1
+    del queue[member]
+    ks.drop_if_empty(queue_key)
+    ks.hash(load_key)[agent] = str(current + 1).encode()
+    return 1
+
+
+def take_slot(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    agent = _arg(args, 0)
+    capacity = _int_arg("take_slot", args, 1, "capacity", 0)
+    load = ks.hash(keys[0])
+    current = int(load.get(agent, b"0"))
+    if current >= capacity:
+        ks.drop_if_empty(keys[0])
+        return -1
+    load[agent] = str(current + 1).encode()
+    return current + 1
+
+
+def hash_all(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> list[bytes]:
+    flat: list[bytes] = []
+    for field, value in ks.hash(keys[0]).items():
+        flat += [field, value]
+    ks.drop_if_empty(keys[0])
+    return flat
+
+
+def hash_set(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    field = _arg(args, 0)
+    value = _int_arg("hash_set", args, 1, "value", 0)
+    table = ks.hash(keys[0])
+    if value == 0:
+        table.pop(field, None)
+    else:
+        table[field] = str(value).encode()
+    ks.drop_if_empty(keys[0])
+    return value
+
+
 def release_load(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     agent = _arg(args, 0)
     load = ks.hash(keys[0])
@@ -187,6 +239,10 @@ SCRIPTS: dict[str, MemoryScript] = {
     "queue_remove": queue_remove,
     "queue_position": queue_position,
     "claim_from_queue": claim_from_queue,
+    "claim_member": claim_member,
+    "take_slot": take_slot,
+    "hash_all": hash_all,
+    "hash_set": hash_set,
     "release_load": release_load,
     "presence_set": presence_set,
     "presence_remove": presence_remove,

@@ -48,6 +48,7 @@ async def start(
         "last_seq": 0,
         "created_ts": now_ms(),
     }
+    row["queued_ts"] = row["created_ts"]
     for _attempt in range(3):
         async with db.read() as conn:
             existing = await queries.open_conversation_of(conn, visitor_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,16 +16,20 @@ from starlette.websockets import WebSocket
 
 from server.api.users_view import user_out
 from server.auth import SESSION_COOKIE, Principal, principal_from_cookie, principal_from_token
-from server.chat import conversations, messages
+from server.chat import conversations, messages, presence
+from server.chat.assignment import RoutingError
 from server.chat.payloads import conversation_frame, message_frame
 from server.chat.state import BadTransition
+from server.events import EventBus
 from server.hub import chat_events
 from server.hub.connection import Connection
+from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
 from server.services import Services
 from server.store import conversations as conv_queries
 from server.store import sites as site_queries
+from server.store import users as user_queries
 from server.wire.codec import decode_frame
 from server.wire.errors import FrameError
 from server.wire.frames import parse_agent_frame
@@ -32,8 +37,6 @@ from server.wire.frames import parse_agent_frame
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 HELLO_TIMEOUT_S = 10.0
-PRESENCE_TTL_S = 45.0
-PRESENCE_REFRESH_S = 15.0
 
 
 def same_origin(ws: WebSocket, public_url: str) -> bool:
@@ -103,6 +106,12 @@ class AgentSession:
         self.sites: dict[str, dict[str, Any]] = {}
         self.conn = Connection(ws, "agent", self._load_gap, services.metrics)
         self._presence_task: asyncio.Task[None] | None = None
+        self.dispatch: Dispatch = ws.app.state.dispatch
+        self.router = self.dispatch.router
+        self.events: EventBus = ws.app.state.events
+        self.socket_id = secrets.token_hex(6)
+        self.status = "offline"
+        self.presence_ttl_s = float(services.settings.presence_ttl_s)
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=True)
@@ -143,8 +152,13 @@ class AgentSession:
     async def stop(self) -> None:
         if self._presence_task is not None:
             self._presence_task.cancel()
-        with contextlib.suppress(Exception):
-            await self._set_presence(False)
+        if self.status != "offline":
+            with contextlib.suppress(Exception):
+                await presence.announce(
+                    self.services.broker, self.agent, self.site_ids, "offline", self.socket_id
+                )
+                for site_id in self.site_ids:
+                    await self.dispatch.availability(await self.dispatch.site(site_id) or {})
 
     async def _follow(self, conversation_id: str, after_seq: int) -> None:
         self.conn.track(conversation_id, after_seq)
@@ -159,7 +173,7 @@ class AgentSession:
         return conv
 
     def _assigned(self, conv: dict[str, Any]) -> None:
-        if conv["agent_id"] != self.agent["id"]:
+        if conv["agent_id"] != self.agent["id"] or conv["status"] != "active":
             raise Refused("forbidden", "this conversation is not assigned to you")
 
     # -- events from other nodes ---------------------------------------------------------
@@ -176,10 +190,25 @@ class AgentSession:
             self.conn.send(payload)
         elif kind == "queue":
             self.conn.spawn(self._send_queue(payload["site_id"]))
+        elif kind == "assigned":
+            self.conn.spawn(self._take(payload))
+        elif kind == "offer":
+            self.conn.send(payload)
+        elif kind == "unassigned":
+            self.conn.spawn(self.hub.unfollow(self.conn, conv_channel(payload["conversation_id"])))
+        elif kind == "status":
+            if payload.get("origin") != self.socket_id and payload["status"] != self.status:
+                self.conn.spawn(self._set_status(payload["status"]))
         elif kind == "revoke":
             session = payload.get("session")
             if session is None or session == self.principal.session_hash:
                 self.conn.close_soon(4401, "session revoked")
+
+    async def _take(self, frame: dict[str, Any]) -> None:
+        """A chat was assigned to this agent (by routing or a transfer)."""
+        if frame["id"] not in self.conn.positions:
+            await self._follow(frame["id"], 0)
+        self.conn.send(frame)
 
     async def _send_queue(self, site_id: str) -> None:
         async with self.db.read() as conn:
@@ -203,46 +232,123 @@ class AgentSession:
         raise Refused("conflict", "already authenticated")
 
     async def _on_status(self, frame: Any) -> None:
-        online = frame.status == "online"
-        await self._set_presence(online)
-        if online and self._presence_task is None:
-            self._presence_task = asyncio.create_task(self._refresh_presence())
-        elif not online and self._presence_task is not None:
-            self._presence_task.cancel()
-            self._presence_task = None
+        await self._set_status(frame.status)
+        # The agent's other consoles (any node) follow the same status.
+        await self.hub.publish(
+            agent_channel(self.agent["id"]),
+            "status",
+            {"status": frame.status, "origin": self.socket_id},
+        )
         self.conn.send(
             {"type": "status", "status": frame.status, **({"ref": frame.ref} if frame.ref else {})}
         )
 
-    async def _set_presence(self, online: bool) -> None:
+    async def _set_status(self, status: str) -> None:
+        self.status = status
+        await presence.announce(
+            self.services.broker, self.agent, self.site_ids, status, self.socket_id
+        )
+        if status != "offline" and self._presence_task is None:
+            self._presence_task = asyncio.create_task(self._refresh_presence())
+        elif status == "offline" and self._presence_task is not None:
+            self._presence_task.cancel()
+            self._presence_task = None
         for site_id in self.site_ids:
-            group = f"agents-online:{site_id}"
-            if online:
-                await self.services.broker.presence_set(
-                    group, self.agent["id"], b"online", PRESENCE_TTL_S
-                )
-            else:
-                await self.services.broker.presence_remove(group, self.agent["id"])
+            await self.dispatch.route(site_id)
 
     async def _refresh_presence(self) -> None:
         # Presence expires by itself when this node dies; while it lives, keep it fresh.
         while True:
-            await asyncio.sleep(PRESENCE_REFRESH_S)
+            await asyncio.sleep(presence.REFRESH_S)
             with contextlib.suppress(Exception):
-                await self._set_presence(True)
+                await presence.announce(
+                    self.services.broker, self.agent, self.site_ids, self.status, self.socket_id
+                )
 
     async def _on_accept(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
         try:
-            accepted = await conversations.accept(self.db, conv["id"], self.agent["id"])
-        except BadTransition as exc:
-            raise Refused("conflict", str(exc)) from None
+            accepted = await self.router.accept(conv, self.agent)
+        except RoutingError as exc:
+            raise Refused(exc.code, exc.message) from None
         await self._follow(accepted["id"], 0)
         out = conversation_frame(accepted, self.agent)
         await chat_events.publish_conversation(self.hub, out)
-        await chat_events.publish_queue_changed(self.hub, accepted["site_id"])
         if frame.ref:
             self.conn.send({**out, "ref": frame.ref})
+        await self.dispatch.route(accepted["site_id"])
+
+    async def _on_decline(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        try:
+            await self.router.decline(conv, self.agent["id"])
+        except RoutingError as exc:
+            raise Refused(exc.code, exc.message) from None
+        self.conn.send(
+            {
+                "type": "declined",
+                "conversation_id": conv["id"],
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )
+        await self.dispatch.route(conv["site_id"])
+
+    async def _on_transfer(self, frame: Any) -> None:
+        conv = await self._conversation(frame.conversation_id)
+        self._assigned(conv)
+        site = self.sites[conv["site_id"]]
+        if frame.agent_id:
+            target = await self._transfer_target(conv, frame.agent_id)
+            try:
+                moved = await self.router.transfer_to_agent(conv, target)
+            except RoutingError as exc:
+                raise Refused(exc.code, exc.message) from None
+            note = f"{self.agent['display_name']} transferred the chat to {target['display_name']}"
+            await self._system_message(moved["id"], note)
+            await self.dispatch.announce_assignment(moved)
+        else:
+            if frame.department not in site["departments"]:
+                raise Refused("invalid_frame", f"unknown department '{frame.department}'")
+            moved = await self.router.requeue(conv, frame.department, expect_agent=self.agent["id"])
+            if moved is None:
+                raise Refused("conflict", "the conversation changed; reload it")
+            note = f"{self.agent['display_name']} transferred the chat to {frame.department}"
+            await self._system_message(moved["id"], note)
+            await chat_events.publish_conversation(self.hub, conversation_frame(moved))
+        await self.hub.unfollow(self.conn, conv_channel(conv["id"]))
+        self.conn.positions.pop(conv["id"], None)
+        self.conn.send(
+            {
+                "type": "transferred",
+                "conversation_id": conv["id"],
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )
+        await self.dispatch.route(conv["site_id"])
+
+    async def _transfer_target(self, conv: dict[str, Any], agent_id: str) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            target = await user_queries.get_user(conn, agent_id)
+            member = target is not None and (
+                target["role"] == "admin"
+                or await site_queries.is_member(conn, conv["site_id"], agent_id)
+            )
+        if not member or target is None or not target["active"]:
+            raise Refused("not_found", "no such agent on this site")
+        return target
+
+    async def _system_message(self, conversation_id: str, text: str) -> None:
+        row, _ = await messages.append(
+            self.db,
+            conversation_id=conversation_id,
+            sender=None,
+            author_kind="system",
+            author_id=None,
+            author_name=None,
+            client_msg_id=None,
+            text=text,
+        )
+        await chat_events.publish_message(self.hub, row)
 
     async def _on_message(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
@@ -316,8 +422,11 @@ class AgentSession:
         except BadTransition as exc:
             raise Refused("conflict", str(exc)) from None
         site = self.sites[closed["site_id"]]
-        await chat_events.publish_closed(
-            self.hub, closed["id"], "agent", chat_events.survey_kinds(site)
+        await self.router.finished(conv)
+        survey = chat_events.survey_kinds(site) if conv["status"] == "active" else []
+        await chat_events.publish_closed(self.hub, closed["id"], "agent", survey)
+        self.events.emit(
+            "conversation.closed",
+            {"conversation_id": closed["id"], "site_id": closed["site_id"], "by": "agent"},
         )
-        if conv["status"] == "queued":
-            await chat_events.publish_queue_changed(self.hub, closed["site_id"])
+        await self.dispatch.route(closed["site_id"])

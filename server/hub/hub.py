@@ -36,6 +36,11 @@ KNOWN_KINDS = frozenset(
         "invitation",
         "availability",
         "visitor",
+        "assigned",
+        "offer",
+        "unassigned",
+        "invitation_withdrawn",
+        "visitor_left",
     }
 )
 

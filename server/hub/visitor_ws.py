@@ -8,12 +8,14 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from server.chat import conversations, messages
+from server.chat import conversations, feedback, messages
 from server.chat import visitor_token as tokens
 from server.chat.payloads import conversation_frame, message_frame
 from server.chat.state import BadTransition
+from server.events import EventBus
 from server.hub import chat_events
 from server.hub.connection import Connection
+from server.hub.dispatch import Dispatch, visitors_channel
 from server.hub.hub import Hub, conv_channel, visitor_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
 from server.ids import new_id, now_ms
@@ -71,6 +73,8 @@ class VisitorSession:
         self.visitor_id: str | None = None
         self.conn = Connection(ws, "visitor", self._load_gap, services.metrics)
         self.key = services.settings.secret_key.encode()
+        self.dispatch: Dispatch = ws.app.state.dispatch
+        self.events: EventBus = ws.app.state.events
         self.origin = f"{hub.node_id}:{id(self.conn)}"
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
@@ -165,6 +169,7 @@ class VisitorSession:
             },
         )
         await self.hub.follow(self.conn, visitor_channel(visitor_id), self.on_event)
+        await self.hub.follow(self.conn, visitors_channel(site_id), self.on_event)
         async with self.db.read() as conn:
             from server.store import conversations as conv_queries
 
@@ -191,8 +196,7 @@ class VisitorSession:
             await self._follow_conversation(conv["id"], hello.conversation.after_seq)
 
     async def _online(self) -> bool:
-        members = await self.services.broker.presence_members(f"agents-online:{self.site['id']}")
-        return bool(members)
+        return await self.dispatch.online(self.site)
 
     async def _conversation_frame(self, row: dict[str, Any]) -> dict[str, Any]:
         agent = None
@@ -291,6 +295,10 @@ class VisitorSession:
             await self._close(frame)
         elif kind in BEHAVIOUR_TYPES:
             await self._behaviour(frame)
+        elif kind == "survey":
+            await self._survey(frame)
+        elif kind == "offline_message":
+            await self._offline_message(frame)
         else:
             raise Refused("unavailable", f"'{kind}' is not enabled on this server")
 
@@ -320,7 +328,15 @@ class VisitorSession:
         self.conn.send(out)
         await self._follow_conversation(conv["id"], 0 if created else None)
         if created:
-            await chat_events.publish_queue_changed(self.hub, self.site["id"])
+            await self.dispatch.router.enqueue(conv)
+            self.events.emit(
+                "conversation.started",
+                {
+                    "conversation_id": conv["id"],
+                    "site_id": self.site["id"],
+                    "visitor_id": self.visitor_id,
+                },
+            )
             # Other tabs of this visitor (on any node) follow the new conversation too.
             await self.hub.publish(
                 visitor_channel(self.visitor_id),
@@ -329,6 +345,8 @@ class VisitorSession:
             )
         if frame.text:
             await self._append(conv["id"], None, frame.text, None)
+        if created:
+            await self.dispatch.route(self.site["id"])
 
     async def _message(self, frame: Any) -> None:
         conv = await self._own_conversation(frame.conversation_id)
@@ -363,15 +381,55 @@ class VisitorSession:
 
     async def _close(self, frame: Any) -> None:
         conv = await self._own_conversation(frame.conversation_id)
+        extra = {"missed_reason": "visitor_left"} if conv["status"] == "queued" else {}
         try:
-            closed = await conversations.close(self.db, conv["id"], "visitor")
+            closed = await conversations.close(self.db, conv["id"], "visitor", **extra)
         except BadTransition as exc:
             raise Refused("conflict", str(exc)) from None
-        await chat_events.publish_closed(
-            self.hub, closed["id"], "visitor", chat_events.survey_kinds(self.site)
+        await self.dispatch.router.finished(conv)
+        survey = chat_events.survey_kinds(self.site) if conv["status"] == "active" else []
+        await chat_events.publish_closed(self.hub, closed["id"], "visitor", survey)
+        self.events.emit(
+            "conversation.closed",
+            {"conversation_id": closed["id"], "site_id": self.site["id"], "by": "visitor"},
         )
-        if conv["status"] == "queued":
-            await chat_events.publish_queue_changed(self.hub, self.site["id"])
+        await self.dispatch.route(self.site["id"])
+
+    async def _survey(self, frame: Any) -> None:
+        conv = await self._own_conversation(frame.conversation_id)
+        if conv["status"] != "closed":
+            raise Refused("conflict", "surveys are answered after the chat is closed")
+        try:
+            row = await feedback.save_survey(self.db, conv, frame.kind, frame.score, frame.comment)
+        except feedback.AlreadyAnswered:
+            raise Refused("conflict", f"the {frame.kind} survey was already answered") from None
+        self.conn.send(
+            {
+                "type": "survey_saved",
+                "conversation_id": conv["id"],
+                "kind": frame.kind,
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )
+        self.events.emit("survey.submitted", row)
+
+    async def _offline_message(self, frame: Any) -> None:
+        row = await feedback.save_offline_message(
+            self.db,
+            site_id=self.site["id"],
+            visitor_id=self.visitor_id,
+            name=frame.name,
+            email=frame.email,
+            text=frame.text,
+        )
+        self.conn.send(
+            {
+                "type": "offline_message_saved",
+                "id": row["id"],
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )
+        self.events.emit("offline_message.created", row)
 
     async def _behaviour(self, frame: Any) -> None:
         data = frame.model_dump(mode="json", exclude={"type", "ref"}, exclude_none=True)

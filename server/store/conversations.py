@@ -59,17 +59,19 @@ async def transition(
     *,
     from_statuses: tuple[str, ...],
     values: dict[str, Any],
+    expect_agent: str | None = None,
 ) -> bool:
     """Compare-and-set: apply `values` only if the status is one of `from_statuses`.
 
     Returns whether a row changed. This is what makes "two agents accept at once" safe
     on any number of nodes: the database decides, not a read in Python.
     """
-    result = await conn.execute(
-        update(conversations)
-        .where(conversations.c.id == conversation_id, conversations.c.status.in_(from_statuses))
-        .values(**values)
+    query = update(conversations).where(
+        conversations.c.id == conversation_id, conversations.c.status.in_(from_statuses)
     )
+    if expect_agent is not None:
+        query = query.where(conversations.c.agent_id == expect_agent)
+    result = await conn.execute(query.values(**values))
     return result.rowcount == 1
 
 

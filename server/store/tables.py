@@ -134,6 +134,9 @@ conversations = Table(
     Column("first_response_ts", BigInteger, nullable=True),
     Column("closed_ts", BigInteger, nullable=True),
     Column("closed_by", String(16), nullable=True),
+    Column("missed_reason", String(32), nullable=True),
+    Column("queued_ts", BigInteger, nullable=True),
+    Column("transfers", Integer, nullable=False, server_default=text("0")),
     Index(None, "site_id", "status", "created_ts"),
     Index(None, "agent_id", "status"),
     # Guarantee 5: one open conversation per visitor, enforced by the database so two
@@ -185,4 +188,51 @@ visit_events = Table(
     Column("data", JSON, nullable=False),
     Index(None, "site_id", "ts"),
     Index(None, "visitor_id", "ts"),
+)
+
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    # NULL: shared by the site's agents; else one agent's own.
+    Column("agent_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("shortcut", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Index(None, "site_id"),
+)
+
+offline_messages = Table(
+    "offline_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(32), nullable=True),
+    Column("conversation_id", String(32), nullable=True),
+    Column("name", String(200), nullable=True),
+    Column("email", String(254), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Index(None, "site_id", "created_ts"),
+)
+
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "conversation_id",
+        String(32),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("site_id", String(32), nullable=False),
+    Column("agent_id", String(32), nullable=True),
+    Column("kind", String(8), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_ts", BigInteger, nullable=False),
+    UniqueConstraint("conversation_id", "kind"),
+    Index(None, "site_id", "created_ts"),
 )

@@ -1,0 +1,186 @@
+"""Periodic upkeep on each node: route waiting chats (offers expire, queues heal), send
+chats of vanished agents back to the queue, and close chats nobody took in time.
+
+Every action is a compare-and-set in the Store or an atomic script in the Broker, so
+nodes running this at the same time cannot double anything; a capped counter in the
+Broker also lets only one node do a round per tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import distinct, func, select
+
+from server.chat import feedback, messages, presence
+from server.chat.payloads import conversation_frame
+from server.events import EventBus
+from server.hub import chat_events
+from server.hub.dispatch import Dispatch
+from server.hub.hub import agent_channel, conv_channel
+from server.ids import now_ms
+from server.store import conversations as conv_queries
+from server.store.tables import conversations, visitors
+
+log = logging.getLogger("beckon.janitor")
+TICK_S = 1.0
+
+
+class Janitor:
+    def __init__(self, dispatch: Dispatch, events: EventBus, presence_ttl_s: float) -> None:
+        self.dispatch = dispatch
+        self.db = dispatch.db
+        self.broker = dispatch.router.broker
+        self.events = events
+        self.started = time.monotonic()
+        # After a start, agents need one TTL to reconnect before their chats count as
+        # orphaned (a restarted in-process broker has no presence at all).
+        self.grace_s = presence_ttl_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            try:
+                turn = await self.broker.run_script(
+                    "incr_capped", ["janitor"], [1, int(TICK_S * 900), 1]
+                )
+                if turn != -1:
+                    await self.tick()
+            except Exception as exc:  # the next tick retries; nothing is half-done
+                log.warning("janitor round failed: %s", exc)
+
+    async def tick(self) -> None:
+        async with self.db.read() as conn:
+            waiting = [
+                r[0]
+                for r in await conn.execute(
+                    select(distinct(conversations.c.site_id)).where(
+                        conversations.c.status == "queued"
+                    )
+                )
+            ]
+            active = [
+                dict(r)
+                for r in (
+                    await conn.execute(
+                        select(conversations).where(conversations.c.status == "active")
+                    )
+                ).mappings()
+            ]
+        if time.monotonic() - self.started > self.grace_s:
+            await self._requeue_orphans(active)
+        for site_id in waiting:
+            await self._expire_waiting(site_id)
+            await self.dispatch.route(site_id)
+
+    async def _requeue_orphans(self, active: list[dict[str, Any]]) -> None:
+        """Chats whose agent has no presence left (its node died, TTL passed)."""
+        present: dict[str, set[str]] = {}
+        for conv in active:
+            site_id = conv["site_id"]
+            if site_id not in present:
+                present[site_id] = {a.agent_id for a in await presence.agents(self.broker, site_id)}
+            if conv["agent_id"] in present[site_id]:
+                continue
+            back = await self.dispatch.router.requeue(
+                conv, conv["department"], expect_agent=conv["agent_id"]
+            )
+            if back is None:
+                continue
+            log.info("requeued %s: agent %s is gone", conv["id"], conv["agent_id"])
+            await self.dispatch.hub.publish(
+                agent_channel(conv["agent_id"]), "unassigned", {"conversation_id": conv["id"]}
+            )
+            await self.dispatch.hub.publish(
+                conv_channel(conv["id"]), "conversation", conversation_frame(back)
+            )
+
+    async def _expire_waiting(self, site_id: str) -> None:
+        """Queued longer than the site allows: recorded as missed, never silently lost."""
+        site = await self.dispatch.site(site_id)
+        if site is None:
+            return
+        settings = site.get("settings") or {}
+        limit_ms = int(settings.get("queue_timeout_s", 600)) * 1000
+        cutoff = now_ms() - limit_ms
+        async with self.db.read() as conn:
+            stale = [
+                dict(r)
+                for r in (
+                    await conn.execute(
+                        select(conversations).where(
+                            conversations.c.site_id == site_id,
+                            conversations.c.status == "queued",
+                            func.coalesce(conversations.c.queued_ts, conversations.c.created_ts)
+                            < cutoff,
+                        )
+                    )
+                ).mappings()
+            ]
+        for conv in stale:
+            await self.miss(site, conv, "no_agent")
+
+    async def miss(self, site: dict[str, Any], conv: dict[str, Any], reason: str) -> None:
+        async with self.db.write() as conn:
+            changed = await conv_queries.transition(
+                conn,
+                conv["id"],
+                from_statuses=("queued",),
+                values={
+                    "status": "closed",
+                    "closed_by": "system",
+                    "closed_ts": now_ms(),
+                    "missed_reason": reason,
+                },
+            )
+            visitor = None
+            if changed and (site.get("settings") or {}).get("offline_mode") == ("offline_message"):
+                visitor = (
+                    (
+                        await conn.execute(
+                            select(visitors).where(visitors.c.id == conv["visitor_id"])
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+        if not changed:
+            return
+        await self.dispatch.router.finished(conv)
+        if visitor is not None and visitor["email"]:
+            await self._as_offline_message(site, conv, dict(visitor))
+        await chat_events.publish_closed(self.dispatch.hub, conv["id"], "system", [])
+        self.events.emit(
+            "conversation.missed",
+            {"conversation_id": conv["id"], "site_id": site["id"], "reason": reason},
+        )
+
+    async def _as_offline_message(
+        self, site: dict[str, Any], conv: dict[str, Any], visitor: dict[str, Any]
+    ) -> None:
+        rows = await messages.after(self.db, conv["id"], 0, include_internal=False)
+        text = "\n".join(r["text"] for r in rows) or "(no message)"
+        row = await feedback.save_offline_message(
+            self.db,
+            site_id=site["id"],
+            visitor_id=conv["visitor_id"],
+            name=visitor.get("name"),
+            email=visitor["email"],
+            text=text[:20_000],
+            conversation_id=conv["id"],
+        )
+        self.events.emit("offline_message.created", row)
