@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 
-from server.api import agents, auth_routes, conversations, sites
+from server.api import agents, auth_routes, conversations, desk, sites
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
@@ -37,7 +37,7 @@ from server.store.database import StoreUnavailable
 log = logging.getLogger("beckon.app")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-api = merge(auth_routes.routes, sites.routes, agents.routes, conversations.routes)
+api = merge(auth_routes.routes, sites.routes, agents.routes, conversations.routes, desk.routes)
 
 
 def _json_error(status: int, code: str, message: str) -> Response:

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from server.services import Services
 from server.sites import snippet
 from server.store import sites as site_queries
+from server.widget_asset import LANG_CACHE, LONG_CACHE, SHORT_CACHE, WidgetAsset, respond
 
 DEMO_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Beckon demo shop</title>
@@ -25,16 +26,24 @@ start a chat from the bubble.</p>
 
 
 def static_routes(root: Path) -> list[BaseRoute]:
-    widget_js = root / "widget" / "widget.js"
+    asset = WidgetAsset(root / "widget")
+    js = "text/javascript; charset=utf-8"
 
-    async def widget(_request: Request) -> Response:
-        if not widget_js.exists():
-            return Response("/* widget not built */", 404, media_type="text/javascript")
-        return Response(
-            widget_js.read_bytes(),
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=300"},
-        )
+    async def widget(request: Request) -> Response:
+        return respond(request, asset.current().script, js, SHORT_CACHE)
+
+    async def widget_versioned(request: Request) -> Response:
+        script = asset.current().script
+        if request.path_params["digest"] != script.digest:
+            # An old build: not cacheable forever under this name; the current one is.
+            return Response("/* unknown widget version */", 404, media_type=js)
+        return respond(request, script, js, LONG_CACHE)
+
+    async def widget_lang(request: Request) -> Response:
+        lang = asset.current().langs.get(request.path_params["lang"])
+        if lang is None:
+            return Response("{}", 404, media_type="application/json")
+        return respond(request, lang, "application/json; charset=utf-8", LANG_CACHE)
 
     async def demo(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -50,6 +59,8 @@ def static_routes(root: Path) -> list[BaseRoute]:
 
     routes: list[BaseRoute] = [
         Route("/widget.js", widget),
+        Route("/widget.{digest}.js", widget_versioned),
+        Route("/widget/i18n/{lang}.json", widget_lang),
         Route("/demo/", demo),
         Route("/", lambda _r: RedirectResponse("/agent/")),
     ]

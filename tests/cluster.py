@@ -17,25 +17,23 @@ class RedisServer:
     def __init__(self, directory: Path) -> None:
         self.port = free_port()
         self.directory = directory
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.proc = await asyncio.create_subprocess_exec(
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
@@ -61,7 +59,11 @@ class RedisServer:
 
 @contextlib.asynccontextmanager
 async def cluster(
-    tmp: Path, nodes: int = 2, redis_url: str | None = None, prefix: str = "beckon:"
+    tmp: Path,
+    nodes: int = 2,
+    redis_url: str | None = None,
+    prefix: str = "beckon:",
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[list[BeckonProcess]]:
     """`nodes` servers on PostgreSQL + Redis; the first has an admin signed up."""
     database = await create_pg_database()
@@ -70,6 +72,7 @@ async def cluster(
         "BECKON_DATABASE_URL": database,
         "BECKON_BROKER_URL": redis_url or "redis://127.0.0.1:6379/0",
         "BECKON_BROKER_PREFIX": prefix,
+        **(extra_env or {}),
     }
     processes = [BeckonProcess(env, tmp) for _ in range(nodes)]
     try:

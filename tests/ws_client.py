@@ -66,6 +66,13 @@ class WsClient:
                     return frame
                 self.frames.append(frame)
 
+    async def pump(self, timeout: float = 10.0) -> Frame:
+        """Read one new frame from the socket into `frames` (and return it)."""
+        async with asyncio.timeout(timeout):
+            frame = orjson.loads(await self.ws.recv())
+        self.frames.append(frame)
+        return frame
+
     async def request(self, frame: Frame, timeout: float = 10.0) -> Frame:
         """Send with a fresh `ref` and wait for the reply carrying it."""
         ref = self.next_id("r")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api.access import site_for
-from server.api.pagination import decode_cursor, encode_cursor, parse_limit
+from server.api.pagination import decode_ts_cursor, parse_limit, ts_page
 from server.api.router import ApiRouter, Context
 from server.chat import conversations, messages
 from server.chat.payloads import conversation_summary, message_frame
@@ -78,13 +78,10 @@ async def list_conversations(ctx: Context) -> dict[str, Any]:
     if status is not None and status not in STATUSES:
         raise ApiError("invalid_request", f"status must be one of {', '.join(STATUSES)}")
     limit = parse_limit(query.get("limit"))
-    after = None
-    cursor = decode_cursor(query.get("cursor"))
-    if cursor is not None:
-        ts, _, cid = cursor.partition(":")
-        if not ts.isdigit() or not cid:
-            raise ApiError("invalid_request", "cursor is not valid")
-        after = (int(ts), cid)
+    after = decode_ts_cursor(query.get("cursor"))
+    text = (query.get("q") or "").strip()
+    if len(text) > 200:
+        raise ApiError("invalid_request", "q must be at most 200 characters")
     async with ctx.services.db.read() as conn:
         rows = await conv_queries.list_for_site(
             conn,
@@ -95,13 +92,8 @@ async def list_conversations(ctx: Context) -> dict[str, Any]:
             to_ts=_int_param(query, "to_ts"),
             after=after,
             limit=limit + 1,
+            text=text or None,
         )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
-    return {
-        "items": [conversation_summary(r) for r in rows],
-        "next_cursor": encode_cursor(f"{last['created_ts']}:{last['id']}")
-        if more and last
-        else None,
-    }
+    result = ts_page(rows, limit, "created_ts")
+    result["items"] = [conversation_summary(r) for r in result["items"]]
+    return result

@@ -38,3 +38,25 @@ def page(items: list[dict[str, Any]], limit: int, key: str = "id") -> dict[str, 
     more = len(items) > limit
     items = items[:limit]
     return {"items": items, "next_cursor": encode_cursor(items[-1][key]) if more else None}
+
+
+def encode_ts_cursor(ts: int, row_id: str) -> str:
+    """A cursor for lists ordered newest first by (timestamp, id)."""
+    return encode_cursor(f"{ts}:{row_id}")
+
+
+def decode_ts_cursor(cursor: str | None) -> tuple[int, str] | None:
+    raw = decode_cursor(cursor)
+    if raw is None:
+        return None
+    ts, _, row_id = raw.partition(":")
+    if not ts.isdigit() or not row_id:
+        raise ApiError("invalid_request", "cursor is not valid")
+    return int(ts), row_id
+
+
+def ts_page(items: list[dict[str, Any]], limit: int, ts_key: str) -> dict[str, Any]:
+    more = len(items) > limit
+    items = items[:limit]
+    cursor = encode_ts_cursor(items[-1][ts_key], items[-1]["id"]) if more and items else None
+    return {"items": items, "next_cursor": cursor}

@@ -62,7 +62,9 @@ class Endpoint:
 
 
 def _json(data: Any, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+    # Row keys may be str subclasses (SQLAlchemy's quoted_name for words like "text").
+    body = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    return Response(body, status, headers, media_type="application/json")
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, str]]:

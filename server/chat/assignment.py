@@ -49,6 +49,16 @@ class Router:
     async def enqueue(self, conv: dict[str, Any]) -> None:
         await queue.push(self.broker, conv)
 
+    async def heal(self, queued: list[dict[str, Any]], still_queued: set[str]) -> None:
+        """Make the Broker's queues hold what the Store says is waiting (after a Redis
+        restart they are empty). `still_queued` is re-read after the pushes: a chat
+        claimed in between is taken out again."""
+        for conv in queued:
+            await queue.push(self.broker, conv)
+        for conv in queued:
+            if conv["id"] not in still_queued:
+                await queue.remove(self.broker, conv)
+
     async def _agent(self, agent_id: str) -> dict[str, Any] | None:
         from server.store import users as user_queries
 
@@ -60,12 +70,10 @@ class Router:
     ) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
         """Hand queued chats to agents with room. Returns (assigned conversations,
         offers made as (agent id, conversation)). `queued` is the Store's queued list,
-        oldest first; each is (re-)pushed so the Broker's queue heals after a restart."""
+        oldest first."""
         policy = (site.get("settings") or {}).get("routing", "least_busy")
         assigned: list[dict[str, Any]] = []
         offers: list[tuple[str, dict[str, Any]]] = []
-        for conv in queued:
-            await queue.push(self.broker, conv)
         agents = await presence.agents(self.broker, site["id"])
         if not any(a.status == "online" and a.free for a in agents):
             return assigned, offers

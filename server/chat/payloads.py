@@ -40,6 +40,7 @@ def conversation_frame(
         "department": row.get("department"),
         "last_seq": row["last_seq"],
         "created_ts": row["created_ts"],
+        "version": conversation_version(row),
     }
     if agent is not None:
         frame["agent"] = {
@@ -52,6 +53,13 @@ def conversation_frame(
         frame["variant"] = row.get("variant_id")
     frame.update(extra)
     return frame
+
+
+def conversation_version(row: dict[str, Any]) -> int:
+    """Grows with every status change (each transfer or requeue bumps `transfers`), so a
+    receiver can drop a `conversation` frame older than one it already has — frames
+    from different nodes may arrive out of order."""
+    return int(row.get("transfers") or 0) * 2 + (1 if row["status"] == "active" else 0)
 
 
 def conversation_summary(row: dict[str, Any]) -> dict[str, Any]:

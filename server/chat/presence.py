@@ -53,17 +53,21 @@ async def announce(
     socket_id: str,
     ttl_s: float,
 ) -> None:
-    """Set (or, for `offline`, remove) one console socket's presence on each site.
+    """Record one console socket as present on each site, with the agent's status.
 
-    Presence is per socket: an agent with two tabs stays present until both are gone,
-    and a node that dies takes only its sockets' entries with it (after the TTL).
+    Presence is per socket and means "connected" (status offline included): an agent
+    with two tabs stays present until both are gone, and a node that dies takes only
+    its sockets' entries with it, after the TTL — then its chats count as orphaned.
     """
     member = f"{agent['id']}|{socket_id}"
     for site_id in site_ids:
-        if status == "offline":
-            await broker.presence_remove(group(site_id), member)
-        else:
-            await broker.presence_set(group(site_id), member, _encode(agent, status), ttl_s)
+        await broker.presence_set(group(site_id), member, _encode(agent, status), ttl_s)
+
+
+async def leave(broker: Broker, agent_id: str, site_ids: list[str], socket_id: str) -> None:
+    """The socket closed: it is no longer present anywhere."""
+    for site_id in site_ids:
+        await broker.presence_remove(group(site_id), f"{agent_id}|{socket_id}")
 
 
 async def loads(broker: Broker) -> dict[str, int]:
@@ -71,11 +75,11 @@ async def loads(broker: Broker) -> dict[str, int]:
     return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-STATUS_RANK = {"online": 2, "away": 1}
+STATUS_RANK = {"online": 2, "away": 1, "offline": 0}
 
 
 async def agents(broker: Broker, site_id: str) -> list[AgentState]:
-    """Agents present on the site (online or away, the best of their sockets), with their
+    """Agents connected to the site (the best status of their sockets), with their
     current load."""
     members = await broker.presence_members(group(site_id))
     load = await loads(broker) if members else {}

@@ -131,6 +131,10 @@ class AgentSession:
             self.site_ids = list(self.sites)
             mine = await conv_queries.list_open_for_agent(conn, self.agent["id"])
             queued = await conv_queries.list_queued(conn, self.site_ids)
+        # Connected counts as present (status offline until the agent says otherwise), so
+        # chats this agent holds are not taken away while the console is open.
+        await self._announce(self.status)
+        self._presence_task = asyncio.create_task(self._refresh_presence())
         await self.hub.follow(self.conn, agent_channel(self.agent["id"]), self.on_event)
         for site_id in self.site_ids:
             await self.hub.follow(self.conn, site_channel(site_id), self.on_event)
@@ -152,13 +156,14 @@ class AgentSession:
     async def stop(self) -> None:
         if self._presence_task is not None:
             self._presence_task.cancel()
-        if self.status != "offline":
-            with contextlib.suppress(Exception):
-                await presence.announce(
-                    self.services.broker, self.agent, self.site_ids, "offline", self.socket_id
-                )
-                for site_id in self.site_ids:
-                    await self.dispatch.availability(await self.dispatch.site(site_id) or {})
+        with contextlib.suppress(Exception):
+            await presence.leave(
+                self.services.broker, self.agent["id"], self.site_ids, self.socket_id
+            )
+            for site_id in self.site_ids:
+                site = await self.dispatch.site(site_id)
+                if site is not None:
+                    await self.dispatch.availability(site)
 
     async def _follow(self, conversation_id: str, after_seq: int) -> None:
         self.conn.track(conversation_id, after_seq)
@@ -186,8 +191,11 @@ class AgentSession:
         elif kind == "read":
             if payload.get("by") == "visitor":
                 self.conn.send({k: v for k, v in payload.items() if k != "by"})
-        elif kind in ("conversation", "closed"):
+        elif kind == "conversation":
             self.conn.send(payload)
+        elif kind == "closed":
+            if payload.get("origin") != self.socket_id:
+                self.conn.send({k: v for k, v in payload.items() if k != "origin"})
         elif kind == "queue":
             self.conn.spawn(self._send_queue(payload["site_id"]))
         elif kind == "assigned":
@@ -245,25 +253,26 @@ class AgentSession:
 
     async def _set_status(self, status: str) -> None:
         self.status = status
-        await presence.announce(
-            self.services.broker, self.agent, self.site_ids, status, self.socket_id
-        )
-        if status != "offline" and self._presence_task is None:
-            self._presence_task = asyncio.create_task(self._refresh_presence())
-        elif status == "offline" and self._presence_task is not None:
-            self._presence_task.cancel()
-            self._presence_task = None
+        await self._announce(status)
         for site_id in self.site_ids:
             await self.dispatch.route(site_id)
+
+    async def _announce(self, status: str) -> None:
+        await presence.announce(
+            self.services.broker,
+            self.agent,
+            self.site_ids,
+            status,
+            self.socket_id,
+            self.presence_ttl_s,
+        )
 
     async def _refresh_presence(self) -> None:
         # Presence expires by itself when this node dies; while it lives, keep it fresh.
         while True:
-            await asyncio.sleep(presence.REFRESH_S)
+            await asyncio.sleep(self.presence_ttl_s / 3)
             with contextlib.suppress(Exception):
-                await presence.announce(
-                    self.services.broker, self.agent, self.site_ids, self.status, self.socket_id
-                )
+                await self._announce(self.status)
 
     async def _on_accept(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
@@ -424,7 +433,9 @@ class AgentSession:
         site = self.sites[closed["site_id"]]
         await self.router.finished(conv)
         survey = chat_events.survey_kinds(site) if conv["status"] == "active" else []
-        await chat_events.publish_closed(self.hub, closed["id"], "agent", survey)
+        reply = chat_events.closed_frame(closed["id"], "agent", survey)
+        self.conn.send({**reply, **({"ref": frame.ref} if frame.ref else {})})
+        await chat_events.publish_closed(self.hub, closed["id"], "agent", survey, self.socket_id)
         self.events.emit(
             "conversation.closed",
             {"conversation_id": closed["id"], "site_id": closed["site_id"], "by": "agent"},

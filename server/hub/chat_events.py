@@ -24,12 +24,16 @@ async def publish_queue_changed(hub: Hub, site_id: str) -> None:
     await hub.publish(site_channel(site_id), "queue", {"site_id": site_id})
 
 
-async def publish_closed(hub: Hub, conversation_id: str, by: str, survey: list[str]) -> None:
-    await hub.publish(
-        conv_channel(conversation_id),
-        "closed",
-        {"type": "closed", "conversation_id": conversation_id, "by": by, "survey": survey},
-    )
+def closed_frame(conversation_id: str, by: str, survey: list[str]) -> dict[str, Any]:
+    return {"type": "closed", "conversation_id": conversation_id, "by": by, "survey": survey}
+
+
+async def publish_closed(
+    hub: Hub, conversation_id: str, by: str, survey: list[str], origin: str | None = None
+) -> None:
+    """Tell both sides; `origin` (the closing socket) got its own reply with its ref."""
+    frame = closed_frame(conversation_id, by, survey)
+    await hub.publish(conv_channel(conversation_id), "closed", {**frame, "origin": origin})
 
 
 def survey_kinds(site: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@ assigned agents, offers, queue positions and waits for visitors, site availabili
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -34,13 +35,22 @@ class Dispatch:
         self.router = router
         self.estimator = estimator
         self._last_availability: dict[str, bool] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def site(self, site_id: str) -> dict[str, Any] | None:
         async with self.db.read() as conn:
             return await site_queries.get_site(conn, site_id)
 
     async def route(self, site_id: str) -> None:
-        """Assign or offer what can be, then refresh positions and availability."""
+        """Assign or offer what can be, then refresh positions and availability.
+
+        One routing round per site at a time on this node, so its frames go out in the
+        order the decisions were made (other nodes' frames carry `version`)."""
+        lock = self._locks.setdefault(site_id, asyncio.Lock())
+        async with lock:
+            await self._route(site_id)
+
+    async def _route(self, site_id: str) -> None:
         site = await self.site(site_id)
         if site is None:
             return
@@ -80,10 +90,11 @@ class Dispatch:
         if not queued:
             return
         agents = await presence.agents(self.router.broker, site["id"])
+        # Places come from the Store's order (the queue's truth); each department has
+        # its own line.
+        places: dict[str | None, int] = {}
         for conv in queued:
-            place = await queue.position(self.router.broker, conv)
-            if place is None:
-                continue
+            place = places[conv["department"]] = places.get(conv["department"], 0) + 1
             wait = await self.estimator.estimate_s(site["id"], place, agents)
             await self.hub.publish(
                 conv_channel(conv["id"]),

@@ -41,6 +41,7 @@ KNOWN_KINDS = frozenset(
         "unassigned",
         "invitation_withdrawn",
         "visitor_left",
+        "status",
     }
 )
 

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from server.chat import feedback, messages, presence
 from server.chat.payloads import conversation_frame
@@ -68,9 +68,9 @@ class Janitor:
             waiting = [
                 r[0]
                 for r in await conn.execute(
-                    select(distinct(conversations.c.site_id)).where(
-                        conversations.c.status == "queued"
-                    )
+                    select(conversations.c.site_id)
+                    .where(conversations.c.status == "queued")
+                    .distinct()
                 )
             ]
             active = [
@@ -85,7 +85,15 @@ class Janitor:
             await self._requeue_orphans(active)
         for site_id in waiting:
             await self._expire_waiting(site_id)
+            await self._heal(site_id)
             await self.dispatch.route(site_id)
+
+    async def _heal(self, site_id: str) -> None:
+        async with self.db.read() as conn:
+            queued = await conv_queries.list_queued(conn, [site_id])
+        async with self.db.read() as conn:
+            still = {c["id"] for c in await conv_queries.list_queued(conn, [site_id])}
+        await self.dispatch.router.heal(queued, still)
 
     async def _requeue_orphans(self, active: list[dict[str, Any]]) -> None:
         """Chats whose agent has no presence left (its node died, TTL passed)."""

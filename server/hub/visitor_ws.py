@@ -76,6 +76,7 @@ class VisitorSession:
         self.dispatch: Dispatch = ws.app.state.dispatch
         self.events: EventBus = ws.app.state.events
         self.origin = f"{hub.node_id}:{id(self.conn)}"
+        self.versions: dict[str, int] = {}
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=False)
@@ -245,12 +246,19 @@ class VisitorSession:
         elif kind == "conversation":
             if payload.get("origin") == self.origin:
                 return  # this socket started it and already has it
+            version = payload.get("version", 0)
+            if version < self.versions.get(payload["id"], 0):
+                return  # an older state that arrived late (another node's frame)
+            self.versions[payload["id"]] = version
             hidden = ("visitor_id", "site_id", "origin")
             frame = {k: v for k, v in payload.items() if k not in hidden}
             self.conn.send(frame)
             if payload["id"] not in self.conn.positions:
                 self.conn.spawn(self._follow_conversation(payload["id"], 0))
-        elif kind in ("closed", "invitation", "availability"):
+        elif kind == "closed":
+            if payload.get("origin") != self.origin:
+                self.conn.send({k: v for k, v in payload.items() if k != "origin"})
+        elif kind in ("invitation", "availability", "invitation_withdrawn"):
             self.conn.send(payload)
 
     # -- frames --------------------------------------------------------------------------
@@ -388,7 +396,9 @@ class VisitorSession:
             raise Refused("conflict", str(exc)) from None
         await self.dispatch.router.finished(conv)
         survey = chat_events.survey_kinds(self.site) if conv["status"] == "active" else []
-        await chat_events.publish_closed(self.hub, closed["id"], "visitor", survey)
+        reply = chat_events.closed_frame(closed["id"], "visitor", survey)
+        self.conn.send({**reply, **({"ref": frame.ref} if frame.ref else {})})
+        await chat_events.publish_closed(self.hub, closed["id"], "visitor", survey, self.origin)
         self.events.emit(
             "conversation.closed",
             {"conversation_id": closed["id"], "site_id": self.site["id"], "by": "visitor"},

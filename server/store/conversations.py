@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, column, func, or_, select, update
+from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.tables import conversations, visitors
+from server.store.tables import conversations, messages, visitors
 
 
 async def upsert_visitor(conn: AsyncConnection, row: dict[str, Any]) -> None:
@@ -90,7 +91,10 @@ async def list_queued(conn: AsyncConnection, site_ids: list[str]) -> list[dict[s
     query = (
         select(conversations)
         .where(conversations.c.site_id.in_(site_ids), conversations.c.status == "queued")
-        .order_by(conversations.c.created_ts, conversations.c.id)
+        .order_by(
+            func.coalesce(conversations.c.queued_ts, conversations.c.created_ts),
+            conversations.c.id,
+        )
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
@@ -105,9 +109,13 @@ async def list_for_site(
     to_ts: int | None,
     after: tuple[int, str] | None,
     limit: int,
+    text: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first; `after` is the (created_ts, id) of the last row of the previous page."""
+    """Newest first; `after` is the (created_ts, id) of the last row of the previous page;
+    `text` keeps conversations with a message matching it (full-text)."""
     query = select(conversations).where(conversations.c.site_id == site_id)
+    if text:
+        query = query.where(conversations.c.id.in_(matching_conversations(conn, text)))
     if status:
         query = query.where(conversations.c.status == status)
     if agent_id:
@@ -126,3 +134,23 @@ async def list_for_site(
         )
     query = query.order_by(conversations.c.created_ts.desc(), conversations.c.id.desc())
     return [dict(r) for r in (await conn.execute(query.limit(limit))).mappings()]
+
+
+def matching_conversations(conn: AsyncConnection, text: str) -> Any:
+    """A subquery of conversation ids with a message matching `text` (every word)."""
+    if conn.dialect.name == "sqlite":
+        # Each word quoted: FTS5 query syntax in user input must not be interpreted.
+        words = " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+        fts = (
+            sa_text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q")
+            .bindparams(q=words)
+            .columns(column("rowid"))
+        )
+        return select(messages.c.conversation_id).where(
+            column("rowid").in_(select(fts.subquery().c.rowid))
+        )
+    return select(messages.c.conversation_id).where(
+        func.to_tsvector("simple", messages.c.text).bool_op("@@")(
+            func.plainto_tsquery("simple", text)
+        )
+    )

@@ -26,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
+    if not _chromium_installed():
         pytest.fail(
             f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)", pytrace=False
         )
@@ -36,6 +36,10 @@ async def browser() -> AsyncIterator[Browser]:
             yield instance
         finally:
             await instance.close()
+
+
+def _chromium_installed() -> bool:
+    return Path(CHROMIUM).exists()
 
 
 def artifact(name: str) -> Path:

@@ -1,0 +1,150 @@
+'use strict';
+// Left column: offers (with countdown), the queue (with live wait time) and my chats
+// (with unread counts). Clocks are updated by the app's one-second ticker through
+// data-since / data-until, so nothing here re-renders every second.
+
+import {$, h, clock, money, visitorLabel, safeUrl} from '../dom.js';
+
+export function mountInbox(ctl) {
+  const {state} = ctl;
+  state.on('queue', () => renderQueue(ctl));
+  state.on('offers', () => renderOffers(ctl));
+  state.on('chats', () => renderChats(ctl));
+  renderQueue(ctl);
+  renderOffers(ctl);
+  renderChats(ctl);
+}
+
+function facts(ctl, conv) {
+  const v = conv.visitor || {};
+  const out = [];
+  if (ctl.state.sites.size > 1) out.push(ctl.state.siteName(conv.site_id));
+  if (conv.department) out.push(conv.department);
+  const page = v.page && (v.page.title || v.page.url);
+  if (page) out.push(pageLabel(v.page));
+  const cart = v.cart && money(v.cart.value, v.cart.currency);
+  if (cart) out.push(`Cart ${cart}`);
+  if (v.lang || conv.lang) out.push(String(v.lang || conv.lang));
+  return out.filter(Boolean);
+}
+
+export function pageLabel(page) {
+  if (!page) return '';
+  if (page.title) return String(page.title);
+  const url = safeUrl(page.url);
+  return url ? url.pathname + url.search : String(page.url || '');
+}
+
+function renderQueue(ctl) {
+  const items = ctl.state.queueItems();
+  const list = $('queue-list');
+  $('queue-count').textContent = String(items.length);
+  $('queue-empty').hidden = items.length > 0;
+  list.replaceChildren(
+    ...items.map((conv, index) => {
+      const label = visitorLabel(conv.visitor_id, conv.visitor);
+      const since = conv.created_ts || Date.now();
+      return h(
+        'li',
+        {class: 'card', dataset: {conversation: conv.id}},
+        h(
+          'div',
+          {class: 'card-main'},
+          h('div', {class: 'card-title'}, h('span', {class: 'avatar avatar-sm', 'aria-hidden': 'true', text: initials(label)}), h('span', {class: 'card-name', text: label})),
+          h('div', {class: 'card-facts', text: facts(ctl, conv).join(' · ')}),
+          h('div', {class: 'card-wait'}, 'Waiting ', h('span', {class: 'js-since', dataset: {since: String(since)}, text: clock((Date.now() - since) / 1000)})),
+        ),
+        h('button', {
+          class: 'btn btn-primary btn-sm',
+          type: 'button',
+          'aria-label': `Accept chat with ${label}`,
+          'aria-keyshortcuts': index === 0 ? 'Alt+A' : null,
+          text: 'Accept',
+          onclick: (e) => {
+            e.currentTarget.disabled = true;
+            ctl.accept(conv.id);
+          },
+        }),
+      );
+    }),
+  );
+}
+
+function renderOffers(ctl) {
+  const offers = [...ctl.state.offers.values()];
+  $('offers').hidden = offers.length === 0;
+  $('offer-list').replaceChildren(
+    ...offers.map((offer) => {
+      const label = visitorLabel(offer.visitor && (offer.visitor.id || offer.visitor_id), offer.visitor);
+      const conv = {...offer, id: offer.conversation_id};
+      return h(
+        'li',
+        {class: 'card card-offer', dataset: {conversation: offer.conversation_id}},
+        h(
+          'div',
+          {class: 'card-main'},
+          h('div', {class: 'card-title'}, h('span', {class: 'avatar avatar-sm', 'aria-hidden': 'true', text: initials(label)}), h('span', {class: 'card-name', text: label})),
+          h('div', {class: 'card-facts', text: facts(ctl, conv).join(' · ')}),
+          h('div', {class: 'card-wait'}, 'Expires in ', h('span', {class: 'js-until', dataset: {until: String(offer.expires_ts || 0), conversation: offer.conversation_id}, text: clock(((offer.expires_ts || 0) - Date.now()) / 1000)})),
+        ),
+        h(
+          'div',
+          {class: 'card-actions'},
+          h('button', {class: 'btn btn-primary btn-sm', type: 'button', text: 'Accept', 'aria-label': `Accept chat with ${label}`, onclick: () => ctl.accept(offer.conversation_id)}),
+          h('button', {class: 'btn btn-sm', type: 'button', text: 'Decline', 'aria-label': `Decline chat with ${label}`, onclick: () => ctl.decline(offer.conversation_id)}),
+        ),
+      );
+    }),
+  );
+}
+
+function renderChats(ctl) {
+  const {state} = ctl;
+  const ids = state.order;
+  $('chats-count').textContent = String(ids.length);
+  $('chats-empty').hidden = ids.length > 0;
+  $('chat-list').replaceChildren(
+    ...ids.map((id) => {
+      const chat = state.chats.get(id);
+      const label = visitorLabel(chat.visitor_id, chat.visitor);
+      const unread = state.unread(id);
+      const last = state.transcript(id).filter((m) => !m.internal).pop();
+      const active = state.activeId === id;
+      const statusText = chat.status === 'closed' ? 'Closed' : chat.status === 'transferred' ? 'Transferred' : '';
+      return h(
+        'li',
+        {role: 'presentation'},
+        h(
+          'button',
+          {
+            type: 'button',
+            role: 'tab',
+            class: `chat-item${active ? ' active' : ''}${chat.status === 'closed' || chat.status === 'transferred' ? ' ended' : ''}`,
+            'aria-selected': active ? 'true' : 'false',
+            'aria-label': `${label}${unread ? `, ${unread} unread` : ''}${statusText ? `, ${statusText}` : ''}`,
+            dataset: {conversation: id},
+            onclick: () => ctl.openChat(id),
+          },
+          h('span', {class: 'avatar', 'aria-hidden': 'true', text: initials(label)}),
+          h(
+            'span',
+            {class: 'chat-item-main'},
+            h('span', {class: 'chat-item-top'}, h('span', {class: 'chat-item-name', text: label}), statusText ? h('span', {class: 'chip chip-muted', text: statusText}) : null),
+            h('span', {class: 'chat-item-last', text: last ? `${last.author.kind === 'agent' ? 'You: ' : ''}${last.text}` : chat.typing ? 'typing…' : 'No messages yet'}),
+          ),
+          unread ? h('span', {class: 'badge unread-badge', text: String(unread), 'aria-hidden': 'true'}) : null,
+        ),
+      );
+    }),
+  );
+  const total = state.totalUnread();
+  $('nav-unread').hidden = total === 0;
+  $('nav-unread').textContent = String(total);
+  document.title = total ? `(${total}) Beckon console` : 'Beckon console';
+}
+
+export function initials(label) {
+  const words = String(label).trim().split(/\s+/).filter(Boolean);
+  if (words[0] === 'Visitor') return 'V';
+  return (words[0] ? words[0][0] : '?').toUpperCase() + (words[1] ? words[1][0].toUpperCase() : '');
+}

@@ -1,0 +1,89 @@
+'use strict';
+// What the window shows for the current state: the header (agent or site), the banner
+// (reconnecting, queue position and wait) and the bottom panel — composer, pre-chat,
+// offline form, survey or "chat ended".
+
+B.panels = (chat) => {
+  const { s, view } = chat;
+
+  const minutes = (seconds) => Math.max(1, Math.round(seconds / 60));
+
+  const header = () => {
+    const agent = s.conv && s.conv.status === 'active' && s.conv.agent;
+    let sub = B.t(s.online ? 'online' : 'offline');
+    if (s.conv && s.conv.status === 'queued') sub = B.t('queued');
+    if (agent) sub = B.t('agentRole');
+    view.header(agent ? agent.name : B.t('title'), sub, agent && agent.avatar_url, !!s.conv && s.conv.status !== 'closed', !!agent);
+  };
+
+  const banner = () => {
+    if (!s.welcomed && s.stored.vid) return view.banner(B.t('reconnecting'));
+    const c = s.conv;
+    if (!c || c.status !== 'queued') return view.banner('');
+    const parts = [];
+    if (c.queue_position) parts.push(B.t('position', { n: c.queue_position }));
+    if (c.estimated_wait_s) parts.push(B.t('wait', { n: minutes(c.estimated_wait_s) }));
+    view.banner(parts.join(' · ') || B.t('queued'));
+  };
+
+  const survey = () =>
+    B.surveyForm(
+      s.survey.kinds,
+      (scores, comment) => {
+        let first = true;
+        for (const [kind, score] of Object.entries(scores)) {
+          chat.send({ type: 'survey', conversation_id: s.survey.conv, kind, score, comment: first ? comment : undefined });
+          first = false;
+        }
+        s.survey = null;
+        chat.list.note(B.t('thanks'));
+        refresh();
+      },
+      () => {
+        s.survey = null;
+        refresh();
+      },
+    );
+
+  const ended = () =>
+    B.el('div', { class: 'f' }, [
+      B.el('button', { class: 'btn', type: 'button', text: B.t('newChat'), onclick: () => { chat.newChat(); view.focusPanel(); } }),
+    ]);
+
+  const offline = () =>
+    s.offlineSent
+      ? B.el('div', { class: 'f' }, [B.el('p', { class: 'q', role: 'status', text: B.t('offlineThanks') })])
+      : B.offlineForm((data, fail) => {
+          s.offlineFail = fail;
+          if (!chat.send({ type: 'offline_message', ref: 'offline', name: data.name, email: data.email, text: data.text })) {
+            return fail(B.t('error'));
+          }
+          s.offlineSent = true;
+          refresh();
+        });
+
+  const prechat = () =>
+    B.prechatForm(s.cfg.prechat_fields || [], s.cfg.departments, (data, text) => {
+      s.prechat = data;
+      refresh();
+      chat.say(text);
+      view.focusPanel();
+    });
+
+  let shown = null;
+  const refresh = () => {
+    view.greeting(s.cfg.greeting);
+    header();
+    banner();
+    let name = 'composer';
+    let build = null;
+    if (s.survey) [name, build] = ['survey', survey];
+    else if (s.conv && s.conv.status === 'closed') [name, build] = ['ended', ended];
+    else if (!s.conv && !s.online && s.welcomed && !s.outbox.items().length) [name, build] = ['offline' + s.offlineSent, offline];
+    else if (!s.conv && s.cfg.prechat && !s.prechat && !s.outbox.items().length) [name, build] = ['prechat', prechat];
+    if (name + B.lang === shown) return; // (a language arriving late redraws the form)
+    shown = name + B.lang;
+    view.panel(name, build);
+  };
+  return { refresh };
+};
