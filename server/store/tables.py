@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -235,4 +236,73 @@ surveys = Table(
     Column("created_ts", BigInteger, nullable=False),
     UniqueConstraint("conversation_id", "kind"),
     Index(None, "site_id", "created_ts"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, server_default=text("false")),
+    Index(None, "site_id"),
+)
+
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    Column("rule_id", String(32), ForeignKey("rules.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("created_by", String(32), nullable=True),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(32), nullable=False),
+    Column("rule_id", String(32), nullable=True),  # NULL: a manual invite from an agent
+    Column("rule_version", Integer, nullable=True),
+    Column("variant_id", String(64), nullable=True),
+    # triggered, held_out, shown, accepted, dismissed, expired, withdrawn
+    Column("status", String(16), nullable=False),
+    Column("text", Text, nullable=True),
+    Column("agent_id", String(32), nullable=True),
+    Column("conversation_id", String(32), nullable=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("shown_ts", BigInteger, nullable=True),
+    Column("answered_ts", BigInteger, nullable=True),
+    Index(None, "site_id", "created_ts"),
+    Index(None, "rule_id", "created_ts"),
+    Index(None, "visitor_id"),
+)
+
+conversions = Table(
+    "conversions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(32), nullable=True),
+    Column("user_id", String(200), nullable=True),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("order_id", String(200), nullable=True),
+    Column("invitation_id", String(32), nullable=True),
+    Column("rule_id", String(32), nullable=True),
+    Column("rule_version", Integer, nullable=True),
+    Column("variant_id", String(64), nullable=True),
+    Column("held_out", Boolean, nullable=False, server_default=text("false")),
+    UniqueConstraint("site_id", "order_id"),
+    Index(None, "site_id", "ts"),
+    Index(None, "rule_id", "ts"),
 )
