@@ -83,6 +83,11 @@ def decr_floor(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     return value
 
 
+def counter_get(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    raw = ks.get(keys[0])
+    return 0 if raw is None else int(raw)
+
+
 def queue_push(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     member = _arg(args, 0)
     score = lua_tonumber(args[1] if len(args) > 1 else None)
@@ -242,6 +247,7 @@ SCRIPTS: dict[str, MemoryScript] = {
     "claim_member": claim_member,
     "take_slot": take_slot,
     "hash_all": hash_all,
+    "counter_get": counter_get,
     "hash_set": hash_set,
     "release_load": release_load,
     "presence_set": presence_set,
