@@ -14,16 +14,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 
-from server.api import agents, auth_routes, conversations, desk, sites
+from server.api import agents, auth_routes, conversations, desk, reports, sites, webhooks
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
+from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
+from server.chat.rule_cache import RULES_CHANNEL, RuleCache
+from server.chat.site_load import SiteLoads
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
 from server.hub.agent_ws import agent_endpoint
 from server.hub.dispatch import Dispatch
-from server.hub.hub import Hub
+from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
 from server.hub.visitor_ws import visitor_endpoint
@@ -33,11 +36,20 @@ from server.services import Services
 from server.settings import Settings
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
+from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
 
 log = logging.getLogger("beckon.app")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-api = merge(auth_routes.routes, sites.routes, agents.routes, conversations.routes, desk.routes)
+api = merge(
+    auth_routes.routes,
+    sites.routes,
+    agents.routes,
+    conversations.routes,
+    desk.routes,
+    reports.routes,
+    webhooks.routes,
+)
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
@@ -79,17 +91,41 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.events = EventBus()
         router = Router(owned.db, owned.broker, settings.offer_timeout_s)
         app.state.dispatch = Dispatch(owned.db, hub, router, WaitEstimator(owned.db))
-        janitor = Janitor(app.state.dispatch, app.state.events, settings.presence_ttl_s)
+        app.state.rules = RuleCache(owned.db)
+        app.state.loads = SiteLoads(owned.db, owned.broker)
+        proactive = Proactive(
+            owned.db,
+            owned.broker,
+            app.state.rules,
+            app.state.loads,
+            lambda vid, kind, payload: hub.publish(visitor_channel(vid), kind, payload),
+            app.state.events.emit,
+        )
+        app.state.proactive = proactive
+        proactive.start()
+        rules_subscription = await owned.broker.subscribe(
+            RULES_CHANNEL, lambda _c, data: app.state.rules.invalidate(data.decode())
+        )
+        janitor = Janitor(app.state.dispatch, app.state.events, settings.presence_ttl_s, proactive)
         await reconcile_loads(owned.db, owned.broker)
         owned.broker.add_reconnect_listener(lambda: reconcile_loads(owned.db, owned.broker))
         janitor.start()
+        webhook_worker = DeliveryWorker(
+            owned.db, WebhookConfig.from_env(), settings.allow_private_targets
+        )
+        WebhookListener(owned.db, webhook_worker).attach(app.state.events)
+        app.state.webhook_worker = webhook_worker
+        webhook_worker.start()
         try:
             yield
         finally:
             await janitor.close()
+            await proactive.close()
+            await rules_subscription.close()
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).
             await hub.close_all(1012, "server shutting down")
             await app.state.events.drain()
+            await webhook_worker.close()
             await owned.close()
 
     routes: list[BaseRoute] = [

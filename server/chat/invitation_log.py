@@ -24,31 +24,45 @@ async def record(db: Database, **row: Any) -> dict[str, Any]:
 
 async def get(db: Database, invitation_id: str) -> dict[str, Any] | None:
     async with db.read() as conn:
-        found = (await conn.execute(
-            select(invitations).where(invitations.c.id == invitation_id))).mappings().first()
+        found = (
+            (await conn.execute(select(invitations).where(invitations.c.id == invitation_id)))
+            .mappings()
+            .first()
+        )
     return dict(found) if found else None
 
 
-async def move(db: Database, invitation_id: str, from_statuses: tuple[str, ...], status: str,
-               **values: Any) -> bool:
+async def move(
+    db: Database, invitation_id: str, from_statuses: tuple[str, ...], status: str, **values: Any
+) -> bool:
     async with db.write() as conn:
         result = await conn.execute(
             update(invitations)
             .where(invitations.c.id == invitation_id, invitations.c.status.in_(from_statuses))
-            .values(status=status, **values))
+            .values(status=status, **values)
+        )
     return result.rowcount == 1
 
 
-async def expire_due(db: Database, now: int) -> list[dict[str, Any]]:
-    """Open invitations older than 120 s become expired; returns them."""
-    cutoff = now - EXPIRY_MS
+async def open_before(db: Database, cutoff: int, limit: int = 1000) -> list[dict[str, Any]]:
+    """Invitations still waiting for an answer, created before `cutoff` (ms)."""
     async with db.read() as conn:
-        due = [dict(r) for r in (await conn.execute(
-            select(invitations).where(invitations.c.status.in_(OPEN),
-                                      invitations.c.created_ts < cutoff)
-            .limit(1000))).mappings()]
-    expired = []
-    for row in due:
-        if await move(db, row["id"], OPEN, "expired", answered_ts=now):
-            expired.append(row)
-    return expired
+        return [
+            dict(r)
+            for r in (
+                await conn.execute(
+                    select(invitations)
+                    .where(invitations.c.status.in_(OPEN), invitations.c.created_ts < cutoff)
+                    .limit(limit)
+                )
+            ).mappings()
+        ]
+
+
+async def link_conversation(db: Database, invitation_id: str, conversation_id: str) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            update(invitations)
+            .where(invitations.c.id == invitation_id)
+            .values(conversation_id=conversation_id)
+        )

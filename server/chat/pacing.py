@@ -17,8 +17,9 @@ async def take(broker: Broker, site_id: str, department: str | None, limit: int)
     """Count one more pending invitation if fewer than `limit` are pending."""
     if limit <= 0:
         return False
-    value = await broker.run_script("incr_capped", [key(site_id, department)],
-                                    [limit, COUNTER_TTL_MS, 1])
+    value = await broker.run_script(
+        "incr_capped", [key(site_id, department)], [limit, COUNTER_TTL_MS, 1]
+    )
     return int(value) != -1
 
 

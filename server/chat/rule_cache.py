@@ -16,12 +16,19 @@ from server.store.database import Database
 
 log = logging.getLogger("beckon.rules")
 MAX_AGE_S = 30.0
+RULES_CHANNEL = "rules-changed"  # payload: the site id, as bytes
 
 
 def rule_json(row: dict[str, Any]) -> dict[str, Any]:
     """The stored rule as the engine and the API see it (body plus its columns)."""
-    return {**row["body"], "id": row["id"], "name": row["name"], "enabled": row["enabled"],
-            "priority": row["priority"], "created_ts": row["created_ts"] / 1000}
+    return {
+        **row["body"],
+        "id": row["id"],
+        "name": row["name"],
+        "enabled": row["enabled"],
+        "priority": row["priority"],
+        "created_ts": row["created_ts"] / 1000,
+    }
 
 
 class RuleCache:

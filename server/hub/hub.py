@@ -42,6 +42,7 @@ KNOWN_KINDS = frozenset(
         "invitation_withdrawn",
         "visitor_left",
         "status",
+        "server_event",
     }
 )
 

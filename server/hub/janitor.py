@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from server.chat import feedback, messages, presence
 from server.chat.payloads import conversation_frame
+from server.chat.proactive import Proactive
 from server.events import EventBus
 from server.hub import chat_events
 from server.hub.dispatch import Dispatch
@@ -31,7 +32,9 @@ TICK_S = 1.0
 
 
 class Janitor:
-    def __init__(self, dispatch: Dispatch, events: EventBus, presence_ttl_s: float) -> None:
+    def __init__(
+        self, dispatch: Dispatch, events: EventBus, presence_ttl_s: float, proactive: Proactive
+    ) -> None:
         self.dispatch = dispatch
         self.db = dispatch.db
         self.broker = dispatch.router.broker
@@ -40,6 +43,7 @@ class Janitor:
         # After a start, agents need one TTL to reconnect before their chats count as
         # orphaned (a restarted in-process broker has no presence at all).
         self.grace_s = presence_ttl_s
+        self.proactive = proactive
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -64,6 +68,7 @@ class Janitor:
                 log.warning("janitor round failed: %s", exc)
 
     async def tick(self) -> None:
+        await self.proactive.expire_due()
         async with self.db.read() as conn:
             waiting = [
                 r[0]

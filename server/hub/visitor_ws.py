@@ -8,9 +8,17 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from server.chat import conversations, feedback, messages
+from server.chat import (
+    attribution,
+    conversations,
+    feedback,
+    invitation_log,
+    messages,
+    visitor_state,
+)
 from server.chat import visitor_token as tokens
 from server.chat.payloads import conversation_frame, message_frame
+from server.chat.proactive import Proactive
 from server.chat.state import BadTransition
 from server.events import EventBus
 from server.hub import chat_events
@@ -20,6 +28,7 @@ from server.hub.hub import Hub, conv_channel, visitor_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
 from server.ids import new_id, now_ms
 from server.services import Services
+from server.store import conversations as conv_queries
 from server.store import sites as site_queries
 from server.store import users as user_queries
 from server.wire.codec import decode_frame, error_frame
@@ -59,6 +68,8 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         await session.on_hello(hello)
         await run_frames(ws, session.conn, parse_visitor_frame, session.handle)
     finally:
+        if session.visitor_id is not None:
+            session.proactive.detach(session.visitor_id)
         hub.visitor_sockets_release(session.visitor_id)
         await hub.remove(session.conn)
 
@@ -76,6 +87,7 @@ class VisitorSession:
         self.dispatch: Dispatch = ws.app.state.dispatch
         self.events: EventBus = ws.app.state.events
         self.origin = f"{hub.node_id}:{id(self.conn)}"
+        self.proactive: Proactive = ws.app.state.proactive
         self.versions: dict[str, int] = {}
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
@@ -157,30 +169,40 @@ class VisitorSession:
                 "last_seen_ts": now,
             },
         )
-        self.services.visit_log.append(
-            site_id,
-            visitor_id,
-            now,
-            "hello",
-            {
-                "page": hello.page.model_dump(mode="json") if hello.page else None,
-                "lang": hello.lang,
-                "identified": user_id is not None,
-                "user_agent": self.ws.headers.get("user-agent", "")[:500],
-            },
-        )
+        async with self.db.read() as conn:
+            chats = await conv_queries.count_for_visitor(conn, visitor_id)
+        # The same fields go to the engine and to the visit log, so a backtest replays
+        # exactly what the live engine saw.
+        hello_event = {
+            "page": hello.page.model_dump(mode="json") if hello.page else None,
+            "lang": hello.lang,
+            "accept_language": self.ws.headers.get("accept-language", "")[:200],
+            "user_agent": self.ws.headers.get("user-agent", "")[:500],
+            "identified": user_id is not None,
+            "tz": hello.tz,
+            "attributes": attributes,
+            "chats": chats,
+            "name": name,
+            "email": email,
+        }
+        hello_event = {k: v for k, v in hello_event.items() if v is not None}
+        self.services.visit_log.append(site_id, visitor_id, now, "hello", hello_event)
         await self.hub.follow(self.conn, visitor_channel(visitor_id), self.on_event)
         await self.hub.follow(self.conn, visitors_channel(site_id), self.on_event)
         async with self.db.read() as conn:
-            from server.store import conversations as conv_queries
-
             open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
+        settings = self.site.get("settings") or {}
         welcome: dict[str, Any] = {
             "type": "welcome",
             "visitor_id": visitor_id,
             "visitor_token": tokens.issue(self.key, site_id, visitor_id, now),
             "online": await self._online(),
-            "widget": {"lang": hello.lang or self.site["default_lang"], **self.site["widget"]},
+            "widget": {
+                "lang": hello.lang or self.site["default_lang"],
+                **self.site["widget"],
+                "departments": self.site["departments"],
+                "consent_required": settings.get("consent_mode") == "required",
+            },
         }
         if hello.ref:
             welcome["ref"] = hello.ref
@@ -193,8 +215,19 @@ class VisitorSession:
             await self._follow_conversation(open_conv["id"], after)
         if hello.conversation and (open_conv is None or hello.conversation.id != open_conv["id"]):
             # Resuming a conversation that has since closed: replay what was missed.
-            conv = await self._own_conversation(hello.conversation.id)
-            await self._follow_conversation(conv["id"], hello.conversation.after_seq)
+            try:
+                conv = await self._own_conversation(hello.conversation.id)
+            except Refused as exc:
+                self.conn.send(error_frame(exc.code, exc.message, hello.ref))
+            else:
+                await self._follow_conversation(conv["id"], hello.conversation.after_seq)
+        self.proactive.attach(visitor_id, self.site)
+        await self.proactive.event(
+            self.site,
+            visitor_id,
+            {"type": "hello", **hello_event},
+            conversation_open=open_conv is not None,
+        )
 
     async def _online(self) -> bool:
         return await self.dispatch.online(self.site)
@@ -258,8 +291,14 @@ class VisitorSession:
         elif kind == "closed":
             if payload.get("origin") != self.origin:
                 self.conn.send({k: v for k, v in payload.items() if k != "origin"})
-        elif kind in ("invitation", "availability", "invitation_withdrawn"):
+        elif kind == "availability":
             self.conn.send(payload)
+            if not payload["online"]:
+                self.conn.spawn(self._withdraw_paced())
+        elif kind in ("invitation", "invitation_withdrawn"):
+            self.conn.send(payload)
+        elif kind == "server_event":
+            self.conn.spawn(self._server_event(payload))
 
     # -- frames --------------------------------------------------------------------------
     async def handle(self, frame: Any) -> None:
@@ -307,8 +346,41 @@ class VisitorSession:
             await self._survey(frame)
         elif kind == "offline_message":
             await self._offline_message(frame)
+        elif kind == "invitation_shown":
+            await self._invitation_shown(frame)
+        elif kind == "invitation_accept":
+            await self._invitation_accept(frame)
+        elif kind == "invitation_dismiss":
+            await self._invitation_dismiss(frame)
         else:
             raise Refused("unavailable", f"'{kind}' is not enabled on this server")
+
+    async def _start(self, department: str | None, **links: Any) -> tuple[dict[str, Any], bool]:
+        conv, created = await conversations.start(
+            self.db,
+            site_id=self.site["id"],
+            visitor_id=self.visitor_id,
+            department=department,
+            **links,
+        )
+        if created:
+            await self.dispatch.router.enqueue(conv)
+            self.events.emit(
+                "conversation.started",
+                {
+                    "conversation_id": conv["id"],
+                    "site_id": self.site["id"],
+                    "visitor_id": self.visitor_id,
+                    "rule_id": conv.get("rule_id"),
+                },
+            )
+            # Other tabs of this visitor (on any node) follow the new conversation too.
+            await self.hub.publish(
+                visitor_channel(self.visitor_id),
+                "conversation",
+                {**conversation_frame(conv), "origin": self.origin},
+            )
+        return conv, created
 
     async def _chat_start(self, frame: Any) -> None:
         prechat = frame.prechat
@@ -327,34 +399,30 @@ class VisitorSession:
                     "last_seen_ts": now_ms(),
                 },
             )
-        conv, created = await conversations.start(
-            self.db, site_id=self.site["id"], visitor_id=self.visitor_id, department=department
-        )
+        conv, created = await self._start(department)
         out = await self._conversation_frame(conv)
         if frame.ref:
             out["ref"] = frame.ref
         self.conn.send(out)
         await self._follow_conversation(conv["id"], 0 if created else None)
-        if created:
-            await self.dispatch.router.enqueue(conv)
-            self.events.emit(
-                "conversation.started",
-                {
-                    "conversation_id": conv["id"],
-                    "site_id": self.site["id"],
-                    "visitor_id": self.visitor_id,
-                },
-            )
-            # Other tabs of this visitor (on any node) follow the new conversation too.
-            await self.hub.publish(
-                visitor_channel(self.visitor_id),
-                "conversation",
-                {**conversation_frame(conv), "origin": self.origin},
-            )
         if frame.text:
             await self._append(conv["id"], None, frame.text, None)
         if created:
-            await self.dispatch.route(self.site["id"])
+            await self._opened(conv)
+
+    async def _opened(self, conv: dict[str, Any]) -> None:
+        """A new conversation: route it, and tell the engine (no invitations now)."""
+        await self.dispatch.route(self.site["id"])
+        self.services.visit_log.append(
+            self.site["id"],
+            self.visitor_id,
+            now_ms(),
+            "chat_started",
+            {"conversation_id": conv["id"]},
+        )
+        await self.proactive.event(
+            self.site, self.visitor_id, {"type": "chat_started"}, conversation_open=True
+        )
 
     async def _message(self, frame: Any) -> None:
         conv = await self._own_conversation(frame.conversation_id)
@@ -399,6 +467,9 @@ class VisitorSession:
         reply = chat_events.closed_frame(closed["id"], "visitor", survey)
         self.conn.send({**reply, **({"ref": frame.ref} if frame.ref else {})})
         await chat_events.publish_closed(self.hub, closed["id"], "visitor", survey, self.origin)
+        await self.proactive.event(
+            self.site, self.visitor_id, {"type": "chat_closed"}, conversation_open=False
+        )
         self.events.emit(
             "conversation.closed",
             {"conversation_id": closed["id"], "site_id": self.site["id"], "by": "visitor"},
@@ -445,6 +516,17 @@ class VisitorSession:
         data = frame.model_dump(mode="json", exclude={"type", "ref"}, exclude_none=True)
         now = now_ms()
         self.services.visit_log.append(self.site["id"], self.visitor_id, now, frame.type, data)
+        await self.proactive.event(self.site, self.visitor_id, {"type": frame.type, **data})
+        if frame.type == "track" and frame.event == "conversion":
+            await attribution.record(
+                self.services,
+                self.events,
+                self.site,
+                self.visitor_id,
+                None,
+                data.get("props") or {},
+                now,
+            )
         if frame.type == "attributes":
             attrs = dict(frame.attributes)
             name, email = attrs.get("name"), attrs.get("email")
@@ -459,3 +541,99 @@ class VisitorSession:
                     "last_seen_ts": now,
                 },
             )
+
+    # -- invitations -----------------------------------------------------------------
+    async def _invitation_shown(self, frame: Any) -> None:
+        if not await self.proactive.mark_shown(self.visitor_id, frame.invitation_id):
+            raise Refused("not_found", "no such invitation")
+        self.services.visit_log.append(
+            self.site["id"],
+            self.visitor_id,
+            now_ms(),
+            "invitation_shown",
+            {"invitation_id": frame.invitation_id},
+        )
+
+    async def _invitation_dismiss(self, frame: Any) -> None:
+        if not await self.proactive.close_invitation(
+            self.site["id"], self.visitor_id, frame.invitation_id, "dismissed"
+        ):
+            raise Refused("conflict", "the invitation is no longer open")
+        self.services.visit_log.append(
+            self.site["id"],
+            self.visitor_id,
+            now_ms(),
+            "invitation_dismiss",
+            {"invitation_id": frame.invitation_id},
+        )
+
+    async def _invitation_accept(self, frame: Any) -> None:
+        row = await invitation_log.get(self.db, frame.invitation_id)
+        if row is None or row["visitor_id"] != self.visitor_id:
+            raise Refused("not_found", "no such invitation")
+        if not await self.proactive.close_invitation(
+            self.site["id"], self.visitor_id, row["id"], "accepted"
+        ):
+            raise Refused("conflict", "the invitation is no longer open")
+        self.services.visit_log.append(
+            self.site["id"],
+            self.visitor_id,
+            now_ms(),
+            "invitation_accept",
+            {"invitation_id": row["id"]},
+        )
+        conv, created = await self._start(
+            None, rule_id=row["rule_id"], variant_id=row["variant_id"], invitation_id=row["id"]
+        )
+        if not created:
+            raise Refused("conflict", "a conversation is already open")
+        await invitation_log.link_conversation(self.db, row["id"], conv["id"])
+        self.events.emit(
+            "invitation.accepted",
+            {
+                "invitation_id": row["id"],
+                "site_id": self.site["id"],
+                "rule_id": row["rule_id"],
+                "variant_id": row["variant_id"],
+                "conversation_id": conv["id"],
+            },
+        )
+        out = await self._conversation_frame(conv)
+        self.conn.send({**out, **({"ref": frame.ref} if frame.ref else {})})
+        await self._follow_conversation(conv["id"], 0)
+        if row["text"]:
+            # The invitation's words open the transcript, so the agent sees the context.
+            await self._system_note(conv["id"], row["text"])
+        if frame.text:
+            await self._append(conv["id"], None, frame.text, None)
+        await self._opened(conv)
+
+    async def _system_note(self, conversation_id: str, text: str) -> None:
+        row, _ = await messages.append(
+            self.db,
+            conversation_id=conversation_id,
+            sender=None,
+            author_kind="system",
+            author_id=None,
+            author_name=None,
+            client_msg_id=None,
+            text=text,
+        )
+        self.conn.deliver(conversation_id, row["seq"], message_frame(row))
+        await chat_events.publish_message(self.hub, row)
+
+    async def _withdraw_paced(self) -> None:
+        """Agents went offline: an invitation that promised an agent is withdrawn."""
+        state = await visitor_state.load(self.services.broker, self.visitor_id)
+        if state.invitation and state.invitation.get("paced"):
+            await self.proactive.close_invitation(
+                self.site["id"],
+                self.visitor_id,
+                state.invitation["id"],
+                "withdrawn",
+                notify="agents_offline",
+            )
+
+    async def _server_event(self, payload: dict[str, Any]) -> None:
+        """A behaviour event the site's backend posted (REST) for this visitor."""
+        await self.proactive.event(self.site, self.visitor_id, payload["event"])

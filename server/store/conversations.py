@@ -154,3 +154,13 @@ def matching_conversations(conn: AsyncConnection, text: str) -> Any:
             func.plainto_tsquery("simple", text)
         )
     )
+
+
+async def count_for_visitor(conn: AsyncConnection, visitor_id: str) -> int:
+    """Conversations the visitor had before (the engine's `visitor.chats`)."""
+    query = (
+        select(func.count())
+        .select_from(conversations)
+        .where(conversations.c.visitor_id == visitor_id)
+    )
+    return int((await conn.execute(query)).scalar_one())

@@ -306,3 +306,63 @@ conversions = Table(
     Index(None, "site_id", "ts"),
     Index(None, "rule_id", "ts"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(200), nullable=False, server_default=""),
+    Column("events", JSON, nullable=False),
+    # Shown once at creation; signs every delivery (X-Beckon-Signature).
+    Column("secret", String(128), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Index(None, "site_id"),
+)
+
+# The outbox: one row per (event, webhook), written when the event happens and sent by
+# whichever node claims it first (`locked_until` is the claim's lease).
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the X-Beckon-Delivery id
+    Column("webhook_id", String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("site_id", String(32), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("event_id", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # the exact bytes sent (UTF-8 JSON)
+    Column("status", String(16), nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_ts", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=True),
+    Column("locked_by", String(64), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("delivered_ts", BigInteger, nullable=True),
+    Index(None, "status", "next_attempt_ts"),
+    Index(None, "webhook_id", "created_ts"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "delivery_id",
+        String(32),
+        ForeignKey("webhook_outbox.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("ts", BigInteger, nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),  # None: no HTTP answer (see error)
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index(None, "delivery_id"),
+)

@@ -1,0 +1,306 @@
+"""Where the invitation engine meets sockets, the Broker and the clock (the only place).
+
+Per visitor: behaviour event → facts → `evaluate` (only the rules reading the changed
+facts) → act (invite, hold out, delay) → next wake in the node's timer heap. The
+visitor's state lives in the Broker, so any node can take over its socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from invitations import CancelPending, HoldOut, Invite, apply_event_changes, evaluate
+from server.broker.base import Broker
+from server.chat import invitation_log, pacing, visitor_state
+from server.chat.rule_cache import RuleCache
+from server.chat.site_load import SiteLoads
+from server.chat.visitor_state import VisitorState
+from server.scheduler import Scheduler
+from server.store.database import Database
+
+log = logging.getLogger("beckon.proactive")
+PACING_RETRY_S = 2.0
+MAX_ROUNDS = 4
+
+# (kind, payload) to the visitor's sockets on whichever node holds them.
+Publish = Callable[[str, str, dict[str, Any]], Any]
+
+
+class Proactive:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        rules: RuleCache,
+        loads: SiteLoads,
+        publish: Publish,
+        emit: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.rules = rules
+        self.loads = loads
+        self._publish = publish
+        self._emit = emit
+        self.scheduler = Scheduler(self._wake)
+        self.local: dict[str, dict[str, Any]] = {}  # visitor id -> site (sockets here)
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def close(self) -> None:
+        await self.scheduler.close()
+
+    # -- sockets on this node ------------------------------------------------------------
+    def attach(self, visitor_id: str, site: dict[str, Any]) -> None:
+        self.local[visitor_id] = site
+
+    def detach(self, visitor_id: str) -> None:
+        self.local.pop(visitor_id, None)
+        self.scheduler.schedule(visitor_id, None)
+
+    # -- the loop ------------------------------------------------------------------------
+    async def event(
+        self,
+        site: dict[str, Any],
+        visitor_id: str,
+        event: dict[str, Any],
+        now: float | None = None,
+        **counter_changes: Any,
+    ) -> VisitorState:
+        """Apply one behaviour event and act on what the rules decide."""
+        now = time.time() if now is None else now
+        state = await visitor_state.load(self.broker, visitor_id)
+        try:
+            state.facts, changed = apply_event_changes(state.facts, event, now)
+        except ValueError as exc:
+            log.warning("event not applied for %s: %s", visitor_id, exc)
+            return state
+        if "conversation_open" in counter_changes:
+            state.counters = state.counters.with_conversation(counter_changes["conversation_open"])
+            changed = None
+        await self._decide(site, state, now, changed)
+        return state
+
+    async def _wake(self, visitor_id: str, due: float) -> None:
+        site = self.local.get(visitor_id)
+        if site is None:
+            return
+        state = await visitor_state.load(self.broker, visitor_id)
+        await self._decide(site, state, max(due, time.time()), frozenset(), prev_wake=due)
+
+    async def reevaluate(self, visitor_id: str) -> None:
+        """Counters or site changed (e.g. an invitation was answered): check everything."""
+        site = self.local.get(visitor_id)
+        if site is None:
+            return
+        state = await visitor_state.load(self.broker, visitor_id)
+        await self._decide(site, state, time.time(), None)
+
+    async def _decide(
+        self,
+        site: dict[str, Any],
+        state: VisitorState,
+        now: float,
+        changed: frozenset[str] | None,
+        prev_wake: float | None = None,
+    ) -> None:
+        rule_set, compiled, versions = await self.rules.get(site["id"])
+        context = await self.loads.context(site)
+        wake = prev_wake if prev_wake is not None else state.wake
+        for _round in range(MAX_ROUNDS):
+            decision = evaluate(state.facts, rule_set, state.counters, context, now, changed, wake)
+            wake = decision.next_wake
+            if not decision.actions:
+                break
+            retry = False
+            for action in decision.actions:
+                retry |= not await self._act(site, state, action, compiled, versions, now)
+            if retry:
+                wake = min(wake or now + PACING_RETRY_S, now + PACING_RETRY_S)
+                break
+            changed = None  # an action changed the counters: look at everything again
+        state.wake = wake
+        await visitor_state.save(self.broker, state)
+        if state.facts.visitor_id in self.local:
+            self.scheduler.schedule(state.facts.visitor_id, wake)
+
+    async def _act(
+        self,
+        site: dict[str, Any],
+        state: VisitorState,
+        action: Any,
+        compiled: dict[str, Any],
+        versions: dict[str, int],
+        now: float,
+    ) -> bool:
+        """Carry out one action; False when pacing refused it (retry shortly)."""
+        visit = state.facts.visit_started
+        if isinstance(action, CancelPending):
+            state.counters = state.counters.clear_pending()
+            return True
+        rule = compiled[action.rule_id]
+        if isinstance(action, HoldOut):
+            await invitation_log.record(
+                self.db,
+                site_id=site["id"],
+                visitor_id=state.facts.visitor_id,
+                rule_id=rule.id,
+                rule_version=versions.get(rule.id),
+                variant_id=action.variant_id,
+                status="held_out",
+            )
+            state.counters = state.counters.record_holdout(rule.id, now, visit)
+            return True
+        assert isinstance(action, Invite)
+        if action.delay_s > 0:
+            state.counters = state.counters.with_pending(
+                rule.id, action.variant_id, now + action.delay_s
+            )
+            return True
+        department = rule.gates.department
+        paced = bool(rule.gates.require_agent_online)
+        if paced:
+            load = (await self.loads.context(site)).load_for(department)
+            limit = (load.free_slots - load.queued_chats) if load else 0
+            if not await pacing.take(self.broker, site["id"], department, limit):
+                return False
+            self.loads.invalidate(site["id"])
+        row = await invitation_log.record(
+            self.db,
+            site_id=site["id"],
+            visitor_id=state.facts.visitor_id,
+            rule_id=rule.id,
+            rule_version=versions.get(rule.id),
+            variant_id=action.variant_id,
+            status="triggered",
+            text=action.text,
+        )
+        state.counters = state.counters.record_invite(rule.id, now, visit)
+        state.invitation = {
+            "id": row["id"],
+            "rule_id": rule.id,
+            "department": department,
+            "paced": paced,
+        }
+        await self._publish(
+            state.facts.visitor_id,
+            "invitation",
+            {
+                "type": "invitation",
+                "invitation_id": row["id"],
+                "rule_id": rule.id,
+                "variant": action.variant_id,
+                "text": action.text,
+                "lang": action.lang,
+            },
+        )
+        return True
+
+    # -- answers and endings ---------------------------------------------------------
+    async def close_invitation(
+        self,
+        site_id: str,
+        visitor_id: str,
+        invitation_id: str,
+        status: str,
+        *,
+        notify: str | None = None,
+    ) -> bool:
+        """accepted / dismissed / expired / withdrawn: one move, the pacing slot back."""
+        row = await invitation_log.get(self.db, invitation_id)
+        if row is None or row["visitor_id"] != visitor_id or row["site_id"] != site_id:
+            return False
+        now_ms = int(time.time() * 1000)
+        if not await invitation_log.move(
+            self.db, invitation_id, invitation_log.OPEN, status, answered_ts=now_ms
+        ):
+            return False
+        state = await visitor_state.load(self.broker, visitor_id)
+        paced = bool(state.invitation and state.invitation.get("paced"))
+        department = state.invitation.get("department") if state.invitation else None
+        if state.invitation and state.invitation.get("id") == invitation_id:
+            state.invitation = None
+        if status == "dismissed":
+            state.counters = state.counters.record_dismiss(time.time())
+        else:
+            state.counters = state.counters.record_closed_invitation()
+        await visitor_state.save(self.broker, state)
+        if paced:
+            await pacing.give_back(self.broker, site_id, department)
+            self.loads.invalidate(site_id)
+        if notify:
+            await self._publish(
+                visitor_id,
+                "invitation_withdrawn",
+                {"type": "invitation_withdrawn", "invitation_id": invitation_id, "reason": notify},
+            )
+        if visitor_id in self.local:
+            await self.reevaluate(visitor_id)
+        return True
+
+    async def mark_shown(self, visitor_id: str, invitation_id: str) -> bool:
+        row = await invitation_log.get(self.db, invitation_id)
+        if row is None or row["visitor_id"] != visitor_id:
+            return False
+        moved = await invitation_log.move(
+            self.db, invitation_id, ("triggered",), "shown", shown_ts=int(time.time() * 1000)
+        )
+        if moved:
+            self._emit(
+                "invitation.shown",
+                {
+                    "invitation_id": invitation_id,
+                    "site_id": row["site_id"],
+                    "rule_id": row["rule_id"],
+                    "variant_id": row["variant_id"],
+                },
+            )
+        return moved
+
+    async def expire_due(self) -> int:
+        """Open invitations past 120 s become expired (run by one node per tick)."""
+        now_ms = int(time.time() * 1000)
+        cutoff = now_ms - invitation_log.EXPIRY_MS
+        rows = await invitation_log.open_before(self.db, cutoff)
+        done = 0
+        for row in rows:
+            done += await self.close_invitation(
+                row["site_id"], row["visitor_id"], row["id"], "expired", notify="expired"
+            )
+        return done
+
+    async def manual_invite(
+        self, site: dict[str, Any], visitor_id: str, text: str, agent: dict[str, Any]
+    ) -> dict[str, Any]:
+        """An agent invites a visitor by hand (not paced: the agent chose to)."""
+        row = await invitation_log.record(
+            self.db,
+            site_id=site["id"],
+            visitor_id=visitor_id,
+            status="triggered",
+            text=text,
+            agent_id=agent["id"],
+        )
+        state = await visitor_state.load(self.broker, visitor_id)
+        state.counters = state.counters.record_invite(
+            "manual", time.time(), state.facts.visit_started
+        )
+        state.invitation = {"id": row["id"], "rule_id": None, "department": None, "paced": False}
+        await visitor_state.save(self.broker, state)
+        await self._publish(
+            visitor_id,
+            "invitation",
+            {
+                "type": "invitation",
+                "invitation_id": row["id"],
+                "rule_id": None,
+                "variant": None,
+                "text": text,
+                "agent": {"name": agent["display_name"], "avatar_url": agent.get("avatar_url")},
+            },
+        )
+        return row

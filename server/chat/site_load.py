@@ -1,0 +1,58 @@
+"""The engine's view of a site right now: agents online, free slots, pending
+invitations and queued chats, per department (cached for a second per node)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from invitations import DepartmentLoad, SiteContext
+from server.broker.base import Broker
+from server.chat import pacing, presence
+from server.store.database import Database
+from server.store.tables import conversations
+
+CACHE_S = 1.0
+
+
+class SiteLoads:
+    def __init__(self, db: Database, broker: Broker) -> None:
+        self.db = db
+        self.broker = broker
+        self._cache: dict[str, tuple[SiteContext, float]] = {}
+
+    def invalidate(self, site_id: str) -> None:
+        self._cache.pop(site_id, None)
+
+    async def context(self, site: dict[str, Any]) -> SiteContext:
+        cached = self._cache.get(site["id"])
+        if cached and time.monotonic() - cached[1] < CACHE_S:
+            return cached[0]
+        agents = [a for a in await presence.agents(self.broker, site["id"]) if a.status == "online"]
+        query = (
+            select(conversations.c.department, func.count())
+            .where(conversations.c.site_id == site["id"], conversations.c.status == "queued")
+            .group_by(conversations.c.department)
+        )
+        async with self.db.read() as conn:
+            queued = {dept: int(n) for dept, n in await conn.execute(query)}
+        loads = {}
+        for dept in ["", *site["departments"]]:
+            serving = [a for a in agents if a.serves(dept or None)]
+            loads[dept] = DepartmentLoad(
+                agents_online=len(serving),
+                free_slots=sum(a.free for a in serving),
+                pending_invitations=await pacing.pending(self.broker, site["id"], dept or None),
+                queued_chats=sum(queued.values()) if not dept else queued.get(dept, 0),
+            )
+        settings = site.get("settings") or {}
+        context = SiteContext(
+            departments=loads,
+            default_lang=site["default_lang"],
+            max_invitations_per_visit=settings.get("max_invitations_per_visit"),
+            max_invitations_per_day=settings.get("max_invitations_per_day"),
+        )
+        self._cache[site["id"]] = (context, time.monotonic())
+        return context

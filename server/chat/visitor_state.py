@@ -1,0 +1,54 @@
+"""A visitor's live state in the Broker — facts, invitation counters, next wake and the
+invitation on screen — so a visitor whose socket moves to another node keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from invitations import VisitorCounters, VisitorFacts, facts_from_dict, facts_to_dict
+from server.broker.base import Broker
+
+STATE_TTL_S = 2 * 3600.0  # past a visit's end (30 min), so caps hold across a return
+
+
+@dataclass(slots=True)
+class VisitorState:
+    facts: VisitorFacts
+    counters: VisitorCounters = field(default_factory=VisitorCounters)
+    wake: float | None = None
+    # The invitation on screen: {"id", "rule_id", "department", "paced"}.
+    invitation: dict[str, Any] | None = None
+
+
+def key(visitor_id: str) -> str:
+    return f"vstate:{visitor_id}"
+
+
+async def load(broker: Broker, visitor_id: str) -> VisitorState:
+    raw = await broker.state_get(key(visitor_id))
+    if raw is None:
+        return VisitorState(VisitorFacts(visitor_id))
+    data = orjson.loads(raw)
+    try:
+        return VisitorState(
+            facts_from_dict(data["facts"]),
+            VisitorCounters.from_dict(data["counters"]),
+            data.get("wake"),
+            data.get("invitation"),
+        )
+    except (KeyError, ValueError, TypeError):
+        # Written by an incompatible version: start afresh rather than fail the socket.
+        return VisitorState(VisitorFacts(visitor_id))
+
+
+async def save(broker: Broker, state: VisitorState) -> None:
+    data = {
+        "facts": facts_to_dict(state.facts),
+        "counters": state.counters.to_dict(),
+        "wake": state.wake,
+        "invitation": state.invitation,
+    }
+    await broker.state_set(key(state.facts.visitor_id), orjson.dumps(data), STATE_TTL_S)
