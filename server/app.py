@@ -14,7 +14,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 
-from server.api import agents, auth_routes, conversations, desk, reports, sites, webhooks
+from server.api import (
+    agents,
+    auth_routes,
+    backtests,
+    conversations,
+    desk,
+    rules,
+    site_events,
+    sites,
+    visitors,
+)
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
@@ -47,8 +57,10 @@ api = merge(
     agents.routes,
     conversations.routes,
     desk.routes,
-    reports.routes,
-    webhooks.routes,
+    rules.routes,
+    backtests.routes,
+    visitors.routes,
+    site_events.routes,
 )
 
 
@@ -100,6 +112,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             app.state.loads,
             lambda vid, kind, payload: hub.publish(visitor_channel(vid), kind, payload),
             app.state.events.emit,
+            hub.publish,
         )
         app.state.proactive = proactive
         proactive.start()

@@ -7,6 +7,8 @@ visitor's state lives in the Broker, so any node can take over its socket.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +25,57 @@ from server.store.database import Database
 
 log = logging.getLogger("beckon.proactive")
 PACING_RETRY_S = 2.0
+ONLINE_TTL_S = 90.0
+WATCHED_EVENTS = frozenset(
+    {"hello", "page_view", "cart", "attributes", "chat_started", "chat_closed"}
+)
+
+
+def online_group(site_id: str) -> str:
+    """Visitors with a socket open on the site, on any node."""
+    return f"online-visitors:{site_id}"
+
+
+def watch_channel(site_id: str) -> str:
+    """Agents watching the site's live visitor list."""
+    return f"watch:{site_id}"
+
+
+def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
+    """What the console's live list and context panel show about a visitor."""
+    f = state.facts
+    return {
+        "id": f.visitor_id,
+        "name": f.name,
+        "email": f.email,
+        "identified": f.identified,
+        "returning": f.visits > 1,
+        "visits": f.visits,
+        "chats": f.chats,
+        "page": {
+            "url": f.page_url,
+            "title": f.page_title,
+            "since_ts": int(f.page_started * 1000) if f.page_started else None,
+        },
+        "visit": {
+            "started_ts": int(f.visit_started * 1000) if f.visit_started else None,
+            "page_views": f.visit_page_views,
+            "referrer": f.visit_referrer,
+            "landing_url": f.visit_landing_url,
+            "utm": {"source": f.utm_source, "medium": f.utm_medium, "campaign": f.utm_campaign},
+        },
+        "device": f.device,
+        "lang": f.lang_tag,
+        "tz": f.tz,
+        "cart": {"value": f.cart_value, "currency": f.cart_currency, "items": f.cart_items}
+        if f.cart_value is not None
+        else None,
+        "attributes": dict(f.attrs),
+        "in_chat": state.counters.open_conversation,
+        "invitation": state.invitation,
+    }
+
+
 MAX_ROUNDS = 4
 
 # (kind, payload) to the visitor's sockets on whichever node holds them.
@@ -38,29 +91,58 @@ class Proactive:
         loads: SiteLoads,
         publish: Publish,
         emit: Callable[[str, dict[str, Any]], None],
+        publish_channel: Publish,
     ) -> None:
+        """`publish(visitor_id, kind, payload)` reaches a visitor's sockets on any node;
+        `publish_channel(channel, kind, payload)` any channel (the watch list)."""
         self.db = db
         self.broker = broker
         self.rules = rules
         self.loads = loads
         self._publish = publish
+        self._publish_channel = publish_channel
         self._emit = emit
         self.scheduler = Scheduler(self._wake)
         self.local: dict[str, dict[str, Any]] = {}  # visitor id -> site (sockets here)
+        self._refresher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.scheduler.start()
+        self._refresher = asyncio.create_task(self._refresh_online())
 
     async def close(self) -> None:
         await self.scheduler.close()
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
 
     # -- sockets on this node ------------------------------------------------------------
-    def attach(self, visitor_id: str, site: dict[str, Any]) -> None:
+    async def attach(self, visitor_id: str, site: dict[str, Any]) -> None:
         self.local[visitor_id] = site
+        await self.broker.presence_set(online_group(site["id"]), visitor_id, b"1", ONLINE_TTL_S)
 
-    def detach(self, visitor_id: str) -> None:
-        self.local.pop(visitor_id, None)
+    async def detach(self, visitor_id: str) -> None:
+        site = self.local.pop(visitor_id, None)
         self.scheduler.schedule(visitor_id, None)
+        if site is not None:
+            with contextlib.suppress(Exception):
+                await self.broker.presence_remove(online_group(site["id"]), visitor_id)
+                await self._publish_watch(
+                    site["id"],
+                    "visitor_left",
+                    {"type": "visitor_left", "site_id": site["id"], "visitor_id": visitor_id},
+                )
+
+    async def _refresh_online(self) -> None:
+        # One loop per node (not a task per visitor) keeps its visitors "online".
+        while True:
+            await asyncio.sleep(ONLINE_TTL_S / 3)
+            for visitor_id, site in list(self.local.items()):
+                with contextlib.suppress(Exception):
+                    await self.broker.presence_set(
+                        online_group(site["id"]), visitor_id, b"1", ONLINE_TTL_S
+                    )
 
     # -- the loop ------------------------------------------------------------------------
     async def event(
@@ -83,7 +165,16 @@ class Proactive:
             state.counters = state.counters.with_conversation(counter_changes["conversation_open"])
             changed = None
         await self._decide(site, state, now, changed)
+        if event["type"] in WATCHED_EVENTS:
+            await self._publish_watch(
+                site["id"],
+                "visitor",
+                {"type": "visitor", "site_id": site["id"], "visitor": visitor_summary(state, now)},
+            )
         return state
+
+    async def _publish_watch(self, site_id: str, kind: str, payload: dict[str, Any]) -> None:
+        await self._publish_channel(watch_channel(site_id), kind, payload)
 
     async def _wake(self, visitor_id: str, due: float) -> None:
         site = self.local.get(visitor_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,9 +17,10 @@ from starlette.websockets import WebSocket
 
 from server.api.users_view import user_out
 from server.auth import SESSION_COOKIE, Principal, principal_from_cookie, principal_from_token
-from server.chat import conversations, messages, presence
+from server.chat import conversations, messages, presence, visitor_state
 from server.chat.assignment import RoutingError
 from server.chat.payloads import conversation_frame, message_frame
+from server.chat.proactive import Proactive, online_group, visitor_summary, watch_channel
 from server.chat.state import BadTransition
 from server.events import EventBus
 from server.hub import chat_events
@@ -207,6 +209,8 @@ class AgentSession:
         elif kind == "status":
             if payload.get("origin") != self.socket_id and payload["status"] != self.status:
                 self.conn.spawn(self._set_status(payload["status"]))
+        elif kind in ("visitor", "visitor_left"):
+            self.conn.send(payload)
         elif kind == "revoke":
             session = payload.get("session")
             if session is None or session == self.principal.session_hash:
@@ -441,3 +445,54 @@ class AgentSession:
             {"conversation_id": closed["id"], "site_id": closed["site_id"], "by": "agent"},
         )
         await self.dispatch.route(closed["site_id"])
+
+    # -- live visitors and manual invitations -------------------------------------------
+    async def _on_watch(self, frame: Any) -> None:
+        if frame.site_id not in self.sites:
+            raise Refused("not_found", "no such site")
+        await self.hub.follow(self.conn, watch_channel(frame.site_id), self.on_event)
+        members = await self.services.broker.presence_members(online_group(frame.site_id))
+        now = time.time()
+        listed = []
+        for visitor_id in sorted(members)[:500]:
+            state = await visitor_state.load(self.services.broker, visitor_id)
+            listed.append(visitor_summary(state, now))
+        self.conn.send(
+            {
+                "type": "visitors",
+                "site_id": frame.site_id,
+                "visitors": listed,
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )
+
+    async def _on_unwatch(self, frame: Any) -> None:
+        await self.hub.unfollow(self.conn, watch_channel(frame.site_id))
+        self.conn.send(
+            {
+                "type": "unwatched",
+                "site_id": frame.site_id,
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )
+
+    async def _on_invite(self, frame: Any) -> None:
+        async with self.db.read() as conn:
+            visitor = await conv_queries.get_visitor(conn, frame.visitor_id)
+        if visitor is None or visitor["site_id"] not in self.sites:
+            raise Refused("not_found", "no such visitor")
+        members = await self.services.broker.presence_members(online_group(visitor["site_id"]))
+        if visitor["id"] not in members:
+            raise Refused("conflict", "the visitor is not on the site now")
+        proactive: Proactive = self.conn.ws.app.state.proactive
+        row = await proactive.manual_invite(
+            self.sites[visitor["site_id"]], visitor["id"], frame.text, self.agent
+        )
+        self.conn.send(
+            {
+                "type": "invited",
+                "visitor_id": visitor["id"],
+                "invitation_id": row["id"],
+                **({"ref": frame.ref} if frame.ref else {}),
+            }
+        )

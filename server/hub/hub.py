@@ -43,6 +43,7 @@ KNOWN_KINDS = frozenset(
         "visitor_left",
         "status",
         "server_event",
+        "visitors",
     }
 )
 

@@ -69,7 +69,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         await run_frames(ws, session.conn, parse_visitor_frame, session.handle)
     finally:
         if session.visitor_id is not None:
-            session.proactive.detach(session.visitor_id)
+            await session.proactive.detach(session.visitor_id)
         hub.visitor_sockets_release(session.visitor_id)
         await hub.remove(session.conn)
 
@@ -221,7 +221,7 @@ class VisitorSession:
                 self.conn.send(error_frame(exc.code, exc.message, hello.ref))
             else:
                 await self._follow_conversation(conv["id"], hello.conversation.after_seq)
-        self.proactive.attach(visitor_id, self.site)
+        await self.proactive.attach(visitor_id, self.site)
         await self.proactive.event(
             self.site,
             visitor_id,

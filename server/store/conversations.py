@@ -164,3 +164,15 @@ async def count_for_visitor(conn: AsyncConnection, visitor_id: str) -> int:
         .where(conversations.c.visitor_id == visitor_id)
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+async def list_for_visitor(
+    conn: AsyncConnection, visitor_id: str, limit: int
+) -> list[dict[str, Any]]:
+    query = (
+        select(conversations)
+        .where(conversations.c.visitor_id == visitor_id)
+        .order_by(conversations.c.created_ts.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]

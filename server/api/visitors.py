@@ -1,0 +1,129 @@
+"""Live visitors over REST: who is on the site, one visitor's context, and "why" — the
+engine's trace for that visitor now — plus the site's team for transfers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from invitations import evaluate
+from server.api.access import site_for
+from server.api.router import ANY_ROLE, ApiRouter, Context
+from server.chat import presence, visitor_state
+from server.chat.payloads import conversation_summary
+from server.chat.proactive import online_group, visitor_summary
+from server.errors import ApiError
+from server.store import conversations as conv_queries
+from server.store.tables import site_members, users
+
+routes = ApiRouter()
+CONTEXT_ROLES = frozenset({"admin", "agent", "marketer"})
+MAX_LISTED = 500
+
+
+async def _visitor(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
+    site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
+    async with ctx.services.db.read() as conn:
+        row = await conv_queries.get_visitor(conn, ctx.params["visitor_id"])
+    if row is None or row["site_id"] != site["id"]:
+        raise ApiError("not_found", "no such visitor")
+    return site, row
+
+
+@routes.route("GET", "/sites/{site_id}/visitors", roles=CONTEXT_ROLES, tags=["visitors"])
+async def online_visitors(ctx: Context) -> dict[str, Any]:
+    """Visitors on the site now (any node), with page, time, cart and chat state."""
+    site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
+    members = await ctx.services.broker.presence_members(online_group(site["id"]))
+    now = time.time()
+    items = []
+    for visitor_id in sorted(members)[:MAX_LISTED]:
+        state = await visitor_state.load(ctx.services.broker, visitor_id)
+        items.append(visitor_summary(state, now))
+    return {"items": items, "next_cursor": None, "online": len(members)}
+
+
+@routes.route(
+    "GET", "/sites/{site_id}/visitors/{visitor_id}", roles=CONTEXT_ROLES, tags=["visitors"]
+)
+async def visitor_context(ctx: Context) -> dict[str, Any]:
+    """One visitor: identity, live facts, previous conversations."""
+    site, row = await _visitor(ctx)
+    state = await visitor_state.load(ctx.services.broker, row["id"])
+    members = await ctx.services.broker.presence_members(online_group(site["id"]))
+    async with ctx.services.db.read() as conn:
+        history = await conv_queries.list_for_visitor(conn, row["id"], limit=20)
+    summary = visitor_summary(state, time.time())
+    return {
+        **summary,
+        "name": row["name"] or summary["name"],
+        "email": row["email"] or summary["email"],
+        "user_id": row["user_id"],
+        "identified": bool(row["user_id"]),
+        "online": row["id"] in members,
+        "first_seen_ts": row["first_seen_ts"],
+        "last_seen_ts": row["last_seen_ts"],
+        "attributes": {**(row["attributes"] or {}), **summary["attributes"]},
+        "conversations": [conversation_summary(c) for c in history],
+    }
+
+
+@routes.route(
+    "GET", "/sites/{site_id}/visitors/{visitor_id}/why", roles=CONTEXT_ROLES, tags=["visitors"]
+)
+async def why(ctx: Context) -> dict[str, Any]:
+    """The engine's trace for this visitor now: which rules would fire, and why not."""
+    site, row = await _visitor(ctx)
+    state = await visitor_state.load(ctx.services.broker, row["id"])
+    rule_set, compiled, _versions = await ctx.request.app.state.rules.get(site["id"])
+    context = await ctx.request.app.state.loads.context(site)
+    decision = evaluate(state.facts, rule_set, state.counters, context, time.time(), explain=True)
+    return {
+        "visitor_id": row["id"],
+        "blocked": decision.blocked,
+        "items": [
+            {
+                "rule_id": t.rule_id,
+                "rule_name": compiled[t.rule_id].name if t.rule_id in compiled else None,
+                "outcome": t.outcome,
+                "reason": t.detail,
+                "variant_id": t.variant_id,
+            }
+            for t in decision.trace
+        ],
+    }
+
+
+@routes.route("GET", "/sites/{site_id}/agents", roles=ANY_ROLE, tags=["visitors"])
+async def site_agents(ctx: Context) -> dict[str, Any]:
+    """The site's team with who is online now (for transfers)."""
+    site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
+    states = {a.agent_id: a for a in await presence.agents(ctx.services.broker, site["id"])}
+    from sqlalchemy import select
+
+    query = (
+        select(
+            users.c.id,
+            users.c.display_name,
+            users.c.email,
+            users.c.role,
+            users.c.departments,
+            users.c.capacity,
+        )
+        .join(site_members, site_members.c.user_id == users.c.id)
+        .where(site_members.c.site_id == site["id"], users.c.active.is_(True))
+        .order_by(users.c.display_name)
+    )
+    async with ctx.services.db.read() as conn:
+        rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+    return {
+        "items": [
+            {
+                **r,
+                "status": states[r["id"]].status if r["id"] in states else "offline",
+                "load": states[r["id"]].load if r["id"] in states else 0,
+            }
+            for r in rows
+        ],
+        "next_cursor": None,
+    }
