@@ -14,7 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from invitations import CancelPending, HoldOut, Invite, apply_event_changes, evaluate
+from invitations import (
+    SITE_FACTS,
+    CancelPending,
+    HoldOut,
+    Invite,
+    apply_event_changes,
+    evaluate,
+)
 from server.broker.base import Broker
 from server.chat import invitation_log, pacing, visitor_state
 from server.chat.rule_cache import RuleCache
@@ -25,6 +32,7 @@ from server.store.database import Database
 
 log = logging.getLogger("beckon.proactive")
 PACING_RETRY_S = 2.0
+LOAD_GATES = frozenset({"no_capacity", "agent_offline"})
 ONLINE_TTL_S = 90.0
 WATCHED_EVENTS = frozenset(
     {"hello", "page_view", "cart", "attributes", "chat_started", "chat_closed"}
@@ -181,7 +189,9 @@ class Proactive:
         if site is None:
             return
         state = await visitor_state.load(self.broker, visitor_id)
-        await self._decide(site, state, max(due, time.time()), frozenset(), prev_wake=due)
+        # SITE_FACTS: besides the rules time can change, those that read agents' load
+        # (a wake is also how a visitor held back by pacing gets another look).
+        await self._decide(site, state, max(due, time.time()), SITE_FACTS, prev_wake=due)
 
     async def reevaluate(self, visitor_id: str) -> None:
         """Counters or site changed (e.g. an invitation was answered): check everything."""
@@ -205,6 +215,9 @@ class Proactive:
         for _round in range(MAX_ROUNDS):
             decision = evaluate(state.facts, rule_set, state.counters, context, now, changed, wake)
             wake = decision.next_wake
+            if any(t.outcome == "blocked" and t.detail in LOAD_GATES for t in decision.trace):
+                # Agents' load is not an event: look again shortly, as it changes.
+                wake = min(wake or now + PACING_RETRY_S, now + PACING_RETRY_S)
             if not decision.actions:
                 break
             retry = False

@@ -1,4 +1,5 @@
-"""Per rule version and variant: the funnel, conversions, revenue, by day; the holdout."""
+"""Per rule (version) and variant: the funnel, chats, credited conversions and revenue,
+by day; and the invited and held-out groups for uplift."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from server.store.database import Database
 from server.store.tables import conversations, conversions, invitations
 
+DAY_MS = 86_400_000
 FUNNEL = ("triggered", "shown", "accepted", "dismissed", "expired", "withdrawn")
 
 
@@ -19,53 +21,76 @@ def _day(ts_ms: int, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, UTC).astimezone(tz).date().isoformat()
 
 
-async def rule_stats(
-    db: Database, site: dict[str, Any], rule_id: str, from_ts: int, to_ts: int, version: int | None
-) -> dict[str, Any]:
+def _variant() -> dict[str, Any]:
+    return {**dict.fromkeys(FUNNEL, 0), "chats": 0, "conversions": 0, "revenue": defaultdict(float)}
+
+
+def _group(members: dict[str, int]) -> dict[str, Any]:
+    return {
+        "visitors": len(members),
+        "converted": set(),
+        "conversions": 0,
+        "revenue": defaultdict(float),
+    }
+
+
+async def _load(
+    db: Database,
+    site: dict[str, Any],
+    rule_id: str,
+    from_ts: int,
+    to_ts: int,
+    version: int | None,
+    window_ms: int,
+) -> tuple[list, list, list]:
     inv = invitations
     query = select(inv).where(
         inv.c.rule_id == rule_id, inv.c.created_ts >= from_ts, inv.c.created_ts < to_ts
     )
     if version is not None:
         query = query.where(inv.c.rule_version == version)
-    conv_query = select(conversations.c.id, conversations.c.variant_id).where(
+    chat_query = select(conversations.c.id, conversations.c.variant_id).where(
         conversations.c.rule_id == rule_id,
         conversations.c.created_ts >= from_ts,
         conversations.c.created_ts < to_ts,
     )
+    # Every conversion of the site that may fall in some group member's window.
     sale_query = select(conversions).where(
-        conversions.c.rule_id == rule_id, conversions.c.ts >= from_ts, conversions.c.ts < to_ts
+        conversions.c.site_id == site["id"],
+        conversions.c.ts >= from_ts,
+        conversions.c.ts < to_ts + window_ms,
     )
-    if version is not None:
-        sale_query = sale_query.where(conversions.c.rule_version == version)
     async with db.read() as conn:
         rows = [dict(r) for r in (await conn.execute(query)).mappings()]
-        chats = [dict(r) for r in (await conn.execute(conv_query)).mappings()]
+        chats = [dict(r) for r in (await conn.execute(chat_query)).mappings()]
         sales = [dict(r) for r in (await conn.execute(sale_query)).mappings()]
+    return rows, chats, sales
+
+
+async def rule_stats(
+    db: Database, site: dict[str, Any], rule_id: str, from_ts: int, to_ts: int, version: int | None
+) -> dict[str, Any]:
+    window_ms = int((site.get("settings") or {}).get("attribution_window_days", 7)) * DAY_MS
+    rows, chats, sales = await _load(db, site, rule_id, from_ts, to_ts, version, window_ms)
     tz = ZoneInfo(site["timezone"])
-    variants: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {
-            **{k: 0 for k in FUNNEL},
-            "chats": 0,
-            "conversions": 0,
-            "revenue": defaultdict(float),
-        }
-    )
+    variants: dict[str, dict[str, Any]] = defaultdict(_variant)
     days: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    invited_visitors: set[str] = set()
-    held_visitors: set[str] = set()
+    # When each visitor entered a group: conversions count from then, for the window.
+    entered: dict[str, dict[str, int]] = {"invited": {}, "holdout": {}}
     for row in rows:
         day = days[_day(row["created_ts"], tz)]
+        members = entered["holdout" if row["status"] == "held_out" else "invited"]
+        members[row["visitor_id"]] = min(
+            members.get(row["visitor_id"], row["created_ts"]), row["created_ts"]
+        )
         if row["status"] == "held_out":
-            held_visitors.add(row["visitor_id"])
             day["held_out"] += 1
             continue
-        invited_visitors.add(row["visitor_id"])
         stats = variants[row["variant_id"] or "-"]
         stats["triggered"] += 1
         day["triggered"] += 1
-        # An answered invitation was shown first; its final status says how it ended.
-        if row["status"] != "triggered" and row["shown_ts"] is not None:
+        # An answered invitation that the widget displayed counts as shown too.
+        if row["shown_ts"] is not None:
             stats["shown"] += 1
             day["shown"] += 1
         if row["status"] in FUNNEL[2:]:
@@ -73,34 +98,27 @@ async def rule_stats(
             day[row["status"]] += 1
     for chat in chats:
         variants[chat["variant_id"] or "-"]["chats"] += 1
-    groups = {
-        "invited": {
-            "visitors": len(invited_visitors),
-            "converted": set(),
-            "conversions": 0,
-            "revenue": defaultdict(float),
-        },
-        "holdout": {
-            "visitors": len(held_visitors),
-            "converted": set(),
-            "conversions": 0,
-            "revenue": defaultdict(float),
-        },
-    }
+    groups = {name: _group(members) for name, members in entered.items()}
     for sale in sales:
-        group = groups["holdout" if sale["held_out"] else "invited"]
-        group["conversions"] += 1
-        group["converted"].add(sale["visitor_id"])
         currency = sale["currency"] or "-"
-        group["revenue"][currency] += sale["value"]
-        days[_day(sale["ts"], tz)]["conversions"] += 1
-        if not sale["held_out"]:
+        # Uplift compares every invited visitor with every held-out one, accepted or not
+        # (intent to treat): a conversion counts for a group inside the member's window.
+        for name, members in entered.items():
+            since = members.get(sale["visitor_id"])
+            if since is not None and since <= sale["ts"] <= since + window_ms:
+                groups[name]["conversions"] += 1
+                groups[name]["converted"].add(sale["visitor_id"])
+                groups[name]["revenue"][currency] += sale["value"]
+        # A variant is credited only through an accepted invitation (attribution).
+        credited = sale["rule_id"] == rule_id and not sale["held_out"]
+        if credited and (version is None or sale["rule_version"] == version):
+            days[_day(sale["ts"], tz)]["conversions"] += 1
             stats = variants[sale["variant_id"] or "-"]
             stats["conversions"] += 1
             stats["revenue"][currency] += sale["value"]
     return {
         "variants": [
-            {"variant_id": vid, **{k: (dict(v) if k == "revenue" else v) for k, v in stats.items()}}
+            {"variant_id": vid, **stats, "revenue": dict(stats["revenue"])}
             for vid, stats in sorted(variants.items())
         ],
         "groups": groups,

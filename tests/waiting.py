@@ -1,0 +1,26 @@
+"""Waiting on a condition with a timeout — for the few things tests can only poll
+(an HTTP endpoint's answer, a port opening). Never a fixed sleep as a wait."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+POLL_INTERVAL_S = 0.05
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float, what: str
+) -> T:
+    """Call `probe` until `done(result)`; the last result, or AssertionError on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await probe()
+        if done(result):
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}: {result!r}")
+        await asyncio.sleep(POLL_INTERVAL_S)
