@@ -119,7 +119,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         rules_subscription = await owned.broker.subscribe(
             RULES_CHANNEL, lambda _c, data: app.state.rules.invalidate(data.decode())
         )
-        janitor = Janitor(app.state.dispatch, app.state.events, settings.presence_ttl_s, proactive)
+        janitor = Janitor(
+            app.state.dispatch,
+            app.state.events,
+            settings.presence_ttl_s,
+            proactive,
+            settings.visit_retention_days,
+        )
         await reconcile_loads(owned.db, owned.broker)
         owned.broker.add_reconnect_listener(lambda: reconcile_loads(owned.db, owned.broker))
         janitor.start()

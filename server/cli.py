@@ -70,7 +70,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     site.add_argument("--timezone", default="UTC")
     site.add_argument("--public-url", help="overrides BECKON_PUBLIC_URL (for the snippet)")
+    replay = with_db(sub.add_parser("backtest", help="replay recorded visits through a rule"))
+    replay.add_argument("--site", required=True, help="site id or key")
+    replay.add_argument("--rule", required=True, help="rule JSON file")
+    replay.add_argument("--from", dest="from_", required=True, help="ms or ISO date")
+    replay.add_argument("--to", required=True, help="ms or ISO date")
+    replay.add_argument("--capacity", type=int, default=None, help="invitations per hour")
+    replay.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+async def _backtest(settings: Settings, args: argparse.Namespace) -> None:
+    from server.cli_backtest import BacktestError, run
+
+    try:
+        await run(settings, args.site, args.rule, args.from_, args.to, args.capacity, args.json)
+    except BacktestError as exc:
+        raise CliError(str(exc), EXIT_CONFIG) from None
+    except StoreUnavailable as exc:
+        raise CliError(f"cannot reach the database: {exc}", EXIT_UNAVAILABLE) from None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -232,6 +250,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[None]]] =
     "migrate": lambda settings, _args: _migrate(settings),
     "create-admin": _create_admin,
     "create-site": _create_site,
+    "backtest": _backtest,
 }
 
 

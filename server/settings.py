@@ -50,6 +50,8 @@ class Settings:
     presence_ttl_s: int = 45
     # How long a routed offer waits for the agent before moving on.
     offer_timeout_s: int = 20
+    # Recorded visit events (backtest input) older than this are pruned.
+    visit_retention_days: int = 30
 
     @property
     def is_sqlite(self) -> bool:
@@ -166,6 +168,10 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
     if "BECKON_OFFER_TIMEOUT_S" in env:
         values["offer_timeout_s"] = _int(
             "BECKON_OFFER_TIMEOUT_S", env["BECKON_OFFER_TIMEOUT_S"], 1, 3600
+        )
+    if "BECKON_VISIT_RETENTION_DAYS" in env:
+        values["visit_retention_days"] = _int(
+            "BECKON_VISIT_RETENTION_DAYS", env["BECKON_VISIT_RETENTION_DAYS"], 1, 3650
         )
     for key, value in flags.items():
         if value is not None:

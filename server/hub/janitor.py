@@ -26,14 +26,21 @@ from server.hub.hub import agent_channel, conv_channel
 from server.ids import now_ms
 from server.store import conversations as conv_queries
 from server.store.tables import conversations, visitors
+from server.store.visits import prune_before
 
 log = logging.getLogger("beckon.janitor")
 TICK_S = 1.0
+PRUNE_EVERY_S = 3600.0
 
 
 class Janitor:
     def __init__(
-        self, dispatch: Dispatch, events: EventBus, presence_ttl_s: float, proactive: Proactive
+        self,
+        dispatch: Dispatch,
+        events: EventBus,
+        presence_ttl_s: float,
+        proactive: Proactive,
+        retention_days: int = 30,
     ) -> None:
         self.dispatch = dispatch
         self.db = dispatch.db
@@ -44,6 +51,8 @@ class Janitor:
         # orphaned (a restarted in-process broker has no presence at all).
         self.grace_s = presence_ttl_s
         self.proactive = proactive
+        self.retention_days = retention_days
+        self._pruned = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -69,6 +78,12 @@ class Janitor:
 
     async def tick(self) -> None:
         await self.proactive.expire_due()
+        if time.monotonic() - self._pruned > PRUNE_EVERY_S:
+            self._pruned = time.monotonic()
+            cutoff = now_ms() - self.retention_days * 86_400_000
+            removed = await prune_before(self.db, cutoff)
+            if removed:
+                log.info("pruned %d visit events older than %d days", removed, self.retention_days)
         async with self.db.read() as conn:
             waiting = [
                 r[0]

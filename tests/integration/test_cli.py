@@ -125,7 +125,7 @@ async def test_postgres_and_redis_going_away_and_coming_back(
     }
     code, out, err = await run_cli(["migrate"], env, tmp_path)
     assert code == 0, err
-    assert out.strip() == "database at revision 0004 (was empty)"
+    assert out.strip() == "database at revision 0005 (was empty)"
     process = BeckonProcess(env, tmp_path)
     await process.create_admin()
     await process.start()
@@ -180,3 +180,67 @@ async def test_two_nodes_start_together_on_an_empty_postgres(
     finally:
         for node in nodes:
             await node.stop()
+
+
+async def test_backtest_command(beckon_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = await run_cli(
+        ["create-site", "--name", "Shop", "--origin", "https://shop.example.com"],
+        beckon_env,
+        tmp_path,
+    )
+    assert code == 0, err
+    site_key = re.search(r"key (sk_\S+)", out).group(1)  # type: ignore[union-attr]
+    rule_file = tmp_path / "rule.json"
+    rule_file.write_text(
+        '{"name": "r", "when": {"all": [{"fact": "page.path", "op": "glob", "value": "/*"}]},'
+        ' "variants": [{"id": "a", "weight": 1, "text": {"en": "Hi"}}]}'
+    )
+    code, out, err = await run_cli(
+        [
+            "backtest",
+            "--site",
+            site_key,
+            "--rule",
+            str(rule_file),
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-02",
+            "--json",
+        ],
+        beckon_env,
+        tmp_path,
+    )
+    assert code == 0, err
+    assert '"visitors": 0' in out
+    bad_rule = tmp_path / "bad.json"
+    bad_rule.write_text('{"name": "r", "when": {"all": []}, "variants": []}')
+    for args, message in [
+        (["--site", "sk_nope", "--rule", str(rule_file)], "beckon: --site: no site with id or key"),
+        (
+            ["--site", site_key, "--rule", str(tmp_path / "missing.json")],
+            "beckon: --rule: cannot read",
+        ),
+        (["--site", site_key, "--rule", str(bad_rule)], "beckon: --rule: "),
+    ]:
+        code, _out, err = await run_cli(
+            ["backtest", *args, "--from", "2026-01-01", "--to", "2026-01-02"], beckon_env, tmp_path
+        )
+        assert code == 2 and _one_line(err).startswith(message), err
+    code, _out, err = await run_cli(
+        [
+            "backtest",
+            "--site",
+            site_key,
+            "--rule",
+            str(rule_file),
+            "--from",
+            "tomorrow",
+            "--to",
+            "2026-01-02",
+        ],
+        beckon_env,
+        tmp_path,
+    )
+    assert code == 2
+    assert _one_line(err) == "beckon: --from: expected milliseconds or an ISO date, got 'tomorrow'"

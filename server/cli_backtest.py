@@ -1,0 +1,148 @@
+"""`beckon backtest --site S --rule FILE --from --to`: replay recorded visits through a
+rule file, with a progress bar, and print what it would have done."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from invitations import RuleValidationError, SiteContext, backtest, compile_rule
+from server.api.backtests import MAX_EVENTS, engine_events
+from server.settings import Settings
+from server.store import sites as site_queries
+from server.store.database import open_database
+from server.store.visits import events_between
+
+PAGE = 20_000
+
+
+class BacktestError(Exception):
+    """A one-line problem for the operator."""
+
+
+def parse_instant(text: str, name: str) -> int:
+    """Milliseconds since the epoch from digits (ms) or an ISO date/time (UTC if naive)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise BacktestError(
+            f"--{name}: expected milliseconds or an ISO date, got {text!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def load_rule(path: str) -> Any:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise BacktestError(f"--rule: cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise BacktestError(f"--rule: {path} is not JSON: {exc}") from None
+    try:
+        return compile_rule(
+            {**data, "id": data.get("id", "rl_file")} if isinstance(data, dict) else data
+        )
+    except RuleValidationError as exc:
+        raise BacktestError(
+            f"--rule: {exc.errors[0]}"
+            + (f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else "")
+        ) from None
+
+
+async def run(
+    settings: Settings,
+    site_ref: str,
+    rule_path: str,
+    from_text: str,
+    to_text: str,
+    capacity: int | None,
+    as_json: bool,
+) -> None:
+    rule = load_rule(rule_path)
+    from_ts, to_ts = parse_instant(from_text, "from"), parse_instant(to_text, "to")
+    if from_ts >= to_ts:
+        raise BacktestError("--from must be before --to")
+    db = open_database(settings.database_url)
+    console = Console(stderr=True)
+    try:
+        async with db.read() as conn:
+            site = await site_queries.get_site(
+                conn, site_ref
+            ) or await site_queries.get_site_by_key(conn, site_ref)
+        if site is None:
+            raise BacktestError(f"--site: no site with id or key {site_ref!r}")
+        rows: list[dict[str, Any]] = []
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} events"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("loading recorded visits", total=None)
+            cursor = from_ts
+            while True:
+                page = await events_between(db, site["id"], cursor, to_ts, PAGE)
+                rows += page
+                progress.update(task, completed=len(rows))
+                if len(rows) > MAX_EVENTS:
+                    raise BacktestError(
+                        f"more than {MAX_EVENTS} events in that range; choose a shorter period"
+                    )
+                if len(page) < PAGE:
+                    break
+                cursor = page[-1]["ts"] + 1
+            progress.update(task, description="replaying", total=len(rows), completed=len(rows))
+            report = await asyncio.to_thread(
+                backtest,
+                engine_events(rows),
+                [rule],
+                SiteContext(default_lang=site["default_lang"]),
+                capacity,
+            )
+    finally:
+        await db.close()
+    data = dataclasses.asdict(report)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    out = Console()
+    out.print(f"{report.visitors} visitors, {report.visits} visits, {report.events} events")
+    table = Table(
+        "rule",
+        "variant",
+        "visits matched",
+        "triggered",
+        "held out",
+        "shown",
+        "time to fire p50 / p90 (s)",
+    )
+    for rule_report in report.rules:
+        for variant in rule_report.variants:
+            table.add_row(
+                rule_report.rule_id,
+                variant.variant_id,
+                str(rule_report.visits_matched),
+                str(variant.triggered),
+                str(variant.held_out),
+                str(variant.shown),
+                f"{variant.time_to_fire_p50} / {variant.time_to_fire_p90}",
+            )
+    out.print(table)
+    out.print(
+        f"peak invitations per hour: {report.peak_per_hour}; hours over capacity: "
+        f"{report.hours_over_capacity}"
+    )
