@@ -20,10 +20,12 @@ from server.api import (
     backtests,
     conversations,
     desk,
+    reports,
     rules,
     site_events,
     sites,
     visitors,
+    webhooks,
 )
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
@@ -61,6 +63,8 @@ api = merge(
     backtests.routes,
     visitors.routes,
     site_events.routes,
+    reports.routes,
+    webhooks.routes,
 )
 
 

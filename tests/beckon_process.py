@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.waiting import POLL_INTERVAL_S
+
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
 BECKON = [sys.executable, "-m", "server.cli"]
@@ -96,7 +98,7 @@ class BeckonProcess:
                     pass
                 if loop.time() > deadline:
                     raise TimeoutError(f"beckon serve not ready in {timeout}s: {self.log()}")
-                await asyncio.sleep(0.05)  # polling interval while waiting for readiness
+                await asyncio.sleep(POLL_INTERVAL_S)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""

@@ -14,6 +14,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from tests.ws_client import WsClient, ws_url
 
 RECONNECT_TIMEOUT_S = 30
+RECONNECT_BACKOFF_S = 0.1  # between reconnect attempts, as a client would
+RETRY_BACKOFF_S = 0.5  # after rate_limited / unavailable
 
 
 class Chatter:
@@ -61,7 +63,7 @@ class Chatter:
                 return
             if loop.time() > deadline:
                 raise TimeoutError(f"{self.name} could not reconnect")
-            await asyncio.sleep(0.1)  # back-off between reconnect attempts
+            await asyncio.sleep(RECONNECT_BACKOFF_S)
 
     async def send(self, client_msg_id: str, text: str) -> int:
         """Send until acknowledged (retrying across reconnects); returns the seq."""
@@ -88,7 +90,7 @@ class Chatter:
                         return frame["seq"]
                     if frame.get("type") == "error":
                         if frame["code"] in ("rate_limited", "unavailable"):
-                            await asyncio.sleep(0.5)  # back off, then retry the same id
+                            await asyncio.sleep(RETRY_BACKOFF_S)  # then the same id again
                             break
                         raise AssertionError(f"{self.name}: {frame}")
             except (ConnectionClosed, OSError, TimeoutError):

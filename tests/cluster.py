@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.beckon_process import BeckonProcess, free_port
 from tests.conftest import create_pg_database, drop_pg_database, subprocess_env
+from tests.waiting import wait_until
 
 
 class RedisServer:
@@ -35,16 +36,15 @@ class RedisServer:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while True:
-            with contextlib.suppress(OSError):
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                writer.close()
-                return
-            if loop.time() > deadline:
-                raise TimeoutError("redis-server did not start")
-            await asyncio.sleep(0.05)  # polling interval while the server starts
+        await wait_until(self._accepting, bool, timeout=10, what="redis-server to start")
+
+    async def _accepting(self) -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        except OSError:
+            return False
+        writer.close()
+        return True
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from tests.waiting import POLL_INTERVAL_S
+
 
 class FakeClock:
     """A monotonic clock (seconds) that only moves when a test says so."""
@@ -58,7 +60,7 @@ async def wait_until(
     while not await predicate():
         if loop.time() > deadline:
             pytest.fail(f"{what} did not hold within {within_s} s")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(POLL_INTERVAL_S)
 
 
 def free_port() -> int:

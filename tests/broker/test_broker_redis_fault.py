@@ -17,6 +17,7 @@ import redis.asyncio as redis_asyncio
 
 from server.broker import BrokerUnavailable
 from server.broker.redis_broker import RedisBroker
+from tests.waiting import POLL_INTERVAL_S
 
 from .helpers import Collector, free_port
 
@@ -50,7 +51,7 @@ class RedisProcess:
                 except (OSError, redis_asyncio.ConnectionError):
                     if self.process.returncode is not None or loop.time() > deadline:
                         pytest.fail(f"redis-server did not start on port {self.port}")
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(POLL_INTERVAL_S)
         finally:
             await client.aclose()
 

@@ -11,6 +11,7 @@ import httpx
 from tests.beckon_process import BeckonProcess, free_port, run_cli
 from tests.conftest import REDIS_URL
 from tests.tcp_proxy import TcpProxy
+from tests.waiting import wait_until
 
 
 def _one_line(stderr: str) -> str:
@@ -154,11 +155,10 @@ async def test_postgres_and_redis_going_away_and_coming_back(
 
 
 async def _wait_ready(client: httpx.AsyncClient, timeout: float = 15) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (await client.get("/readyz")).status_code != 200:
-        assert loop.time() < deadline, "did not recover"
-        await asyncio.sleep(0.1)  # polling interval while waiting for recovery
+    async def status() -> int:
+        return (await client.get("/readyz")).status_code
+
+    await wait_until(status, lambda code: code == 200, timeout, "the node to recover")
 
 
 async def test_two_nodes_start_together_on_an_empty_postgres(

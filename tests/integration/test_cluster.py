@@ -15,6 +15,10 @@ from tests.cluster import RedisServer, cluster
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 MESSAGES_EACH = 10
+# Pacing of the traffic and the faults (these shape the load; nothing waits on them).
+HUMAN_PACE_S = 0.1
+TRAFFIC_BEFORE_FAULT_S = 1.5
+OUTAGE_S = 1.5
 
 
 async def test_visitor_on_one_node_agent_on_the_other(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +98,7 @@ async def _talk(pairs: list[tuple[Chatter, Chatter]], fault: asyncio.Event) -> N
             if i == MESSAGES_EACH // 2:
                 await fault.wait()  # half before the fault, half during and after it
             await chatter.send(f"{chatter.kind}-{i}", f"{chatter.kind} says {i}")
-            await asyncio.sleep(0.1)  # a human pace, under the rate limit
+            await asyncio.sleep(HUMAN_PACE_S)
 
     await asyncio.gather(*(talk(c) for pair in pairs for c in pair))
 
@@ -135,7 +139,7 @@ async def test_node_killed_mid_stream_loses_nothing(tmp_path, redis_prefix) -> N
         fault = asyncio.Event()
 
         async def kill_node_one() -> None:
-            await asyncio.sleep(1.5)  # let the first half of the traffic flow
+            await asyncio.sleep(TRAFFIC_BEFORE_FAULT_S)
             await one.kill()
             fault.set()
 
@@ -160,10 +164,10 @@ async def test_redis_restart_mid_stream_loses_nothing(tmp_path) -> None:  # type
             fault = asyncio.Event()
 
             async def restart_redis() -> None:
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(TRAFFIC_BEFORE_FAULT_S)
                 await redis.kill()
                 fault.set()
-                await asyncio.sleep(1.5)  # messages sent now are stored, not fanned out
+                await asyncio.sleep(OUTAGE_S)  # messages sent now are stored, not fanned out
                 await redis.start()
 
             pairs = await _connect_pairs(chat, [one.url], [two.url], opened)
