@@ -77,6 +77,13 @@ class SiteOptions(Strict):
     max_invitations_per_day: Annotated[int, Field(ge=0, le=50)] = 4
     consent_mode: Literal["none", "required"] = "none"
     routing: Literal["least_busy", "round_robin", "offer"] = "least_busy"
+    # Who goes first in the queue: identified visitors, and carts at or above a value,
+    # jump ahead as if they had waited this many seconds longer.
+    priority_identified_s: Annotated[int, Field(ge=0, le=86400)] = 0
+    priority_cart_value: Annotated[float, Field(ge=0)] | None = None
+    priority_cart_s: Annotated[int, Field(ge=0, le=86400)] = 0
+    # A waiting visitor gone from the site this long is recorded as missed (visitor_left).
+    abandon_after_s: Annotated[int, Field(ge=10, le=86400)] = 60
 
 
 class SiteCreate(Strict):

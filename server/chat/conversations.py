@@ -30,6 +30,7 @@ async def start(
     rule_id: str | None = None,
     variant_id: str | None = None,
     invitation_id: str | None = None,
+    head_start_s: float = 0,
 ) -> tuple[dict[str, Any], bool]:
     """Open a queued conversation, or return the visitor's open one.
 
@@ -48,7 +49,8 @@ async def start(
         "last_seq": 0,
         "created_ts": now_ms(),
     }
-    row["queued_ts"] = row["created_ts"]
+    # The queue is ordered by queued_ts: a head start moves a priority visitor forward.
+    row["queued_ts"] = row["created_ts"] - int(head_start_s * 1000)
     for _attempt in range(3):
         async with db.read() as conn:
             existing = await queries.open_conversation_of(conn, visitor_id)

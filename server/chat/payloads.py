@@ -81,5 +81,6 @@ def conversation_summary(row: dict[str, Any]) -> dict[str, Any]:
             "first_response_ts",
             "closed_ts",
             "closed_by",
+            "missed_reason",
         )
     }

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from server.chat import feedback, messages, presence
 from server.chat.payloads import conversation_frame
-from server.chat.proactive import Proactive
+from server.chat.proactive import Proactive, online_group
 from server.events import EventBus
 from server.hub import chat_events
 from server.hub.dispatch import Dispatch
@@ -138,29 +138,36 @@ class Janitor:
             )
 
     async def _expire_waiting(self, site_id: str) -> None:
-        """Queued longer than the site allows: recorded as missed, never silently lost."""
+        """Queued too long, or the visitor left the site: recorded as missed, with the
+        reason — never silently lost (the transcript stays; see `miss`)."""
         site = await self.dispatch.site(site_id)
         if site is None:
             return
         settings = site.get("settings") or {}
-        limit_ms = int(settings.get("queue_timeout_s", 600)) * 1000
-        cutoff = now_ms() - limit_ms
+        now = now_ms()
+        waited_since = func.coalesce(conversations.c.accepted_ts, conversations.c.created_ts)
         async with self.db.read() as conn:
-            stale = [
+            queued = [
                 dict(r)
                 for r in (
                     await conn.execute(
-                        select(conversations).where(
-                            conversations.c.site_id == site_id,
-                            conversations.c.status == "queued",
-                            func.coalesce(conversations.c.queued_ts, conversations.c.created_ts)
-                            < cutoff,
+                        select(conversations, waited_since.label("waited_since")).where(
+                            conversations.c.site_id == site_id, conversations.c.status == "queued"
                         )
                     )
                 ).mappings()
             ]
-        for conv in stale:
-            await self.miss(site, conv, "no_agent")
+        if not queued:
+            return
+        online = await self.broker.presence_members(online_group(site_id))
+        timeout_ms = int(settings.get("queue_timeout_s", 600)) * 1000
+        abandon_ms = int(settings.get("abandon_after_s", 60)) * 1000
+        for conv in queued:
+            waited = now - conv.pop("waited_since")
+            if waited > timeout_ms:
+                await self.miss(site, conv, "no_agent")
+            elif waited > abandon_ms and conv["visitor_id"] not in online:
+                await self.miss(site, conv, "visitor_left")
 
     async def miss(self, site: dict[str, Any], conv: dict[str, Any], reason: str) -> None:
         async with self.db.write() as conn:

@@ -355,7 +355,21 @@ class VisitorSession:
         else:
             raise Refused("unavailable", f"'{kind}' is not enabled on this server")
 
+    async def _head_start(self) -> float:
+        """Seconds of queue priority this visitor gets by the site's settings."""
+        settings = self.site.get("settings") or {}
+        state = await visitor_state.load(self.services.broker, self.visitor_id)
+        head = 0.0
+        if state.facts.identified:
+            head += settings.get("priority_identified_s", 0)
+        threshold = settings.get("priority_cart_value")
+        cart = state.facts.cart_value
+        if threshold is not None and cart is not None and cart >= threshold:
+            head += settings.get("priority_cart_s", 0)
+        return head
+
     async def _start(self, department: str | None, **links: Any) -> tuple[dict[str, Any], bool]:
+        links["head_start_s"] = await self._head_start()
         conv, created = await conversations.start(
             self.db,
             site_id=self.site["id"],

@@ -29,7 +29,7 @@ async def test_visitor_on_one_node_agent_on_the_other(tmp_path, redis_prefix) ->
         agent, welcome = await chat.agent_socket(two.url)
         assert conv["id"] in [c["id"] for c in welcome["queue"]]
         await agent.request({"type": "accept", "conversation_id": conv["id"]})
-        assert (await visitor.expect("conversation"))["status"] == "active"
+        await visitor.expect(lambda f: f.get("type") == "conversation" and f["status"] == "active")
         await agent.request(
             {
                 "type": "message",

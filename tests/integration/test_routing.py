@@ -427,3 +427,44 @@ async def test_canned_replies_and_search(tmp_path, redis_prefix) -> None:  # typ
             assert gone.status_code == 200
         await visitor.close()
         await other.close()
+
+
+async def test_priority_visitors_go_first_and_leavers_are_missed(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    from server.chat.visitor_token import identity_hash
+    from tests.waiting import wait_until
+
+    async with deployment("single", tmp_path, redis_prefix) as (node,):
+        chat = await make_chat_site(node)
+        await set_site(chat, settings={"priority_identified_s": 3600, "abandon_after_s": 10})
+        anonymous, _ = await chat.visitor()
+        first = await anonymous.request({"type": "chat_start", "text": "first in line"})
+        known, _ = await chat.visitor(
+            identity={
+                "user_id": "u-42",
+                "user_hash": identity_hash(chat.site["identity_secret"], "u-42"),
+            }
+        )
+        second = await known.request({"type": "chat_start", "text": "identified"})
+        moved = await _latest_conversation(
+            known, second["id"], lambda f: f.get("queue_position") == 1
+        )
+        assert moved["status"] == "queued"
+        await _latest_conversation(anonymous, first["id"], lambda f: f.get("queue_position") == 2)
+        # The anonymous visitor leaves the site while waiting: missed, reason recorded.
+        await anonymous.close()
+        async with httpx.AsyncClient(base_url=node.url) as client:
+            auth = {"Authorization": f"Bearer {chat.admin_token}"}
+
+            async def conversation() -> dict:
+                return (
+                    await client.get(f"/api/v1/conversations/{first['id']}", headers=auth)
+                ).json()
+
+            missed = await wait_until(
+                conversation,
+                lambda c: c["status"] == "closed",
+                timeout=30,
+                what="the abandoned chat to be missed",
+            )
+        assert (missed["closed_by"], missed["missed_reason"]) == ("system", "visitor_left")
+        await known.close()
