@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -136,3 +138,31 @@ class BeckonProcess:
 
 def env_without_beckon() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("BECKON_")}
+
+
+TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
+
+
+def subprocess_env(directory: Path) -> dict[str, str]:
+    """Environment for a `beckon` subprocess on the embedded defaults, in `directory`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BECKON_")}
+    env.update(
+        BECKON_DATABASE_URL=f"sqlite+aiosqlite:///{directory}/beckon.db",
+        BECKON_BROKER_URL="memory://",
+        BECKON_SECRET_KEY=TEST_SECRET,
+        BECKON_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+@contextlib.asynccontextmanager
+async def running_node(directory: Path, *, admin: bool = True) -> AsyncIterator[BeckonProcess]:
+    """A `beckon serve` on the embedded defaults in `directory` (with the test admin)."""
+    process = BeckonProcess(subprocess_env(directory), directory)
+    if admin:
+        await process.create_admin()
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()

@@ -39,7 +39,9 @@ class ChatSite:
         return client, welcome
 
 
-async def make_chat_site(server: BeckonProcess, agent_email: str = "agent@example.com") -> ChatSite:
+async def make_chat_site(
+    server: BeckonProcess, agent_email: str = "agent@example.com", capacity: int = 3
+) -> ChatSite:
     admin, csrf = await server.login()
     headers = {"X-CSRF-Token": csrf}
     async with admin:
@@ -63,6 +65,7 @@ async def make_chat_site(server: BeckonProcess, agent_email: str = "agent@exampl
                     "email": agent_email,
                     "password": "agent password 1",
                     "display_name": "Ana",
+                    "capacity": capacity,
                     "site_ids": [site["id"]],
                 },
             )

@@ -15,13 +15,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, subprocess_env
 
 PG_URL = os.environ.get(
     "BECKON_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("BECKON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -99,18 +98,6 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite+aiosqlite:///{tmp_path}/beckon.db"
-
-
-def subprocess_env(directory: Path) -> dict[str, str]:
-    """Environment for a `beckon` subprocess on the embedded defaults, in `directory`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BECKON_")}
-    env.update(
-        BECKON_DATABASE_URL=f"sqlite+aiosqlite:///{directory}/beckon.db",
-        BECKON_BROKER_URL="memory://",
-        BECKON_SECRET_KEY=TEST_SECRET,
-        BECKON_LOG_LEVEL="WARNING",
-    )
-    return env
 
 
 @pytest.fixture

@@ -8,22 +8,16 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser
 
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, running_node
 from tests.browser.conftest import artifact
-from tests.conftest import subprocess_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("browser")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("browser"), admin=False) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_demo_page_renders(browser: Browser, node: BeckonProcess) -> None:

@@ -8,8 +8,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.beckon_process import ADMIN_EMAIL, BeckonProcess
-from tests.conftest import subprocess_env
+from tests.beckon_process import ADMIN_EMAIL, BeckonProcess, running_node
 
 API = "/api/v1"
 # One server for the module: these tests create their own sites and users and never
@@ -19,14 +18,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("api")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("api")) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def _make_user(

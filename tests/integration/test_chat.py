@@ -9,9 +9,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.conftest import subprocess_env
 from tests.ws_client import WsClient, ws_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -19,14 +18,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("chat")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("chat")) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

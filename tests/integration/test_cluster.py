@@ -134,7 +134,8 @@ async def _assert_nothing_lost(chat: ChatSite, node: BeckonProcess, pairs) -> di
 
 async def test_node_killed_mid_stream_loses_nothing(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
     async with cluster(tmp_path, prefix=redis_prefix) as (one, two):
-        chat = await make_chat_site(one)
+        # One agent holds every conversation: the capacity allows it.
+        chat = await make_chat_site(one, capacity=50)
         opened = await _open_conversations(chat, two.url, 50)
         fault = asyncio.Event()
 
@@ -159,7 +160,7 @@ async def test_redis_restart_mid_stream_loses_nothing(tmp_path) -> None:  # type
     await redis.start()
     try:
         async with cluster(tmp_path, redis_url=redis.url) as (one, two):
-            chat = await make_chat_site(one)
+            chat = await make_chat_site(one, capacity=50)
             opened = await _open_conversations(chat, one.url, 20)
             fault = asyncio.Event()
 

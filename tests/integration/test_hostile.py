@@ -11,9 +11,8 @@ import pytest
 import pytest_asyncio
 import websockets
 
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.conftest import subprocess_env
 from tests.raw_ws import RawWs
 from tests.ws_client import ORIGIN, WsClient, ws_url
 
@@ -22,14 +21,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("hostile")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("hostile")) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -204,7 +204,8 @@ def seed_rows(site_id: str, ana: str, bo: str) -> dict[str, list[dict[str, Any]]
 
     def sale(sid: str, value: float, currency: str, **kw: Any) -> dict[str, Any]:
         return {"id": sid, "site_id": site_id, "ts": t3, "value": value, "currency": currency,
-                "order_id": sid, **kw}  # fmt: skip
+                "order_id": sid, "invitation_id": None, "rule_id": None, "variant_id": None,
+                "held_out": False, **kw}  # fmt: skip
 
     sales = [
         sale("cv_1", 120.0, "EUR", invitation_id="in_1", rule_id="rl_1", variant_id="a"),
@@ -502,7 +503,7 @@ async def test_the_same_figures_on_postgresql(tmp_path: Path) -> None:
         await drop_pg_database(url)
 
 
-def test_percentile_is_nearest_rank() -> None:
+async def test_percentile_is_nearest_rank() -> None:
     assert reports.percentile([], 50) is None
     assert reports.percentile([8, 20, 30, 60], 50) == 20
     assert reports.percentile([8, 20, 30, 60], 90) == 60

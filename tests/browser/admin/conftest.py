@@ -47,6 +47,8 @@ class AdminPage:
 
     async def shot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # Passing toasts would cover the screen; the screenshot shows the screen itself.
+        await self.page.evaluate("document.getElementById('toasts').replaceChildren()")
         await self.page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)
 
     async def no_injection(self) -> None:

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.conftest import subprocess_env
 
 AGENT_EMAIL = "agent@example.com"
 AGENT_PASSWORD = "agent password 1"
@@ -73,14 +72,8 @@ async def set_status(page: Page, status: str) -> None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("console")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("console")) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

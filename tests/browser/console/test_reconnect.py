@@ -10,11 +10,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
 
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, running_node
 from tests.browser.conftest import artifact
 from tests.browser.console.conftest import UI_TIMEOUT_MS, set_status, sign_in
 from tests.chat_setup import make_chat_site
-from tests.conftest import subprocess_env
 from tests.ws_client import WsClient, ws_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -24,14 +23,8 @@ TYPED_WHILE_DOWN = "Typed while the server was restarting"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("console-restart")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("console-restart")) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_restart_resumes_and_sends_pending_once(

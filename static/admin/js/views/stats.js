@@ -1,0 +1,98 @@
+'use strict';
+// A rule's results: funnel per variant, invited vs holdout with the uplift and its
+// 95 % interval in plain words, and a daily chart.
+
+import {chart, daySeconds} from '../chart.js';
+import {h, num, panel, periodPicker, table, unavailable} from '../ui.js';
+import {kpi} from './editor.js';
+
+const pct = (x, n) => (n ? `${num((100 * x) / n)} %` : '–');
+const signed = (v) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${num(Math.abs(v))}`;
+const money = (revenue) => Object.entries(revenue || {}).map(([c, v]) => `${Number(v).toFixed(2)} ${c}`).join(' + ') || '0';
+
+/** "+2.1 pp conversion, interval +0.4 … +3.8 pp" and whether it is good, bad or unclear. */
+export function verdict(uplift) {
+  if (!uplift || uplift.invited_rate === null || uplift.holdout_rate === null) {
+    return {tone: '', text: 'Not enough data yet: the holdout group or the invited group is empty.'};
+  }
+  const core = `${signed(uplift.diff_pp)} pp conversion, interval ${signed(uplift.ci_low_pp)} … ${signed(uplift.ci_high_pp)} pp`;
+  if (uplift.ci_low_pp > 0) return {tone: 'good', text: `Invited visitors: ${core}. The invitation helps.`};
+  if (uplift.ci_high_pp < 0) return {tone: 'bad', text: `Invited visitors: ${core}. The invitation hurts conversion.`};
+  return {tone: '', text: `Invited visitors: ${core}. Not distinguishable from no effect yet.`};
+}
+
+export async function renderStats(ctx, page, ruleId) {
+  const site = ctx.site();
+  if (!site) return;
+  const base = `/sites/${site.id}/rules/${ruleId}`;
+  let rule;
+  try {
+    rule = await ctx.api.get(base);
+  } catch (err) {
+    if (err.missing && err.message !== 'no such rule') return page.appendChild(unavailable('Rule stats'));
+    throw err;
+  }
+  const body = h('div', {class: 'stack'});
+  const picker = periodPicker(30, load);
+  page.append(
+    h('div', {class: 'crumbs'}, h('a', {href: '#rules', text: 'Rules'}), ' / ', h('a', {href: `#rules/${rule.id}`, text: rule.name}), ' / stats'),
+    h('div', {class: 'page-head'}, h('h1', {text: `Results: ${rule.name}`}), picker.el),
+    body);
+
+  async function load(period) {
+    body.replaceChildren(h('p', {class: 'muted', text: 'Loading…'}));
+    let stats;
+    try {
+      stats = await ctx.api.get(`${base}/stats`, {...period, bucket: 'day'});
+    } catch (err) {
+      body.replaceChildren(err.missing ? unavailable('Rule stats') : h('p', {class: 'form-error', role: 'alert', text: err.message}));
+      return;
+    }
+    show(body, stats);
+  }
+  await load(picker.period());
+}
+
+function show(body, stats) {
+  const variants = stats.variants || [];
+  const v = verdict(stats.uplift);
+  const inv = stats.invited || {};
+  const hold = stats.holdout || {};
+  const ratio = (key, from) => (row) => h('span', {}, String(row[key] ?? 0),
+    h('span', {class: 'muted small', text: ` ${pct(row[key] ?? 0, row[from])}`}));
+  body.replaceChildren(
+    h('div', {class: `verdict ${v.tone ? `verdict-${v.tone}` : ''}`, role: 'status', dataset: {verdict: ''}, text: v.text}),
+    h('div', {class: 'kpis'},
+      kpi('Invited visitors', inv.visitors ?? 0, `${inv.converted_visitors ?? 0} converted · ${pct(inv.converted_visitors, inv.visitors)}`),
+      kpi('Holdout visitors', hold.visitors ?? 0, `${hold.converted_visitors ?? 0} converted · ${pct(hold.converted_visitors, hold.visitors)}`),
+      kpi('Uplift', stats.uplift && stats.uplift.invited_rate !== null && stats.uplift.holdout_rate !== null ? `${signed(stats.uplift.diff_pp)} pp` : '–',
+        stats.uplift ? `95 % interval ${signed(stats.uplift.ci_low_pp)} … ${signed(stats.uplift.ci_high_pp)} pp (${stats.uplift.method})` : ''),
+      kpi('Revenue (invited)', money(inv.revenue), `holdout: ${money(hold.revenue)}`)),
+    panel('Funnel per variant', table([
+      {label: 'Variant', value: (r) => r.variant_id},
+      {label: 'Triggered', num: true, value: (r) => r.triggered},
+      {label: 'Shown', num: true, value: ratio('shown', 'triggered')},
+      {label: 'Accepted', num: true, value: ratio('accepted', 'shown')},
+      {label: 'Dismissed', num: true, value: (r) => r.dismissed},
+      {label: 'Expired', num: true, value: (r) => r.expired},
+      {label: 'Chats', num: true, value: (r) => r.chats},
+      {label: 'Conversions', num: true, value: ratio('conversions', 'shown')},
+      {label: 'Revenue', num: true, value: (r) => money(r.revenue)},
+    ], variants, 'No invitations in this period.')));
+  const days = stats.days || [];
+  const daily = panel('By day');
+  body.appendChild(daily);
+  if (!days.length) daily.appendChild(h('p', {class: 'empty', text: 'No activity in this period.'}));
+  else {
+    chart(daily, {
+      x: days.map((d) => daySeconds(d.day)),
+      pad: 43200,
+      series: [
+        {label: 'Triggered', values: days.map((d) => d.triggered || 0), color: '#94a3b8'},
+        {label: 'Shown', values: days.map((d) => d.shown || 0), color: '#4f46e5'},
+        {label: 'Accepted', values: days.map((d) => d.accepted || 0), color: '#16a34a'},
+        {label: 'Conversions', values: days.map((d) => d.conversions || 0), color: '#f59e0b'},
+      ],
+    });
+  }
+}
