@@ -317,7 +317,7 @@ class AgentSession:
             except RoutingError as exc:
                 raise Refused(exc.code, exc.message) from None
             note = f"{self.agent['display_name']} transferred the chat to {target['display_name']}"
-            await self._system_message(moved["id"], note)
+            await chat_events.post_system_message(self.hub, self.db, moved["id"], note)
             await self.dispatch.announce_assignment(moved)
         else:
             if frame.department not in site["departments"]:
@@ -326,7 +326,7 @@ class AgentSession:
             if moved is None:
                 raise Refused("conflict", "the conversation changed; reload it")
             note = f"{self.agent['display_name']} transferred the chat to {frame.department}"
-            await self._system_message(moved["id"], note)
+            await chat_events.post_system_message(self.hub, self.db, moved["id"], note)
             await chat_events.publish_conversation(self.hub, conversation_frame(moved))
         await self.hub.unfollow(self.conn, conv_channel(conv["id"]))
         self.conn.positions.pop(conv["id"], None)
@@ -349,19 +349,6 @@ class AgentSession:
         if not member or target is None or not target["active"]:
             raise Refused("not_found", "no such agent on this site")
         return target
-
-    async def _system_message(self, conversation_id: str, text: str) -> None:
-        row, _ = await messages.append(
-            self.db,
-            conversation_id=conversation_id,
-            sender=None,
-            author_kind="system",
-            author_id=None,
-            author_name=None,
-            client_msg_id=None,
-            text=text,
-        )
-        await chat_events.publish_message(self.hub, row)
 
     async def _on_message(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
@@ -388,6 +375,7 @@ class AgentSession:
             return
         self.conn.deliver(conv["id"], row["seq"], ack)
         await chat_events.publish_message(self.hub, row)
+        chat_events.emit_message_created(self.events, conv["site_id"], row)
 
     async def _on_typing(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)

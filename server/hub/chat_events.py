@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.chat import messages
 from server.chat.payloads import message_frame
+from server.events import EventBus
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
+from server.store.database import Database
 
 
 async def publish_message(hub: Hub, row: dict[str, Any]) -> None:
@@ -43,3 +46,34 @@ def survey_kinds(site: dict[str, Any]) -> list[str]:
 async def publish_revoke(hub: Hub, agent_id: str, session_hash: str | None) -> None:
     """Close the agent's sockets on every node: one session's, or all (None)."""
     await hub.publish(agent_channel(agent_id), "revoke", {"session": session_hash})
+
+
+async def post_system_message(
+    hub: Hub, db: Database, conversation_id: str, text: str
+) -> dict[str, Any]:
+    """Store a system line (transfer, invitation text) in the transcript and fan it out."""
+    row, _ = await messages.append(
+        db,
+        conversation_id=conversation_id,
+        sender=None,
+        author_kind="system",
+        author_id=None,
+        author_name=None,
+        client_msg_id=None,
+        text=text,
+    )
+    await publish_message(hub, row)
+    return row
+
+
+def emit_message_created(events: EventBus, site_id: str, row: dict[str, Any]) -> None:
+    """The domain event for a new visible message (webhooks listen to it)."""
+    if not row["internal"]:
+        events.emit(
+            "message.created",
+            {
+                "site_id": site_id,
+                "conversation_id": row["conversation_id"],
+                "message": message_frame(row),
+            },
+        )

@@ -468,6 +468,7 @@ class VisitorSession:
             return
         self.conn.deliver(conversation_id, row["seq"], ack)
         await chat_events.publish_message(self.hub, row)
+        chat_events.emit_message_created(self.events, self.site["id"], row)
 
     async def _close(self, frame: Any) -> None:
         conv = await self._own_conversation(frame.conversation_id)
@@ -617,24 +618,11 @@ class VisitorSession:
         await self._follow_conversation(conv["id"], 0)
         if row["text"]:
             # The invitation's words open the transcript, so the agent sees the context.
-            await self._system_note(conv["id"], row["text"])
+            note = await chat_events.post_system_message(self.hub, self.db, conv["id"], row["text"])
+            self.conn.deliver(conv["id"], note["seq"], message_frame(note))
         if frame.text:
             await self._append(conv["id"], None, frame.text, None)
         await self._opened(conv)
-
-    async def _system_note(self, conversation_id: str, text: str) -> None:
-        row, _ = await messages.append(
-            self.db,
-            conversation_id=conversation_id,
-            sender=None,
-            author_kind="system",
-            author_id=None,
-            author_name=None,
-            client_msg_id=None,
-            text=text,
-        )
-        self.conn.deliver(conversation_id, row["seq"], message_frame(row))
-        await chat_events.publish_message(self.hub, row)
 
     async def _withdraw_paced(self) -> None:
         """Agents went offline: an invitation that promised an agent is withdrawn."""
