@@ -9,6 +9,12 @@ from typing import TypeVar
 
 T = TypeVar("T")
 POLL_INTERVAL_S = 0.05
+NO_DELAY = 0  # asyncio.sleep(0) yields one turn of the event loop
+
+
+async def next_loop_turn() -> None:
+    """Let callbacks already scheduled on the event loop run (not a wait for anything)."""
+    await asyncio.sleep(NO_DELAY)
 
 
 async def wait_until(

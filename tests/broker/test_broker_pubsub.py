@@ -9,6 +9,7 @@ import pytest
 
 from server.broker import BrokerUnavailable
 from server.broker.memory_broker import MemoryBroker
+from tests.waiting import next_loop_turn
 
 from .helpers import Collector
 
@@ -194,5 +195,5 @@ async def test_memory_broker_delivers_nothing_after_close():
     await broker.publish("c", b"x")  # scheduled on the loop, not yet delivered
     await broker.close()
     for _ in range(3):
-        await asyncio.sleep(0)  # let the scheduled delivery run (it must do nothing)
+        await next_loop_turn()  # the scheduled delivery runs (and must do nothing)
     assert received.messages == []

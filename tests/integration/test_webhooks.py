@@ -6,7 +6,6 @@ a polled condition with a deadline, never a fixed sleep.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,6 +21,7 @@ from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.cluster import cluster
 from tests.conftest import subprocess_env
+from tests.waiting import wait_until
 from tests.webhook_receiver import Receiver, verify
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -35,12 +35,7 @@ FAST = {
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15) -> Any:
     """Poll `check` until it returns something truthy (or fail after `timeout`)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(0.05)  # polling interval
+    return await wait_until(check, bool, timeout, "the webhook outcome")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
