@@ -89,6 +89,7 @@ class VisitorSession:
         self.origin = f"{hub.node_id}:{id(self.conn)}"
         self.proactive: Proactive = ws.app.state.proactive
         self.versions: dict[str, int] = {}
+        self.owned: set[str] = set()  # conversations checked to be this visitor's
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=False)
@@ -439,10 +440,14 @@ class VisitorSession:
         )
 
     async def _message(self, frame: Any) -> None:
-        conv = await self._own_conversation(frame.conversation_id)
-        if conv["status"] == "closed":
-            raise Refused("conflict", "the conversation is closed")
-        await self._append(conv["id"], frame.client_msg_id, frame.text, frame.ref)
+        # Ownership never changes, so it is checked once per conversation and socket;
+        # a closed conversation is refused by the append itself (same answer).
+        if frame.conversation_id not in self.owned:
+            conv = await self._own_conversation(frame.conversation_id)
+            if conv["status"] == "closed":
+                raise Refused("conflict", "the conversation is closed")
+            self.owned.add(conv["id"])
+        await self._append(frame.conversation_id, frame.client_msg_id, frame.text, frame.ref)
 
     async def _append(
         self, conversation_id: str, client_msg_id: str | None, text: str, ref: str | None
