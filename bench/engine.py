@@ -1,6 +1,7 @@
 """Invitation engine throughput: events/s on one core, with and without the fact index.
 
-Run from the repository root: `python bench/engine.py` (bounded to well under a minute).
+Run from the repository root: `python bench/engine.py` (bounded to well under a minute);
+`--quick` runs 500 visitors (the bench smoke test).
 A realistic mix over 10k visitors and 200 rules: page views, cart changes, track
 events, attribute updates and the timer wake-ups the engine asks for, processed in
 time order exactly as the server would (apply_event → evaluate → act → schedule).
@@ -179,6 +180,9 @@ def run(rules: list, events: list, indexed: bool, budget: int) -> tuple[int, int
 
 
 def main() -> None:
+    global VISITORS
+    if "--quick" in sys.argv[1:]:
+        VISITORS = 500
     rng = random.Random(42)
     rules = make_rules(rng)
     events = make_events(rng)
