@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.services import Services
 from server.sites import snippet
@@ -23,6 +24,33 @@ start a chat from the bubble.</p>
 {snippet}
 </body></html>
 """
+
+
+# The console's and the admin's policy as a header too (frame-ancestors only works there).
+PAGE_HEADERS = {
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+        "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
+        "object-src 'none'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+def with_headers(app: ASGIApp, headers: dict[str, str]) -> ASGIApp:
+    """Wrap an ASGI app so every HTTP response it sends carries `headers`."""
+    extra = [(k.encode(), v.encode()) for k, v in headers.items()]
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return wrapped
 
 
 def static_routes(root: Path) -> list[BaseRoute]:
@@ -67,7 +95,8 @@ def static_routes(root: Path) -> list[BaseRoute]:
     for name in ("agent", "admin", "vendor"):
         folder = root / "static" / name
         if folder.is_dir():
-            routes.append(Mount(f"/{name}", StaticFiles(directory=folder, html=True), name=name))
+            app = StaticFiles(directory=folder, html=True)
+            routes.append(Mount(f"/{name}", with_headers(app, PAGE_HEADERS), name=name))
     return routes
 
 

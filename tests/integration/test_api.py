@@ -332,3 +332,12 @@ async def test_ops_endpoints(shared: BeckonProcess) -> None:
         metrics = (await client.get("/metrics")).text
     assert "beckon_store_latency_seconds_bucket" in metrics
     assert "beckon_broker_latency_seconds_bucket" in metrics
+
+
+async def test_console_and_admin_pages_send_a_csp_header(shared: BeckonProcess) -> None:
+    async with shared.client() as client:
+        for path in ("/agent/", "/admin/"):
+            response = await client.get(path)
+            assert response.status_code == 200
+            policy = response.headers["content-security-policy"]
+            assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
