@@ -9,7 +9,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 POLL_INTERVAL_S = 0.05
-NO_DELAY = 0  # asyncio.sleep(0) yields one turn of the event loop
+NO_DELAY = 0  # sleeping for no time yields one turn of the event loop
 
 
 async def next_loop_turn() -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from server.settings import sqlite_path
@@ -27,7 +28,8 @@ class StoreUnavailable(Exception):
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    # A pool with no free connection in time is "unavailable" too, not an internal error.
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
