@@ -36,6 +36,7 @@ class Dispatch:
         self.estimator = estimator
         self._last_availability: dict[str, bool] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._again: set[str] = set()  # sites whose state changed during a round
 
     async def site(self, site_id: str) -> dict[str, Any] | None:
         async with self.db.read() as conn:
@@ -47,8 +48,18 @@ class Dispatch:
         One routing round per site at a time on this node, so its frames go out in the
         order the decisions were made (other nodes' frames carry `version`)."""
         lock = self._locks.setdefault(site_id, asyncio.Lock())
+        if lock.locked():
+            # A round is running or waiting: ask for one more after it and return. Many
+            # events arriving together (a burst of chat_starts) then cost two rounds, not
+            # one each — the second round reads the Store after all of them.
+            self._again.add(site_id)
+            return
         async with lock:
-            await self._route(site_id)
+            while True:
+                self._again.discard(site_id)
+                await self._route(site_id)
+                if site_id not in self._again:
+                    break
 
     async def _route(self, site_id: str) -> None:
         site = await self.site(site_id)
