@@ -161,6 +161,12 @@ async def chat_scenarios(system: System, gen: LoadGen, plan: Plan, out: dict[str
         f"{n} conversations ready in {setup['setup_s']:.1f}s "
         f"(deflate negotiated: {setup['deflate']}, unassigned: {setup['unassigned']})"
     )
+    # Steady state only: the work a server queues behind the set-up (Beckon routes each
+    # new chat after answering chat_start) must finish before anything is measured.
+    settled = time.monotonic()
+    await node_idle(system, limit_s=300)
+    setup["settle_s"] = round(time.monotonic() - settled, 1)
+    log(f"node 1 idle {setup['settle_s']:.0f}s after the set-up")
     # Warm up gently (the ladder's first step): caches, pools, JIT-free but lazy imports.
     await gen.call("rate", rate=plan.ladder[0], duration=min(2.0, plan.rate_s), drain=plan.drain_s)
     # (a)'s lowest rate first, then the ladder, then (a)'s higher rates: a rate a system

@@ -87,6 +87,7 @@ class StarletteRelay(System):
     compression = "uvicorn default: permessage-deflate accepted when offered"
 
     async def start(self) -> None:
+        self.ports = []
         for i in range(2):
             port = free_port()
             argv = [
@@ -109,6 +110,7 @@ class PythonSocketIO(StarletteRelay):
     dialect = "socketio"
 
     async def start(self) -> None:
+        self.ports = []
         for i in range(2):
             port = free_port()
             argv = [
@@ -147,6 +149,7 @@ class NodeSocketIO(System):
 
     async def start(self) -> None:
         await asyncio.to_thread(npm_install)
+        self.ports = []
         for i in range(2):
             port = free_port()
             argv = ["node", str(NODE_DIR / "server.js"), str(port), self.redis.url, self.prefix]
@@ -184,11 +187,13 @@ class Beckon(System):
     async def start(self) -> None:
         import os
 
+        self.ports, self.probes, self.agent_tokens = [], [], []
         if self.store == "postgresql":
             assert self.pg is not None
             db_url = await self.pg.create_database("beckon_bench_" + secrets.token_hex(4))
         else:
-            db_url = f"sqlite+aiosqlite:///{self.workdir / (self.prefix + '.db')}"
+            name = f"{self.prefix}-{secrets.token_hex(3)}.db"  # a fresh file on each start
+            db_url = f"sqlite+aiosqlite:///{self.workdir / name}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("BECKON_")}
         self.env.update(
             BECKON_DATABASE_URL=db_url,
