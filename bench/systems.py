@@ -85,6 +85,7 @@ class StarletteRelay(System):
     name = "starlette_relay"
     dialect = "plain"
     compression = "uvicorn default: permessage-deflate accepted when offered"
+    module = "bench.peers.starlette_relay.app"  # two Python peers differ only in this
 
     async def start(self) -> None:
         self.ports = []
@@ -93,7 +94,7 @@ class StarletteRelay(System):
             argv = [
                 sys.executable,
                 "-m",
-                "bench.peers.starlette_relay.app",
+                self.module,
                 str(port),
                 self.redis.url,
                 self.prefix,
@@ -108,24 +109,7 @@ class StarletteRelay(System):
 class PythonSocketIO(StarletteRelay):
     name = "python_socketio"
     dialect = "socketio"
-
-    async def start(self) -> None:
-        self.ports = []
-        for i in range(2):
-            port = free_port()
-            argv = [
-                sys.executable,
-                "-m",
-                "bench.peers.python_socketio.app",
-                str(port),
-                self.redis.url,
-                self.prefix,
-            ]
-            proc = spawn(f"{self.name}-{i}", argv, self.workdir, SERVER_CORE)
-            self.procs.append(proc)
-            self.ports.append(port)
-        for proc, port in zip(self.procs, self.ports, strict=True):
-            await wait_ready(f"http://127.0.0.1:{port}", proc)
+    module = "bench.peers.python_socketio.app"
 
 
 def npm_install() -> None:
