@@ -22,6 +22,7 @@ from server.resources import StartupError, open_services
 from server.settings import Settings, SettingsError, load_settings, redact_url
 from server.store.database import StoreUnavailable, open_database
 from server.store.migrate import upgrade_to_head
+from server.wire.codec import MAX_WS_MESSAGE_BYTES
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
@@ -213,7 +214,12 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets",
+        # The sans-I/O implementation keeps no task per socket (keepalive pings are timer
+        # handles), and chat frames are ~200 bytes: per-socket zlib state costs ~100 KiB of
+        # memory and CPU for nothing, so permessage-deflate is not negotiated.
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=False,
@@ -254,6 +260,17 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[None]]] =
 }
 
 
+def _event_loop_runner(command: str) -> Callable[[Awaitable[None]], None]:
+    """uvloop for `serve` when installed: asyncio.run would bypass uvicorn's loop choice."""
+    if command == "serve":
+        try:
+            import uvloop
+        except ImportError:
+            return asyncio.run
+        return uvloop.run
+    return asyncio.run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -267,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "create-admin":
             _ask_admin_credentials(args)
-        asyncio.run(COMMANDS[args.command](settings, args))
+        _event_loop_runner(args.command)(COMMANDS[args.command](settings, args))
     except CliError as exc:
         print(f"beckon: {exc}", file=sys.stderr)
         return exc.code

@@ -128,12 +128,15 @@ class Connection:
             while True:
                 item, size = await self._queue.get()
                 self._queued_bytes -= size
-                if isinstance(item, _Message):
-                    await self._write_message(item)
-                elif isinstance(item, _Sync):
-                    await self._replay(item.conversation_id, item.after_seq)
-                else:
-                    await self._write(item)
+                try:
+                    if isinstance(item, _Message):
+                        await self._write_message(item)
+                    elif isinstance(item, _Sync):
+                        await self._replay(item.conversation_id, item.after_seq)
+                    else:
+                        await self._write(item)
+                finally:
+                    self._queue.task_done()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the socket is gone or broken; the reader notices too
@@ -186,6 +189,15 @@ class Connection:
                 await self.ws.close(code, reason)
         except Exception as exc:
             log.warning("close %s failed: %r", code, exc)
+
+    async def close_after_queued(self, code: int, reason: str, timeout: float = 2.0) -> None:
+        """Close once what is already queued is written (e.g. the errors explaining why);
+        a writer that cannot drain in `timeout` does not hold the close up."""
+        if self._writer is not None and not self._writer.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._queue.join()
+        await self.close(code, reason)
 
     async def shutdown(self) -> None:
         """Stop the writer and drop every subscription (the socket's reader has ended)."""

@@ -70,7 +70,7 @@ async def run_frames(
             now = time.monotonic()
             if not bucket.take(now):
                 if abuse.strike(now):
-                    await conn.close(CLOSE_ABUSE, "too many frames")
+                    await conn.close_after_queued(CLOSE_ABUSE, "too many frames")
                     return
                 raise FrameError("rate_limited", "slow down: too many frames", _ref_of(text))
             obj = decode_frame(text)

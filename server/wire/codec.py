@@ -17,6 +17,7 @@ import orjson
 from server.wire.errors import FrameError
 
 MAX_FRAME_BYTES = 64 * 1024  # hard limit; the socket layer closes with 1009 above it
+MAX_WS_MESSAGE_BYTES = MAX_FRAME_BYTES  # the WebSocket protocol layer refuses larger (1009) too
 MAX_DEPTH = 32  # arrays + objects; the top-level object is depth 1
 MAX_REF_CHARS = 64
 
