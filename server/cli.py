@@ -170,8 +170,10 @@ async def _create_site(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _bootstrap(settings: Settings, services: Any) -> list[str]:
-    """First run: an admin with a generated password and a demo site. Returns lines to print."""
-    from server.api.models import SiteCreate
+    """First run: an admin with a generated password, and a demo site with an invitation
+    rule on the demo shop's checkout. Returns lines to print."""
+    from server.api.models import SiteCreate, WidgetLook
+    from server.demo import DEMO_RULE, DEMO_RULE_WAIT_S, create_demo_rule
     from server.sites import create_site
     from server.store import sites as site_queries
     from server.store import users as user_queries
@@ -193,8 +195,19 @@ async def _bootstrap(settings: Settings, services: Any) -> list[str]:
         lines.append(f"  first admin:    admin@beckon.local / {password}  (shown once)")
     if sites == 0:
         origin = settings.base_url
-        await create_site(services.db, SiteCreate(name="Demo site", allowed_origins=[origin]))
-        lines.append(f"  demo site:      created, allowed origin {origin}")
+        # The demo works whichever loopback name the browser was given.
+        twins = {"//127.0.0.1:": "//localhost:", "//localhost:": "//127.0.0.1:"}
+        origins = [origin] + [origin.replace(a, b) for a, b in twins.items() if a in origin]
+        look = WidgetLook(color="#2f5d50", greeting="Hi! Questions about a product or an order?")
+        site = await create_site(
+            services.db, SiteCreate(name="Demo site", allowed_origins=origins, widget=look)
+        )
+        await create_demo_rule(services.db, site["id"])
+        lines.append(f"  demo site:      created, allowed origins {' '.join(origins)}")
+        lines.append(
+            f"  demo rule:      '{DEMO_RULE['name']}' invites after {DEMO_RULE_WAIT_S} s"
+            " on the demo checkout with a cart"
+        )
     return lines
 
 

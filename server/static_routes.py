@@ -1,4 +1,4 @@
-"""Files served to browsers: the widget, the console, the admin and the demo page."""
+"""Files served to browsers: the widget, the console, the admin and the demo shop."""
 
 from __future__ import annotations
 
@@ -10,21 +10,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import demo as demo_shop
 from server.services import Services
-from server.sites import snippet
-from server.store import sites as site_queries
 from server.widget_asset import LANG_CACHE, LONG_CACHE, SHORT_CACHE, WidgetAsset, respond
-
-DEMO_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Beckon demo shop</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><h1>Beckon demo shop</h1>
-<p>This page carries the site's snippet. Open the agent console in another window and
-start a chat from the bubble.</p>
-{snippet}
-</body></html>
-"""
-
 
 # The console's and the admin's policy as a header too (frame-ancestors only works there).
 PAGE_HEADERS = {
@@ -36,6 +24,18 @@ PAGE_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+
+# The demo shop runs only its own scripts and the widget, all from this origin: the widget
+# works under a strict policy like a careful shop's. No cache: the snippet follows a cookie.
+DEMO_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data: https:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+}
+ASSET_HEADERS = {"x-content-type-options": "nosniff"}
 
 
 def with_headers(app: ASGIApp, headers: dict[str, str]) -> ASGIApp:
@@ -73,23 +73,38 @@ def static_routes(root: Path) -> list[BaseRoute]:
             return Response("{}", 404, media_type="application/json")
         return respond(request, lang, "application/json; charset=utf-8", LANG_CACHE)
 
+    demo_dir = root / "static" / "demo"
+
     async def demo(request: Request) -> Response:
         services: Services = request.app.state.services
-        key = request.query_params.get("site", "")
-        async with services.db.read() as conn:
-            site = await site_queries.get_site_by_key(conn, key) if key else None
-            if site is None:
-                rows = await site_queries.list_sites(conn, member_id=None, after_id=None, limit=1)
-                site = rows[0] if rows else None
-        if site is None:
-            return HTMLResponse("<p>No site yet: run <code>beckon create-site</code>.</p>", 404)
-        return HTMLResponse(DEMO_PAGE.format(snippet=snippet(site["key"], _origin(request))))
+        asked = request.query_params.get("site") or None
+        try:
+            path = demo_shop.page_file(demo_dir, request.path_params.get("page", ""))
+            async with services.db.read() as conn:
+                site, remember = await demo_shop.choose_site(
+                    conn, asked, request.cookies.get(demo_shop.SITE_COOKIE)
+                )
+            body = await demo_shop.render(path, site, _origin(request))
+        except demo_shop.DemoNotFound as exc:
+            return HTMLResponse(demo_shop.not_found_page(str(exc)), 404, headers=DEMO_HEADERS)
+        response = HTMLResponse(body, headers=DEMO_HEADERS)
+        if remember:
+            response.set_cookie(
+                demo_shop.SITE_COOKIE, site["key"], path="/demo", httponly=True, samesite="lax"
+            )
+        return response
 
     routes: list[BaseRoute] = [
         Route("/widget.js", widget),
         Route("/widget.{digest}.js", widget_versioned),
         Route("/widget/i18n/{lang}.json", widget_lang),
-        Route("/demo/", demo),
+        Route("/demo", lambda _r: RedirectResponse("/demo/")),
+        Mount(
+            "/demo/assets",
+            with_headers(StaticFiles(directory=demo_dir / "assets"), ASSET_HEADERS),
+            name="demo-assets",
+        ),
+        Route("/demo/{page:path}", demo),
         Route("/", lambda _r: RedirectResponse("/agent/")),
     ]
     for name in ("agent", "admin", "vendor"):

@@ -38,9 +38,7 @@ B.api = (chat, events) => {
     },
     track: (event, props) => chat.behave({ type: 'track', event: String(event).slice(0, 64), props: props && scalars(props) }),
     conversion: (props) => chat.behave({ type: 'track', event: 'conversion', props: scalars(props) }),
-    consent(given) {
-      s.consent = !!given;
-    },
+    consent: (given) => chat.consent(given),
   };
   const Beckon = function (name, ...args) {
     if (typeof methods[name] === 'function') return methods[name](...args);

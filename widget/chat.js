@@ -4,7 +4,7 @@
 // never touches the DOM itself.
 
 B.chat = (opts) => {
-  const { site, base, assets, view, events } = opts;
+  const { site, servers, assets, view, events } = opts;
   const saved = B.store('localStorage', 'beckon:' + site);
   const stored = saved.get() || {}; // {vt: visitor token, vid, conv: open conversation id, cfg}
   const list = view.messages;
@@ -43,7 +43,7 @@ B.chat = (opts) => {
   const send = (frame) => s.welcomed && conn.send(frame);
   const refresh = () => panels.refresh();
 
-  const conn = B.connection(base.replace(/^http/, 'ws') + '/ws/visitor?site=' + encodeURIComponent(site), {
+  const conn = B.connection(servers.map((url) => url.replace(/^http/i, 'ws') + '/ws/visitor?site=' + encodeURIComponent(site)), {
     hello: () => {
       const hello = {
         type: 'hello',
@@ -95,7 +95,7 @@ B.chat = (opts) => {
         events.emit('ready', { visitor_id: f.visitor_id, online: s.online });
       }
       if (s.cart) send(s.cart);
-      behaviour.splice(0).forEach(send);
+      behaviour.splice(0).forEach(behave); // the site's consent setting is known only now
       flush();
       markRead();
       refresh();
@@ -135,6 +135,10 @@ B.chat = (opts) => {
     },
     closed(f) {
       closed(f, true);
+    },
+    offline_message_saved() {
+      s.offlineSent = true;
+      refresh();
     },
     availability(f) {
       s.online = !!f.online;
@@ -284,15 +288,23 @@ B.chat = (opts) => {
   const acceptInvitation = () => {
     const inv = invitation;
     hideInvitation();
+    // (The server opens the transcript with the invitation's words as a system message.)
     send({ type: 'invitation_accept', invitation_id: inv.invitation_id });
-    list.note(inv.text, 'a');
     open(true);
   };
 
   // -- behaviour: nothing leaves before consent when the site requires it ----------------
+  // The page view held back for want of consent is sent once consent is given (rules on
+  // the page must see it); everything else not consented to is dropped, not kept.
+  let heldView = null;
+  /** Send (or queue) a behaviour frame; false when consent holds it back. */
   const behave = (frame) => {
-    if (s.consent === false || (s.cfg.consent_required && s.consent !== true)) return;
+    if (s.consent === false || (s.cfg.consent_required && s.consent !== true)) {
+      if (frame.type === 'page_view') heldView = frame;
+      return false;
+    }
     if (!send(frame) && behaviour.length < 50) behaviour.push(frame);
+    return true;
   };
   const tracker = B.tracking(behave);
 
@@ -306,6 +318,11 @@ B.chat = (opts) => {
       conn.start();
     },
     restart: () => conn.restart(),
+    consent(given) {
+      s.consent = !!given;
+      if (given && heldView) behave(heldView);
+      heldView = null;
+    },
     end: () => s.conv && s.conv.status !== 'closed' && send({ type: 'close', conversation_id: s.conv.id }),
     transcript() {
       const blob = new Blob([list.text() + '\n'], { type: 'text/plain;charset=utf-8' });

@@ -2,7 +2,9 @@
 // One visitor socket that keeps itself connected. It knows nothing about chat: on every open
 // it sends the `hello` the caller builds fresh (so resume points are current) and hands
 // frames up. Reconnects use exponential backoff with full jitter so a restarted server is
-// not hit by every widget at once. Close codes (protocol.md, "Errors"): 4403 = this origin
+// not hit by every widget at once. With several server URLs (`data-servers`, nodes of one
+// deployment), a lost or refused socket moves on to the next URL, round robin: any node
+// can resume any conversation. Close codes (protocol.md, "Errors"): 4403 = this origin
 // is not allowed, stop for good; 4429 = abuse, back off long; anything else (1006, 1012
 // shutdown, 4408 slow reader, ...) reconnect and resume.
 
@@ -12,7 +14,8 @@ const ABUSE_MS = 30000;
 const PING_MS = 25000;
 const DEAD_MS = 60000; // nothing heard for this long: the network died silently
 
-B.connection = (url, hooks) => {
+B.connection = (urls, hooks) => {
+  let at = 0; // index in `urls` of the server to try next
   let ws = null;
   let attempt = 0;
   let timer = 0;
@@ -25,8 +28,9 @@ B.connection = (url, hooks) => {
     if (stopped || ws) return;
     let sock;
     try {
-      sock = new WebSocket(url);
+      sock = new WebSocket(urls[at]);
     } catch (err) {
+      at = (at + 1) % urls.length;
       return retry(0);
     }
     ws = sock;
@@ -52,6 +56,7 @@ B.connection = (url, hooks) => {
     if (ws !== sock) return;
     ws = null;
     sock.onclose = sock.onmessage = sock.onopen = null;
+    at = (at + 1) % urls.length;
     hooks.down();
     if (code === 4403) {
       stopped = true;

@@ -17,9 +17,14 @@ const boot = () => {
   if (!site || window.__beckon) return;
   window.__beckon = true;
   // Language files come from where the script came from; the socket from there too, unless
-  // data-server names another Beckon server (e.g. the script is on a CDN).
+  // data-server names another Beckon server (e.g. the script is on a CDN), or data-servers
+  // several (space-separated: nodes of one deployment, tried in turn when one fails).
   const assets = new URL(script.src, location.href).origin;
-  const base = (script.dataset.server || assets).replace(/\/+$/, '');
+  const servers = (script.dataset.servers || script.dataset.server || assets)
+    .split(/\s+/)
+    .filter((url) => /^https?:\/\//i.test(url))
+    .map((url) => url.replace(/\/+$/, ''));
+  if (!servers.length) servers.push(assets);
 
   const host = document.createElement('beckon-chat');
   host.style.cssText = HOST_CSS;
@@ -60,7 +65,7 @@ const boot = () => {
       end: () => chat.end(),
       transcript: () => chat.transcript(),
     });
-    chat = B.chat({ site, base, assets, view, events });
+    chat = B.chat({ site, servers, assets, view, events });
     B.api(chat, events);
     const lang = B.pickLang([chat.s.cfg.lang].concat(navigator.languages || []));
     if (lang !== 'en') B.setLang(lang, assets, chat.s.cfg.strings);

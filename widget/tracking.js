@@ -1,7 +1,8 @@
 'use strict';
 // Behaviour the invitation rules watch (protocol.md, reserved `track` events): page views on
 // load and SPA navigation, exit intent, scroll depth, idle/active and tab visibility. Every
-// frame goes through `send`, which the chat gates on consent and queues while offline.
+// frame goes through `send`, which the chat gates on consent (false: held back) and queues
+// while offline. What consent held back does not count against the throttles.
 
 const IDLE_MS = 60000;
 const EXIT_GAP_MS = 30000;
@@ -34,8 +35,7 @@ B.tracking = (send) => {
   document.addEventListener('mouseout', (event) => {
     if (event.relatedTarget || event.clientY > 0 || !matchMedia('(pointer: fine)').matches) return;
     if (Date.now() - lastExit < EXIT_GAP_MS) return;
-    lastExit = Date.now();
-    track('exit_intent');
+    if (track('exit_intent')) lastExit = Date.now();
   });
 
   // Scroll depth: the deepest point seen, sent at most once a second in 10% steps.
@@ -51,9 +51,8 @@ B.tracking = (send) => {
       if (scrollTimer) return;
       scrollTimer = setTimeout(() => {
         scrollTimer = 0;
-        if (deepest >= sent + 10 || (deepest === 100 && sent < 100)) {
+        if ((deepest >= sent + 10 || (deepest === 100 && sent < 100)) && track('scroll', { depth: deepest })) {
           sent = deepest;
-          track('scroll', { depth: deepest });
         }
       }, SCROLL_MS);
     },

@@ -23,6 +23,6 @@ async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignor
 async def test_demo_page_renders(browser: Browser, node: BeckonProcess) -> None:
     page = await browser.new_page()
     await page.goto(node.url + "/demo/")
-    assert await page.title() == "Beckon demo shop"
+    assert await page.title() == "Shop — Juniper & Co. (Beckon demo shop)"
     await page.screenshot(path=str(artifact("demo.png")))
     await page.close()

@@ -3,12 +3,13 @@
 // shows it only while the tab is visible (so `invitation_shown` means really seen).
 
 B.invitationCard = (wrap, frame, onAccept, onDismiss) => {
+  // A rule's invitation has no agent behind it yet: it speaks for the site.
   const agent = frame.agent || {};
-  const name = agent.name || B.t('agent');
+  const name = agent.name || B.t('title');
   const close = B.el('button', { class: 'ib', type: 'button', 'aria-label': B.t('dismiss'), onclick: onDismiss }, [B.icon(B.icons.close)]);
   const card = B.el('div', { class: 'inv', role: 'dialog', 'aria-label': B.t('invitation') }, [
     B.el('div', { class: 'top' }, [
-      B.el('div', { class: 'av', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() }),
+      B.el('div', { class: 'av', 'aria-hidden': 'true' }, [agent.name ? name.trim().charAt(0).toUpperCase() : B.icon(B.icons.chat)]),
       B.el('span', { dir: 'auto', text: name }),
       close,
     ]),

@@ -73,10 +73,10 @@ B.messageList = (scroller) => {
       node.lastChild.textContent = B.t('failed');
       pending.delete(id);
     },
-    /** System lines that are not stored messages (joined, ended, invitation text). */
-    note(text, kind) {
+    /** System lines that are not stored messages (ended, thanks, errors). */
+    note(text) {
       const was = atBottom();
-      list.append(kind ? row(kind, text, null, null) : B.el('div', { class: 'sys', dir: 'auto', text }));
+      list.append(B.el('div', { class: 'sys', dir: 'auto', text }));
       keepBottom(was);
     },
     /** The agent has read up to `seq`: mark the last visitor message at or below it. */

@@ -55,11 +55,10 @@ B.panels = (chat) => {
       ? B.el('div', { class: 'f' }, [B.el('p', { class: 'q', role: 'status', text: B.t('offlineThanks') })])
       : B.offlineForm((data, fail) => {
           s.offlineFail = fail;
+          // Thanks only once stored (`offline_message_saved`); an error shows on the form.
           if (!chat.send({ type: 'offline_message', ref: 'offline', name: data.name, email: data.email, text: data.text })) {
-            return fail(B.t('error'));
+            fail(B.t('error'));
           }
-          s.offlineSent = true;
-          refresh();
         });
 
   const prechat = () =>

@@ -55,8 +55,8 @@ button{cursor:pointer}
 .f textarea{resize:vertical;min-height:64px}
 .btn{border:0;border-radius:8px;padding:10px 14px;background:var(--c);color:var(--f);font-weight:600}
 .btn2{background:#fff;color:#1f2937;border:1px solid #9ca3af}
-.sc{display:flex;flex-wrap:wrap;gap:4px}
-.sc button{min-width:34px;height:34px;border-radius:8px;border:1px solid #9ca3af;background:#fff;color:#111827}
+.sc{display:flex;gap:4px}
+.sc button{flex:1;min-width:0;padding:0;height:34px;border-radius:8px;border:1px solid #9ca3af;background:#fff;color:#111827}
 .sc button[aria-pressed=true]{background:var(--c);color:var(--f);border-color:var(--c)}
 .q{font-size:13px;color:#374151}
 .err{color:#b91c1c;font-size:13px}

@@ -10,7 +10,7 @@ const ICON_SAVE = 'M5 20h14v-2H5v2zm14-9h-4V3H9v8H5l7 7 7-7z';
 const ICON_END = 'M6 6h12v12H6z';
 const MAX_CHARS = 4000;
 
-B.icons = { close: ICON_CLOSE };
+B.icons = { close: ICON_CLOSE, chat: ICON_CHAT };
 
 /** The bubble alone: painted first, before the rest of the widget is even built. */
 B.launcher = (root, toggle) => {
@@ -174,8 +174,11 @@ B.view = (root, bubble, hooks) => {
     /** Show one panel: 'composer' or a form element built by forms.js. */
     panel(name, build) {
       const hadFocus = panel.contains(root.activeElement);
+      // A taller panel (a form) shrinks the list: keep its last line in view.
+      const bottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
       panel.textContent = '';
       panel.append(name === 'composer' ? composer : build());
+      if (bottom) scroller.scrollTop = scroller.scrollHeight;
       if (hadFocus) this.focusPanel(); // the focused control was just replaced
     },
     focusPanel() {

@@ -1,18 +1,23 @@
 """Host pages for the widget tests: a loopback HTTP server playing "the customer's site"
-(its own origin, which the Beckon site must allow), and a fake Beckon socket server the
-tests script to inject frames the real server does not send yet (invitations)."""
+(its own origin, which the Beckon site must allow; it can also serve the widget itself, as
+a CDN would), and a fake Beckon socket server the tests script to send exactly the frames a
+state needs (invitations, queue positions, a closed chat with its survey)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import orjson
 import websockets
+
+from server.widget_asset import build
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -43,29 +48,37 @@ def page(
     head: str = "",
     body: str = "<h1>Host shop</h1><p>Products, a cart, a checkout.</p>",
     server: str | None = None,
+    servers: list[str] | None = None,
 ) -> str:
     extra = f' data-server="{html.escape(server)}"' if server else ""
+    if servers:
+        extra += f' data-servers="{html.escape(" ".join(servers))}"'
     return PAGE.format(
         title=title, css=css, head=head, body=body, src=html.escape(src), site=site, extra=extra
     )
 
 
 class HostSite:
-    """Serves `pages[path]` as HTML from http://127.0.0.1:<port> in a thread."""
+    """Serves `pages[path]` as HTML, and `files[path]` as (body, content type), from
+    http://127.0.0.1:<port> in a thread."""
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        pages = self.pages
+        self.files: dict[str, tuple[bytes, str]] = {}
+        pages, files = self.pages, self.files
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0])
-                if body is None:
+                path = self.path.split("?")[0]
+                if path in pages:
+                    data, kind = pages[path].encode(), "text/html; charset=utf-8"
+                elif path in files:
+                    data, kind = files[path]
+                else:
                     self.send_error(404)
                     return
-                data = body.encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
@@ -81,9 +94,30 @@ class HostSite:
     def start(self) -> None:
         self._thread.start()
 
+    def serve_widget(self, widget_dir: Path) -> str:
+        """Serve the widget built from `widget_dir` (and its languages) from this site, as
+        a CDN would; returns the script's URL."""
+        built = build(widget_dir)
+        self.files["/widget.js"] = (built.script.body, "text/javascript; charset=utf-8")
+        for code, lang in built.langs.items():
+            self.files[f"/widget/i18n/{code}.json"] = (lang.body, "application/json")
+        return self.origin + "/widget.js"
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextlib.asynccontextmanager
+async def fake_beckon(**widget: Any) -> AsyncIterator[FakeBeckon]:
+    """A started FakeBeckon welcoming every visitor with `widget` settings."""
+    welcome = {"type": "welcome", "visitor_id": "vi_f", "visitor_token": "tok", "online": True}
+    fake = FakeBeckon({**welcome, "widget": widget})
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
 
 
 class FakeBeckon:

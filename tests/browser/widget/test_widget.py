@@ -6,31 +6,38 @@ Beckon site; the agent side is a Python WebSocket client with an API token.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
-import orjson
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.beckon_process import BeckonProcess
 from tests.browser.conftest import artifact
-from tests.browser.widget.hosting import HOSTILE_CSS, FakeBeckon, HostSite, page
+from tests.browser.widget.hosting import HOSTILE_CSS, HostSite, page
+from tests.browser.widget.parties import (
+    WAIT_MS,
+    Tab,
+    agent_offline,
+    agent_online,
+    agent_take,
+    allow_origin,
+    open_tab,
+    visitor_texts,
+)
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.conftest import subprocess_env
 from tests.tcp_proxy import TcpProxy
-from tests.ws_client import WsClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 BUDGET_GZIP_BYTES = 15 * 1024
 BUBBLE_BUDGET_MS = 50.0
-WAIT_MS = 10_000
 
 
 @dataclass
@@ -40,16 +47,6 @@ class World:
     chat: ChatSite  # agents go online here
     quiet: ChatSite  # no agent ever online: the offline form
     proxy: TcpProxy  # a cuttable path from the widget's socket to the node
-
-
-async def allow(site: ChatSite, origin: str) -> None:
-    async with httpx.AsyncClient(base_url=site.server_url, timeout=10) as client:
-        response = await client.patch(
-            f"/api/v1/sites/{site.site['id']}",
-            headers={"Authorization": f"Bearer {site.admin_token}"},
-            json={"allowed_origins": [*site.site["allowed_origins"], origin]},
-        )
-    assert response.status_code == 200, response.text
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -66,7 +63,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         chat = await make_chat_site(node)
         quiet = await make_chat_site(node, agent_email="quiet@example.com")
         for site in (chat, quiet):
-            await allow(site, host.origin)
+            await allow_origin(site, host.origin)
         yield World(node, host, chat, quiet, proxy)
     finally:
         await proxy.cut()
@@ -74,92 +71,15 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         await node.stop()
 
 
-@dataclass
-class Visitor:
-    """A browser tab with the widget, recording every frame its socket sends."""
-
-    context: BrowserContext
-    page: Page
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def shadow(self, selector: str) -> Any:
-        return self.page.locator("beckon-chat").locator(selector)
-
-    def frames(self, kind: str) -> list[dict[str, Any]]:
-        return [f for f in self.sent if f.get("type") == kind]
-
-    async def sent_frame(self, kind: str, timeout: float = 10) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while not self.frames(kind):
-                self.arrived.clear()
-                await self.arrived.wait()
-        return self.frames(kind)[-1]
-
-
 async def open_visitor(
     browser: Browser, world: World, html: str, path: str = "/", **context: Any
-) -> Visitor:
+) -> Tab:
     world.host.pages[path] = html
-    # Reduced motion: screenshots and boxes without mid-animation frames (and it is honoured).
-    ctx = await browser.new_context(**{"reduced_motion": "reduce", **context})
-    tab = await ctx.new_page()
-    visitor = Visitor(ctx, tab)
-    tab.on(
-        "dialog", lambda d: (visitor.dialogs.append(d.message), asyncio.ensure_future(d.dismiss()))
-    )
-    tab.on("pageerror", lambda e: visitor.errors.append(str(e)))
-
-    def on_frame(payload: str | bytes) -> None:
-        visitor.sent.append(orjson.loads(payload))
-        visitor.arrived.set()
-
-    def on_socket(ws: Any) -> None:
-        ws.on("framesent", on_frame)
-
-    tab.on("websocket", on_socket)
-    await tab.goto(world.host.origin + path)
-    await expect(visitor.shadow("button.l")).to_be_visible(timeout=WAIT_MS)
-    return visitor
-
-
-async def agent_online(site: ChatSite) -> WsClient:
-    agent, _welcome = await site.agent_socket()
-    assert (await agent.request({"type": "status", "status": "online"}))["status"] == "online"
-    return agent
-
-
-async def agent_take(agent: WsClient) -> str:
-    """Wait for the visitor's chat to reach this agent and accept it (unless routing
-    already assigned it); returns the conversation id."""
-
-    def arrived(frame: dict[str, Any]) -> bool:
-        return (
-            (frame.get("type") == "queue" and bool(frame.get("items")))
-            or frame.get("type") == "offer"
-            or (frame.get("type") == "conversation" and frame.get("status") == "active")
-        )
-
-    frame = await agent.expect(arrived)
-    if frame["type"] == "conversation":
-        return frame["id"]
-    conv_id = frame["conversation_id"] if frame["type"] == "offer" else frame["items"][0]["id"]
-    reply = await agent.request({"type": "accept", "conversation_id": conv_id})
-    assert reply.get("type") == "conversation" or reply.get("code") == "conflict", reply
-    return conv_id
+    return await open_tab(browser, world.host.origin + path, **context)
 
 
 async def stored_texts(world: World, conv_id: str) -> list[str]:
-    async with httpx.AsyncClient(base_url=world.node.url, timeout=10) as client:
-        response = await client.get(
-            f"/api/v1/conversations/{conv_id}/messages",
-            params={"after_seq": 0, "limit": 200},
-            headers={"Authorization": f"Bearer {world.chat.agent_token}"},
-        )
-    assert response.status_code == 200, response.text
-    return [m["text"] for m in response.json()["items"] if m["author"]["kind"] == "visitor"]
+    return await visitor_texts(world.node.url, world.chat.agent_token, conv_id)
 
 
 # -- the asset ---------------------------------------------------------------------------
@@ -312,6 +232,19 @@ async def test_chat_typing_read_xss_and_survey(browser: Browser, world: World) -
     await expect(shadow(".m.v").filter(has_text="Great, thanks")).to_be_visible()
     await visitor.page.screenshot(path=str(artifact("widget-chat.png")))
 
+    # The transcript downloads as plain text, oldest first, text exactly as sent.
+    async with visitor.page.expect_download() as info:
+        await shadow("button[aria-label='Download transcript']").click()
+    download = await info.value
+    assert download.suggested_filename == "chat-transcript.txt"
+    lines = (await anyio.Path(await download.path()).read_text("utf-8")).splitlines()
+    assert [re.sub(r"^\[[^\]]+\] ", "", line) for line in lines] == [
+        "You: Hello, do you ship to Zagreb?",
+        "Ana: Yes! 2 days.",
+        f"Ana: {evil}",
+        "You: Great, thanks",
+    ]
+
     # The agent closes: survey (csat + nps, as the site is configured) and submit.
     await agent.send({"type": "close", "conversation_id": conv_id})
     await expect(shadow(".sys").filter(has_text="The chat has ended.")).to_be_visible()
@@ -324,11 +257,13 @@ async def test_chat_typing_read_xss_and_survey(browser: Browser, world: World) -
     surveys = visitor.frames("survey")
     assert [(f["kind"], f["score"]) for f in surveys] == [("csat", 5), ("nps", 9)]
     assert surveys[0]["comment"] == "Quick and helpful" and surveys[0]["conversation_id"] == conv_id
+    for kind in ("csat", "nps"):  # stored: the server says so for each
+        await visitor.received_matching(
+            lambda f, kind=kind: f.get("type") == "survey_saved" and f["kind"] == kind
+        )
     assert visitor.dialogs == [] and visitor.errors == []
-    # (The server does not store surveys yet: it answers `unavailable`.)
     await visitor.context.close()
-    await agent.send({"type": "status", "status": "offline"})
-    await agent.ws.close()
+    await agent_offline(agent)
 
 
 # -- never lose a message -----------------------------------------------------------------
@@ -374,8 +309,7 @@ async def test_outage_and_reload_deliver_every_message_exactly_once(
     assert shown == texts
     await visitor.context.close()
     await agent.send({"type": "close", "conversation_id": conv_id})
-    await agent.send({"type": "status", "status": "offline"})
-    await agent.ws.close()
+    await agent_offline(agent)
 
 
 # -- no agent online ----------------------------------------------------------------------
@@ -396,169 +330,8 @@ async def test_offline_form_sends_offline_message(browser: Browser, world: World
         "email": "iva@example.com",
         "text": "Do you have size 42?",
     }
-    # (The server answers `unavailable` until it stores offline messages.)
+    saved = await visitor.received_matching(lambda f: f.get("type") == "offline_message_saved")
+    assert saved["ref"] == "offline" and saved["id"]
+    await expect(form).to_have_count(0)
+    await expect(visitor.shadow("[role=status]").filter(has_text="Thanks!")).to_be_visible()
     await visitor.context.close()
-
-
-# -- invitations, tracking and the JS API (a scripted socket server) ----------------------
-async def test_invitation_tracking_and_api_queue(browser: Browser, world: World) -> None:
-    fake = FakeBeckon(
-        {
-            "type": "welcome",
-            "visitor_id": "vi_1",
-            "visitor_token": "tok",
-            "online": True,
-            "widget": {"lang": "hr", "color": "#0f766e", "position": "left"},
-        }
-    )
-    await fake.start()
-    stub = (
-        "<script>window.Beckon = window.Beckon || function () {"
-        "(Beckon.q = Beckon.q || []).push(arguments) };"
-        "Beckon('setCart', {value: 120.5, currency: 'eur', items: 2});"
-        "Beckon('track', 'viewed_product', {sku: 'B-42'});"
-        "Beckon('on', 'invitation', function (i) { window.invited = i.text; });</script>"
-    )
-    html = page(world.node.url + "/widget.js", "sk_fake", head=stub, server=fake.url)
-    try:
-        visitor = await open_visitor(browser, world, html, "/shop")
-        await fake.expect(lambda f: f.get("type") == "page_view")
-        cart = await fake.expect(lambda f: f.get("type") == "cart")
-        assert (cart["value"], cart["currency"], cart["items"]) == (120.5, "EUR", 2)
-        await fake.expect(lambda f: f.get("event") == "viewed_product")
-
-        await visitor.page.evaluate("history.pushState({}, '', '/shop/checkout')")
-        view = await fake.expect(lambda f: f.get("type") == "page_view" and "checkout" in f["url"])
-        assert view["referrer"] == world.host.origin + "/shop"
-        await visitor.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        scroll = await fake.expect(lambda f: f.get("event") == "scroll")
-        assert 0 < scroll["props"]["depth"] <= 100
-        await visitor.page.mouse.move(300, 200)
-        await visitor.page.evaluate(
-            "document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: -2}))"
-        )
-        await fake.expect(lambda f: f.get("event") == "exit_intent")
-
-        evil = "<img src=x onerror=alert(1)> Trebate pomoć oko narudžbe?"
-        await fake.push(
-            {
-                "type": "invitation",
-                "invitation_id": "in_1",
-                "rule_id": "ru_1",
-                "variant": "a",
-                "text": evil,
-                "agent": {"name": "<b>Ana</b>"},
-            }
-        )
-        card = visitor.shadow(".inv")
-        await expect(card).to_be_visible()
-        await expect(card.locator("p")).to_have_text(evil)
-        await expect(card.locator(".top span")).to_have_text("<b>Ana</b>")
-        await fake.expect(lambda f: f.get("type") == "invitation_shown")
-        assert await visitor.page.evaluate("window.invited") == evil
-        await expect(visitor.shadow("button.l")).to_have_attribute("aria-label", "Otvori chat")
-        await visitor.page.screenshot(path=str(artifact("widget-invitation.png")))
-        await card.get_by_role("button", name="Odgovori").click()
-        accept = await fake.expect(lambda f: f.get("type") == "invitation_accept")
-        assert accept["invitation_id"] == "in_1"
-        await expect(visitor.shadow("[role=dialog]")).to_be_visible()
-        await fake.push(
-            {
-                "type": "conversation",
-                "id": "cv_1",
-                "status": "queued",
-                "queue_position": 2,
-                "estimated_wait_s": 130,
-            }
-        )
-        await expect(visitor.shadow(".bn")).to_have_text("Vi ste 2. u redu · čekanje oko 2 min")
-        await visitor.page.screenshot(path=str(artifact("widget-queue.png")))
-        await fake.push({"type": "conversation", "id": "cv_1", "status": "closed"})
-
-        await visitor.page.keyboard.press("Escape")
-        await fake.push(
-            {
-                "type": "invitation",
-                "invitation_id": "in_2",
-                "rule_id": "ru_1",
-                "variant": "b",
-                "text": "Still there?",
-            }
-        )
-        await expect(card).to_have_text(re.compile("Still there"))
-        await fake.push({"type": "invitation_withdrawn", "invitation_id": "in_2"})
-        await expect(card).to_have_count(0)
-        assert visitor.dialogs == [] and visitor.errors == []
-        await visitor.context.close()
-    finally:
-        await fake.stop()
-
-
-async def test_prechat_keyboard_only_and_ack(browser: Browser, world: World) -> None:
-    fake = FakeBeckon(
-        {
-            "type": "welcome",
-            "visitor_id": "vi_2",
-            "visitor_token": "tok",
-            "online": True,
-            "widget": {
-                "lang": "de",
-                "prechat": True,
-                "prechat_fields": ["name", "email", "department"],
-                "departments": ["sales", "support"],
-            },
-        }
-    )
-    await fake.start()
-    html = page(world.node.url + "/widget.js", "sk_fake", server=fake.url)
-    try:
-        visitor = await open_visitor(browser, world, html, "/prechat")
-        await fake.expect(lambda f: f.get("type") == "hello")
-        keys = visitor.page.keyboard
-        launcher = visitor.shadow("button.l")
-        await expect(launcher).to_have_attribute("aria-label", "Chat öffnen")
-        await launcher.focus()
-        await keys.press("Enter")  # the launcher is a real button
-        form = visitor.shadow("form.f")
-        await expect(form.locator("h3")).to_have_text("Bevor wir beginnen")
-        await keys.type("Iva")  # focus went into the form's first field
-        await keys.press("Tab")
-        await keys.type("iva@example.com")
-        await keys.press("Tab")
-        await keys.press("ArrowDown")  # department select
-        await keys.press("Tab")
-        await keys.type("Wo ist mein Paket?")
-        await visitor.page.screenshot(path=str(artifact("widget-prechat.png")))
-        await keys.press("Tab")
-        await keys.press("Enter")  # submit
-        start = await fake.expect(lambda f: f.get("type") == "chat_start")
-        assert start["prechat"] == {
-            "name": "Iva",
-            "email": "iva@example.com",
-            "department": "sales",
-        }
-        await expect(visitor.shadow(".pending")).to_have_count(1)
-        await fake.push({"type": "conversation", "id": "cv_9", "status": "queued", "ref": "start"})
-        sent = await fake.expect(lambda f: f.get("type") == "message")
-        assert (sent["conversation_id"], sent["text"]) == ("cv_9", "Wo ist mein Paket?")
-        await fake.push(
-            {
-                "type": "message",
-                "conversation_id": "cv_9",
-                "id": "ms_1",
-                "seq": 1,
-                "author": {"kind": "visitor"},
-                "text": sent["text"],
-                "ts": 1700000000000,
-                "client_msg_id": sent["client_msg_id"],
-            }
-        )
-        await expect(visitor.shadow(".pending")).to_have_count(0)
-        await expect(visitor.shadow(".m.v")).to_have_text(["Wo ist mein Paket?"])
-        await keys.press("Escape")
-        await expect(visitor.shadow("[role=dialog]")).to_be_hidden()
-        await expect(launcher).to_be_focused()  # focus returns to the launcher
-        assert visitor.errors == []
-        await visitor.context.close()
-    finally:
-        await fake.stop()

@@ -1,0 +1,378 @@
+"""The widget against a scripted socket server (issue 8): FakeBeckon sends exactly the
+frames a state needs — invitations, queue positions, a chat, a survey — so invitation
+display, behaviour tracking and consent, the JS API queue, the pre-chat form by keyboard,
+idle/active (on Playwright's clock) and the README screenshots are checked frame by frame.
+The widget is built from `widget/` and served by the host site itself, as a CDN would."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import artifact
+from tests.browser.widget.hosting import FakeBeckon, HostSite, fake_beckon, page
+from tests.browser.widget.parties import VIEWPORTS, Tab, keep_screenshot, open_tab
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+WIDGET_DIR = Path(__file__).resolve().parents[3] / "widget"
+
+
+@dataclass
+class Host:
+    site: HostSite
+    script: str  # the widget's URL on it
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def host() -> AsyncIterator[Host]:
+    site = HostSite()
+    script = site.serve_widget(WIDGET_DIR)
+    site.start()
+    try:
+        yield Host(site, script)
+    finally:
+        site.stop()
+
+
+async def open_page(browser: Browser, host: Host, html: str, path: str, **context: Any) -> Tab:
+    host.site.pages[path] = html
+    return await open_tab(browser, host.site.origin + path, **context)
+
+
+# -- invitations, tracking and the JS API (a scripted socket server) ----------------------
+async def test_invitation_tracking_and_api_queue(browser: Browser, host: Host) -> None:
+    fake = FakeBeckon(
+        {
+            "type": "welcome",
+            "visitor_id": "vi_1",
+            "visitor_token": "tok",
+            "online": True,
+            "widget": {"lang": "hr", "color": "#0f766e", "position": "left"},
+        }
+    )
+    await fake.start()
+    stub = (
+        "<script>window.Beckon = window.Beckon || function () {"
+        "(Beckon.q = Beckon.q || []).push(arguments) };"
+        "Beckon('setCart', {value: 120.5, currency: 'eur', items: 2});"
+        "Beckon('track', 'viewed_product', {sku: 'B-42'});"
+        "Beckon('on', 'invitation', function (i) { window.invited = i.text; });</script>"
+    )
+    html = page(host.script, "sk_fake", head=stub, server=fake.url)
+    try:
+        visitor = await open_page(browser, host, html, "/shop")
+        await fake.expect(lambda f: f.get("type") == "page_view")
+        cart = await fake.expect(lambda f: f.get("type") == "cart")
+        assert (cart["value"], cart["currency"], cart["items"]) == (120.5, "EUR", 2)
+        await fake.expect(lambda f: f.get("event") == "viewed_product")
+
+        await visitor.page.evaluate("history.pushState({}, '', '/shop/checkout')")
+        view = await fake.expect(lambda f: f.get("type") == "page_view" and "checkout" in f["url"])
+        assert view["referrer"] == host.site.origin + "/shop"
+        await visitor.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        scroll = await fake.expect(lambda f: f.get("event") == "scroll")
+        assert 0 < scroll["props"]["depth"] <= 100
+        await visitor.page.mouse.move(300, 200)
+        await visitor.page.evaluate(
+            "document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: -2}))"
+        )
+        await fake.expect(lambda f: f.get("event") == "exit_intent")
+
+        evil = "<img src=x onerror=alert(1)> Trebate pomoć oko narudžbe?"
+        await fake.push(
+            {
+                "type": "invitation",
+                "invitation_id": "in_1",
+                "rule_id": "ru_1",
+                "variant": "a",
+                "text": evil,
+                "agent": {"name": "<b>Ana</b>"},
+            }
+        )
+        card = visitor.shadow(".inv")
+        await expect(card).to_be_visible()
+        await expect(card.locator("p")).to_have_text(evil)
+        await expect(card.locator(".top span")).to_have_text("<b>Ana</b>")
+        await fake.expect(lambda f: f.get("type") == "invitation_shown")
+        assert await visitor.page.evaluate("window.invited") == evil
+        await expect(visitor.shadow("button.l")).to_have_attribute("aria-label", "Otvori chat")
+        await visitor.page.screenshot(path=str(artifact("widget-invitation.png")))
+        await card.get_by_role("button", name="Odgovori").click()
+        accept = await fake.expect(lambda f: f.get("type") == "invitation_accept")
+        assert accept["invitation_id"] == "in_1"
+        await expect(visitor.shadow("[role=dialog]")).to_be_visible()
+        await fake.push(
+            {
+                "type": "conversation",
+                "id": "cv_1",
+                "status": "queued",
+                "queue_position": 2,
+                "estimated_wait_s": 130,
+            }
+        )
+        await expect(visitor.shadow(".bn")).to_have_text("Vi ste 2. u redu · čekanje oko 2 min")
+        await visitor.page.screenshot(path=str(artifact("widget-queue.png")))
+        await fake.push({"type": "conversation", "id": "cv_1", "status": "closed"})
+
+        await visitor.page.keyboard.press("Escape")
+        await fake.push(
+            {
+                "type": "invitation",
+                "invitation_id": "in_2",
+                "rule_id": "ru_1",
+                "variant": "b",
+                "text": "Still there?",
+            }
+        )
+        await expect(card).to_have_text(re.compile("Still there"))
+        await fake.push({"type": "invitation_withdrawn", "invitation_id": "in_2"})
+        await expect(card).to_have_count(0)
+        assert visitor.dialogs == [] and visitor.errors == []
+        await visitor.context.close()
+    finally:
+        await fake.stop()
+
+
+async def test_prechat_keyboard_only_and_ack(browser: Browser, host: Host) -> None:
+    fake = FakeBeckon(
+        {
+            "type": "welcome",
+            "visitor_id": "vi_2",
+            "visitor_token": "tok",
+            "online": True,
+            "widget": {
+                "lang": "de",
+                "prechat": True,
+                "prechat_fields": ["name", "email", "department"],
+                "departments": ["sales", "support"],
+            },
+        }
+    )
+    await fake.start()
+    html = page(host.script, "sk_fake", server=fake.url)
+    try:
+        visitor = await open_page(browser, host, html, "/prechat")
+        await fake.expect(lambda f: f.get("type") == "hello")
+        keys = visitor.page.keyboard
+        launcher = visitor.shadow("button.l")
+        await expect(launcher).to_have_attribute("aria-label", "Chat öffnen")
+        await launcher.focus()
+        await keys.press("Enter")  # the launcher is a real button
+        form = visitor.shadow("form.f")
+        await expect(form.locator("h3")).to_have_text("Bevor wir beginnen")
+        await keys.type("Iva")  # focus went into the form's first field
+        await keys.press("Tab")
+        await keys.type("iva@example.com")
+        await keys.press("Tab")
+        await keys.press("ArrowDown")  # department select
+        await keys.press("Tab")
+        await keys.type("Wo ist mein Paket?")
+        await visitor.page.screenshot(path=str(artifact("widget-prechat.png")))
+        await keys.press("Tab")
+        await keys.press("Enter")  # submit
+        start = await fake.expect(lambda f: f.get("type") == "chat_start")
+        assert start["prechat"] == {
+            "name": "Iva",
+            "email": "iva@example.com",
+            "department": "sales",
+        }
+        await expect(visitor.shadow(".pending")).to_have_count(1)
+        await fake.push({"type": "conversation", "id": "cv_9", "status": "queued", "ref": "start"})
+        sent = await fake.expect(lambda f: f.get("type") == "message")
+        assert (sent["conversation_id"], sent["text"]) == ("cv_9", "Wo ist mein Paket?")
+        await fake.push(
+            {
+                "type": "message",
+                "conversation_id": "cv_9",
+                "id": "ms_1",
+                "seq": 1,
+                "author": {"kind": "visitor"},
+                "text": sent["text"],
+                "ts": 1700000000000,
+                "client_msg_id": sent["client_msg_id"],
+            }
+        )
+        await expect(visitor.shadow(".pending")).to_have_count(0)
+        await expect(visitor.shadow(".m.v")).to_have_text(["Wo ist mein Paket?"])
+        await keys.press("Escape")
+        await expect(visitor.shadow("[role=dialog]")).to_be_hidden()
+        await expect(launcher).to_be_focused()  # focus returns to the launcher
+        assert visitor.errors == []
+        await visitor.context.close()
+    finally:
+        await fake.stop()
+
+
+# -- consent, idle/active -----------------------------------------------------------------
+CONSENT_STUB = (
+    "<script>window.Beckon = window.Beckon || function () {"
+    "(Beckon.q = Beckon.q || []).push(arguments) };"
+    "Beckon('track', 'before_load', {sku: 'B-42'});</script>"
+)
+EXIT_INTENT = "document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: -2}))"
+
+
+async def test_nothing_is_tracked_before_consent_when_the_site_requires_it(
+    browser: Browser, host: Host
+) -> None:
+    async with fake_beckon(consent_required=True) as fake:
+        html = page(host.script, "sk_fake", head=CONSENT_STUB, server=fake.url)
+        visitor = await open_page(browser, host, html, "/consent")
+        run = visitor.page.evaluate
+        await fake.expect(lambda f: f.get("type") == "hello")
+        await visitor.page.mouse.move(300, 200)
+
+        async def marker(n: int) -> None:
+            """A frame consent does not gate, sent after everything before it: frames on
+            one socket keep their order, so what was not sent before it was not sent."""
+            # (SPA page views go out a task later: let that task run first.)
+            await run("new Promise(done => setTimeout(done))")
+            await run(f"Beckon('setAttributes', {{marker: {n}}})")
+            await fake.expect(lambda f: f.get("type") == "attributes" and f.get("marker") == n)
+
+        def behaviour() -> list[str]:
+            kinds = [(f["type"], f.get("event") or f.get("url", "")) for f in fake.received]
+            return [f"{t}:{what}" for t, what in kinds if t in ("page_view", "track")]
+
+        await run(EXIT_INTENT)
+        await run("Beckon('track', 'clicked')")
+        await run("Beckon('conversion', {value: 10, currency: 'EUR', order_id: 'o1'})")
+        await run("history.pushState({}, '', '/consent/step2')")
+        await marker(1)
+        assert behaviour() == []
+
+        # Consent: the page view held back is sent (the current one), then tracking flows.
+        await run("Beckon('consent', true)")
+        await run(EXIT_INTENT)
+        await marker(2)
+        assert behaviour() == [
+            f"page_view:{host.site.origin}/consent/step2",
+            "track:exit_intent",
+        ]
+
+        # Consent withdrawn: nothing more.
+        await run("Beckon('consent', false)")
+        await run("Beckon('track', 'after_withdrawal')")
+        await run("history.pushState({}, '', '/consent/step3')")
+        await marker(3)
+        assert len(behaviour()) == 2
+        assert visitor.errors == []
+        await visitor.context.close()
+
+
+async def test_idle_after_a_minute_without_input_then_active(browser: Browser, host: Host) -> None:
+    async with fake_beckon() as fake:
+        html = page(host.script, "sk_fake", server=fake.url)
+        host.site.pages["/idle"] = html
+        visitor = await open_tab(browser, host.site.origin + "/idle", clock=True)
+        await fake.expect(lambda f: f.get("type") == "page_view")
+        assert not [f for f in fake.received if f.get("event") in ("idle", "active")]
+        # A minute and more without input, in page time (the socket may be found dead on
+        # the way — a ping unanswered for as long — and resumes: the frame still arrives).
+        await visitor.page.clock.fast_forward("01:10")
+        await fake.expect(lambda f: f.get("event") == "idle")
+        assert not [f for f in fake.received if f.get("event") == "active"]
+        await visitor.page.mouse.move(200, 200)
+        await visitor.page.mouse.move(240, 260)
+        await fake.expect(lambda f: f.get("event") == "active")
+        events = [f["event"] for f in fake.received if f.get("event") in ("idle", "active")]
+        assert events == ["idle", "active"]  # once each: throttled, not per input
+        assert visitor.errors == []
+        await visitor.context.close()
+
+
+# -- screenshots for the README -----------------------------------------------------------
+@pytest.mark.parametrize("viewport", ["desktop", "mobile"])
+async def test_screenshots(browser: Browser, host: Host, viewport: str) -> None:
+    """Bubble, invitation, queue, chat, survey and offline form, kept in docs/screenshots."""
+    async with fake_beckon(greeting="Hi! How can we help?", survey=["csat", "nps"]) as fake:
+        body = (
+            "<h1>Host shop</h1><p>Hand-made ceramics from a small studio.</p>"
+            "<p>Free shipping on orders over €50.</p>"
+        )
+        html = page(host.script, "sk_fake", body=body, server=fake.url)
+        host.site.pages["/shots"] = html
+        visitor = await open_tab(browser, host.site.origin + "/shots", **VIEWPORTS[viewport])
+        shadow = visitor.shadow
+        await fake.expect(lambda f: f.get("type") == "page_view")
+        await keep_screenshot(visitor.page, f"widget-bubble-{viewport}")
+
+        invitation = "Looking for a gift? I can help you choose."
+        await fake.push(
+            {
+                "type": "invitation",
+                "invitation_id": "in_s",
+                "rule_id": "rl_s",
+                "variant": "a",
+                "text": invitation,
+                "agent": {"name": "Ana"},
+            }
+        )
+        await expect(shadow(".inv")).to_be_visible()
+        await keep_screenshot(visitor.page, f"widget-invitation-{viewport}")
+
+        await shadow(".inv").get_by_role("button", name="Reply").click()
+        await fake.expect(lambda f: f.get("type") == "invitation_accept")
+        conv = {"type": "conversation", "id": "cv_s"}
+        await fake.push({**conv, "status": "queued", "queue_position": 2, "estimated_wait_s": 90})
+        await expect(shadow(".bn")).to_have_text("You are number 2 in the queue · about 2 min wait")
+        await keep_screenshot(visitor.page, f"widget-queue-{viewport}")
+
+        agent = {"id": "ag_1", "name": "Ana"}
+        await fake.push({**conv, "status": "active", "agent": agent})
+        script = [
+            ("system", None, invitation),
+            ("visitor", None, "Yes please: a mug for my sister, under €40?"),
+            (
+                "agent",
+                "Ana",
+                "The sea-green mug is €32 and ships tomorrow: https://example.com/mug",
+            ),
+            ("visitor", None, "Perfect, thank you!"),
+        ]
+        for seq, (kind, name, text) in enumerate(script, 1):
+            author = {"kind": kind, **({"name": name} if name else {})}
+            await fake.push(
+                {
+                    "type": "message",
+                    "conversation_id": "cv_s",
+                    "id": f"ms_{seq}",
+                    "seq": seq,
+                    "author": author,
+                    "text": text,
+                    "ts": 1_790_000_000_000 + seq * 60_000,
+                }
+            )
+        await fake.push({"type": "read", "conversation_id": "cv_s", "seq": 4})
+        await fake.push(
+            {"type": "typing", "conversation_id": "cv_s", "on": True, "author": {"kind": "agent"}}
+        )
+        await expect(shadow(".ty")).to_have_text("Ana is typing…")
+        await expect(shadow(".meta").filter(has_text="Seen")).to_be_visible()
+        await keep_screenshot(visitor.page, f"widget-chat-{viewport}")
+
+        closed = {"type": "closed", "conversation_id": "cv_s", "by": "agent"}
+        await fake.push({**closed, "survey": ["csat", "nps"]})
+        await shadow("[data-kind=csat] button").nth(4).click()
+        await shadow("[data-kind=nps] button").nth(9).click()
+        await shadow("textarea[name=comment]").fill("Quick and friendly.")
+        await keep_screenshot(visitor.page, f"widget-survey-{viewport}")
+
+        await shadow("button").get_by_text("Skip").click()
+        await fake.push({"type": "availability", "online": False})
+        await shadow("button").get_by_text("Start a new chat").click()
+        form = shadow("form.f")
+        await expect(form.locator("h3")).to_have_text("Leave us a message")
+        await form.locator("input[name=name]").fill("Iva")
+        await form.locator("input[name=email]").fill("iva@example.com")
+        await form.locator("textarea[name=text]").fill("Do you ship to Split?")
+        await keep_screenshot(visitor.page, f"widget-offline-{viewport}")
+        assert visitor.dialogs == [] and visitor.errors == []
+        await visitor.context.close()
