@@ -34,6 +34,7 @@ from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RULES_CHANNEL, RuleCache
 from server.chat.site_load import SiteLoads
+from server.chat.visitor_briefs import VisitorBriefs
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
 from server.hub.agent_ws import agent_endpoint
@@ -106,7 +107,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.hub = hub
         app.state.events = EventBus()
         router = Router(owned.db, owned.broker, settings.offer_timeout_s)
-        app.state.dispatch = Dispatch(owned.db, hub, router, WaitEstimator(owned.db))
+        app.state.briefs = VisitorBriefs(owned.db, owned.broker)
+        app.state.dispatch = Dispatch(
+            owned.db, hub, router, WaitEstimator(owned.db), app.state.briefs
+        )
         app.state.rules = RuleCache(owned.db)
         app.state.loads = SiteLoads(owned.db, owned.broker)
         proactive = Proactive(

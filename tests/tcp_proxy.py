@@ -10,11 +10,17 @@ from tests.beckon_process import free_port
 
 
 class TcpProxy:
+    """Also a one-backend-at-a-time load balancer in front of `beckon serve` nodes:
+    `hold()` keeps new connections waiting (no healthy backend yet), `retarget()` sends
+    new connections to another node, `release()` lets the held ones through."""
+
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self._server: asyncio.base_events.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._released = asyncio.Event()
+        self._released.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
@@ -29,7 +35,24 @@ class TcpProxy:
             writer.transport.abort()
         self._pipes.clear()
 
+    def retarget(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        """New connections go to this upstream; open ones stay where they are."""
+        self.target = (target_host, target_port)
+
+    def hold(self) -> None:
+        """Accept new connections but connect them upstream only after `release()`."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._released.is_set():
+            self._pipes.add(writer)  # a `cut()` while held drops it too
+            await self._released.wait()
+            self._pipes.discard(writer)
+            if writer.is_closing():
+                return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:

@@ -45,8 +45,10 @@ async def _visible_conversation(ctx: Context) -> dict[str, Any]:
 
 @routes.route("GET", "/conversations/{conversation_id}", roles=CHAT_ROLES, tags=["conversations"])
 async def get_conversation(ctx: Context) -> dict[str, Any]:
-    """One conversation of the caller's sites."""
-    return conversation_summary(await _visible_conversation(ctx))
+    """One conversation of the caller's sites, with the visitor brief."""
+    conv = await _visible_conversation(ctx)
+    brief = await ctx.request.app.state.briefs.one(conv["visitor_id"])
+    return {**conversation_summary(conv), "visitor": brief}
 
 
 @routes.route(
@@ -71,7 +73,8 @@ async def get_messages(ctx: Context) -> dict[str, Any]:
 
 @routes.route("GET", "/sites/{site_id}/conversations", roles=CHAT_ROLES, tags=["conversations"])
 async def list_conversations(ctx: Context) -> dict[str, Any]:
-    """The site's conversations, newest first; filters status, agent_id, from_ts, to_ts."""
+    """The site's conversations, newest first, each with the visitor brief; filters
+    status, agent_id, from_ts, to_ts, q."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
     query = ctx.query()
     status = query.get("status") or None
@@ -95,5 +98,8 @@ async def list_conversations(ctx: Context) -> dict[str, Any]:
             text=text or None,
         )
     result = ts_page(rows, limit, "created_ts")
-    result["items"] = [conversation_summary(r) for r in result["items"]]
+    briefs = await ctx.request.app.state.briefs.many(r["visitor_id"] for r in result["items"])
+    result["items"] = [
+        {**conversation_summary(r), "visitor": briefs[r["visitor_id"]]} for r in result["items"]
+    ]
     return result

@@ -3,7 +3,10 @@ every path (live, resume, REST) shows a message or conversation the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from invitations import VisitorFacts
 
 
 def message_frame(row: dict[str, Any]) -> dict[str, Any]:
@@ -53,6 +56,41 @@ def conversation_frame(
         frame["variant"] = row.get("variant_id")
     frame.update(extra)
     return frame
+
+
+def visitor_brief(
+    visitor_id: str, facts: VisitorFacts | None, stored: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The compact visitor summary that conversation frames (and offers) carry for the
+    console (docs/protocol.md): what a queue card or a chat tab shows.
+
+    `facts` are the visitor's live facts (Broker) and `stored` its Store row (`name`,
+    `user_id`), either may be None. Out: `id`; `name` when the visitor gave one (the
+    Store's, from a verified identity, the pre-chat form or the `name` attribute, else
+    the facts'); `identified: true` only for a verified identity; `page {url, title?}`;
+    `cart {value, currency, items?}`; `lang`. Keys without a value are left out.
+    """
+    brief: dict[str, Any] = {"id": visitor_id}
+    name = (stored or {}).get("name") or (facts.name if facts is not None else None)
+    if name:
+        brief["name"] = name
+    if (stored or {}).get("user_id") or (facts is not None and facts.identified):
+        brief["identified"] = True
+    if facts is None:
+        return brief
+    if facts.page_url:
+        page: dict[str, Any] = {"url": facts.page_url}
+        if facts.page_title:
+            page["title"] = facts.page_title
+        brief["page"] = page
+    if facts.cart_value is not None:
+        cart: dict[str, Any] = {"value": facts.cart_value, "currency": facts.cart_currency}
+        if facts.cart_items is not None:
+            cart["items"] = facts.cart_items
+        brief["cart"] = cart
+    if facts.lang_tag:
+        brief["lang"] = facts.lang_tag
+    return brief
 
 
 def conversation_version(row: dict[str, Any]) -> int:

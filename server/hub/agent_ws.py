@@ -150,8 +150,8 @@ class AgentSession:
                     {"id": s["id"], "name": s["name"], "departments": s["departments"]}
                     for s in self.sites.values()
                 ],
-                "conversations": [conversation_frame(c) for c in mine],
-                "queue": [conversation_frame(c) for c in queued],
+                "conversations": await self._with_briefs(mine),
+                "queue": await self._with_briefs(queued),
             }
         )
 
@@ -225,9 +225,13 @@ class AgentSession:
     async def _send_queue(self, site_id: str) -> None:
         async with self.db.read() as conn:
             queued = await conv_queries.list_queued(conn, [site_id])
-        self.conn.send(
-            {"type": "queue", "site_id": site_id, "items": [conversation_frame(c) for c in queued]}
-        )
+        items = await self._with_briefs(queued)
+        self.conn.send({"type": "queue", "site_id": site_id, "items": items})
+
+    async def _with_briefs(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Conversation frames with the console's visitor brief (one batched read)."""
+        briefs = await self.dispatch.briefs.many(r["visitor_id"] for r in rows)
+        return [conversation_frame(r, visitor=briefs[r["visitor_id"]]) for r in rows]
 
     # -- frames --------------------------------------------------------------------------
     async def handle(self, frame: Any) -> None:
@@ -288,7 +292,8 @@ class AgentSession:
         out = conversation_frame(accepted, self.agent)
         await chat_events.publish_conversation(self.hub, out)
         if frame.ref:
-            self.conn.send({**out, "ref": frame.ref})
+            brief = await self.dispatch.briefs.one(accepted["visitor_id"])
+            self.conn.send({**out, "visitor": brief, "ref": frame.ref})
         await self.dispatch.route(accepted["site_id"])
 
     async def _on_decline(self, frame: Any) -> None:

@@ -12,6 +12,7 @@ from server.chat import presence, queue
 from server.chat.assignment import Router
 from server.chat.business_hours import is_open
 from server.chat.payloads import conversation_frame
+from server.chat.visitor_briefs import VisitorBriefs
 from server.hub.hub import Hub, agent_channel, conv_channel
 from server.store import conversations as conv_queries
 from server.store import sites as site_queries
@@ -28,12 +29,18 @@ def visitors_channel(site_id: str) -> str:
 
 class Dispatch:
     def __init__(
-        self, db: Database, hub: Hub, router: Router, estimator: queue.WaitEstimator
+        self,
+        db: Database,
+        hub: Hub,
+        router: Router,
+        estimator: queue.WaitEstimator,
+        briefs: VisitorBriefs,
     ) -> None:
         self.db = db
         self.hub = hub
         self.router = router
         self.estimator = estimator
+        self.briefs = briefs
         self._last_availability: dict[str, bool] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._again: set[str] = set()  # sites whose state changed during a round
@@ -70,6 +77,7 @@ class Dispatch:
         assigned, offers = await self.router.dispatch(site, queued)
         for conv in assigned:
             await self.announce_assignment(conv)
+        briefs = await self.briefs.many(conv["visitor_id"] for _, conv in offers) if offers else {}
         for agent_id, conv in offers:
             await self.hub.publish(
                 agent_channel(agent_id),
@@ -77,7 +85,7 @@ class Dispatch:
                 {
                     "type": "offer",
                     "conversation_id": conv["id"],
-                    "visitor": {"id": conv["visitor_id"]},
+                    "visitor": briefs[conv["visitor_id"]],
                     "department": conv["department"],
                     "expires_ts": conv["offer_expires_ts"],
                 },
@@ -91,7 +99,12 @@ class Dispatch:
         async with self.db.read() as conn:
             agent = await user_queries.get_user(conn, conv["agent_id"])
         frame = conversation_frame(conv, agent)
-        await self.hub.publish(agent_channel(conv["agent_id"]), "assigned", frame)
+        # The visitor brief is for the console only (the conversation channel reaches
+        # the visitor's sockets too).
+        brief = await self.briefs.one(conv["visitor_id"])
+        await self.hub.publish(
+            agent_channel(conv["agent_id"]), "assigned", {**frame, "visitor": brief}
+        )
         await self.hub.publish(conv_channel(conv["id"]), "conversation", frame)
 
     async def positions(self, site: dict[str, Any]) -> None:

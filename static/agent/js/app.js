@@ -45,6 +45,7 @@ class Console {
     this.agentById = new Map();
     this.view = 'chats';
     this.accepting = new Set(); // accepts in flight: their assignment is not news
+    this.transferTargets = new Map(); // conversation_id → who I am transferring it to
     this.socket = new AgentSocket(agentSocketUrl(), {
       onFrame: (f) => this.onFrame(f),
       onState: (s, d) => this.onSocketState(s, d),
@@ -129,7 +130,7 @@ class Console {
       case 'declined':
         return this.state.removeOffer(f.conversation_id);
       case 'transferred':
-        return this.state.markTransferred(f.conversation_id);
+        return this.state.markTransferred(f.conversation_id, this.transferTargets.get(f.conversation_id));
       case 'error':
         return this.onError(f);
       default:
@@ -374,6 +375,9 @@ class Console {
   }
 
   async transfer(conversationId, target, onError) {
+    // Our socket leaves the conversation with the transfer, so the reply may be all we
+    // hear of it: remember whom we chose, for "Transferred to …".
+    this.transferTargets.set(conversationId, target.agent_id ? this.agentName(target.agent_id) : target.department);
     try {
       await this.socket.request({type: 'transfer', conversation_id: conversationId, ...target});
     } catch (err) {

@@ -70,6 +70,10 @@ export class State {
   applyConversation(frame) {
     const mine = frame.agent && this.me && frame.agent.id === this.me.id;
     const chat = this.chats.get(frame.id);
+    // Frames on the conversation's channel carry no visitor brief (visitors hear them
+    // too); the queue item or offer we already hold has it.
+    const known = frame.visitor || (chat && chat.visitor) || this._knownVisitor(frame.id);
+    if (known && !frame.visitor) frame = {...frame, visitor: known};
     this._dropFromQueue(frame);
     if (mine && frame.status !== 'closed') {
       const isNew = !chat;
@@ -153,11 +157,11 @@ export class State {
   }
 
   /** The server confirmed our transfer; the chat stays visible, read-only. */
-  markTransferred(conversationId) {
+  markTransferred(conversationId, to) {
     const chat = this.chats.get(conversationId);
     if (!chat || chat.status === 'transferred' || chat.status === 'closed') return;
     chat.status = 'transferred';
-    chat.transferredTo = chat.transferredTo || 'another agent';
+    chat.transferredTo = chat.transferredTo || to || 'another agent';
     this.emit('chats');
     this.emit(`chat:${chat.id}`);
   }
@@ -240,6 +244,16 @@ export class State {
   siteName(siteId) {
     const site = this.sites.get(siteId);
     return site ? site.name : '';
+  }
+
+  _knownVisitor(conversationId) {
+    const offer = this.offers.get(conversationId);
+    if (offer && offer.visitor && Object.keys(offer.visitor).length > 1) return offer.visitor;
+    for (const items of this.queue.values()) {
+      const item = items.find((c) => c.id === conversationId);
+      if (item && item.visitor) return item.visitor;
+    }
+    return null;
   }
 
   _holdOrphan(frame) {

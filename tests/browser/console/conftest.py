@@ -5,17 +5,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
+from server.chat import visitor_token as tokens
 from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
+from tests.ws_client import WsClient
 
 AGENT_EMAIL = "agent@example.com"
 AGENT_PASSWORD = "agent password 1"
 VIEWPORT = {"width": 1280, "height": 720}
 UI_TIMEOUT_MS = 10_000
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+async def shot(page: Page, name: str, *, keep_toasts: bool = False) -> None:
+    """The console as it is now, at the test viewport (1280×720), kept as
+    docs/screenshots/console-<name>.png. Passing toasts are removed unless asked for."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if not keep_toasts:
+        await page.evaluate("document.getElementById('toasts').replaceChildren()")
+    await page.screenshot(
+        path=str(SCREENSHOTS / f"console-{name}.png"), animations="disabled", caret="hide"
+    )
 
 
 @dataclass
@@ -79,3 +96,86 @@ async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignor
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chat(node: BeckonProcess) -> ChatSite:
     return await make_chat_site(node, agent_email=AGENT_EMAIL)
+
+
+# -- visitors (Python WebSocket clients) and agents -------------------------------------
+async def start_chat(
+    chat: ChatSite,
+    text: str,
+    name: str | None = None,
+    node_url: str | None = None,
+    cart: dict[str, Any] | None = None,
+    **hello: Any,
+) -> tuple[WsClient, str]:
+    """A visitor opens a chat with a first message; returns (client, conversation id).
+    `hello` fields (page, lang, identity, attributes) go into the visitor's hello, and
+    `cart` ({value, currency, items?}) is sent before the chat starts."""
+    visitor, _welcome = await chat.visitor(node_url, **hello)
+    if cart is not None:
+        # The socket handles frames in order: the chat_start reply means it was applied.
+        await visitor.send({"type": "cart", **cart})
+    frame: dict[str, Any] = {"type": "chat_start", "text": text}
+    if name:
+        frame["prechat"] = {"name": name}
+    conv = await visitor.request(frame)
+    assert conv.get("type") == "conversation", conv
+    return visitor, conv["id"]
+
+
+async def visitor_says(visitor: WsClient, conversation_id: str, text: str) -> dict:
+    """Send a visitor message and wait for its stored echo (so it is durable)."""
+    client_msg_id = visitor.next_id("v")
+    await visitor.send(
+        {
+            "type": "message",
+            "conversation_id": conversation_id,
+            "client_msg_id": client_msg_id,
+            "text": text,
+        }
+    )
+    return await visitor.expect(
+        lambda f: f.get("type") == "message" and f.get("client_msg_id") == client_msg_id
+    )
+
+
+async def agent_message(visitor: WsClient, text: str) -> dict:
+    """The agent's message with this text, as the visitor receives it."""
+
+    def match(f: dict) -> bool:
+        return f.get("type") == "message" and f["author"]["kind"] == "agent" and f["text"] == text
+
+    return await visitor.expect(match)
+
+
+async def add_agent(chat: ChatSite, email: str, password: str, name: str) -> dict:
+    """Another agent of the chat's site (through the admin API); returns the agent."""
+    async with httpx.AsyncClient(base_url=chat.server_url, timeout=10) as admin:
+        response = await admin.post(
+            "/api/v1/agents",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+            json={
+                "email": email,
+                "password": password,
+                "display_name": name,
+                "site_ids": [chat.site["id"]],
+            },
+        )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def admin_api(chat: ChatSite, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One admin REST call (API token) against the chat's server."""
+    async with httpx.AsyncClient(base_url=chat.server_url, timeout=10) as admin:
+        return await admin.request(
+            method, path, headers={"Authorization": f"Bearer {chat.admin_token}"}, **kwargs
+        )
+
+
+def identity(chat: ChatSite, user_id: str, name: str) -> dict[str, str]:
+    """A verified identity for `hello` (user_hash signed with the site's secret)."""
+    return {
+        "user_id": user_id,
+        "user_hash": tokens.identity_hash(chat.site["identity_secret"], user_id),
+        "name": name,
+    }

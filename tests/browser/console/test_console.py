@@ -15,13 +15,16 @@ from playwright.async_api import Browser, expect
 from tests.beckon_process import BeckonProcess
 from tests.browser.conftest import artifact
 from tests.browser.console.conftest import (
-    UI_TIMEOUT_MS,
+    add_agent,
+    agent_message,
     open_console,
     set_status,
+    shot,
     sign_in,
+    start_chat,
+    visitor_says,
 )
 from tests.chat_setup import ChatSite
-from tests.ws_client import WsClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -30,38 +33,11 @@ LINK = "https://shop.example.com/o/1?x="
 CANNED = "Thanks {visitor.name}, {agent.name} here."
 
 
-async def start_chat(chat: ChatSite, text: str, name: str | None = None) -> tuple[WsClient, str]:
-    """A visitor opens a chat with a first message; returns (client, conversation id)."""
-    visitor, _welcome = await chat.visitor()
-    frame: dict = {"type": "chat_start", "text": text}
-    if name:
-        frame["prechat"] = {"name": name}
-    await visitor.send(frame)
-    conv = await visitor.expect("conversation")
-    return visitor, conv["id"]
-
-
-async def visitor_says(visitor: WsClient, conversation_id: str, text: str) -> None:
-    await visitor.send(
-        {
-            "type": "message",
-            "conversation_id": conversation_id,
-            "client_msg_id": visitor.next_id("v"),
-            "text": text,
-        }
-    )
-
-
-async def agent_message(visitor: WsClient, text: str) -> dict:
-    def match(f: dict) -> bool:
-        return f.get("type") == "message" and f["author"]["kind"] == "agent" and f["text"] == text
-
-    return await visitor.expect(match)
-
-
 async def test_sign_in_shows_errors_then_the_console(browser: Browser, node, chat) -> None:  # type: ignore[no-untyped-def]
     console = await open_console(browser, node.url)
     page = console.page
+    await expect(page.get_by_role("heading", name="Sign in to the agent console")).to_be_visible()
+    await shot(page, "signin")
     await page.get_by_label("Email").fill("agent@example.com")
     await page.get_by_label("Password").fill("not the password")
     await page.get_by_role("button", name="Sign in").click()
@@ -131,6 +107,9 @@ async def test_queue_accept_exchange_note_xss_close_and_history(
     await expect(note).to_have_count(1)
     await expect(note.locator(".msg-text")).to_have_text("VIP customer: offer free shipping")
     await expect(page.locator(".msg-pending")).to_have_count(0)
+    await composer.fill("Checking the warehouse, one moment")  # a draft, still a note
+    await shot(page, "internal-note")
+    await composer.fill("")
     await page.get_by_label("Internal note").uncheck()
 
     # Visitor typing shows; hostile text is rendered as text; links are safe anchors.
@@ -159,9 +138,8 @@ async def test_queue_accept_exchange_note_xss_close_and_history(
     # Read receipt from the visitor.
     await visitor.send({"type": "read", "conversation_id": cid, "seq": stored["seq"]})
     await expect(transcript.locator(".msg-agent .msg-status")).to_have_text("Seen")
-    await page.screenshot(path=str(artifact("console-chat-note.png")))
-    await expect(page.locator("#context-pane .context-name")).to_be_visible()
-    await page.locator("#context-pane").screenshot(path=str(artifact("console-visitor-panel.png")))
+    await page.screenshot(path=str(artifact("console-chat-xss.png")))
+    await expect(page.locator("#context-pane .context-name")).to_have_text("Zoë")
 
     # Close (two clicks: the second confirms).
     close = page.get_by_role("button", name="Close chat")
@@ -184,60 +162,20 @@ async def test_queue_accept_exchange_note_xss_close_and_history(
     )
     await expect(reader.locator(".msg-visitor .msg-text").nth(1)).to_have_text(XSS)
     await expect(reader.get_by_role("textbox", name="Message")).to_have_count(0)
-    await page.screenshot(path=str(artifact("console-history.png")))
+    await expect(reader.locator(".reader-head h2")).to_contain_text("Zoë")
+
+    # Full-text search finds it by a word of the transcript, and not by a missing one.
+    await page.get_by_label("Search transcripts").fill("refund")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator("#view-history tbody")).to_contain_text("No conversations match.")
+    await page.get_by_label("Search transcripts").fill("parcel")
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.locator("#view-history tbody tr[data-conversation]")).to_have_count(1)
+    await expect(row).to_contain_text("Zoë")
+    await shot(page, "history-search")
     assert await page.evaluate("window.__xss") is None
     assert console.errors == [], console.errors
     await visitor.close()
-    await console.close()
-
-
-async def test_two_chats_unread_counts_and_drafts(
-    browser: Browser, node: BeckonProcess, chat: ChatSite
-) -> None:
-    console = await sign_in(browser, node.url)
-    page = console.page
-    await set_status(page, "online")
-    # Online: routing assigns each new chat to this agent directly (no accept needed).
-    first, cid1 = await start_chat(chat, "First visitor here")
-    item1 = page.locator(f'#chat-list [data-conversation="{cid1}"]')
-    await expect(item1).to_be_visible()
-    second, cid2 = await start_chat(chat, "Second visitor here")
-    item2 = page.locator(f'#chat-list [data-conversation="{cid2}"]')
-    await expect(item2).to_be_visible()
-
-    await item1.click()
-    await expect(item1).to_have_attribute("aria-selected", "true")
-    composer = page.get_by_role("textbox", name="Message")
-    await composer.fill("half-written answer for the first")
-
-    await visitor_says(second, cid2, "hello?")
-    await visitor_says(second, cid2, "anyone there?")
-    await expect(item2.locator(".unread-badge")).to_have_text("3")  # with its first message
-    await visitor_says(first, cid1, "I am in the open chat")
-    await expect(page.locator(".chat .transcript")).to_contain_text("I am in the open chat")
-    await expect(item1.locator(".unread-badge")).to_have_count(0)
-    await expect(page.locator("#nav-unread")).to_have_text("3")
-    await page.screenshot(path=str(artifact("console-two-chats.png")))
-    await page.set_viewport_size({"width": 1024, "height": 720})  # tablet width
-    await page.screenshot(path=str(artifact("console-two-chats-1024.png")))
-
-    await item2.click()
-    await expect(item2.locator(".unread-badge")).to_have_count(0)
-    await expect(composer).to_have_value("")
-    await expect(page.locator("#nav-unread")).to_be_hidden()
-    await item1.click()
-    await expect(composer).to_have_value("half-written answer for the first")
-
-    # Keyboard: Alt+N moves to the next chat.
-    await page.keyboard.press("Alt+KeyN")
-    await expect(item2).to_have_attribute("aria-selected", "true")
-
-    for client, cid in ((first, cid1), (second, cid2)):
-        await client.send({"type": "close", "conversation_id": cid})
-        await client.expect("closed")
-        await client.close()
-    await expect(item2).to_have_class(re.compile("ended"))
-    assert console.errors == [], console.errors
     await console.close()
 
 
@@ -263,6 +201,7 @@ async def test_canned_reply_fills_placeholders(
     await expect(popup).to_be_visible()
     if created.status_code == 201:
         await expect(popup.get_by_role("option")).to_have_count(1)
+        await shot(page, "canned-picker")
         await composer.press("Enter")  # picks the reply, does not send
         await expect(composer).to_have_value("Thanks there, Ana here.")
         await composer.press("Enter")
@@ -276,18 +215,46 @@ async def test_canned_reply_fills_placeholders(
 
 
 async def test_live_visitors_view(browser: Browser, node: BeckonProcess, chat: ChatSite) -> None:
-    visitor, _ = await chat.visitor()
+    shoppers = [
+        await chat.visitor(
+            page={"url": "https://shop.example.com/p/boots", "title": "Hiking boots"},
+            attributes={"name": "Lena"},
+        ),
+        await chat.visitor(page={"url": "https://shop.example.com/cart", "title": "Your cart"}),
+    ]
+    (lena, lena_welcome), (carter, carter_welcome) = shoppers
+    await carter.send({"type": "cart", "value": 89.9, "currency": "EUR", "items": 2})
     console = await sign_in(browser, node.url)
     page = console.page
     await page.locator("#nav-visitors").click()
     view = page.locator("#view-visitors")
     await expect(view).to_be_visible()
-    # Either the live list (server supports `watch`) or a clear "not available" note.
-    await expect(
-        view.locator("tbody tr[data-visitor]").or_(view.get_by_text("not available"))
-    ).to_be_visible(timeout=UI_TIMEOUT_MS)
-    await page.screenshot(path=str(artifact("console-visitors.png")))
-    await visitor.close()
+    lena_row = view.locator(f'tr[data-visitor="{lena_welcome["visitor_id"]}"]')
+    carter_row = view.locator(f'tr[data-visitor="{carter_welcome["visitor_id"]}"]')
+    await expect(lena_row).to_contain_text("Lena")
+    await expect(lena_row.get_by_role("link", name="Hiking boots")).to_have_attribute(
+        "href", "https://shop.example.com/p/boots"
+    )
+    await expect(carter_row).to_contain_text("€89.90")
+    # Live: a page view moves the row without a reload.
+    await lena.send(
+        {"type": "page_view", "url": "https://shop.example.com/p/socks", "title": "Wool socks"}
+    )
+    await expect(lena_row.get_by_role("link", name="Wool socks")).to_be_visible()
+    await shot(page, "live-visitors")
+
+    # A manual invitation reaches the visitor with the agent's text.
+    await lena_row.get_by_role("button", name="Invite Lena to chat").click()
+    text = page.get_by_label("Invitation text")
+    await text.fill("Hi Lena, the socks come in three sizes. Need help?")
+    await page.get_by_role("button", name="Send invitation").click()
+    invitation = await lena.expect("invitation")
+    assert invitation["text"] == "Hi Lena, the socks come in three sizes. Need help?"
+
+    # Leaving the site removes the row.
+    await carter.close()
+    await expect(carter_row).to_have_count(0)
+    await lena.close()
     assert console.errors == [], console.errors
     await console.close()
 
@@ -314,24 +281,20 @@ async def test_marketer_cannot_open_chats(browser: Browser, node: BeckonProcess,
     await expect(page.locator("#noaccess")).to_be_visible()
     await expect(page.locator("#noaccess-text")).to_contain_text("marketer")
     await expect(page.locator("#console")).to_be_hidden()
+    # The API says 403 to the chats this account asks for; the console says why.
+    status = await page.evaluate(
+        "id => fetch(`/api/v1/sites/${id}/conversations`).then((r) => r.status)", chat.site["id"]
+    )
+    assert status == 403
+    await shot(page, "marketer-403")
+    assert console.errors == [], console.errors
     await console.close()
 
 
 async def test_transfer_to_a_department_reaches_a_second_agent_who_closes(
     browser: Browser, node: BeckonProcess, chat: ChatSite
 ) -> None:
-    async with httpx.AsyncClient(base_url=node.url, timeout=10) as admin:
-        response = await admin.post(
-            "/api/v1/agents",
-            headers={"Authorization": f"Bearer {chat.admin_token}"},
-            json={
-                "email": "bo@example.com",
-                "password": "second agent pw",
-                "display_name": "Bo",
-                "site_ids": [chat.site["id"]],
-            },
-        )
-        assert response.status_code == 201, response.text
+    await add_agent(chat, "bo@example.com", "second agent pw", "Bo")
     ana = await sign_in(browser, node.url)
     await set_status(ana.page, "online")
     visitor, cid = await start_chat(chat, "Can sales help me?")

@@ -312,6 +312,7 @@ function buildPane(ctl) {
 
     const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
     const messages = state.transcript(chatId);
+    const visitorName = chat.visitor && chat.visitor.name ? String(chat.visitor.name) : '';
     const lastAgentSeen = [...messages].reverse().find((m) => m.author.kind === 'agent' && !m.internal && m.seq <= chat.visitorReadSeq);
     const rows = [];
     let lastDay = '';
@@ -321,7 +322,7 @@ function buildPane(ctl) {
         rows.push(h('li', {class: 'day', text: new Date(m.ts).toLocaleDateString(undefined, {weekday: 'short', month: 'short', day: 'numeric'})}));
         lastDay = day;
       }
-      rows.push(messageRow(m, m === lastAgentSeen ? 'Seen' : ''));
+      rows.push(messageRow(m, m === lastAgentSeen ? 'Seen' : '', visitorName));
     }
     for (const item of ctl.outbox.forConversation(chatId)) rows.push(pendingRow(ctl, item));
     transcript.replaceChildren(...rows);
@@ -351,9 +352,10 @@ function buildPane(ctl) {
   };
 }
 
-export function messageRow(m, status = '') {
+/** One stored message; `visitorName` (from the visitor brief) labels visitor lines. */
+export function messageRow(m, status = '', visitorName = '') {
   const kind = m.internal ? 'note' : m.author.kind;
-  const author = m.internal ? `${m.author.name || 'Agent'} · internal note` : m.author.kind === 'visitor' ? m.author.name || 'Visitor' : m.author.name || (m.author.kind === 'system' ? 'System' : 'Agent');
+  const author = m.internal ? `${m.author.name || 'Agent'} · internal note` : m.author.kind === 'visitor' ? m.author.name || visitorName || 'Visitor' : m.author.name || (m.author.kind === 'system' ? 'System' : 'Agent');
   return h(
     'li',
     {class: `msg msg-${kind}`, dataset: {seq: String(m.seq), kind}},

@@ -77,15 +77,28 @@ function body(ctl, chat, details, why) {
       row('Cart', v.cart ? `${money(v.cart.value, v.cart.currency)}${Number.isInteger(v.cart.items) ? ` · ${v.cart.items} item${v.cart.items === 1 ? '' : 's'}` : ''}` : null),
     ),
   );
+  // GET …/visitors/{id} nests this visit's facts under `visit`; older shapes were flat.
+  const visit = v.visit && typeof v.visit === 'object' ? v.visit : {};
   const pages = Array.isArray(v.pages) ? v.pages.slice(-10).reverse() : [];
-  out.push(section('Pages this visit', pages.length ? h('ol', {class: 'page-list'}, ...pages.map((p) => h('li', {}, pageLink(p), p.ts ? h('span', {class: 'muted small', text: ` ${dateTimeOf(p.ts).slice(11)}`}) : null))) : null));
-  const utm = v.utm && typeof v.utm === 'object' ? Object.entries(v.utm).map(([k, val]) => row(`utm_${k}`, val)) : [];
+  const landing = visit.landing_url ? {url: visit.landing_url} : null;
+  out.push(
+    section(
+      'This visit',
+      visit.started_ts ? row('On the site', h('span', {class: 'js-since', dataset: {since: String(visit.started_ts)}, text: clock((Date.now() - visit.started_ts) / 1000)})) : null,
+      row('Page views', visit.page_views),
+      row('Landing page', pageLink(landing)),
+      pages.length ? h('ol', {class: 'page-list'}, ...pages.map((p) => h('li', {}, pageLink(p), p.ts ? h('span', {class: 'muted small', text: ` ${dateTimeOf(p.ts).slice(11)}`}) : null))) : null,
+    ),
+  );
+  const referrer = v.referrer || visit.referrer;
+  const utmSource = v.utm || visit.utm;
+  const utm = utmSource && typeof utmSource === 'object' ? Object.entries(utmSource).map(([k, val]) => row(`UTM ${k}`, val)) : [];
   const device = v.device && typeof v.device === 'object' ? [v.device.type, v.device.os, v.device.browser].filter(Boolean).join(' · ') : v.device;
   const loc = v.location && typeof v.location === 'object' ? [v.location.city, v.location.region, v.location.country].filter(Boolean).join(', ') : v.location;
   out.push(
     section(
       'Visitor',
-      row('Referrer', v.referrer ? (safeUrl(v.referrer) ? link(v.referrer, v.referrer) : v.referrer) : null),
+      row('Referrer', referrer ? (safeUrl(referrer) ? link(referrer, String(referrer)) : String(referrer)) : null),
       utm,
       row('Device', device),
       row('Language', v.lang),
@@ -97,9 +110,12 @@ function body(ctl, chat, details, why) {
   );
   const attrs = v.attributes && typeof v.attributes === 'object' ? Object.entries(v.attributes) : [];
   out.push(section('Attributes', attrs.map(([k, val]) => row(k, typeof val === 'object' ? JSON.stringify(val) : val))));
-  const invitation = v.invitation || (chat.rule_id ? {rule_id: chat.rule_id, variant: chat.variant} : null);
-  if (invitation) {
-    out.push(section('Started by invitation', row('Rule', invitation.rule_name || invitation.rule_id), row('Variant', invitation.variant || invitation.variant_id), row('Shown', invitation.ts ? dateTimeOf(invitation.ts) : null)));
+  // The chat's own link to the invitation that started it wins over the one on screen.
+  const invitation = chat.rule_id ? {rule_id: chat.rule_id, variant: chat.variant} : v.invitation;
+  if (invitation && invitation.rule_id) {
+    const traced = why.available && why.data && Array.isArray(why.data.items) ? why.data.items.find((e) => e.rule_id === invitation.rule_id) : null;
+    const ruleName = invitation.rule_name || (traced && traced.rule_name) || invitation.rule_id;
+    out.push(section('Started by invitation', row('Rule', ruleName), row('Variant', invitation.variant || invitation.variant_id), row('Shown', invitation.ts ? dateTimeOf(invitation.ts) : null)));
   }
   out.push(
     section(
@@ -131,6 +147,23 @@ function body(ctl, chat, details, why) {
   return out.filter(Boolean);
 }
 
+// The engine's outcomes (invitations/engine.py, Trace) in words an agent reads at a glance.
+const OUTCOMES = {fired: 'fires', false: 'not matched', blocked: 'blocked', held_out: 'held out', outranked: 'outranked', disabled: 'off'};
+
+// Gate codes (invitations/caps.py); a false condition's detail is its JSON path.
+const GATES = {
+  open_conversation: 'already in a chat',
+  invitation_on_screen: 'another invitation is on screen',
+  invitation_pending: 'another invitation is pending',
+  fatigue: 'site invitation budget used',
+  max_per_visit: 'shown enough this visit',
+  min_days_between: 'shown recently',
+  cooldown: 'dismissed recently',
+  schedule_closed: 'outside the rule schedule',
+  agent_offline: 'no agent online',
+  no_capacity: 'agents are busy',
+};
+
 function whySection(why) {
   if (!why.available) return section('Why (invitation engine)', h('p', {class: 'muted small', text: 'Engine trace not available.'}));
   const data = why.data || {};
@@ -146,11 +179,17 @@ function whySection(why) {
         return h(
           'li',
           {},
-          h('span', {class: `chip ${/fire|shown|show|invite/i.test(outcome) ? 'chip-ok' : 'chip-muted'}`, text: outcome || '·'}),
+          h('span', {class: `chip ${/fire|shown|show|invite/i.test(outcome) ? 'chip-ok' : 'chip-muted'}`, text: OUTCOMES[outcome] || outcome || '·'}),
           h('span', {class: 'why-rule', text: ` ${e.rule_name || e.rule || e.rule_id || ''}`}),
-          e.reason || e.detail ? h('div', {class: 'muted small', text: String(e.reason || e.detail)}) : null,
+          e.reason || e.detail ? h('div', {class: 'muted small', text: reasonText(outcome, String(e.reason || e.detail))}) : null,
         );
       }),
     ),
   );
+}
+
+function reasonText(outcome, reason) {
+  if (outcome === 'blocked' && GATES[reason]) return GATES[reason];
+  if (outcome === 'false') return `condition ${reason} is false`;
+  return reason;
 }

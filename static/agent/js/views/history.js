@@ -88,7 +88,7 @@ export function mountHistory(ctl) {
       const facts = [ctl.state.siteName(conv.site_id), conv.department, conv.status, conv.agent_id ? `Agent: ${ctl.agentName(conv.agent_id)}` : null, conv.closed_by ? `Closed by ${conv.closed_by}` : null].filter(Boolean);
       reader.replaceChildren(
         h('header', {class: 'reader-head'}, h('h2', {text: `${visitorLabel(conv.visitor_id, conv.visitor)} · ${dateTimeOf(conv.created_ts)}`}), h('div', {class: 'muted small', text: facts.join(' · ')}), h('span', {class: 'chip chip-muted', text: 'Read-only'})),
-        messages.length ? h('ol', {class: 'transcript transcript-read', 'aria-label': 'Transcript'}, ...messages.map((m) => messageRow(m))) : h('p', {class: 'muted', text: 'No messages in this conversation.'}),
+        messages.length ? h('ol', {class: 'transcript transcript-read', 'aria-label': 'Transcript'}, ...messages.map((m) => messageRow(m, '', conv.visitor && conv.visitor.name ? String(conv.visitor.name) : ''))) : h('p', {class: 'muted', text: 'No messages in this conversation.'}),
       );
     } catch (err) {
       if (openId !== id) return;

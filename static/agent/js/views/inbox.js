@@ -8,7 +8,10 @@ import {$, h, clock, money, visitorLabel, safeUrl} from '../dom.js';
 export function mountInbox(ctl) {
   const {state} = ctl;
   state.on('queue', () => renderQueue(ctl));
-  state.on('offers', () => renderOffers(ctl));
+  state.on('offers', () => {
+    renderOffers(ctl);
+    renderQueue(ctl); // a chat offered to me is shown with its offer, not twice
+  });
   state.on('chats', () => renderChats(ctl));
   renderQueue(ctl);
   renderOffers(ctl);
@@ -16,16 +19,32 @@ export function mountInbox(ctl) {
 }
 
 function facts(ctl, conv) {
-  const v = conv.visitor || {};
   const out = [];
   if (ctl.state.sites.size > 1) out.push(ctl.state.siteName(conv.site_id));
   if (conv.department) out.push(conv.department);
-  const page = v.page && (v.page.title || v.page.url);
-  if (page) out.push(pageLabel(v.page));
+  out.push(...visitorFacts(conv.visitor));
+  return out.filter(Boolean);
+}
+
+/** The visitor brief (protocol.md, conversation `visitor`) as short strings: page,
+ * cart, language. Every value is visitor-supplied: callers render it as text. */
+export function visitorFacts(v) {
+  if (!v || typeof v !== 'object') return [];
+  const out = [];
+  if (v.page && (v.page.title || v.page.url)) out.push(pageLabel(v.page));
   const cart = v.cart && money(v.cart.value, v.cart.currency);
   if (cart) out.push(`Cart ${cart}`);
-  if (v.lang || conv.lang) out.push(String(v.lang || conv.lang));
-  return out.filter(Boolean);
+  if (v.lang) out.push(String(v.lang));
+  return out;
+}
+
+function nameRow(label, visitor) {
+  const verified = visitor && visitor.identified;
+  return [h('span', {class: 'card-name', text: label}), verified ? verifiedMark() : null];
+}
+
+function verifiedMark() {
+  return h('span', {class: 'verified', title: 'Identity verified by the site'}, h('span', {'aria-hidden': 'true', text: '✓'}), h('span', {class: 'sr-only', text: 'verified'}));
 }
 
 export function pageLabel(page) {
@@ -36,10 +55,11 @@ export function pageLabel(page) {
 }
 
 function renderQueue(ctl) {
-  const items = ctl.state.queueItems();
+  const items = ctl.state.queueItems().filter((c) => !ctl.state.offers.has(c.id));
   const list = $('queue-list');
   $('queue-count').textContent = String(items.length);
   $('queue-empty').hidden = items.length > 0;
+  $('queue-empty').textContent = ctl.state.offers.size ? 'No one else is waiting.' : 'No one is waiting.';
   list.replaceChildren(
     ...items.map((conv, index) => {
       const label = visitorLabel(conv.visitor_id, conv.visitor);
@@ -50,7 +70,7 @@ function renderQueue(ctl) {
         h(
           'div',
           {class: 'card-main'},
-          h('div', {class: 'card-title'}, h('span', {class: 'avatar avatar-sm', 'aria-hidden': 'true', text: initials(label)}), h('span', {class: 'card-name', text: label})),
+          h('div', {class: 'card-title'}, h('span', {class: 'avatar avatar-sm', 'aria-hidden': 'true', text: initials(label)}), ...nameRow(label, conv.visitor)),
           h('div', {class: 'card-facts', text: facts(ctl, conv).join(' · ')}),
           h('div', {class: 'card-wait'}, 'Waiting ', h('span', {class: 'js-since', dataset: {since: String(since)}, text: clock((Date.now() - since) / 1000)})),
         ),
@@ -83,7 +103,7 @@ function renderOffers(ctl) {
         h(
           'div',
           {class: 'card-main'},
-          h('div', {class: 'card-title'}, h('span', {class: 'avatar avatar-sm', 'aria-hidden': 'true', text: initials(label)}), h('span', {class: 'card-name', text: label})),
+          h('div', {class: 'card-title'}, h('span', {class: 'avatar avatar-sm', 'aria-hidden': 'true', text: initials(label)}), ...nameRow(label, offer.visitor)),
           h('div', {class: 'card-facts', text: facts(ctl, conv).join(' · ')}),
           h('div', {class: 'card-wait'}, 'Expires in ', h('span', {class: 'js-until', dataset: {until: String(offer.expires_ts || 0), conversation: offer.conversation_id}, text: clock(((offer.expires_ts || 0) - Date.now()) / 1000)})),
         ),
@@ -111,6 +131,7 @@ function renderChats(ctl) {
       const last = state.transcript(id).filter((m) => !m.internal).pop();
       const active = state.activeId === id;
       const statusText = chat.status === 'closed' ? 'Closed' : chat.status === 'transferred' ? 'Transferred' : '';
+      const brief = visitorFacts(chat.visitor).slice(0, 2); // page and cart fit a tab
       return h(
         'li',
         {role: 'presentation'},
@@ -129,8 +150,9 @@ function renderChats(ctl) {
           h(
             'span',
             {class: 'chat-item-main'},
-            h('span', {class: 'chat-item-top'}, h('span', {class: 'chat-item-name', text: label}), statusText ? h('span', {class: 'chip chip-muted', text: statusText}) : null),
+            h('span', {class: 'chat-item-top'}, h('span', {class: 'chat-item-name', text: label}), chat.visitor && chat.visitor.identified ? verifiedMark() : null, statusText ? h('span', {class: 'chip chip-muted', text: statusText}) : null),
             h('span', {class: 'chat-item-last', text: last ? `${last.author.kind === 'agent' ? 'You: ' : ''}${last.text}` : chat.typing ? 'typing…' : 'No messages yet'}),
+            brief.length ? h('span', {class: 'chat-item-facts', text: brief.join(' · ')}) : null,
           ),
           unread ? h('span', {class: 'badge unread-badge', text: String(unread), 'aria-hidden': 'true'}) : null,
         ),

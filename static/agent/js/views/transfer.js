@@ -49,7 +49,7 @@ export async function openTransfer(ctl, chatId) {
       toAgent.disabled = !agents.available || others.length === 0;
     }
   } else {
-    agentSelect.replaceChildren(...others.map((a) => h('option', {value: a.id, text: `${a.display_name || a.email}${a.online === true ? ' (online)' : a.online === false ? ' (offline)' : ''}`})));
+    agentSelect.replaceChildren(...others.map((a) => h('option', {value: a.id, text: `${a.display_name || a.email}${agentStatus(a)}`})));
   }
   sync();
 
@@ -69,4 +69,12 @@ export async function openTransfer(ctl, chatId) {
     submit.disabled = false;
     if (ok) dialog.close();
   });
+}
+
+/** " (online)" from GET /sites/{id}/agents (`status`), or the older `online` flag. */
+function agentStatus(agent) {
+  if (typeof agent.status === 'string') return ` (${agent.status})`;
+  if (agent.online === true) return ' (online)';
+  if (agent.online === false) return ' (offline)';
+  return '';
 }

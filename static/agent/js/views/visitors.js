@@ -62,7 +62,8 @@ export function mountVisitors(ctl) {
     const rows = [];
     for (const v of visitors) {
       const id = v.id || v.visitor_id;
-      const since = v.since_ts || v.first_seen_ts || (v.page && v.page.since_ts);
+      // Time on the site: this visit's start (GET …/visitors shape), else older fields.
+      const since = (v.visit && v.visit.started_ts) || v.since_ts || v.first_seen_ts || (v.page && v.page.since_ts);
       const url = v.page && safeUrl(v.page.url);
       rows.push(
         h(
