@@ -354,8 +354,7 @@ class AgentSession:
         conv = await self._conversation(frame.conversation_id)
         self._assigned(conv)
         try:
-            row, duplicate = await messages.append(
-                self.db,
+            row, duplicate = await self.services.message_writer.append(
                 conversation_id=conv["id"],
                 sender=f"a:{self.agent['id']}",
                 author_kind="agent",

@@ -453,8 +453,7 @@ class VisitorSession:
         self, conversation_id: str, client_msg_id: str | None, text: str, ref: str | None
     ) -> None:
         try:
-            row, duplicate = await messages.append(
-                self.db,
+            row, duplicate = await self.services.message_writer.append(
                 conversation_id=conversation_id,
                 sender=f"v:{self.visitor_id}",
                 author_kind="visitor",
