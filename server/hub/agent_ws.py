@@ -186,7 +186,7 @@ class AgentSession:
     # -- events from other nodes ---------------------------------------------------------
     def on_event(self, kind: str, payload: Any) -> None:
         if kind == "message":
-            self.conn.deliver(payload["frame"]["conversation_id"], payload["seq"], payload["frame"])
+            self.conn.deliver_encoded(payload["conversation_id"], payload["seq"], payload["json"])
         elif kind == "typing":
             if payload["author"].get("id") != self.agent["id"]:
                 self.conn.send(payload)

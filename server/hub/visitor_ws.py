@@ -269,8 +269,9 @@ class VisitorSession:
     # -- events from other nodes ---------------------------------------------------------
     def on_event(self, kind: str, payload: Any) -> None:
         if kind == "message":
-            frame = None if payload["internal"] else payload["frame"]
-            self.conn.deliver(payload["frame"]["conversation_id"], payload["seq"], frame)
+            # A note still moves this socket's position: seqs stay gap-free for it.
+            text = None if payload["internal"] else payload["json"]
+            self.conn.deliver_encoded(payload["conversation_id"], payload["seq"], text)
         elif kind == "typing":
             if payload["author"]["kind"] != "visitor":
                 self.conn.send(payload)
