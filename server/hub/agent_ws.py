@@ -371,6 +371,9 @@ class AgentSession:
             ack["ref"] = frame.ref
         if duplicate:
             self.conn.send(ack)
+            # The first attempt's node may have died between its commit and its publish:
+            # publish again (receivers drop a seq they already have).
+            await chat_events.publish_message(self.hub, row)
             return
         self.conn.deliver(conv["id"], row["seq"], ack)
         await chat_events.publish_message(self.hub, row)

@@ -470,6 +470,9 @@ class VisitorSession:
             ack["ref"] = ref
         if duplicate:
             self.conn.send(ack)  # the retry's answer: the original, same seq
+            # The first attempt's node may have died between its commit and its publish:
+            # publish again (receivers drop a seq they already have).
+            await chat_events.publish_message(self.hub, row)
             return
         self.conn.deliver(conversation_id, row["seq"], ack)
         await chat_events.publish_message(self.hub, row)

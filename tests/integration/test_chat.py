@@ -308,3 +308,38 @@ async def test_agent_revocation_closes_sockets_with_4401(
         await admin2.delete(f"/api/v1/agents/{temp['id']}", headers={"X-CSRF-Token": csrf2})
     code, reason = await socket.closed()
     assert (code, reason) == (4401, "session revoked")
+
+
+async def test_a_retry_of_a_stored_but_unpublished_message_is_published(
+    chat: ChatSite, node: BeckonProcess
+) -> None:
+    # A node that dies between its commit and its publish leaves a stored message no one
+    # was told about. The client's retry is a duplicate, and must still reach the agent.
+    from server.chat import messages
+    from server.store.database import open_database
+
+    visitor, welcome, cid = await _queued_chat(chat)
+    agent, _ = await chat.agent_socket()
+    await agent.request({"type": "accept", "conversation_id": cid})
+    await agent.expect(lambda f: f["type"] == "message" and f["seq"] == 1)
+    db = open_database(node.env["BECKON_DATABASE_URL"])
+    try:
+        stored, _ = await messages.append(  # committed, never published
+            db,
+            conversation_id=cid,
+            sender=f"v:{welcome['visitor_id']}",
+            author_kind="visitor",
+            author_id=None,
+            author_name=None,
+            client_msg_id="lost-1",
+            text="did you get this?",
+        )
+    finally:
+        await db.close()
+    retry = {"conversation_id": cid, "client_msg_id": "lost-1", "text": "did you get this?"}
+    ack = await visitor.request({"type": "message", **retry})
+    assert ack["seq"] == stored["seq"] == 2
+    got = await agent.expect(lambda f: f["type"] == "message" and f["seq"] == 2, timeout=5)
+    assert got["text"] == "did you get this?"
+    await visitor.close()
+    await agent.close()
