@@ -1,6 +1,7 @@
 """Profile Beckon's two nodes with py-spy under a fixed chat load (PERF_NOTES.md).
 
     python -m bench.profile [--rate 300] [--seconds 15] [--conversations 200] [--store postgresql]
+    python -m bench.profile --connects 3000 --seconds 20
 
 Starts the bench's private Redis (and PostgreSQL), two `beckon serve` nodes, opens the
 conversations, waits until node 1 is idle, then records both nodes with py-spy while
@@ -54,10 +55,23 @@ async def main(args: argparse.Namespace) -> None:
     gen = await LoadGen.start()
     try:
         n = args.conversations
-        await system.prepare_chat(n)
-        await gen.call("setup_chat", timeout=600, conversations=n, **system.chat_config(n))
-        await node_idle(system, limit_s=120)
-        await gen.call("rate", rate=args.rate, duration=2.0, drain=5.0)  # warm up
+        if args.connects:
+            cfg = system.chat_config(0)
+            cfg.pop("dialect", None)
+            run = gen.call(
+                "connects",
+                timeout=600,
+                dialect=system.dialect,
+                n=args.connects,
+                inflight=100,
+                **cfg,
+            )
+        else:
+            await system.prepare_chat(n)
+            await gen.call("setup_chat", timeout=600, conversations=n, **system.chat_config(n))
+            await node_idle(system, limit_s=120)
+            await gen.call("rate", rate=args.rate, duration=2.0, drain=5.0)  # warm up
+            run = gen.call("rate", rate=args.rate, duration=args.seconds, drain=10.0)
         outputs = [workdir / f"node{i}.txt" for i in range(2)]
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         spies = [
@@ -85,21 +99,24 @@ async def main(args: argparse.Namespace) -> None:
         meter = CoreMeter()
         meter.start()
         began = time.monotonic()
-        result: dict[str, Any] = await gen.call(
-            "rate", rate=args.rate, duration=args.seconds, drain=10.0
-        )
+        result: dict[str, Any] = await run
         wall = time.monotonic() - began
         split = meter.by_kind()
         for spy in spies:
             async with asyncio.timeout(60):
                 await spy.wait()
-        sent = max(result["sent"], 1)
-        print(
-            f"rate {args.rate}/s for {args.seconds}s: delivered {result['delivered']}/"
-            f"{result['sent']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
-        )
+        if args.connects:
+            sent = max(result["open"], 1)
+            print(f"{result['open']} connects, {result['per_s']:.0f}/s, errors {result['errors']}")
+        else:
+            sent = max(result["sent"], 1)
+            print(
+                f"rate {args.rate}/s for {args.seconds}s: delivered {result['delivered']}/"
+                f"{result['sent']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+            )
+        unit = "connect" if args.connects else "message"
         for kind, share in sorted(split.items()):
-            print(f"  cpu {kind:10s} {share * wall / sent * 1e3:7.3f} ms per message")
+            print(f"  cpu {kind:10s} {share * wall / sent * 1e3:7.3f} ms per {unit}")
         for i, out in enumerate(outputs):
             if not out.exists():
                 print(f"node {i + 1}: no profile (py-spy missing or not permitted)")
@@ -126,4 +143,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--store", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument(
+        "--connects", type=int, default=0, help="profile N visitor connects instead of chat"
+    )
     asyncio.run(main(parser.parse_args()))

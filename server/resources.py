@@ -7,6 +7,7 @@ import logging
 
 from server.broker import open_broker
 from server.chat.message_writer import MessageWriter
+from server.chat.visitor_writer import VisitorWriter
 from server.errors import first_line
 from server.metrics import Metrics
 from server.services import Services
@@ -57,6 +58,7 @@ async def open_services(settings: Settings) -> Services:
         metrics=metrics,
         visit_log=visit_log,
         message_writer=MessageWriter(db),
+        visitor_writer=VisitorWriter(db),
     )
 
 

@@ -318,9 +318,11 @@ async def test_a_retry_of_a_stored_but_unpublished_message_is_published(
     from server.chat import messages
     from server.store.database import open_database
 
+    chat = await make_chat_site(node, agent_email="retry@example.com")  # an agent with room
     visitor, welcome, cid = await _queued_chat(chat)
     agent, _ = await chat.agent_socket()
-    await agent.request({"type": "accept", "conversation_id": cid})
+    accepted = await agent.request({"type": "accept", "conversation_id": cid})
+    assert accepted["status"] == "active", accepted
     await agent.expect(lambda f: f["type"] == "message" and f["seq"] == 1)
     db = open_database(node.env["BECKON_DATABASE_URL"])
     try:
@@ -343,3 +345,18 @@ async def test_a_retry_of_a_stored_but_unpublished_message_is_published(
     assert got["text"] == "did you get this?"
     await visitor.close()
     await agent.close()
+
+
+async def test_visitor_leaving_a_queued_chat_closes_it_as_missed(chat: ChatSite) -> None:
+    visitor, _, cid = await _queued_chat(chat)
+    closed = await visitor.request({"type": "close", "conversation_id": cid})
+    assert (closed["type"], closed["by"], closed["survey"]) == ("closed", "visitor", [])
+    async with httpx.AsyncClient(base_url=chat.server_url, timeout=10) as client:
+        response = await client.get(
+            f"/api/v1/conversations/{cid}",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["status"], body["missed_reason"]) == ("closed", "visitor_left")
+    await visitor.close()

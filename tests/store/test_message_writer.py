@@ -11,7 +11,8 @@ from sqlalchemy import insert, select
 
 from server.chat import messages
 from server.chat.message_writer import MessageWriter
-from server.store.database import Database
+from server.store import messages as queries
+from server.store.database import Database, StoreUnavailable
 from server.store.tables import conversations
 from server.store.tables import messages as message_table
 from tests.store.test_schema import _conversation, _seed
@@ -129,7 +130,7 @@ async def test_first_agent_reply_sets_first_response_once(db: Database, conversa
 
 
 async def test_a_concurrent_duplicate_from_elsewhere_falls_back(
-    db: Database, conversation: str
+    db: Database, conversation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Another node's single-message append commits c1 between this batch's lookup and its
     # insert: simulated by committing it first while the lookup sees nothing (a stale read
@@ -145,23 +146,11 @@ async def test_a_concurrent_duplicate_from_elsewhere_falls_back(
         text="hello",
     )
     writer = MessageWriter(db)
-    original = writer._write
 
-    async def stale_lookup(batch):  # type: ignore[no-untyped-def]
-        from server.store import messages as queries
+    async def nothing_stored(conn, keys):  # type: ignore[no-untyped-def]
+        return {}
 
-        real = queries.find_by_client_ids
-
-        async def nothing(conn, keys):  # type: ignore[no-untyped-def]
-            return {}
-
-        queries.find_by_client_ids = nothing
-        try:
-            return await original(batch)
-        finally:
-            queries.find_by_client_ids = real
-
-    writer._write = stale_lookup  # type: ignore[method-assign]
+    monkeypatch.setattr(queries, "find_by_client_ids", nothing_stored)
     try:
         (row, duplicate), (fresh, fresh_dup) = await asyncio.gather(
             _say(writer, conversation, "hello", "c1"), _say(writer, conversation, "new", "c2")
@@ -176,14 +165,15 @@ async def test_a_concurrent_duplicate_from_elsewhere_falls_back(
 async def test_a_store_failure_reaches_every_caller(db: Database, conversation: str) -> None:
     writer = MessageWriter(db)
 
-    async def failing(batch):  # type: ignore[no-untyped-def]
+    async def failing(conn, batch):  # type: ignore[no-untyped-def]
         raise OSError("connection refused")
 
-    writer._write = failing  # type: ignore[method-assign]
+    writer._commit._write = failing  # type: ignore[method-assign]
     try:
         results = await asyncio.gather(
             *(_say(writer, conversation, "x", f"c{i}") for i in range(3)), return_exceptions=True
         )
     finally:
         await writer.close()
-    assert all(isinstance(r, OSError) for r in results)
+    # Raised inside the transaction, a connection error is the Store's "unavailable".
+    assert all(isinstance(r, StoreUnavailable) for r in results)
