@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         "--systems",
         nargs="+",
         default=list(ALL_SYSTEMS),
-        choices=[*ALL_SYSTEMS, "beckon_pg_uvloop"],
+        choices=list(ALL_SYSTEMS),
         help="systems to run (default all)",
     )
     r.add_argument(

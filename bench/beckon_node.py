@@ -1,11 +1,10 @@
 """Run `beckon serve` exactly as the CLI does, plus a probe the bench reads.
 
-`python -m bench.beckon_node PROBE_FILE [--uvloop] serve ...` calls `server.cli.main`
-with the remaining arguments. The probe, a task on the server's own loop, rewrites
-PROBE_FILE every second with `{"tasks": N, "ts": T}` so the soak and memory scenarios
-can report asyncio task counts without the server exposing them. `--uvloop` and
-the env var BENCH_CPROFILE=FILE are experiment switches (PERF_NOTES.md): the shipped
-CLI runs on the default asyncio loop, unprofiled.
+`python -m bench.beckon_node PROBE_FILE serve ...` calls `server.cli.main` with the
+remaining arguments, on the event loop the CLI picks. The probe, a task on the server's
+own loop, rewrites PROBE_FILE every second with `{"tasks": N, "ts": T}` so the soak and
+memory scenarios can report asyncio task counts without the server exposing them. The
+env var BENCH_CPROFILE=FILE is an experiment switch (PERF_NOTES.md).
 """
 
 from __future__ import annotations
@@ -30,28 +29,28 @@ async def _probe(path: str) -> None:
 def main() -> int:
     probe_path = sys.argv[1]
     args = sys.argv[2:]
-    use_uvloop = "--uvloop" in args
-    if use_uvloop:
-        args.remove("--uvloop")
     cprofile_out = os.environ.get("BENCH_CPROFILE")  # profiling experiments (PERF_NOTES.md)
-    original_run = asyncio.run
+    import server.cli as cli
 
-    def run(coro, **kwargs):  # type: ignore[no-untyped-def]
-        async def wrapped():  # type: ignore[no-untyped-def]
-            probe = asyncio.get_running_loop().create_task(_probe(probe_path))
-            try:
-                return await coro
-            finally:
-                probe.cancel()
+    shipped_runner = cli._event_loop_runner
 
-        if use_uvloop:
-            import uvloop
+    def runner(command: str):  # type: ignore[no-untyped-def]
+        run = shipped_runner(command)  # the loop the shipped CLI picks (uvloop for serve)
 
-            return uvloop.run(wrapped())
-        return original_run(wrapped(), **kwargs)
+        def run_with_probe(coro):  # type: ignore[no-untyped-def]
+            async def wrapped():  # type: ignore[no-untyped-def]
+                probe = asyncio.get_running_loop().create_task(_probe(probe_path))
+                try:
+                    return await coro
+                finally:
+                    probe.cancel()
 
-    asyncio.run = run  # type: ignore[assignment]
-    from server.cli import main as cli_main
+            return run(wrapped())
+
+        return run_with_probe
+
+    cli._event_loop_runner = runner
+    cli_main = cli.main
 
     if cprofile_out:
         # SIGUSR1 starts a deterministic profile of the node, SIGUSR2 stops it and

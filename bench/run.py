@@ -38,8 +38,6 @@ def make_system(name: str, workdir: Path, redis: Redis, pg: Postgres) -> System:
         return Beckon(workdir, redis, "postgresql", pg)
     if name == "beckon_sqlite":
         return Beckon(workdir, redis, "sqlite", None)
-    if name == "beckon_pg_uvloop":
-        return Beckon(workdir, redis, "postgresql", pg, uvloop=True)
     return {
         "starlette_relay": StarletteRelay,
         "python_socketio": PythonSocketIO,

@@ -149,18 +149,13 @@ class Beckon(System):
 
     dialect = "beckon"
     stores_messages = True
-    compression = "uvicorn default (ws=websockets): permessage-deflate accepted when offered"
+    compression = "off: ws=websockets-sansio, permessage-deflate not negotiated"
 
-    def __init__(
-        self, workdir: Path, redis: Redis, store: str, pg: Postgres | None, uvloop: bool = False
-    ) -> None:
+    def __init__(self, workdir: Path, redis: Redis, store: str, pg: Postgres | None) -> None:
         super().__init__(workdir, redis)
         self.store = store
         self.pg = pg
-        self.uvloop = uvloop
-        self.name = f"beckon_{'pg' if store == 'postgresql' else 'sqlite'}" + (
-            "_uvloop" if uvloop else ""
-        )
+        self.name = f"beckon_{'pg' if store == 'postgresql' else 'sqlite'}"
         self.env: dict[str, str] = {}
         self.site: dict[str, Any] = {}
         self.agent_tokens: list[str] = []
@@ -214,7 +209,6 @@ class Beckon(System):
                 "-m",
                 "bench.beckon_node",
                 str(probe),
-                *(["--uvloop"] if self.uvloop else []),
                 "serve",
                 "--host",
                 "127.0.0.1",

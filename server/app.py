@@ -49,7 +49,7 @@ from server.services import Services
 from server.settings import Settings
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
-from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
+from server.webhooks import WEBHOOKS_CHANNEL, DeliveryWorker, WebhookConfig, WebhookListener
 
 log = logging.getLogger("beckon.app")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +140,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         webhook_worker = DeliveryWorker(
             owned.db, WebhookConfig.from_env(), settings.allow_private_targets
         )
-        WebhookListener(owned.db, webhook_worker).attach(app.state.events)
+        webhook_listener = WebhookListener(owned.db, webhook_worker)
+        webhook_listener.attach(app.state.events)
+        app.state.webhook_listener = webhook_listener
+        webhooks_subscription = await owned.broker.subscribe(
+            WEBHOOKS_CHANNEL, lambda _c, data: webhook_listener.invalidate(data.decode())
+        )
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
         try:
@@ -149,6 +154,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             await janitor.close()
             await proactive.close()
             await rules_subscription.close()
+            await webhooks_subscription.close()
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).
             await hub.close_all(1012, "server shutting down")
             await app.state.events.drain()

@@ -6,6 +6,8 @@ import asyncio
 import logging
 
 from server.broker import open_broker
+from server.chat.message_writer import MessageWriter
+from server.chat.visitor_writer import VisitorWriter
 from server.errors import first_line
 from server.metrics import Metrics
 from server.services import Services
@@ -49,7 +51,15 @@ async def open_services(settings: Settings) -> Services:
     broker.add_reconnect_listener(metrics.broker_reconnects.inc)
     visit_log = VisitLog(db)
     visit_log.start()
-    return Services(settings=settings, db=db, broker=broker, metrics=metrics, visit_log=visit_log)
+    return Services(
+        settings=settings,
+        db=db,
+        broker=broker,
+        metrics=metrics,
+        visit_log=visit_log,
+        message_writer=MessageWriter(db),
+        visitor_writer=VisitorWriter(db),
+    )
 
 
 async def _check_schema(db: Database) -> None:

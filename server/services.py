@@ -11,6 +11,8 @@ from server.store.database import Database
 
 if TYPE_CHECKING:
     from server.broker.base import Broker
+    from server.chat.message_writer import MessageWriter
+    from server.chat.visitor_writer import VisitorWriter
     from server.store.visits import VisitLog
 
 
@@ -21,10 +23,14 @@ class Services:
     broker: Broker
     metrics: Metrics
     visit_log: VisitLog
+    message_writer: MessageWriter
+    visitor_writer: VisitorWriter
 
     async def close(self) -> None:
         """Close the broker, then the database; safe to call twice."""
         try:
+            await self.message_writer.close()
+            await self.visitor_writer.close()
             await self.visit_log.close()
             await self.broker.close()
         finally:

@@ -15,10 +15,17 @@ from server.api.access import site_for
 from server.api.models import Strict
 from server.api.pagination import parse_limit
 from server.api.router import ApiRouter, Context
+from server.broker.base import BrokerUnavailable
 from server.errors import ApiError
 from server.ids import new_id, now_ms
 from server.store import outbox
-from server.webhooks import EVENTS, enqueue_test, new_secret, validate_target
+from server.webhooks import (
+    EVENTS,
+    WEBHOOKS_CHANNEL,
+    enqueue_test,
+    new_secret,
+    validate_target,
+)
 
 routes = ApiRouter()
 ADMIN = frozenset({"admin"})
@@ -80,6 +87,17 @@ def delivery_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _announce(ctx: Context, site_id: str) -> None:
+    """Every node's listener re-reads the site's endpoints (this one at once)."""
+    listener = getattr(ctx.request.app.state, "webhook_listener", None)
+    if listener is not None:
+        listener.invalidate(site_id)
+    try:
+        await ctx.services.broker.publish(WEBHOOKS_CHANNEL, site_id.encode())
+    except BrokerUnavailable:
+        pass  # the change is stored; other nodes pick it up when their entry expires
+
+
 async def _webhook(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
     async with ctx.services.db.read() as conn:
@@ -125,6 +143,7 @@ async def post_webhook(ctx: Context) -> dict[str, Any]:
     }
     async with ctx.services.db.write() as conn:
         await outbox.insert_webhook(conn, row)
+    await _announce(ctx, site["id"])
     return webhook_out(row, secret=True)
 
 
@@ -134,6 +153,7 @@ async def delete_webhook(ctx: Context) -> dict[str, Any]:
     _site, hook = await _webhook(ctx)
     async with ctx.services.db.write() as conn:
         await outbox.delete_webhook(conn, hook["id"])
+    await _announce(ctx, hook["site_id"])
     return {"ok": True, "id": hook["id"]}
 
 

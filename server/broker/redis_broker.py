@@ -29,6 +29,7 @@ from server.broker.backoff import Backoff
 from server.broker.base import BrokerUnavailable, ReconnectListener, ScriptArg, ScriptError
 from server.broker.fanout import Handler, LocalFanout, Subscription
 from server.broker.lua_scripts import LuaScript, load_lua_scripts
+from server.broker.redis_publisher import RedisPublisher
 from server.broker.redis_subscriber import CONNECTION_ERRORS, RedisSubscriber
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class RedisBroker:
         self._scripts: dict[str, LuaScript] = {}
         self._pool: BlockingConnectionPool | None = None
         self._subscriber: RedisSubscriber | None = None
+        self._publisher: RedisPublisher | None = None
         self._closed = False
 
     @property
@@ -100,6 +102,10 @@ class RedisBroker:
             # a script that may already have run.
             retry=Retry(NoBackoff(), 0),
         )
+        base = self._backoff_base_s
+        self._publisher = RedisPublisher(
+            self._pool, self.address, self._retry_window_s, lambda: Backoff(base, max(base, 0.4))
+        )
         try:
             await self._execute(("PING",), retry_after_send=True, window_s=self._start_timeout_s)
             self._subscriber = RedisSubscriber(
@@ -122,6 +128,8 @@ class RedisBroker:
         self._closed = True
         if self._subscriber is not None:
             await self._subscriber.close()
+        if self._publisher is not None:
+            await self._publisher.close()
         tasks = list(self._listener_tasks)
         for task in tasks:
             task.cancel()
@@ -195,9 +203,11 @@ class RedisBroker:
     async def publish(self, channel: str, data: bytes) -> None:
         check_name("channel", channel)
         check_bytes("data", data)
-        # Retried even after a send: a duplicate is harmless (receivers dedupe by seq),
-        # a silent drop is not.
-        await self._execute(("PUBLISH", self.prefix + channel, data), retry_after_send=True)
+        self._check_open()
+        assert self._publisher is not None
+        # Pipelined with the node's other publishes; retried even after a send: a
+        # duplicate is harmless (receivers dedupe by seq), a silent drop is not.
+        await self._publisher.publish(self.prefix + channel, data)
 
     async def subscribe(self, channel: str, handler: Handler) -> Subscription:
         subscriber = self._started_subscriber()

@@ -102,5 +102,11 @@ async def accept(db: Database, conversation_id: str, agent_id: str) -> dict[str,
     )
 
 
-async def close(db: Database, conversation_id: str, by: str) -> dict[str, Any]:
-    return await apply(db, conversation_id, Action.CLOSE, {"closed_ts": now_ms(), "closed_by": by})
+async def close(
+    db: Database, conversation_id: str, by: str, missed_reason: str | None = None
+) -> dict[str, Any]:
+    """Close; `missed_reason` records why a chat that never got an agent ended."""
+    values: dict[str, Any] = {"closed_ts": now_ms(), "closed_by": by}
+    if missed_reason is not None:
+        values["missed_reason"] = missed_reason
+    return await apply(db, conversation_id, Action.CLOSE, values)

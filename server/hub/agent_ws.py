@@ -186,7 +186,7 @@ class AgentSession:
     # -- events from other nodes ---------------------------------------------------------
     def on_event(self, kind: str, payload: Any) -> None:
         if kind == "message":
-            self.conn.deliver(payload["frame"]["conversation_id"], payload["seq"], payload["frame"])
+            self.conn.deliver_encoded(payload["conversation_id"], payload["seq"], payload["json"])
         elif kind == "typing":
             if payload["author"].get("id") != self.agent["id"]:
                 self.conn.send(payload)
@@ -359,8 +359,7 @@ class AgentSession:
         conv = await self._conversation(frame.conversation_id)
         self._assigned(conv)
         try:
-            row, duplicate = await messages.append(
-                self.db,
+            row, duplicate = await self.services.message_writer.append(
                 conversation_id=conv["id"],
                 sender=f"a:{self.agent['id']}",
                 author_kind="agent",
@@ -377,6 +376,9 @@ class AgentSession:
             ack["ref"] = frame.ref
         if duplicate:
             self.conn.send(ack)
+            # The first attempt's node may have died between its commit and its publish:
+            # publish again (receivers drop a seq they already have).
+            await chat_events.publish_message(self.hub, row)
             return
         self.conn.deliver(conv["id"], row["seq"], ack)
         await chat_events.publish_message(self.hub, row)

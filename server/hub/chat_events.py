@@ -9,13 +9,20 @@ from server.chat.payloads import message_frame
 from server.events import EventBus
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.store.database import Database
+from server.wire.codec import encode_frame
 
 
 async def publish_message(hub: Hub, row: dict[str, Any]) -> None:
+    """Fan a stored message out. The frame travels encoded: receivers write the text."""
     await hub.publish(
         conv_channel(row["conversation_id"]),
         "message",
-        {"frame": message_frame(row), "seq": row["seq"], "internal": bool(row["internal"])},
+        {
+            "conversation_id": row["conversation_id"],
+            "seq": row["seq"],
+            "internal": bool(row["internal"]),
+            "json": encode_frame(message_frame(row)),
+        },
     )
 
 

@@ -82,6 +82,12 @@ class Connection:
         encoded = _encode(frame) if frame is not None else None
         self._put(_Message(conversation_id, seq, encoded), len(encoded.text) if encoded else 0)
 
+    def deliver_encoded(self, conversation_id: str, seq: int, text: str | None) -> None:
+        """`deliver` for a message frame another node already encoded (the envelope
+        carries the JSON text, so fan-out does not re-encode it per socket)."""
+        encoded = _Frame(text, "message") if text is not None else None
+        self._put(_Message(conversation_id, seq, encoded), len(text) if text else 0)
+
     def sync(self, conversation_id: str, after_seq: int) -> None:
         """Queue a replay of everything after `after_seq` (resume, reconnect re-sync)."""
         self._put(_Sync(conversation_id, after_seq), 0)

@@ -136,6 +136,7 @@ class VisitorSession:
                         hello.ref,
                     )
                 )
+        is_new = visitor_id is None
         visitor_id = visitor_id or new_id("vi")
         if not self.hub.visitor_sockets_acquire(visitor_id, MAX_SOCKETS_PER_VISITOR):
             await self.conn.close(4429, "too many connections for this visitor")
@@ -157,8 +158,7 @@ class VisitorSession:
                     )
                 )
         attributes = dict(hello.attributes or {})
-        await conversations.ensure_visitor(
-            self.db,
+        await self.services.visitor_writer.save(
             {
                 "id": visitor_id,
                 "site_id": site_id,
@@ -169,9 +169,13 @@ class VisitorSession:
                 "first_seen_ts": now,
                 "last_seen_ts": now,
             },
+            new=is_new,
         )
-        async with self.db.read() as conn:
-            chats = await conv_queries.count_for_visitor(conn, visitor_id)
+        # An id this node just made has no conversations: no reads for a new visitor.
+        chats = 0
+        if not is_new:
+            async with self.db.read() as conn:
+                chats = await conv_queries.count_for_visitor(conn, visitor_id)
         # The same fields go to the engine and to the visit log, so a backtest replays
         # exactly what the live engine saw.
         hello_event = {
@@ -190,8 +194,10 @@ class VisitorSession:
         self.services.visit_log.append(site_id, visitor_id, now, "hello", hello_event)
         await self.hub.follow(self.conn, visitor_channel(visitor_id), self.on_event)
         await self.hub.follow(self.conn, visitors_channel(site_id), self.on_event)
-        async with self.db.read() as conn:
-            open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
+        open_conv = None
+        if not is_new:  # read after following, so a chat opened meanwhile is not missed
+            async with self.db.read() as conn:
+                open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
         settings = self.site.get("settings") or {}
         welcome: dict[str, Any] = {
             "type": "welcome",
@@ -269,8 +275,9 @@ class VisitorSession:
     # -- events from other nodes ---------------------------------------------------------
     def on_event(self, kind: str, payload: Any) -> None:
         if kind == "message":
-            frame = None if payload["internal"] else payload["frame"]
-            self.conn.deliver(payload["frame"]["conversation_id"], payload["seq"], frame)
+            # A note still moves this socket's position: seqs stay gap-free for it.
+            text = None if payload["internal"] else payload["json"]
+            self.conn.deliver_encoded(payload["conversation_id"], payload["seq"], text)
         elif kind == "typing":
             if payload["author"]["kind"] != "visitor":
                 self.conn.send(payload)
@@ -453,8 +460,7 @@ class VisitorSession:
         self, conversation_id: str, client_msg_id: str | None, text: str, ref: str | None
     ) -> None:
         try:
-            row, duplicate = await messages.append(
-                self.db,
+            row, duplicate = await self.services.message_writer.append(
                 conversation_id=conversation_id,
                 sender=f"v:{self.visitor_id}",
                 author_kind="visitor",
@@ -470,6 +476,9 @@ class VisitorSession:
             ack["ref"] = ref
         if duplicate:
             self.conn.send(ack)  # the retry's answer: the original, same seq
+            # The first attempt's node may have died between its commit and its publish:
+            # publish again (receivers drop a seq they already have).
+            await chat_events.publish_message(self.hub, row)
             return
         self.conn.deliver(conversation_id, row["seq"], ack)
         await chat_events.publish_message(self.hub, row)

@@ -1,8 +1,8 @@
 """The Store's connection: one async SQLAlchemy engine for SQLite or PostgreSQL.
 
 `open_database(url)` picks the dialect from the URL scheme. Connection failures surface
-as `StoreUnavailable` so callers answer 503 instead of a traceback, and the pool's
-pre-ping lets the process recover by itself when the server comes back.
+as `StoreUnavailable` so callers answer 503 instead of a traceback; a disconnect
+invalidates the pool, so the process recovers by itself when the server comes back.
 """
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ def _postgres_engine(url: str) -> AsyncEngine:
         url,
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip each): a connection that died with the server
+        # fails on use, surfaces as StoreUnavailable, and SQLAlchemy then invalidates the
+        # whole pool, so the process recovers on the next checkout.
+        pool_pre_ping=False,
         pool_timeout=5,
         connect_args={"timeout": 5, "command_timeout": 30},
     )
@@ -92,6 +95,10 @@ class Database:
         """A connection for reads; connection failures become `StoreUnavailable`."""
         try:
             async with self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    # Under READ COMMITTED every statement takes its own snapshot anyway:
+                    # BEGIN/ROLLBACK around reads would only add two round trips.
+                    await conn.execution_options(isolation_level="AUTOCOMMIT")
                 yield conn
         except StoreUnavailable:
             raise

@@ -308,3 +308,55 @@ async def test_agent_revocation_closes_sockets_with_4401(
         await admin2.delete(f"/api/v1/agents/{temp['id']}", headers={"X-CSRF-Token": csrf2})
     code, reason = await socket.closed()
     assert (code, reason) == (4401, "session revoked")
+
+
+async def test_a_retry_of_a_stored_but_unpublished_message_is_published(
+    chat: ChatSite, node: BeckonProcess
+) -> None:
+    # A node that dies between its commit and its publish leaves a stored message no one
+    # was told about. The client's retry is a duplicate, and must still reach the agent.
+    from server.chat import messages
+    from server.store.database import open_database
+
+    chat = await make_chat_site(node, agent_email="retry@example.com")  # an agent with room
+    visitor, welcome, cid = await _queued_chat(chat)
+    agent, _ = await chat.agent_socket()
+    accepted = await agent.request({"type": "accept", "conversation_id": cid})
+    assert accepted["status"] == "active", accepted
+    await agent.expect(lambda f: f["type"] == "message" and f["seq"] == 1)
+    db = open_database(node.env["BECKON_DATABASE_URL"])
+    try:
+        stored, _ = await messages.append(  # committed, never published
+            db,
+            conversation_id=cid,
+            sender=f"v:{welcome['visitor_id']}",
+            author_kind="visitor",
+            author_id=None,
+            author_name=None,
+            client_msg_id="lost-1",
+            text="did you get this?",
+        )
+    finally:
+        await db.close()
+    retry = {"conversation_id": cid, "client_msg_id": "lost-1", "text": "did you get this?"}
+    ack = await visitor.request({"type": "message", **retry})
+    assert ack["seq"] == stored["seq"] == 2
+    got = await agent.expect(lambda f: f["type"] == "message" and f["seq"] == 2, timeout=5)
+    assert got["text"] == "did you get this?"
+    await visitor.close()
+    await agent.close()
+
+
+async def test_visitor_leaving_a_queued_chat_closes_it_as_missed(chat: ChatSite) -> None:
+    visitor, _, cid = await _queued_chat(chat)
+    closed = await visitor.request({"type": "close", "conversation_id": cid})
+    assert (closed["type"], closed["by"], closed["survey"]) == ("closed", "visitor", [])
+    async with httpx.AsyncClient(base_url=chat.server_url, timeout=10) as client:
+        response = await client.get(
+            f"/api/v1/conversations/{cid}",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["status"], body["missed_reason"]) == ("closed", "visitor_left")
+    await visitor.close()

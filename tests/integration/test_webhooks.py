@@ -365,3 +365,30 @@ async def test_two_nodes_send_each_delivery_exactly_once(tmp_path: Path, redis_p
             assert sorted(sent) == sorted(ids)  # each once, none twice
     finally:
         await receiver.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_an_endpoint_added_on_one_node_gets_events_from_the_other(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    # Node 2 caches which events the site's endpoints want; adding one on node 1 must
+    # reach node 2's cache at once (the announcement), not after the cache expires.
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        async with cluster(tmp_path, prefix=redis_prefix, extra_env=FAST) as nodes:
+            chat = await make_chat_site(nodes[0])
+            visitor, _ = await chat.visitor(node_url=nodes[1].url)
+            conv = await visitor.request({"type": "chat_start", "text": "before any endpoint"})
+            before = {"conversation_id": conv["id"], "client_msg_id": "m1", "text": "still none"}
+            assert (await visitor.request({"type": "message", **before}))["type"] == "message"
+            await create_hook(chat, receiver.url, ["message.created"])
+            after = {"conversation_id": conv["id"], "client_msg_id": "m2", "text": "after"}
+            assert (await visitor.request({"type": "message", **after}))["type"] == "message"
+            received = await receiver.wait_for(lambda rs: len(rs) >= 1, timeout=10)
+            texts = [orjson.loads(r.body)["data"]["message"]["text"] for r in received]
+            assert texts == ["after"]
+            await visitor.close()
+    finally:
+        await receiver.stop()

@@ -1,0 +1,149 @@
+"""Profile Beckon's two nodes with py-spy under a fixed chat load (PERF_NOTES.md).
+
+    python -m bench.profile [--rate 300] [--seconds 15] [--conversations 200] [--store postgresql]
+    python -m bench.profile --connects 3000 --seconds 20
+
+Starts the bench's private Redis (and PostgreSQL), two `beckon serve` nodes, opens the
+conversations, waits until node 1 is idle, then records both nodes with py-spy while
+the load generator sends at a fixed open-loop rate. Prints the functions with the most
+samples (self and inclusive) per node, and the CPU seconds each process kind used per
+message — the figure that survives a busy machine better than latency does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.infra import LOAD_CORE, CoreMeter, Postgres, Redis, pin_self, raise_nofile
+from bench.loadclient import LoadGen
+from bench.scenarios import node_idle
+from bench.systems import Beckon
+
+
+def _top(collapsed: Path, limit: int = 25) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(self, inclusive) sample counts per function from py-spy's collapsed stacks."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        n = int(count)
+        own[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    return own.most_common(limit), inclusive.most_common(limit)
+
+
+async def main(args: argparse.Namespace) -> None:
+    raise_nofile()
+    pin_self(LOAD_CORE)
+    workdir = Path(tempfile.mkdtemp(prefix="beckon-profile-"))
+    redis, pg = Redis(workdir), Postgres(workdir)
+    await redis.start()
+    if args.store == "postgresql":
+        await pg.start()
+    system = Beckon(workdir, redis, args.store, pg if args.store == "postgresql" else None)
+    await system.start()
+    gen = await LoadGen.start()
+    try:
+        n = args.conversations
+        if args.connects:
+            cfg = system.chat_config(0)
+            cfg.pop("dialect", None)
+            run = gen.call(
+                "connects",
+                timeout=600,
+                dialect=system.dialect,
+                n=args.connects,
+                inflight=100,
+                **cfg,
+            )
+        else:
+            await system.prepare_chat(n)
+            await gen.call("setup_chat", timeout=600, conversations=n, **system.chat_config(n))
+            await node_idle(system, limit_s=120)
+            await gen.call("rate", rate=args.rate, duration=2.0, drain=5.0)  # warm up
+            run = gen.call("rate", rate=args.rate, duration=args.seconds, drain=10.0)
+        outputs = [workdir / f"node{i}.txt" for i in range(2)]
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        spies = [
+            await asyncio.create_subprocess_exec(
+                *[
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(proc.pid),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "--rate",
+                    "200",
+                    "-o",
+                    str(out),
+                ],
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            for proc, out in zip(system.procs, outputs, strict=True)
+        ]
+        meter = CoreMeter()
+        meter.start()
+        began = time.monotonic()
+        result: dict[str, Any] = await run
+        wall = time.monotonic() - began
+        split = meter.by_kind()
+        for spy in spies:
+            async with asyncio.timeout(60):
+                await spy.wait()
+        if args.connects:
+            sent = max(result["open"], 1)
+            print(f"{result['open']} connects, {result['per_s']:.0f}/s, errors {result['errors']}")
+        else:
+            sent = max(result["sent"], 1)
+            print(
+                f"rate {args.rate}/s for {args.seconds}s: delivered {result['delivered']}/"
+                f"{result['sent']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+            )
+        unit = "connect" if args.connects else "message"
+        for kind, share in sorted(split.items()):
+            print(f"  cpu {kind:10s} {share * wall / sent * 1e3:7.3f} ms per {unit}")
+        for i, out in enumerate(outputs):
+            if not out.exists():
+                print(f"node {i + 1}: no profile (py-spy missing or not permitted)")
+                continue
+            own, inclusive = _top(out)
+            total = sum(int(line.rpartition(" ")[2]) for line in out.read_text().splitlines())
+            print(f"\nnode {i + 1}: {total} samples — self")
+            for name, count in own:
+                print(f"  {count / total:6.1%}  {name}")
+            print(f"node {i + 1}: inclusive")
+            for name, count in inclusive:
+                print(f"  {count / total:6.1%}  {name}")
+        print(f"\nraw stacks: {workdir}")
+    finally:
+        await gen.quit()
+        await system.stop()
+        pg.stop()
+        redis.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--store", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument(
+        "--connects", type=int, default=0, help="profile N visitor connects instead of chat"
+    )
+    asyncio.run(main(parser.parse_args()))
