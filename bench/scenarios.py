@@ -45,6 +45,8 @@ class Plan:
     settle_s: float
     scenarios: set[str] = field(default_factory=lambda: set("abcde"))
     wait_quiet_s: float = 0.0
+    # A rate phase starts once no frame has arrived for this long (the last backlog).
+    quiesce_s: float = 1.0
 
 
 def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
@@ -68,6 +70,7 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
             settle_s=0.5,
             scenarios=scenarios,
             wait_quiet_s=0.0,
+            quiesce_s=0.2,
         )
     return Plan(
         quick=False,
@@ -101,11 +104,13 @@ def step_ok(r: dict[str, Any], rate: int) -> bool:
     )
 
 
-async def measured(gen: LoadGen, cmd: str, timeout: float = 600, **args: Any) -> dict[str, Any]:
+async def measured(
+    gen: LoadGen, cmd: str, timeout: float = 600, quiesce_s: float = 1.0, **args: Any
+) -> dict[str, Any]:
     if cmd == "rate":
         # Each rate phase starts on an idle system: the backlog of a phase the system
         # could not keep up with must not be charged to the next one.
-        q = await gen.call("quiesce", quiet=1.0, limit=90)
+        q = await gen.call("quiesce", quiet=quiesce_s, limit=90)
         if not q["quiet"]:
             log(f"WARNING: still receiving the previous phase's backlog after {q['waited_s']:.0f}s")
     meter = CoreMeter()
@@ -164,7 +169,7 @@ async def chat_scenarios(system: System, gen: LoadGen, plan: Plan, out: dict[str
     # Steady state only: the work a server queues behind the set-up (Beckon routes each
     # new chat after answering chat_start) must finish before anything is measured.
     settled = time.monotonic()
-    await node_idle(system, limit_s=300)
+    await node_idle(system, limit_s=300, every_s=0.25 if plan.quick else 1.0)
     setup["settle_s"] = round(time.monotonic() - settled, 1)
     log(f"node 1 idle {setup['settle_s']:.0f}s after the set-up")
     # Warm up gently (the ladder's first step): caches, pools, JIT-free but lazy imports.
@@ -184,7 +189,14 @@ async def chat_scenarios(system: System, gen: LoadGen, plan: Plan, out: dict[str
                 break
             passed = False
             for attempt in (1, 2):
-                r = await measured(gen, "rate", rate=rate, duration=plan.step_s, drain=plan.drain_s)
+                r = await measured(
+                    gen,
+                    "rate",
+                    rate=rate,
+                    duration=plan.step_s,
+                    drain=plan.drain_s,
+                    quiesce_s=plan.quiesce_s,
+                )
                 r["attempt"] = attempt
                 r["ok"] = step_ok(r, rate)
                 r["gen_saturated"] = r["gen_cpu"] > GEN_SATURATED
@@ -222,7 +234,14 @@ async def chat_scenarios(system: System, gen: LoadGen, plan: Plan, out: dict[str
 
 async def _latency(gen: LoadGen, plan: Plan, rates: list[int], out: dict[str, Any]) -> None:
     for rate in rates:
-        r = await measured(gen, "rate", rate=rate, duration=plan.rate_s, drain=plan.drain_s)
+        r = await measured(
+            gen,
+            "rate",
+            rate=rate,
+            duration=plan.rate_s,
+            drain=plan.drain_s,
+            quiesce_s=plan.quiesce_s,
+        )
         out["a"][str(rate)] = r
         log(
             f"(a) {rate} msg/s: p50 {_ms(r['p50_ms'])} p99 {_ms(r['p99_ms'])} "
@@ -270,17 +289,17 @@ async def idle_scenario(system: System, gen: LoadGen, plan: Plan, out: dict[str,
     if "e" in plan.scenarios and isinstance(system, Beckon) and system.store == "postgresql":
         await behaviour_scenario(system, gen, plan, out, reuse=True)
     await gen.call("close_idle", timeout=600)
-    await node_idle(system)
+    await node_idle(system, every_s=0.25 if plan.quick else 1.0)
 
 
-async def node_idle(system: System, limit_s: float = 120.0) -> None:
+async def node_idle(system: System, limit_s: float = 120.0, every_s: float = 1.0) -> None:
     """Wait (bounded) until node 1 stops working on what the last phase left (closing
     20,000 sockets takes some servers minutes), so the next phase starts clean."""
     deadline = time.monotonic() + limit_s
     proc = psutil.Process(system.node1().pid)
     proc.cpu_percent(None)
     while time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(every_s)
         if proc.cpu_percent(None) < 10:
             return
     log(f"WARNING: node 1 still busy {limit_s:.0f}s after the sockets closed")
