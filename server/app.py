@@ -47,9 +47,10 @@ from server.ops_routes import ops_routes
 from server.resources import open_services
 from server.services import Services
 from server.settings import Settings
+from server.sites import site_cache
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
-from server.webhooks import WEBHOOKS_CHANNEL, DeliveryWorker, WebhookConfig, WebhookListener
+from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
 
 log = logging.getLogger("beckon.app")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -143,9 +144,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         webhook_listener = WebhookListener(owned.db, webhook_worker)
         webhook_listener.attach(app.state.events)
         app.state.webhook_listener = webhook_listener
-        webhooks_subscription = await owned.broker.subscribe(
-            WEBHOOKS_CHANNEL, lambda _c, data: webhook_listener.invalidate(data.decode())
-        )
+        await webhook_listener.wanted.follow(owned.broker)
+        app.state.sites_by_key = site_cache(owned.db)
+        await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
         try:
@@ -154,7 +155,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             await janitor.close()
             await proactive.close()
             await rules_subscription.close()
-            await webhooks_subscription.close()
+            await webhook_listener.wanted.close()
+            await app.state.sites_by_key.close()
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).
             await hub.close_all(1012, "server shutting down")
             await app.state.events.drain()

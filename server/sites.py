@@ -6,6 +6,7 @@ import html
 import secrets
 from typing import Any
 
+from server.announced_cache import AnnouncedCache
 from server.api.models import SiteCreate
 from server.ids import new_id, now_ms
 from server.store import sites as site_queries
@@ -66,3 +67,17 @@ def site_out(site: dict[str, Any], base_url: str, *, with_secret: bool) -> dict[
         "created_ts": site["created_ts"],
         "snippet": snippet(site["key"], base_url),
     }
+
+
+SITES_CHANNEL = "sites-changed"  # payload: the site's key, as bytes
+
+
+def site_cache(db: Database) -> AnnouncedCache[dict[str, Any] | None]:
+    """Sites by key, for visitor sockets (a lookup on every page load). Callers must not
+    change the rows they get: they are shared."""
+
+    async def load(key: str) -> dict[str, Any] | None:
+        async with db.read() as conn:
+            return await site_queries.get_site_by_key(conn, key)
+
+    return AnnouncedCache(SITES_CHANNEL, load)

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import orjson
 
+from server.announced_cache import AnnouncedCache
 from server.chat import conversations, messages
 from server.chat.payloads import conversation_summary, message_frame
 from server.errors import ApiError
@@ -260,41 +261,27 @@ async def enqueue_test(conn: Any, webhook: dict[str, Any], ts: int) -> str:
 
 
 WEBHOOKS_CHANNEL = "webhooks-changed"  # payload: the site id, as bytes
-SUBSCRIBERS_MAX_AGE_S = 30.0
 
 
 class WebhookListener:
     """Listens to every webhook event kind and writes the deliveries to the outbox.
 
     Which events each site's endpoints want is cached per node (every chat message is an
-    event; reading the endpoints for each would cost a query per message). A change on
-    any node is announced on `WEBHOOKS_CHANNEL`; entries also expire after
-    `SUBSCRIBERS_MAX_AGE_S` in case an announcement was lost while the broker was down.
+    event; reading the endpoints for each would cost a query per message); a change on
+    any node is announced on `WEBHOOKS_CHANNEL` (`server/announced_cache.py`).
     """
 
     def __init__(self, db: Database, worker: DeliveryWorker) -> None:
         self.db = db
         self.worker = worker
-        self._wanted: dict[str, tuple[frozenset[str], float]] = {}
-        self._changes = 0
+        self.wanted: AnnouncedCache[frozenset[str]] = AnnouncedCache(
+            WEBHOOKS_CHANNEL, self._load_wanted
+        )
 
-    def invalidate(self, site_id: str) -> None:
-        self._wanted.pop(site_id, None)
-        self._changes += 1
-
-    async def _wants(self, site_id: str, kind: str) -> bool:
-        cached = self._wanted.get(site_id)
-        if cached is None or time.monotonic() - cached[1] >= SUBSCRIBERS_MAX_AGE_S:
-            changes = self._changes
-            async with self.db.read() as conn:
-                rows = await outbox.list_webhooks(conn, site_id)
-            kinds = frozenset(k for r in rows if r["active"] for k in (r["events"] or []))
-            cached = (kinds, time.monotonic())
-            # A change announced while we read may not be in what we read: use it once,
-            # but do not keep it.
-            if changes == self._changes:
-                self._wanted[site_id] = cached
-        return kind in cached[0]
+    async def _load_wanted(self, site_id: str) -> frozenset[str]:
+        async with self.db.read() as conn:
+            rows = await outbox.list_webhooks(conn, site_id)
+        return frozenset(k for r in rows if r["active"] for k in (r["events"] or []))
 
     def attach(self, events: EventBus) -> None:
         for kind in EVENTS:
@@ -305,7 +292,7 @@ class WebhookListener:
         if not site_id:
             log.warning("%s event without site_id; no webhook can be chosen", kind)
             return
-        if not await self._wants(site_id, kind):
+        if kind not in await self.wanted.get(site_id):
             return  # the common case: no endpoint wants it, nothing to build
         payload = await _event_data(self.db, kind, data)
         async with self.db.write() as conn:

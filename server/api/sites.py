@@ -79,4 +79,7 @@ async def patch_site(ctx: Context) -> dict[str, Any]:
         await site_queries.update_site(conn, site["id"], values)
         site = await site_queries.get_site(conn, site["id"])
     assert site is not None
+    sites_by_key = getattr(ctx.request.app.state, "sites_by_key", None)
+    if sites_by_key is not None:  # visitor sockets look sites up by key on every node
+        await sites_by_key.announce(ctx.services.broker, site["key"])
     return site_out(site, ctx.services.settings.base_url, with_secret=True)

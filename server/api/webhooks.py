@@ -15,13 +15,11 @@ from server.api.access import site_for
 from server.api.models import Strict
 from server.api.pagination import parse_limit
 from server.api.router import ApiRouter, Context
-from server.broker.base import BrokerUnavailable
 from server.errors import ApiError
 from server.ids import new_id, now_ms
 from server.store import outbox
 from server.webhooks import (
     EVENTS,
-    WEBHOOKS_CHANNEL,
     enqueue_test,
     new_secret,
     validate_target,
@@ -91,11 +89,7 @@ async def _announce(ctx: Context, site_id: str) -> None:
     """Every node's listener re-reads the site's endpoints (this one at once)."""
     listener = getattr(ctx.request.app.state, "webhook_listener", None)
     if listener is not None:
-        listener.invalidate(site_id)
-    try:
-        await ctx.services.broker.publish(WEBHOOKS_CHANNEL, site_id.encode())
-    except BrokerUnavailable:
-        pass  # the change is stored; other nodes pick it up when their entry expires
+        await listener.wanted.announce(ctx.services.broker, site_id)
 
 
 async def _webhook(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:

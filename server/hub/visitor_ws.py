@@ -29,7 +29,6 @@ from server.hub.socket_loop import Refused, receive_text, run_frames
 from server.ids import new_id, now_ms
 from server.services import Services
 from server.store import conversations as conv_queries
-from server.store import sites as site_queries
 from server.store import users as user_queries
 from server.wire.codec import decode_frame, error_frame
 from server.wire.errors import FrameError
@@ -49,8 +48,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     from server.hub.origins import origin_allowed
 
     site_key = ws.query_params.get("site", "")
-    async with services.db.read() as conn:
-        site = await site_queries.get_site_by_key(conn, site_key) if site_key else None
+    site = await ws.app.state.sites_by_key.get(site_key) if site_key else None
     await ws.accept()
     if site is None:
         await ws.close(CLOSE_FORBIDDEN_ORIGIN, "unknown site")

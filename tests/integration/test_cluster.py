@@ -12,6 +12,7 @@ from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.chatter import Chatter, agent_connector, visitor_connector
 from tests.cluster import RedisServer, cluster
+from tests.ws_client import WsClient, ws_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 MESSAGES_EACH = 10
@@ -227,3 +228,29 @@ async def test_racing_chat_starts_open_exactly_one(tmp_path, redis_prefix) -> No
                     break
         assert len(listed) == 200
         assert len({c["visitor_id"] for c in listed}) == 200
+
+
+async def test_a_site_change_on_one_node_applies_on_the_other_at_once(
+    tmp_path, redis_prefix
+) -> None:  # type: ignore[no-untyped-def]
+    # Node two caches the site for its visitor sockets; an origin allowed on node one
+    # must be allowed there for the very next connection (the change is announced).
+    async with cluster(tmp_path, prefix=redis_prefix) as (one, two):
+        chat = await make_chat_site(one)
+        visitor, _ = await chat.visitor(node_url=two.url)  # node two now has it cached
+        await visitor.close()
+        url = ws_url(two.url, f"/ws/visitor?site={chat.site['key']}")
+        refused = await WsClient.connect(url, origin="https://new-shop.example.org")
+        assert await refused.closed() == (4403, "origin not allowed")
+        async with httpx.AsyncClient(base_url=one.url, timeout=10) as client:
+            response = await client.patch(
+                f"/api/v1/sites/{chat.site['id']}",
+                headers={"Authorization": f"Bearer {chat.admin_token}"},
+                json={"allowed_origins": ["https://new-shop.example.org"]},
+            )
+        assert response.status_code == 200, response.text
+        allowed = await WsClient.connect(url, origin="https://new-shop.example.org")
+        page = {"url": "https://new-shop.example.org/"}
+        welcome = await allowed.request({"type": "hello", "page": page})
+        assert welcome["type"] == "welcome", welcome
+        await allowed.close()

@@ -117,7 +117,10 @@ async def agent_take(agent: WsClient) -> str:
             or (frame.get("type") == "conversation" and frame.get("status") == "active")
         )
 
-    frame = await agent.expect(arrived)
+    try:
+        frame = await agent.expect(arrived)
+    except TimeoutError:
+        raise AssertionError(f"no chat reached the agent; it got {agent.frames}") from None
     if frame["type"] == "conversation":
         return frame["id"]
     conv_id = frame["conversation_id"] if frame["type"] == "offer" else frame["items"][0]["id"]
