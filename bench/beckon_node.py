@@ -26,6 +26,29 @@ async def _probe(path: str) -> None:
         await asyncio.sleep(1.0)
 
 
+def _log_gc_pauses(threshold_ms: float) -> None:
+    """BENCH_GC_LOG=MS: print every garbage collection that stops the node longer than MS
+    (generation, duration, objects collected) to stderr, i.e. the node's log."""
+    import gc
+
+    started: list[float] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            ms = (time.perf_counter() - started[0]) * 1000
+            if ms >= threshold_ms:
+                print(
+                    f"gc pause: generation {info['generation']}, {ms:.1f} ms, "
+                    f"collected {info['collected']}, tracked {len(gc.get_objects())}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    gc.callbacks.append(callback)
+
+
 def main() -> int:
     probe_path = sys.argv[1]
     args = sys.argv[2:]
@@ -52,6 +75,8 @@ def main() -> int:
     cli._event_loop_runner = runner
     cli_main = cli.main
 
+    if os.environ.get("BENCH_GC_LOG"):
+        _log_gc_pauses(float(os.environ["BENCH_GC_LOG"]))
     if cprofile_out:
         # SIGUSR1 starts a deterministic profile of the node, SIGUSR2 stops it and
         # writes the pstats file (so only the measured phase is profiled).

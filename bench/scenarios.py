@@ -40,6 +40,7 @@ class Plan:
     connects: int
     inflight: int
     visitors_e: int
+    rules_e: int
     behaviour_s: float
     drain_s: float
     settle_s: float
@@ -65,6 +66,7 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
             connects=20,
             inflight=10,
             visitors_e=10,
+            rules_e=20,
             behaviour_s=1.5,
             drain_s=2.0,
             settle_s=0.5,
@@ -84,6 +86,7 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
         connects=1000,
         inflight=100,
         visitors_e=5000,
+        rules_e=200,
         behaviour_s=20.0,
         drain_s=3.0,
         settle_s=3.0,
@@ -337,11 +340,12 @@ async def behaviour_scenario(
     rule_routes = [p for p in routes if "rule" in p]
     engine_live = bool(rule_routes)
     note = (
-        "invitation engine routes present: " + ", ".join(rule_routes)
+        f"invitation engine live ({len(rule_routes)} rules API routes)"
         if engine_live
         else "the invitation engine is NOT in the server path yet (no rules API): this "
         "measures behaviour frames through the sockets into the visit log only"
     )
+    rules = await system.create_rules(plan.rules_e) if engine_live else 0
     cfg = _idle_cfg(system)
     r = await measured(
         gen,
@@ -354,12 +358,13 @@ async def behaviour_scenario(
     )
     r["engine_live"] = engine_live
     r["note"] = note
-    r["rules"] = 0
+    r["rules"] = rules
     out["e"] = r
     log(
         f"(e) {r['visitors']} visitors{' (of the idle ones)' if reuse else ''}: "
         f"{r['per_s']:.0f} behaviour events/s "
-        f"({r['invitations']} invitations), server core {r['server_core']:.0%} — {note}"
+        f"with {rules} rules ({r['invitations']} invitations), server core "
+        f"{r['server_core']:.0%} — {note}"
     )
 
 

@@ -66,6 +66,39 @@ class System:
     async def start(self) -> None:
         raise NotImplementedError
 
+    async def create_rules(self, n: int) -> int:
+        """`n` invitation rules on the bench site, as a marketer would write them: most
+        watch other sections of the shop (the engine's index skips them), one in twenty
+        watches the checkout with a cart threshold the load reaches. Returns how many."""
+        made = 0
+        async with self.client() as c:
+            for i in range(n):
+                if i % 20 == 0:
+                    when = [
+                        {"fact": "page.path", "op": "glob", "value": "/checkout*"},
+                        {"fact": "cart.value", "op": "gte", "value": 60 + 10 * (i // 20)},
+                    ]
+                else:
+                    when = [
+                        {"fact": "page.path", "op": "glob", "value": f"/collections/c{i}/*"},
+                        {"fact": "page.time_s", "op": "gte", "value": 10 + i % 50},
+                    ]
+                r = await c.post(
+                    f"/api/v1/sites/{self.site['id']}/rules",
+                    headers=self.admin_headers,
+                    json={
+                        "name": f"bench rule {i}",
+                        "enabled": True,
+                        "priority": i % 10,
+                        "when": {"all": when},
+                        "gates": {"max_per_visit": 1},
+                        "variants": [{"id": "a", "weight": 1, "text": {"en": "Need help?"}}],
+                    },
+                )
+                r.raise_for_status()
+                made += 1
+        return made
+
     def chat_config(self, conversations: int) -> dict[str, Any]:
         return {"dialect": self.dialect, "nodes": self.nodes}
 

@@ -37,6 +37,7 @@ from server.chat.site_load import SiteLoads
 from server.chat.visitor_briefs import VisitorBriefs
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
+from server.gc_tuning import tune_after_startup
 from server.hub.agent_ws import agent_endpoint
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, visitor_channel
@@ -149,6 +150,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
+        tune_after_startup()
         try:
             yield
         finally:

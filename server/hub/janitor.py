@@ -30,6 +30,7 @@ from server.store.visits import prune_before
 
 log = logging.getLogger("beckon.janitor")
 TICK_S = 1.0
+ORPHAN_COLUMNS = ("id", "site_id", "agent_id", "department", "queued_ts", "created_ts", "transfers")
 PRUNE_EVERY_S = 3600.0
 
 
@@ -93,11 +94,14 @@ class Janitor:
                     .distinct()
                 )
             ]
+            # Every second on a busy node: only the columns a requeue needs, not whole rows.
             active = [
                 dict(r)
                 for r in (
                     await conn.execute(
-                        select(conversations).where(conversations.c.status == "active")
+                        select(*(conversations.c[name] for name in ORPHAN_COLUMNS)).where(
+                            conversations.c.status == "active"
+                        )
                     )
                 ).mappings()
             ]

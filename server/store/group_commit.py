@@ -23,9 +23,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_BATCH = 256
-# PostgreSQL runs one batch's statements while another commits; SQLite has a single
-# writer, so a second transaction would only wait for the lock.
-WRITERS = {"postgresql": 2, "sqlite": 1}
+# One transaction in flight per node: what arrives meanwhile waits and goes in the next
+# one, so batches grow with the load by themselves. (Two writers on PostgreSQL split the
+# load into smaller batches: at 500 msg/s p99 was 67 ms with two, 39 ms with one.)
+WRITERS = {"postgresql": 1, "sqlite": 1}
 
 BatchWrite = Callable[[AsyncConnection, list[T]], Awaitable[list[R | Exception]]]
 
