@@ -118,7 +118,8 @@ async def agent_take(agent: WsClient) -> str:
         )
 
     try:
-        frame = await agent.expect(arrived)
+        # Generous: the widget may be in a reconnect backoff on a loaded machine.
+        frame = await agent.expect(arrived, timeout=20)
     except TimeoutError:
         raise AssertionError(f"no chat reached the agent; it got {agent.frames}") from None
     if frame["type"] == "conversation":
