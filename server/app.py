@@ -32,7 +32,7 @@ from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
-from server.chat.rule_cache import RULES_CHANNEL, RuleCache
+from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_briefs import VisitorBriefs
 from server.errors import ApiError, error_body, error_response
@@ -126,9 +126,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         )
         app.state.proactive = proactive
         proactive.start()
-        rules_subscription = await owned.broker.subscribe(
-            RULES_CHANNEL, lambda _c, data: app.state.rules.invalidate(data.decode())
-        )
+        await app.state.rules.follow(owned.broker)
         janitor = Janitor(
             app.state.dispatch,
             app.state.events,
@@ -156,7 +154,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         finally:
             await janitor.close()
             await proactive.close()
-            await rules_subscription.close()
+            await app.state.rules.close()
             await webhook_listener.wanted.close()
             await app.state.sites_by_key.close()
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).

@@ -17,7 +17,6 @@ from typing import Any
 import anyio
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.ids import new_id, now_ms
 from server.sites import snippet
 from server.store import rules as rule_queries
 from server.store import sites as site_queries
@@ -26,6 +25,10 @@ from server.store.database import Database
 SITE_COOKIE = "beckon_demo_site"
 SNIPPET_MARK = "<!--beckon:snippet-->"
 SITE_NAME_MARK = "<!--beckon:site-->"
+TITLE_MARK = "<!--beckon:title-->"
+MAIN_MARK = "<!--beckon:main-->"
+LAYOUT = "_layout.html"  # not a page: page names cannot start with "_"
+_TITLE_LINE = re.compile(r"<!-- title: (.+?) -->\n")
 _PAGE_NAME = re.compile(r"^[a-z0-9-]{1,40}(?:/[a-z0-9-]{1,40})?$")
 _SITE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
@@ -66,25 +69,13 @@ class DemoNotFound(Exception):
 async def create_demo_rule(db: Database, site_id: str) -> dict[str, Any]:
     """Save DEMO_RULE on the site (version 1, no author); returns the stored row.
     Raises ValueError if the rule does not validate (a bug here, not bad input)."""
-    from server.api.rules import check_rule
+    from server.api.rules import check_rule, new_rule_row
     from server.errors import ApiError
 
     try:
-        draft = check_rule(DEMO_RULE)
+        row = new_rule_row(site_id, check_rule(DEMO_RULE))
     except ApiError as exc:
         raise ValueError(f"the demo rule is not valid: {exc.details}") from exc
-    now = now_ms()
-    row = {
-        "id": new_id("rl"),
-        "site_id": site_id,
-        "name": draft["name"],
-        "enabled": True,
-        "priority": int(draft["priority"]),
-        "version": 1,
-        "body": draft,
-        "created_ts": now,
-        "updated_ts": now,
-    }
     async with db.write() as conn:
         await rule_queries.insert_rule(conn, row, None)
     return row
@@ -121,11 +112,19 @@ async def choose_site(
     return rows[0], False
 
 
-async def render(path: Path, site: dict[str, Any], origin: str) -> str:
-    """The page with the site's snippet and name put in."""
-    text = await anyio.Path(path).read_text("utf-8")
-    return text.replace(SNIPPET_MARK, snippet(site["key"], origin)).replace(
-        SITE_NAME_MARK, html.escape(site["name"])
+async def render(demo_dir: Path, path: Path, site: dict[str, Any], origin: str) -> str:
+    """The page inside the shop's layout (`demo_dir/_layout.html`), with the site's
+    snippet and name put in. A page file is its title line, then its `<main>`."""
+    page = await anyio.Path(path).read_text("utf-8")
+    title = _TITLE_LINE.match(page)
+    if title is None:
+        raise ValueError(f"{path} does not start with its title line")
+    layout = await anyio.Path(demo_dir / LAYOUT).read_text("utf-8")
+    return (
+        layout.replace(TITLE_MARK, title.group(1))
+        .replace(MAIN_MARK, page[title.end() :].rstrip("\n"))
+        .replace(SNIPPET_MARK, snippet(site["key"], origin))
+        .replace(SITE_NAME_MARK, html.escape(site["name"]))
     )
 
 

@@ -84,7 +84,7 @@ def static_routes(root: Path) -> list[BaseRoute]:
                 site, remember = await demo_shop.choose_site(
                     conn, asked, request.cookies.get(demo_shop.SITE_COOKIE)
                 )
-            body = await demo_shop.render(path, site, _origin(request))
+            body = await demo_shop.render(demo_dir, path, site, _origin(request))
         except demo_shop.DemoNotFound as exc:
             return HTMLResponse(demo_shop.not_found_page(str(exc)), 404, headers=DEMO_HEADERS)
         response = HTMLResponse(body, headers=DEMO_HEADERS)

@@ -10,7 +10,7 @@ from invitations import catalogue, compile_rule, validate_rule
 from server.api.access import site_for
 from server.api.router import ANY_ROLE, ApiRouter, Context
 from server.chat import visitor_state
-from server.chat.rule_cache import RULES_CHANNEL, rule_json
+from server.chat.rule_cache import rule_json
 from server.chat.uplift import newcombe
 from server.errors import ApiError
 from server.ids import new_id, now_ms
@@ -50,8 +50,7 @@ def rule_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _announce(ctx: Context, site_id: str) -> None:
-    ctx.request.app.state.rules.invalidate(site_id)
-    await ctx.services.broker.publish(RULES_CHANNEL, site_id.encode())
+    await ctx.request.app.state.rules.announce(ctx.services.broker, site_id)
 
 
 async def _json_body(ctx: Context) -> Any:
@@ -96,11 +95,21 @@ async def validate(ctx: Context) -> dict[str, Any]:
 async def create_rule(ctx: Context) -> dict[str, Any]:
     """Save a new rule (version 1)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    draft = check_rule(await _json_body(ctx))
+    row = new_rule_row(site["id"], check_rule(await _json_body(ctx)))
+    async with ctx.services.db.write() as conn:
+        if len(await rule_queries.list_rules(conn, site["id"])) >= MAX_RULES_PER_SITE:
+            raise ApiError("conflict", f"a site may have at most {MAX_RULES_PER_SITE} rules")
+        await rule_queries.insert_rule(conn, row, ctx.user.id)
+    await _announce(ctx, site["id"])
+    return rule_out(row)
+
+
+def new_rule_row(site_id: str, draft: dict[str, Any]) -> dict[str, Any]:
+    """The stored row of a validated rule's first version."""
     now = now_ms()
-    row = {
+    return {
         "id": new_id("rl"),
-        "site_id": site["id"],
+        "site_id": site_id,
         "name": draft["name"],
         "enabled": bool(draft.get("enabled", True)),
         "priority": int(draft.get("priority", 0)),
@@ -109,12 +118,6 @@ async def create_rule(ctx: Context) -> dict[str, Any]:
         "created_ts": now,
         "updated_ts": now,
     }
-    async with ctx.services.db.write() as conn:
-        if len(await rule_queries.list_rules(conn, site["id"])) >= MAX_RULES_PER_SITE:
-            raise ApiError("conflict", f"a site may have at most {MAX_RULES_PER_SITE} rules")
-        await rule_queries.insert_rule(conn, row, ctx.user.id)
-    await _announce(ctx, site["id"])
-    return rule_out(row)
 
 
 @routes.route("GET", "/sites/{site_id}/rules/{rule_id}", roles=RULE_ROLES, tags=["rules"])

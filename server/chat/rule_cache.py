@@ -1,16 +1,17 @@
 """Compiled rule sets per site, cached on each node and dropped when a rule changes.
 
-A change on any node is announced on the `rules:<site>` channel; every node also
-reloads after `MAX_AGE_S` in case an announcement was lost while the broker was down.
+A change on any node is announced on `RULES_CHANNEL` (`server/announced_cache.py`);
+every node also reloads after `MAX_AGE_S` in case an announcement was lost while the
+broker was down.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from invitations import CompiledRule, RuleSet, RuleValidationError, compile_rule
+from server.announced_cache import AnnouncedCache
 from server.store import rules as rule_queries
 from server.store.database import Database
 
@@ -31,19 +32,17 @@ def rule_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class RuleCache:
+RuleSetEntry = tuple[RuleSet, dict[str, CompiledRule], dict[str, int]]
+
+
+class RuleCache(AnnouncedCache[RuleSetEntry]):
+    """(rule set, rules by id, version by id) of each site's enabled rules."""
+
     def __init__(self, db: Database) -> None:
+        super().__init__(RULES_CHANNEL, self._compile, max_age_s=MAX_AGE_S)
         self.db = db
-        self._sets: dict[str, tuple[RuleSet, dict[str, CompiledRule], dict[str, int], float]] = {}
 
-    def invalidate(self, site_id: str) -> None:
-        self._sets.pop(site_id, None)
-
-    async def get(self, site_id: str) -> tuple[RuleSet, dict[str, CompiledRule], dict[str, int]]:
-        """(rule set, rules by id, version by id) of the site's enabled rules."""
-        cached = self._sets.get(site_id)
-        if cached is not None and time.monotonic() - cached[3] < MAX_AGE_S:
-            return cached[0], cached[1], cached[2]
+    async def _compile(self, site_id: str) -> RuleSetEntry:
         async with self.db.read() as conn:
             rows = await rule_queries.list_rules(conn, site_id, enabled_only=True)
         compiled: dict[str, CompiledRule] = {}
@@ -54,6 +53,4 @@ class RuleCache:
                 versions[row["id"]] = row["version"]
             except RuleValidationError as exc:  # stored before a stricter engine: skip it
                 log.warning("rule %s no longer compiles: %s", row["id"], exc)
-        rule_set = RuleSet(list(compiled.values()))
-        self._sets[site_id] = (rule_set, compiled, versions, time.monotonic())
-        return rule_set, compiled, versions
+        return RuleSet(list(compiled.values())), compiled, versions
