@@ -5,8 +5,8 @@ No bundler: each module is wrapped in its own block (so its `const`s stay privat
 one function that hands every module `B`, the widget's namespace. English strings are
 built in; the other languages are served one file each at `/widget/i18n/<code>.json`.
 
-HTTP side: strong ETags per encoding with 304 on `If-None-Match`, gzip (and brotli when a
-brotli module is installed — never a new dependency), `/widget.js` cached briefly and
+HTTP side: strong ETags per encoding with 304 on `If-None-Match`, brotli (preferred when
+the browser accepts it) or gzip, `/widget.js` cached briefly and
 `/widget.<hash>.js` cached for a year as immutable.
 """
 
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+import brotli
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -50,18 +49,6 @@ _REGEX_AFTER_WORDS = frozenset(
 )
 
 
-def _brotli() -> Any | None:
-    for name in ("brotli", "brotlicffi"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
-
-
-BROTLI = _brotli()
-
-
 @dataclass(frozen=True)
 class Encoded:
     """One file in every encoding we serve, with its content hash."""
@@ -69,7 +56,7 @@ class Encoded:
     body: bytes
     digest: str  # 16 hex chars of SHA-256 over `body`
     gzip: bytes
-    brotli: bytes | None
+    brotli: bytes
 
     @classmethod
     def of(cls, body: bytes) -> Encoded:
@@ -77,7 +64,7 @@ class Encoded:
             body=body,
             digest=hashlib.sha256(body).hexdigest()[:16],
             gzip=gzip.compress(body, 9, mtime=0),
-            brotli=BROTLI.compress(body) if BROTLI is not None else None,
+            brotli=brotli.compress(body, quality=11),
         )
 
 
@@ -255,7 +242,7 @@ class WidgetAsset:
 def respond(request: Request, asset: Encoded, media_type: str, cache: str) -> Response:
     """`asset` with ETag/304, content negotiation by Accept-Encoding, and `cache`."""
     accepted = _accepted_encodings(request.headers.get("accept-encoding", ""))
-    if asset.brotli is not None and "br" in accepted:
+    if "br" in accepted:
         body, encoding = asset.brotli, "br"
     elif "gzip" in accepted:
         body, encoding = asset.gzip, "gzip"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import brotli
 import httpx
 import pytest
 import pytest_asyncio
@@ -96,6 +97,14 @@ async def test_size_budget_etag_and_versioned_url(world: World) -> None:
         print(f"\nwidget.js: {len(raw)} bytes gzipped, {len(plain.content)} bytes plain")
         assert len(raw) <= BUDGET_GZIP_BYTES
         assert "content-encoding" not in plain.headers
+        async with client.stream(
+            "GET", "/widget.js", headers={"Accept-Encoding": "gzip, deflate, br"}
+        ) as brotli_response:
+            squeezed = b"".join([chunk async for chunk in brotli_response.aiter_raw()])
+        assert brotli_response.headers["content-encoding"] == "br"
+        assert brotli.decompress(squeezed) == plain.content
+        print(f"widget.js: {len(squeezed)} bytes brotli")
+        assert len(squeezed) < len(raw)
 
         etag = response.headers["etag"]
         again = await client.get(
