@@ -7,6 +7,10 @@ by the server). Handled types:
   attributes?, user_agent?, accept_language?, chats?} — `identified` is True only when
   the server verified `user_hash`; `chats` lets the server restore the stored count.
 - `page_view` {url, title?, referrer?}
+
+A hello or page_view opens a page (a page view, `page.time_s` from zero) only when its
+url is not the page the visitor is on: every socket's hello carries the page, so the
+widget's own page view after it, and a reconnect's hello, are the same view.
 - `track` {event, props?} — reserved: `scroll` (props.depth 0–100), `idle` (not an
   activity), `active`, `exit_intent`, `conversion`.
 - `cart` {value, currency, items?} — replaces the cart.
@@ -131,6 +135,8 @@ def _open_page(facts: VisitorFacts, page: Mapping[str, Any], now: float) -> dict
     url = page.get("url")
     if not isinstance(url, str):
         raise ValueError("page: expected a string 'url'")
+    if url == facts.page_url and facts.visit_page_views > 0:
+        return {"page_title": _opt_str(page.get("title"))}
     return {
         "page_url": url,
         "page_path": urlsplit(url).path or "/",

@@ -185,6 +185,83 @@ async def test_checkout_invitation_starts_a_chat_linked_to_the_rule_and_the_orde
     await agent_offline(agent)
 
 
+SPA_RULE = {
+    "name": "Read the whole list, then about to leave",
+    "enabled": True,
+    "priority": 20,
+    "when": {
+        "all": [
+            {"fact": "visit.page_views", "op": "gte", "value": 4},
+            {"fact": "page.scroll_pct", "op": "gte", "value": 50},
+            {"fact": "event.exit_intent", "op": "gte", "value": 1},
+        ]
+    },
+    "gates": {"max_per_visit": 1},
+    "variants": [{"id": "a", "weight": 1, "text": {"en": "Leaving already? Ask us anything."}}],
+}
+
+
+async def test_spa_navigation_scroll_and_exit_intent_reach_the_engine(
+    browser: Browser, shop: Shop
+) -> None:
+    """Page views from history navigation, scroll depth and exit intent are counted by the
+    server: its visitor context shows the views, and a rule needing all three fires."""
+    site_id = shop.chat.site["id"]
+    async with shop.api() as api:
+        created = await api.post(f"/api/v1/sites/{site_id}/rules", json=SPA_RULE)
+    assert created.status_code == 201, created.text
+    rule = created.json()
+    agent = await agent_online(shop.chat)
+    tab = await open_tab(browser, shop.node.url + "/demo/", viewport={"width": 1280, "height": 400})
+    try:
+        page = tab.page
+        await page.evaluate("history.pushState({}, '', '/demo/spa/one')")
+        await page.evaluate("history.replaceState({}, '', '/demo/spa/two')")
+        await page.evaluate("history.back()")  # popstate back to /demo/
+
+        def page_views() -> list[str]:
+            sent = [f["url"] for f in tab.sent if f.get("type") == "page_view"]
+            return [url.removeprefix(shop.node.url) for url in sent]
+
+        await tab.sent_matching(lambda f: f.get("type") == "page_view" and len(page_views()) >= 4)
+        views = page_views()
+        assert views == ["/demo/", "/demo/spa/one", "/demo/spa/two", "/demo/"]
+        stored = await page.evaluate("k => JSON.parse(localStorage.getItem(k))", widget_key(shop))
+
+        async def context() -> dict[str, Any]:
+            async with shop.api() as api:
+                response = await api.get(f"/api/v1/sites/{site_id}/visitors/{stored['vid']}")
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        seen = await wait_until(
+            context, lambda c: c["visit"]["page_views"] == 4, 10, "four page views counted"
+        )
+        assert seen["page"]["url"].endswith("/demo/")
+        await expect(tab.shadow(".inv")).to_have_count(0)
+
+        await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        scroll = await tab.sent_matching(lambda f: f.get("event") == "scroll")
+        assert scroll["props"]["depth"] >= 50
+        await expect(tab.shadow(".inv")).to_have_count(0)  # no exit intent yet
+        await page.mouse.move(400, 200)
+        await page.evaluate(
+            "document.dispatchEvent(new MouseEvent('mouseout', {clientX: 400, clientY: -2}))"
+        )
+        await tab.sent_matching(lambda f: f.get("event") == "exit_intent")
+        card = tab.shadow(".inv")
+        await expect(card).to_be_visible(timeout=INVITATION_MS)
+        await expect(card.locator("p")).to_have_text("Leaving already? Ask us anything.")
+        shown = await tab.sent_frame("invitation_shown")
+        assert shown["invitation_id"]
+        assert tab.dialogs == [] and tab.errors == []
+    finally:
+        await tab.context.close()
+        await agent_offline(agent)
+        async with shop.api() as api:
+            await api.delete(f"/api/v1/sites/{site_id}/rules/{rule['id']}")
+
+
 def widget_key(shop: Shop) -> str:
     """Where the widget keeps its visitor record (token, id) in localStorage."""
     return "beckon:" + shop.chat.site["key"]

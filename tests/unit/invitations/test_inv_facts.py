@@ -169,6 +169,25 @@ def test_new_visit_after_30_minutes_of_inactivity():
     assert get_fact(facts, "visitor.name", later) == "Ana"  # the visitor is the same
 
 
+def test_the_same_page_again_is_not_a_new_view():
+    url = HELLO["page"]["url"]
+    facts = folded(HELLO, {"type": "page_view", "url": url, "title": "Spring sale!"})
+    assert get_fact(facts, "visit.page_views", T + 20) == 1  # the widget's view after hello
+    assert get_fact(facts, "page.title", T + 20) == "Spring sale!"
+    facts = apply_event(facts, HELLO, T + 30)  # a reconnect on the same page
+    assert get_fact(facts, "visit.page_views", T + 40) == 1
+    assert get_fact(facts, "page.time_s", T + 40) == 40.0  # time on the page goes on
+    facts = apply_event(facts, {"type": "page_view", "url": "https://shop.example/b"}, T + 50)
+    facts = apply_event(facts, {"type": "page_view", "url": url}, T + 60)  # back: a view
+    assert get_fact(facts, "visit.page_views", T + 60) == 3
+    assert get_fact(facts, "page.time_s", T + 70) == 10.0
+    # After 30 minutes away the same page opens a new visit, and counts in it.
+    later = T + 60 + 1800
+    facts = apply_event(facts, HELLO, later)
+    assert get_fact(facts, "visitor.visits", later) == 2
+    assert get_fact(facts, "visit.page_views", later) == 1
+
+
 def test_idle_track_is_not_activity():
     facts = folded(HELLO)
     facts, changed = apply_event_changes(facts, {"type": "track", "event": "idle"}, T + 40)
