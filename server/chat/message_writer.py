@@ -6,11 +6,13 @@ transaction; a retried `client_msg_id` returns the stored row. A concurrent dupl
 from another node fails the batch, which is then settled one message at a time.
 
 On PostgreSQL a batch is one statement on the driver's connection
-(`server/store/message_batch.py`); on SQLite, four statements in one transaction.
+(`server/store/message_batch.py`); on SQLite, four statements in one call on the
+driver's thread.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.chat import messages
 from server.chat.messages import ConversationClosed
 from server.ids import new_id, now_ms
-from server.store import messages as queries
 from server.store.database import Database, StoreUnavailable
 from server.store.group_commit import MAX_BATCH, GroupCommit
-from server.store.message_batch import append_batch_postgres
+from server.store.message_batch import Stored, append_batch_postgres, append_batch_sqlite
 
 Result = tuple[dict[str, Any], bool]
 Key = tuple[str, str, str]
@@ -38,45 +39,6 @@ async def write_messages(
     conn: AsyncConnection, batch: list[dict[str, Any]]
 ) -> list[Result | Exception]:
     """Store a batch in the caller's transaction; one result per message, in order."""
-    if conn.dialect.name == "postgresql":
-        return await _write_postgres(conn, batch)
-    keys = [k for k in map(_key, batch) if k is not None]
-    stored = await queries.find_by_client_ids(conn, keys)
-    seqs = await queries.lock_open_conversations(conn, list({m["conversation_id"] for m in batch}))
-    last_seqs: dict[str, int] = {}
-    first_in_batch: dict[Key, dict[str, Any]] = {}
-    rows: list[dict[str, Any]] = []
-    results: list[Result | Exception] = []
-    ts = now_ms()
-    for message in batch:
-        key = _key(message)
-        if key is not None and key in stored:
-            results.append((stored[key], True))
-        elif key is not None and key in first_in_batch:
-            results.append((first_in_batch[key], True))
-        elif message["conversation_id"] not in seqs:
-            results.append(ConversationClosed(message["conversation_id"]))
-        else:
-            cid = message["conversation_id"]
-            seqs[cid] += 1
-            last_seqs[cid] = seqs[cid]
-            row = {"id": new_id("ms"), **message, "seq": seqs[cid], "ts": ts}
-            rows.append(row)
-            if key is not None:
-                first_in_batch[key] = row
-            results.append((row, False))
-    if rows:
-        await queries.store_batch(conn, rows, last_seqs)
-    return results
-
-
-async def _write_postgres(
-    conn: AsyncConnection, batch: list[dict[str, Any]]
-) -> list[Result | Exception]:
-    """One statement in autocommit on the pooled asyncpg connection: the SQLAlchemy
-    transaction around it stays empty (asyncpg's adapter begins only on first use)."""
-    import asyncpg  # the PostgreSQL driver: imported only where it is used
-
     # A key repeated in the batch is stored once; its later copies answer as retries.
     unique: list[dict[str, Any]] = []
     first: dict[Key, int] = {}
@@ -90,9 +52,34 @@ async def _write_postgres(
             first[key] = len(unique)
         slots.append(len(unique))
         unique.append({"id": new_id("ms"), **message})
+    if conn.dialect.name == "postgresql":
+        stored = await _write_postgres(conn, unique)
+    else:
+        stored = await _write_sqlite(conn, unique)
+    results: list[Result | Exception] = []
+    answered: set[int] = set()
+    for message, slot in zip(batch, slots, strict=True):
+        result = stored[slot]
+        if result is None:
+            results.append(ConversationClosed(message["conversation_id"]))
+        elif slot in answered:
+            results.append((result[0], True))
+        else:
+            answered.add(slot)
+            results.append(result)
+    return results
+
+
+async def _write_postgres(
+    conn: AsyncConnection, unique: list[dict[str, Any]]
+) -> list[Stored | None]:
+    """One statement in autocommit on the pooled asyncpg connection: the SQLAlchemy
+    transaction around it stays empty (asyncpg's adapter begins only on first use)."""
+    import asyncpg  # the PostgreSQL driver: imported only where it is used
+
     pg = (await conn.get_raw_connection()).driver_connection
     try:
-        stored = await append_batch_postgres(pg, unique, now_ms())
+        return await append_batch_postgres(pg, unique, now_ms())
     except asyncpg.UniqueViolationError as exc:
         raise IntegrityError("message batch", None, exc) from exc
     except Exception as exc:
@@ -109,18 +96,17 @@ async def _write_postgres(
             await conn.invalidate()
             raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
         raise
-    results: list[Result | Exception] = []
-    answered: set[int] = set()
-    for message, slot in zip(batch, slots, strict=True):
-        result = stored[slot]
-        if result is None:
-            results.append(ConversationClosed(message["conversation_id"]))
-        elif slot in answered:
-            results.append((result[0], True))
-        else:
-            answered.add(slot)
-            results.append(result)
-    return results
+
+
+async def _write_sqlite(conn: AsyncConnection, unique: list[dict[str, Any]]) -> list[Stored | None]:
+    """The batch's statements in one hop to aiosqlite's thread, inside the caller's
+    BEGIN IMMEDIATE (`Database.write`), which also commits."""
+    driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite.Connection
+    try:
+        # aiosqlite's own way of running a call on its connection thread.
+        return await driver._execute(append_batch_sqlite, driver._conn, unique, now_ms())
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError("message batch", None, exc) from exc
 
 
 class MessageWriter:

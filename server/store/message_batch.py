@@ -22,6 +22,7 @@ Duplicates inside one batch are the caller's to fold (each key appears once here
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 _BATCH = """
@@ -132,4 +133,87 @@ async def append_batch_postgres(
             results[ord_] = (row, True)
         else:
             results[ord_] = ({**message, "seq": record[1], "ts": ts}, False)
+    return results
+
+
+_COLUMNS = (
+    "id, conversation_id, seq, author_kind, author_id, author_name, sender, client_msg_id,"
+    " text, internal, ts"
+)
+_SQLITE_SET_LAST_SEQ = (
+    "UPDATE conversations SET last_seq = ?, first_response_ts = COALESCE(first_response_ts, ?)"
+    " WHERE id = ?"
+)
+_SQLITE_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def append_batch_sqlite(
+    db: sqlite3.Connection, batch: list[dict[str, Any]], ts: int
+) -> list[Stored | None]:
+    """`append_batch_postgres`'s contract on SQLite, run on the driver's thread inside the
+    caller's `BEGIN IMMEDIATE` transaction (the database's one write lock: nothing
+    changes between these reads and writes). Four statements, no SQLAlchemy compile."""
+    results: list[Stored | None] = [None] * len(batch)
+    keyed = [
+        (i, m)
+        for i, m in enumerate(batch)
+        if m["client_msg_id"] is not None and m["sender"] is not None
+    ]
+    if keyed:
+        values = ", ".join(["(?, ?, ?)"] * len(keyed))
+        params = [
+            v for _, m in keyed for v in (m["conversation_id"], m["sender"], m["client_msg_id"])
+        ]
+        found = db.execute(
+            f"SELECT {_COLUMNS} FROM messages"
+            f" WHERE (conversation_id, sender, client_msg_id) IN (VALUES {values})",
+            params,
+        ).fetchall()
+        stored = {(r[1], r[6], r[7]): r for r in found}
+        for i, m in keyed:
+            r = stored.get((m["conversation_id"], m["sender"], m["client_msg_id"]))
+            if r is not None:
+                row = dict(zip(_COLUMNS.replace(",", " ").split(), r, strict=True))
+                row["internal"] = bool(row["internal"])
+                results[i] = (row, True)
+    ids = sorted({m["conversation_id"] for m in batch})
+    marks = ", ".join(["?"] * len(ids))
+    seqs = dict(
+        db.execute(
+            f"SELECT id, last_seq FROM conversations WHERE id IN ({marks}) AND status <> 'closed'",
+            ids,
+        ).fetchall()
+    )
+    first_response: dict[str, int | None] = {}
+    rows = []
+    for i, m in enumerate(batch):
+        cid = m["conversation_id"]
+        if results[i] is not None or cid not in seqs:
+            continue
+        seqs[cid] += 1
+        row = {**m, "seq": seqs[cid], "ts": ts}
+        results[i] = (row, False)
+        reply = ts if m["author_kind"] == "agent" and not m["internal"] else None
+        first_response[cid] = first_response.get(cid) or reply
+        rows.append(
+            (
+                row["id"],
+                cid,
+                row["seq"],
+                m["author_kind"],
+                m["author_id"],
+                m["author_name"],
+                m["sender"],
+                m["client_msg_id"],
+                m["text"],
+                m["internal"],
+                ts,
+            )
+        )
+    if rows:
+        db.executemany(
+            _SQLITE_SET_LAST_SEQ,
+            [(seqs[cid], frt, cid) for cid, frt in sorted(first_response.items())],
+        )
+        db.executemany(_SQLITE_INSERT, rows)
     return results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.tables import conversations, messages
@@ -41,68 +41,6 @@ async def next_seq(conn: AsyncConnection, conversation_id: str) -> int | None:
 
 async def insert_message(conn: AsyncConnection, row: dict[str, Any]) -> None:
     await conn.execute(messages.insert().values(**row))
-
-
-async def find_by_client_ids(
-    conn: AsyncConnection, keys: list[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """Stored messages by (conversation_id, sender, client_msg_id), in one query."""
-    if not keys:
-        return {}
-    query = select(messages).where(
-        tuple_(messages.c.conversation_id, messages.c.sender, messages.c.client_msg_id).in_(keys)
-    )
-    found = {}
-    for row in (await conn.execute(query)).mappings():
-        found[(row["conversation_id"], row["sender"], row["client_msg_id"])] = dict(row)
-    return found
-
-
-async def lock_open_conversations(conn: AsyncConnection, ids: list[str]) -> dict[str, int]:
-    """last_seq of each open conversation among `ids`, row-locked until the transaction ends.
-
-    Locked in id order, so two nodes writing batches that share conversations wait for
-    each other instead of deadlocking. (SQLite has one writer; FOR UPDATE is dropped.)
-    """
-    query = (
-        select(conversations.c.id, conversations.c.last_seq)
-        .where(conversations.c.id.in_(sorted(ids)), conversations.c.status != "closed")
-        .order_by(conversations.c.id)
-        .with_for_update()
-    )
-    return {row.id: int(row.last_seq) for row in await conn.execute(query)}
-
-
-_SET_LAST_SEQ = (
-    update(conversations)
-    .where(conversations.c.id == bindparam("b_id"))
-    .values(
-        last_seq=bindparam("b_seq"),
-        # The first visible agent reply of the batch, if the conversation has none yet.
-        first_response_ts=func.coalesce(conversations.c.first_response_ts, bindparam("b_frt")),
-    )
-)
-
-
-async def store_batch(
-    conn: AsyncConnection, rows: list[dict[str, Any]], last_seqs: dict[str, int]
-) -> None:
-    """Insert `rows` (seqs already allocated under `lock_open_conversations`) and move
-    each conversation's last_seq to its new value, in the caller's transaction."""
-    first_response: dict[str, int | None] = dict.fromkeys(last_seqs)
-    for row in rows:
-        if row["author_kind"] == "agent" and not row["internal"]:
-            first_response[row["conversation_id"]] = (
-                first_response[row["conversation_id"]] or row["ts"]
-            )
-    await conn.execute(
-        _SET_LAST_SEQ,
-        [
-            {"b_id": cid, "b_seq": seq, "b_frt": first_response[cid]}
-            for cid, seq in sorted(last_seqs.items())
-        ],
-    )
-    await conn.execute(messages.insert(), rows)
 
 
 async def messages_after(

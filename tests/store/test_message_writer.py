@@ -11,7 +11,6 @@ from sqlalchemy import insert, select
 
 from server.chat import messages
 from server.chat.message_writer import MessageWriter
-from server.store import messages as queries
 from server.store.database import Database, StoreUnavailable
 from server.store.tables import conversations
 from server.store.tables import messages as message_table
@@ -150,39 +149,6 @@ async def test_first_agent_reply_sets_first_response_once(db: Database, conversa
             await conn.execute(select(conversations.c.first_response_ts))
         ).scalar_one()
     assert first_response == reply["ts"]
-
-
-async def test_a_concurrent_duplicate_from_elsewhere_falls_back(
-    db: Database, conversation: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Another node's single-message append commits c1 between this batch's lookup and its
-    # insert: simulated by committing it first while the lookup sees nothing (a stale read
-    # is what the race produces).
-    stored, _ = await messages.append(
-        db,
-        conversation_id=conversation,
-        sender="v:vi_1",
-        author_kind="visitor",
-        author_id=None,
-        author_name=None,
-        client_msg_id="c1",
-        text="hello",
-    )
-    writer = MessageWriter(db)
-
-    async def nothing_stored(conn, keys):  # type: ignore[no-untyped-def]
-        return {}
-
-    monkeypatch.setattr(queries, "find_by_client_ids", nothing_stored)
-    try:
-        (row, duplicate), (fresh, fresh_dup) = await asyncio.gather(
-            _say(writer, conversation, "hello", "c1"), _say(writer, conversation, "new", "c2")
-        )
-    finally:
-        await writer.close()
-    assert duplicate is True and row["id"] == stored["id"]
-    assert fresh_dup is False and fresh["seq"] == 2
-    assert [r["seq"] for r in await _stored(db, conversation)] == [1, 2]
 
 
 async def test_a_store_failure_reaches_every_caller(db: Database, conversation: str) -> None:
