@@ -69,7 +69,8 @@ moved AS (
                     THEN $12::int8 END AS first_response_ts
         FROM fresh GROUP BY conversation_id
     ) f
-    WHERE c.id = f.conversation_id
+    -- `= ANY` lets the planner reach the few rows by primary key, not a scan of all
+    WHERE c.id = f.conversation_id AND c.id = ANY($11::text[])
 )
 SELECT ord, seq, NULL::text AS id, NULL::text AS author_kind, NULL::text AS author_id,
        NULL::text AS author_name, NULL::text AS text, NULL::bool AS internal,
