@@ -267,6 +267,56 @@ async def test_nothing_is_tracked_before_consent_when_the_site_requires_it(
         await visitor.context.close()
 
 
+HIDDEN_TAB = (
+    "window.__visibility = 'hidden';"
+    "Object.defineProperty(document, 'visibilityState', {get: () => window.__visibility});"
+    "Object.defineProperty(document, 'hidden', {get: () => window.__visibility !== 'visible'});"
+    # Counts server frames as the page receives them (before the widget's own handler).
+    "window.__frames = 0; const Socket = window.WebSocket;"
+    "window.WebSocket = class extends Socket { constructor(...a) { super(...a);"
+    " this.addEventListener('message', () => window.__frames++); } };"
+)
+SHOW_TAB = "window.__visibility = 'visible';document.dispatchEvent(new Event('visibilitychange'))"
+
+
+async def test_an_invitation_to_a_hidden_tab_is_shown_when_the_tab_is_seen(
+    browser: Browser, host: Host
+) -> None:
+    """`invitation_shown` means a person could see the card: not while the tab is in the
+    background; closing the card sends `invitation_dismiss`."""
+    async with fake_beckon() as fake:
+        stub = "<script>" + HIDDEN_TAB + "</script>"
+        html = page(host.script, "sk_fake", head=stub, server=fake.url)
+        visitor = await open_page(browser, host, html, "/hidden")
+        run = visitor.page.evaluate
+        await fake.expect(lambda f: f.get("type") == "hello")
+        await fake.push(
+            {"type": "invitation", "invitation_id": "in_h", "rule_id": "ru_1", "variant": "a",
+             "text": "Found everything?"}
+        )  # fmt: skip
+        # Welcome and invitation are in; a task later the widget has handled both.
+        await visitor.page.wait_for_function("window.__frames >= 2")
+        await run("new Promise(done => setTimeout(done))")
+        # Frames on one socket keep their order: once this marker is in, a shown is too.
+        await run("Beckon('setAttributes', {marker: 1})")
+        await fake.expect(lambda f: f.get("type") == "attributes" and f.get("marker") == 1)
+        assert [f for f in fake.received if f["type"] == "invitation_shown"] == []
+        await expect(visitor.shadow(".inv")).to_have_count(0)
+
+        await run(SHOW_TAB)
+        card = visitor.shadow(".inv")
+        await expect(card).to_have_text(re.compile("Found everything"))
+        shown = await fake.expect(lambda f: f.get("type") == "invitation_shown")
+        assert shown["invitation_id"] == "in_h"
+        await card.get_by_role("button", name="Dismiss").click()
+        dismissed = await fake.expect(lambda f: f.get("type") == "invitation_dismiss")
+        assert dismissed["invitation_id"] == "in_h"
+        await expect(card).to_have_count(0)
+        assert [f["type"] for f in fake.received].count("invitation_shown") == 1
+        assert visitor.errors == []
+        await visitor.context.close()
+
+
 async def test_idle_after_a_minute_without_input_then_active(browser: Browser, host: Host) -> None:
     async with fake_beckon() as fake:
         html = page(host.script, "sk_fake", server=fake.url)
