@@ -210,6 +210,95 @@ async def test_prechat_keyboard_only_and_ack(browser: Browser, host: Host) -> No
         await fake.stop()
 
 
+# Contrast of text against the first opaque background behind it (WCAG 2 formula).
+CONTRAST_JS = """(selector) => {
+  const root = document.querySelector('beckon-chat').shadowRoot;
+  const node = root.querySelector(selector);
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let back = node;
+  while (back && back.nodeType === 1) {
+    const c = rgb(getComputedStyle(back).backgroundColor);
+    if (c.length < 4 || c[3] === 1) break;
+    back = back.parentNode instanceof ShadowRoot ? back.parentNode.host : back.parentNode;
+  }
+  const opaque = back && back.nodeType === 1;
+  const bg = opaque ? rgb(getComputedStyle(back).backgroundColor) : [255, 255, 255];
+  const [a, b] = [lum(rgb(getComputedStyle(node).color)), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+UNLABELLED_JS = """() => {
+  const root = document.querySelector('beckon-chat').shadowRoot;
+  return [...root.querySelectorAll('button,textarea,input,select,[role=log]')]
+    .filter((n) => n.getClientRects().length)
+    .filter((n) => !(n.getAttribute('aria-label') || (n.labels && n.labels.length)
+                     || n.textContent.trim() || n.getAttribute('placeholder')))
+    .map((n) => n.outerHTML.slice(0, 80));
+}"""
+# The header's title and status line, the greeting bubble and the composer.
+CONTRASTED = (".hd h2", ".hd p", ".m.a", "textarea")
+FOCUS_INSIDE_JS = """() => {
+  const host = document.querySelector('beckon-chat');
+  const active = host.shadowRoot.activeElement;
+  return document.activeElement === host && !!active
+    && host.shadowRoot.querySelector('[role=dialog]').contains(active);
+}"""
+
+
+async def test_focus_trap_labels_contrast_and_composer_keys(browser: Browser, host: Host) -> None:
+    """The open window keeps focus inside it, every control has a name, the default
+    theme's text has contrast ≥ 4.5:1, Shift+Enter is a newline, Enter sends, and the
+    4000-character limit is shown as it nears."""
+    async with fake_beckon(greeting="Hi! How can we help?") as fake:
+        html = page(host.script, "sk_fake", server=fake.url)
+        visitor = await open_page(browser, host, html, "/a11y")
+        run = visitor.page.evaluate
+        keys = visitor.page.keyboard
+        await fake.expect(lambda f: f.get("type") == "hello")
+        launcher = visitor.shadow("button.l")
+        assert await run(CONTRAST_JS, "button.l") >= 4.5
+        await launcher.focus()
+        await keys.press("Enter")
+        await expect(visitor.shadow("[role=dialog]")).to_be_visible()
+        await expect(visitor.shadow("textarea")).to_be_focused()
+        for _ in range(12):  # round the window's controls, both ways
+            await keys.press("Tab")
+            assert await run(FOCUS_INSIDE_JS)
+        for _ in range(12):
+            await keys.press("Shift+Tab")
+            assert await run(FOCUS_INSIDE_JS)
+        assert await run(UNLABELLED_JS) == []
+        await expect(visitor.shadow("[role=log]")).to_have_attribute("aria-live", "polite")
+        for selector in CONTRASTED:
+            await expect(visitor.shadow(selector).first).to_be_visible()
+            ratio = await run(CONTRAST_JS, selector)
+            assert ratio >= 4.5, (selector, ratio)
+
+        composer = visitor.shadow("textarea")
+        await composer.focus()
+        await keys.type("line one")
+        await keys.press("Shift+Enter")
+        await keys.type("line two")
+        assert await composer.input_value() == "line one\nline two"
+        await keys.press("Enter")
+        sent = await fake.expect(lambda f: f.get("type") in ("chat_start", "message"))
+        start = await fake.expect(lambda f: f.get("type") == "chat_start")
+        assert sent is start  # the first line of a chat starts it, then goes as a message
+        await fake.push({"type": "conversation", "id": "cv_k", "status": "queued", "ref": "start"})
+        message = await fake.expect(lambda f: f.get("type") == "message")
+        assert message["text"] == "line one\nline two"
+
+        await composer.fill("x" * 3600)
+        await composer.press("End")
+        await keys.type("y")
+        await expect(visitor.shadow(".cnt")).to_have_text("3601 / 4000")
+        assert await composer.get_attribute("maxlength") == "4000"
+        assert visitor.errors == []
+        await visitor.context.close()
+
+
 # -- consent, idle/active -----------------------------------------------------------------
 CONSENT_STUB = (
     "<script>window.Beckon = window.Beckon || function () {"
