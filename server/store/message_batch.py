@@ -137,15 +137,39 @@ async def append_batch_postgres(
     return results
 
 
-_COLUMNS = (
-    "id, conversation_id, seq, author_kind, author_id, author_name, sender, client_msg_id,"
-    " text, internal, ts"
+_NAMES = (
+    "id",
+    "conversation_id",
+    "seq",
+    "author_kind",
+    "author_id",
+    "author_name",
+    "sender",
+    "client_msg_id",
+    "text",
+    "internal",
+    "ts",
 )
+_COLUMNS = ", ".join(_NAMES)
 _SQLITE_SET_LAST_SEQ = (
     "UPDATE conversations SET last_seq = ?, first_response_ts = COALESCE(first_response_ts, ?)"
     " WHERE id = ?"
 )
 _SQLITE_INSERT = f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def sqlite_stored_query(keys: int) -> str:
+    """The stored rows of `keys` (conversation_id, sender, client_msg_id) triples.
+
+    A join, not `(a, b, c) IN (VALUES …)`: SQLite answers that with a scan of every
+    message; the join searches the unique index once per key.
+    """
+    values = ", ".join(["(?, ?, ?)"] * keys)
+    return (
+        f"SELECT {', '.join('m.' + name for name in _NAMES)}"
+        f" FROM (VALUES {values}) AS k JOIN messages m ON m.conversation_id = k.column1"
+        " AND m.sender = k.column2 AND m.client_msg_id = k.column3"
+    )
 
 
 def append_batch_sqlite(
@@ -161,20 +185,15 @@ def append_batch_sqlite(
         if m["client_msg_id"] is not None and m["sender"] is not None
     ]
     if keyed:
-        values = ", ".join(["(?, ?, ?)"] * len(keyed))
         params = [
             v for _, m in keyed for v in (m["conversation_id"], m["sender"], m["client_msg_id"])
         ]
-        found = db.execute(
-            f"SELECT {_COLUMNS} FROM messages"
-            f" WHERE (conversation_id, sender, client_msg_id) IN (VALUES {values})",
-            params,
-        ).fetchall()
+        found = db.execute(sqlite_stored_query(len(keyed)), params).fetchall()
         stored = {(r[1], r[6], r[7]): r for r in found}
         for i, m in keyed:
             r = stored.get((m["conversation_id"], m["sender"], m["client_msg_id"]))
             if r is not None:
-                row = dict(zip(_COLUMNS.replace(",", " ").split(), r, strict=True))
+                row = dict(zip(_NAMES, r, strict=True))
                 row["internal"] = bool(row["internal"])
                 results[i] = (row, True)
     ids = sorted({m["conversation_id"] for m in batch})
