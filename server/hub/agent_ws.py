@@ -88,7 +88,6 @@ async def agent_endpoint(ws: WebSocket) -> None:
         return
     session = AgentSession(ws, services, hub, principal)
     hub.add(session.conn)
-    session.conn.start()
     try:
         await session.start()
         await run_frames(ws, session.conn, parse_agent_frame, session.handle)

@@ -1,8 +1,12 @@
-"""One WebSocket: a bounded outbound queue drained by one writer task, and per-conversation
-delivery positions so every frame leaves in `seq` order with gaps filled from the Store.
+"""One WebSocket: a bounded outbound queue drained by a writer task that runs only while
+something is queued, and per-conversation delivery positions so every frame leaves in
+`seq` order with gaps filled from the Store.
 
 Guarantee 4 lives here: pub/sub is a hint; the writer compares each message's `seq`
 with what this socket already has and reads anything missing from the Store first.
+
+An idle socket holds no task and no queue (most of a node's sockets are idle): the
+first item queued starts the writer, which ends when the queue is empty again.
 """
 
 from __future__ import annotations
@@ -10,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
-from server.broker.base import Subscription
 from server.wire.codec import encode_frame
 
 log = logging.getLogger("beckon.hub")
@@ -56,21 +60,35 @@ def _encode(frame: dict[str, Any]) -> _Frame:
 class Connection:
     """Owns the socket's writes. Readers call `send`, `deliver`, `sync`; never await I/O."""
 
+    __slots__ = (
+        "_load_gap",
+        "_pending",
+        "_queued_bytes",
+        "_tasks",
+        "_writer",
+        "channels",
+        "closed",
+        "kind",
+        "metrics",
+        "positions",
+        "ws",
+    )
+
     def __init__(self, ws: WebSocket, kind: str, load_gap: GapLoader, metrics: Any) -> None:
         self.ws = ws
         self.kind = kind
         self.metrics = metrics
         self._load_gap = load_gap
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(OUTBOUND_LIMIT)
+        # (item, size) in order; None while nothing is queued (an idle socket).
+        self._pending: deque[tuple[Any, int]] | None = None
         self._queued_bytes = 0
         self.positions: dict[str, int] = {}
-        self.subscriptions: dict[str, Subscription] = {}
-        self.closed = asyncio.Event()
+        # Channels the hub delivers to this socket (Hub.follow/unfollow keep it).
+        self.channels: list[str] = []
+        # Set once: after it nothing is queued and the reader stops.
+        self.closed = False
         self._writer: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop())
+        self._tasks: set[asyncio.Task[Any]] | None = None
 
     # -- what readers and broker handlers call (never blocks) ---------------------------
     def send(self, frame: dict[str, Any]) -> None:
@@ -110,44 +128,57 @@ class Connection:
         """Run follow-up work of this socket (held here so it is not garbage-collected,
         and cancelled when the socket ends)."""
         task = asyncio.create_task(coro)
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def close_soon(self, code: int, reason: str = "") -> None:
-        if not self.closed.is_set():
+        if not self.closed:
             self.spawn(self.close(code, reason))
 
     def _put(self, item: Any, size: int) -> None:
-        if self.closed.is_set():
+        if self.closed:
             return
-        if self._queued_bytes + size > OUTBOUND_BYTES or self._queue.full():
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = deque()
+        elif self._queued_bytes + size > OUTBOUND_BYTES or len(pending) >= OUTBOUND_LIMIT:
             # A reader this far behind would make us buffer without limit: close it; it
             # reconnects and resumes from its last seq (style habit 3).
             self.close_soon(CLOSE_SLOW_READER, "too slow: reconnect and resume")
             return
         self._queued_bytes += size
-        self._queue.put_nowait((item, size))
+        pending.append((item, size))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop())
 
     # -- the writer ----------------------------------------------------------------------
     async def _write_loop(self) -> None:
+        """Write what is queued, in order, then end (the next `_put` starts a new one)."""
+        pending = self._pending
         try:
-            while True:
-                item, size = await self._queue.get()
+            while pending:
+                item, size = pending.popleft()
                 self._queued_bytes -= size
-                try:
-                    if isinstance(item, _Message):
-                        await self._write_message(item)
-                    elif isinstance(item, _Sync):
-                        await self._replay(item.conversation_id, item.after_seq)
-                    else:
-                        await self._write(item)
-                finally:
-                    self._queue.task_done()
+                if isinstance(item, _Message):
+                    await self._write_message(item)
+                elif isinstance(item, _Sync):
+                    await self._replay(item.conversation_id, item.after_seq)
+                else:
+                    await self._write(item)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the socket is gone or broken; the reader notices too
             log.debug("writer stopped: %s", exc)
             self.close_soon(1011, "internal error")
+        finally:
+            # No await between the empty check above and here: a `_put` either saw this
+            # writer running (and its item was written) or sees None and starts another.
+            self._writer = None
+            if not pending:
+                self._pending = None
+                self._queued_bytes = 0
 
     async def _write_message(self, item: _Message) -> None:
         position = self.positions.get(item.conversation_id)
@@ -187,9 +218,9 @@ class Connection:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def close(self, code: int, reason: str = "") -> None:
-        if self.closed.is_set():
+        if self.closed:
             return
-        self.closed.set()
+        self.closed = True
         try:
             if self.ws.application_state == WebSocketState.CONNECTED:
                 await self.ws.close(code, reason)
@@ -199,21 +230,20 @@ class Connection:
     async def close_after_queued(self, code: int, reason: str, timeout: float = 2.0) -> None:
         """Close once what is already queued is written (e.g. the errors explaining why);
         a writer that cannot drain in `timeout` does not hold the close up."""
-        if self._writer is not None and not self._writer.done():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._queue.join()
+        writer = self._writer
+        if writer is not None:
+            # The writer ends when the queue is empty; waiting does not cancel it.
+            await asyncio.wait((writer,), timeout=timeout)
         await self.close(code, reason)
 
     async def shutdown(self) -> None:
-        """Stop the writer and drop every subscription (the socket's reader has ended)."""
-        self.closed.set()
-        for task in list(self._tasks):
+        """Stop the writer (the socket's reader has ended); the hub drops its channels."""
+        self.closed = True
+        for task in list(self._tasks or ()):
             task.cancel()
-        if self._writer is not None:
-            self._writer.cancel()
+        writer = self._writer
+        if writer is not None:
+            writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._writer
-        for subscription in list(self.subscriptions.values()):
-            await subscription.close()
-        self.subscriptions.clear()
+                await writer
+        self._pending = None

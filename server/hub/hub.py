@@ -4,6 +4,10 @@ Channels: `conv:<id>` (messages, typing, read, status of one conversation), `sit
 (queue changes for its agents), `agent:<id>` (session revocation), `visitor:<id>`
 (things addressed to one visitor on whichever node holds its socket).
 Payloads travel in versioned msgpack envelopes; an unknown kind is counted and dropped.
+
+Local fan-out (style habit 3): the hub holds the node's one broker subscription per
+channel and a map of the local sockets on it; an envelope is decoded once per node,
+not once per socket, and a socket costs a dict entry, not a subscription object.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from server.broker.base import Broker, BrokerUnavailable
+from server.broker.base import Broker, BrokerUnavailable, Subscription
 from server.broker.envelope import EnvelopeError, decode_envelope, encode_envelope
 from server.hub.connection import Connection
 from server.metrics import Metrics
@@ -72,6 +76,7 @@ class Hub:
         self.node_id = secrets.token_hex(6)
         self.connections: set[Connection] = set()
         self._visitor_sockets: dict[str, int] = {}
+        self._channels: dict[str, _Channel] = {}
         broker.add_reconnect_listener(self._on_broker_reconnect)
 
     def add(self, conn: Connection) -> None:
@@ -83,6 +88,8 @@ class Hub:
             self.connections.discard(conn)
             self.metrics.connections.labels(conn.kind).dec()
         await conn.shutdown()
+        for channel in list(conn.channels):
+            await self.unfollow(conn, channel)
 
     def visitor_sockets_acquire(self, visitor_id: str, limit: int) -> bool:
         """Count one more socket for the visitor on this node; False past `limit`."""
@@ -112,29 +119,92 @@ class Hub:
         return True
 
     async def follow(self, conn: Connection, channel: str, on_event: EventHandler) -> None:
-        """Subscribe `conn` to `channel` (once); events go to `on_event(kind, payload)`."""
-        if channel in conn.subscriptions:
+        """Deliver `channel`'s events to `on_event(kind, payload)` of `conn` (once).
+
+        Returns once the node's subscription is live: anything published after that
+        reaches `on_event`. Raises BrokerUnavailable (and follows nothing) if the
+        broker cannot subscribe. Handlers must not change the payload: every local
+        socket on the channel gets the same decoded object.
+        """
+        if channel in conn.channels:
             return
-
-        def handler(_channel: str, data: bytes) -> None:
-            try:
-                envelope = decode_envelope(data)
-            except EnvelopeError as exc:
-                self.metrics.errors.labels("bad_envelope").inc()
-                log.warning("dropped a bad envelope on %s: %s", channel, exc)
-                return
-            if envelope.kind not in KNOWN_KINDS:
-                self.metrics.errors.labels("unknown_envelope_kind").inc()
-                log.warning("dropped an envelope of unknown kind %r", envelope.kind)
-                return
-            on_event(envelope.kind, envelope.payload)
-
-        conn.subscriptions[channel] = await self.broker.subscribe(channel, handler)
+        entry = self._channels.get(channel)
+        conn.channels.append(channel)
+        if entry is not None:
+            entry.handlers[conn] = on_event
+            if entry.live is not None:  # the first follower's SUBSCRIBE is in flight
+                try:
+                    await asyncio.shield(entry.live)
+                except BaseException:
+                    self._forget(conn, channel, entry)
+                    raise
+            return
+        entry = self._channels[channel] = _Channel()
+        entry.handlers[conn] = on_event
+        live = entry.live = asyncio.get_running_loop().create_future()
+        try:
+            entry.subscription = await self.broker.subscribe(channel, self._on_message)
+        except BaseException as exc:
+            if self._channels.get(channel) is entry:
+                del self._channels[channel]
+            for follower in entry.handlers:
+                with contextlib.suppress(ValueError):
+                    follower.channels.remove(channel)
+            live.set_exception(
+                exc
+                if isinstance(exc, BrokerUnavailable)
+                else BrokerUnavailable(f"subscribing {channel!r} failed: {exc!r}")
+            )
+            live.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        entry.live = None
+        live.set_result(None)
+        if not entry.handlers:  # everyone left while it was subscribing
+            await self._drop(channel, entry)
 
     async def unfollow(self, conn: Connection, channel: str) -> None:
-        subscription = conn.subscriptions.pop(channel, None)
-        if subscription is not None:
-            await subscription.close()
+        entry = self._channels.get(channel)
+        if channel not in conn.channels:
+            return
+        conn.channels.remove(channel)
+        if entry is None:
+            return
+        entry.handlers.pop(conn, None)
+        if not entry.handlers and entry.live is None:
+            await self._drop(channel, entry)
+
+    def _forget(self, conn: Connection, channel: str, entry: _Channel) -> None:
+        entry.handlers.pop(conn, None)
+        with contextlib.suppress(ValueError):
+            conn.channels.remove(channel)
+
+    async def _drop(self, channel: str, entry: _Channel) -> None:
+        if self._channels.get(channel) is entry:
+            del self._channels[channel]
+        if entry.subscription is not None:
+            await entry.subscription.close()
+
+    def _on_message(self, channel: str, data: bytes) -> None:
+        entry = self._channels.get(channel)
+        if entry is None or not entry.handlers:
+            return
+        try:
+            envelope = decode_envelope(data)
+        except EnvelopeError as exc:
+            self.metrics.errors.labels("bad_envelope").inc()
+            log.warning("dropped a bad envelope on %s: %s", channel, exc)
+            return
+        if envelope.kind not in KNOWN_KINDS:
+            self.metrics.errors.labels("unknown_envelope_kind").inc()
+            log.warning("dropped an envelope of unknown kind %r", envelope.kind)
+            return
+        kind, payload = envelope.kind, envelope.payload
+        # A snapshot: a handler may follow or unfollow while we deliver.
+        for on_event in tuple(entry.handlers.values()):
+            try:
+                on_event(kind, payload)
+            except Exception:
+                log.exception("a socket's %r handler failed on %s", kind, channel)
 
     def _on_broker_reconnect(self) -> None:
         for conn in list(self.connections):
@@ -147,3 +217,15 @@ class Hub:
             with contextlib.suppress(Exception):
                 await conn.close(code, reason)
         await asyncio.gather(*(self.remove(c) for c in conns), return_exceptions=True)
+
+
+class _Channel:
+    """The node's subscription to one channel and the local sockets that follow it."""
+
+    __slots__ = ("handlers", "live", "subscription")
+
+    def __init__(self) -> None:
+        self.handlers: dict[Connection, EventHandler] = {}
+        # Set while the first follower's SUBSCRIBE is in flight; later followers wait on it.
+        self.live: asyncio.Future[None] | None = None
+        self.subscription: Subscription | None = None

@@ -58,7 +58,7 @@ async def run_frames(
     bucket = TokenBucket(FRAMES_PER_S, FRAME_BURST)
     abuse = Abuse.default()
     metrics = conn.metrics
-    while not conn.closed.is_set():
+    while not conn.closed:
         ref = None
         try:
             text = await receive_text(ws)

@@ -58,12 +58,12 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         return
     session = VisitorSession(ws, services, hub, site)
     hub.add(session.conn)
-    session.conn.start()
     try:
         hello = await session.wait_hello()
         if hello is None:
             return
         await session.on_hello(hello)
+        del hello  # an idle socket keeps nothing of its hello
         await run_frames(ws, session.conn, parse_visitor_frame, session.handle)
     finally:
         if session.visitor_id is not None:
@@ -73,6 +73,22 @@ async def visitor_endpoint(ws: WebSocket) -> None:
 
 
 class VisitorSession:
+    # Slots: one of these per socket, most of them idle (no per-instance dict).
+    __slots__ = (
+        "conn",
+        "db",
+        "dispatch",
+        "events",
+        "hub",
+        "owned",
+        "proactive",
+        "services",
+        "site",
+        "versions",
+        "visitor_id",
+        "ws",
+    )
+
     def __init__(self, ws: WebSocket, services: Services, hub: Hub, site: dict[str, Any]) -> None:
         self.ws = ws
         self.services = services
@@ -81,13 +97,20 @@ class VisitorSession:
         self.site = site
         self.visitor_id: str | None = None
         self.conn = Connection(ws, "visitor", self._load_gap, services.metrics)
-        self.key = services.settings.secret_key.encode()
         self.dispatch: Dispatch = ws.app.state.dispatch
         self.events: EventBus = ws.app.state.events
-        self.origin = f"{hub.node_id}:{id(self.conn)}"
         self.proactive: Proactive = ws.app.state.proactive
         self.versions: dict[str, int] = {}
         self.owned: set[str] = set()  # conversations checked to be this visitor's
+
+    @property
+    def key(self) -> bytes:
+        return self.services.settings.secret_key.encode()
+
+    @property
+    def origin(self) -> str:
+        """Marks what this socket published, so it can skip its own echo."""
+        return f"{self.hub.node_id}:{id(self.conn)}"
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=False)
