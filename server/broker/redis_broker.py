@@ -29,8 +29,9 @@ from server.broker.backoff import Backoff
 from server.broker.base import BrokerUnavailable, ReconnectListener, ScriptArg, ScriptError
 from server.broker.fanout import Handler, LocalFanout, Subscription
 from server.broker.lua_scripts import LuaScript, load_lua_scripts
+from server.broker.redis_pipeline import Lost, RedisPipeline
 from server.broker.redis_publisher import RedisPublisher
-from server.broker.redis_subscriber import CONNECTION_ERRORS, RedisSubscriber
+from server.broker.redis_subscriber import RedisSubscriber
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class RedisBroker:
         self._pool: BlockingConnectionPool | None = None
         self._subscriber: RedisSubscriber | None = None
         self._publisher: RedisPublisher | None = None
+        self._commands: RedisPipeline | None = None
         self._closed = False
 
     @property
@@ -103,6 +105,7 @@ class RedisBroker:
             retry=Retry(NoBackoff(), 0),
         )
         base = self._backoff_base_s
+        self._commands = RedisPipeline(self._pool)
         self._publisher = RedisPublisher(
             self._pool, self.address, self._retry_window_s, lambda: Backoff(base, max(base, 0.4))
         )
@@ -130,6 +133,8 @@ class RedisBroker:
             await self._subscriber.close()
         if self._publisher is not None:
             await self._publisher.close()
+        if self._commands is not None:
+            await self._commands.close()
         tasks = list(self._listener_tasks)
         for task in tasks:
             task.cancel()
@@ -149,37 +154,31 @@ class RedisBroker:
     ) -> Any:
         """Run one command; retry connection failures for `window_s` (default retry window).
 
-        A failure after the command was sent is retried only if `retry_after_send`
-        (the command is idempotent, or running it twice is harmless); otherwise it
-        raises BrokerUnavailable at once. Redis error replies are raised as is.
+        Commands are pipelined with every other caller's (RedisPipeline). A failure
+        after the command was sent is retried only if `retry_after_send` (the command
+        is idempotent, or running it twice is harmless); otherwise it raises
+        BrokerUnavailable at once. Redis error replies are raised as is.
         """
-        pool = self._check_open()
+        self._check_open()
+        assert self._commands is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self._retry_window_s if window_s is None else window_s)
         backoff = Backoff(self._backoff_base_s, max(self._backoff_base_s, 0.4))
         while True:
             try:
-                conn = await pool.get_connection()
-            except CONNECTION_ERRORS as exc:
-                error: BaseException = exc
-            else:
-                try:
-                    await conn.send_command(*command)
-                    return await conn.read_response()
-                except CONNECTION_ERRORS as exc:
-                    await conn.disconnect()
-                    if not retry_after_send:
-                        raise BrokerUnavailable(
-                            f"lost Redis at {self.address} during {command[0]}: {exc}"
-                        ) from exc
-                    error = exc
-                except ReadOnlyError as exc:  # a replica after failover: not usable yet
-                    raise BrokerUnavailable(f"Redis at {self.address} is read-only: {exc}") from exc
-                finally:
-                    await pool.release(conn)
+                return await self._commands.execute(command)
+            except Lost as exc:
+                if exc.sent and not retry_after_send:
+                    raise BrokerUnavailable(
+                        f"lost Redis at {self.address} during {command[0]}: {exc.error}"
+                    ) from exc.error
+                error: BaseException = exc.error
+            except ReadOnlyError as exc:  # a replica after failover: not usable yet
+                raise BrokerUnavailable(f"Redis at {self.address} is read-only: {exc}") from exc
             delay = backoff.next_delay()
             if self._closed or loop.time() + delay > deadline:
                 raise BrokerUnavailable(f"cannot reach Redis at {self.address}: {error}") from error
+
             await asyncio.sleep(delay)
 
     def _started_subscriber(self) -> RedisSubscriber:

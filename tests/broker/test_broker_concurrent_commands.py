@@ -1,0 +1,46 @@
+"""Conformance: many callers at once (the Redis broker pipelines their commands in
+batches): each gets its own reply, in its own order, and an error reply fails only the
+command that caused it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server.broker import ScriptError
+
+
+async def test_concurrent_callers_each_get_their_own_reply(broker):
+    async def one(i: int) -> bytes | None:
+        await broker.state_set(f"k{i}", f"v{i}".encode(), 30)
+        await broker.presence_set("tabs", f"m{i}", str(i).encode(), 30)
+        return await broker.state_get(f"k{i}")
+
+    got = await asyncio.gather(*(one(i) for i in range(300)))
+    assert got == [f"v{i}".encode() for i in range(300)]
+    members = await broker.presence_members("tabs")
+    assert members == {f"m{i}": str(i).encode() for i in range(300)}
+
+
+async def test_an_error_reply_fails_only_its_own_command(broker):
+    await broker.state_set("before", b"1", 30)
+
+    async def bad() -> None:
+        await broker.run_script("decr_floor", ["c"], [0])
+
+    results = await asyncio.gather(
+        broker.state_get("before"),
+        bad(),
+        broker.run_script("decr_floor", ["missing"], [3]),
+        broker.state_set("after", b"2", 30),
+        return_exceptions=True,
+    )
+    assert results[0] == b"1"
+    assert isinstance(results[1], ScriptError)
+    assert str(results[1]) == "decr_floor: amount must be an integer >= 1"
+    assert results[2] == 0
+    assert results[3] is None
+    assert await broker.state_get("after") == b"2"
+    with pytest.raises(ScriptError, match=r"^decr_floor: amount must be an integer >= 1$"):
+        await bad()
