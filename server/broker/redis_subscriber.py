@@ -66,6 +66,10 @@ class RedisSubscriber:
         self._locks: dict[str, list] = {}
         self._task: asyncio.Task[None] | None = None
         self._cleanup_tasks: set[asyncio.Task[None]] = set()
+        # (connection, b"subscribe" | b"unsubscribe", full channel name) not yet written;
+        # one task writes them all, one command per kind (see _send_soon).
+        self._outbox: list[tuple[AbstractConnection, bytes, str]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def start(self, timeout_s: float) -> None:
         """Open the connection; raise BrokerUnavailable if not up within `timeout_s`."""
@@ -80,7 +84,7 @@ class RedisSubscriber:
 
     async def close(self) -> None:
         """Stop the reader and close the connection. Idempotent."""
-        tasks = [t for t in (self._task, *self._cleanup_tasks) if t is not None]
+        tasks = [t for t in (self._task, self._sender, *self._cleanup_tasks) if t is not None]
         self._task = None
         for task in tasks:
             task.cancel()
@@ -124,15 +128,41 @@ class RedisSubscriber:
             kind = b"subscribe" if wanted else b"unsubscribe"
             confirmed = asyncio.get_running_loop().create_future()
             self._waiters.setdefault((kind, channel), deque()).append(confirmed)
-            # Never send on a connection the reader already dropped: redis-py would
-            # silently open a new, unsubscribed one. The reader fails the waiter.
-            if conn.is_connected:
-                try:
-                    command = (kind.upper(), self._prefix + channel)
-                    await conn.send_command(*command, check_health=False)
-                except CONNECTION_ERRORS as exc:
-                    self.last_error = exc  # the reader sees the loss and fails the waiter
+            self._send_soon(conn, kind, self._prefix + channel)
             await confirmed  # True: Redis confirmed; False: connection lost, go round again
+
+    def _send_soon(self, conn: AbstractConnection, kind: bytes, name: str) -> None:
+        """Queue one (UN)SUBSCRIBE; what is queued in the same turn of the loop (e.g. the
+        hellos one group commit released) leaves as one command with many channels.
+
+        Each channel has at most one command in flight (sync_channel's lock), so merging
+        commands of different channels never reorders one channel's."""
+        self._outbox.append((conn, kind, name))
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
+
+    async def _send_queued(self) -> None:
+        try:
+            while self._outbox:
+                outbox, self._outbox = self._outbox, []
+                by_kind: dict[bytes, list[str]] = {}
+                for conn, kind, name in outbox:
+                    # Never send on a connection the reader already dropped (redis-py
+                    # would silently open a new, unsubscribed one): the reader failed
+                    # those waiters, which go round again on the new connection.
+                    if conn is self._conn and conn.is_connected:
+                        by_kind.setdefault(kind, []).append(name)
+                conn = self._conn
+                for kind, names in by_kind.items():
+                    if conn is None:
+                        break
+                    try:
+                        await conn.send_command(kind.upper(), *names, check_health=False)
+                    except CONNECTION_ERRORS as exc:
+                        self.last_error = exc  # the reader sees the loss, fails the waiters
+                        break
+        finally:
+            self._sender = None
 
     async def _run(self) -> None:
         ever_connected = False

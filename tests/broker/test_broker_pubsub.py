@@ -204,3 +204,17 @@ async def test_memory_broker_delivers_nothing_after_close():
     for _ in range(3):
         await next_loop_turn()  # the scheduled delivery runs (and must do nothing)
     assert received.messages == []
+
+
+async def test_many_subscribes_at_once_are_each_live_when_they_return(broker, second_node):
+    # A burst of hellos: the Redis broker sends their SUBSCRIBEs together; each caller
+    # still returns only once its own channel is live.
+    collectors = [Collector() for _ in range(150)]
+
+    async def join(i: int) -> None:
+        await broker.subscribe(f"visitor:{i}", collectors[i])
+        await second_node.publish(f"visitor:{i}", f"hello {i}".encode())
+
+    await asyncio.gather(*(join(i) for i in range(150)))
+    for i, received in enumerate(collectors):
+        assert await received.wait_for(1) == [f"hello {i}".encode()]
