@@ -102,6 +102,7 @@ _FACT_LIST = (
     # Not in the spec's table, but its own example text uses {visitor.name|there}.
     FactSpec("visitor.name", STRING, "name from the identity or the name attribute"),
     FactSpec("visitor.email", STRING, "email from the identity or the email attribute"),
+    FactSpec("visitor.country", STRING, "country code, e.g. HR, when the edge supplies it"),
     FactSpec("cart.value", NUMBER, "value of the current cart"),
     FactSpec("cart.items", NUMBER, "items in the current cart"),
     FactSpec("cart.currency", STRING, "currency of the cart, ISO 4217"),

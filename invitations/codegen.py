@@ -46,6 +46,7 @@ _PLAIN = {
     "visitor.identified": "identified",
     "visitor.name": "name",
     "visitor.email": "email",
+    "visitor.country": "country",
     "cart.value": "cart_value",
     "cart.items": "cart_items",
     "cart.currency": "cart_currency",

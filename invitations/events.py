@@ -4,8 +4,9 @@ An event is a dict with a "type" and the fields of the widget frame (already val
 by the server). Handled types:
 
 - `hello` {page {url, title?, referrer?}, lang?, tz?, identified?, name?, email?,
-  attributes?, user_agent?, accept_language?, chats?} — `identified` is True only when
-  the server verified `user_hash`; `chats` lets the server restore the stored count.
+  attributes?, user_agent?, accept_language?, chats?, country?} — `identified` is True only
+  when the server verified `user_hash`; `chats` lets the server restore the stored count;
+  `country` is the edge's ISO code (the server passes it only from a trusted header).
 - `page_view` {url, title?, referrer?}
 
 A hello or page_view opens a page (a page view, `page.time_s` from zero) only when its
@@ -25,6 +26,7 @@ starts a new visit: `visit.*` and `event.*` reset and `visitor.visits` grows.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -49,6 +51,8 @@ _PAGE_CHANGED = frozenset(
 _CART_CHANGED = frozenset({"cart.value", "cart.currency", "cart.items", "idle_s"})
 _CHATS_CHANGED = frozenset({"visitor.chats", "idle_s"})
 _ACTIVITY_CHANGED = frozenset({"idle_s"})
+# ISO 3166-1 alpha-2; edges send XX (unknown) and T1 (Tor), which say nothing.
+_COUNTRY = re.compile(r"(?!XX)[A-Z]{2}")
 _RESERVED_KEYS = frozenset({"type", "ts", "visitor_id", "ref"})
 
 
@@ -163,6 +167,9 @@ def _hello(f: VisitorFacts, event: Mapping[str, Any], now: float) -> tuple:
         changes["device"] = device_class(ua)
     if isinstance(event.get("tz"), str):
         changes["tz"] = event["tz"]
+    country = event.get("country")
+    if isinstance(country, str) and _COUNTRY.fullmatch(country.upper()):
+        changes["country"] = country.upper()
     if isinstance(event.get("chats"), int):
         changes["chats"] = event["chats"]
     attributes = event.get("attributes")

@@ -83,6 +83,7 @@ class VisitorFacts(NamedTuple):
     name: str | None = None
     email: str | None = None
     tz: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2, upper case, from the edge
     cart_value: float | None = None
     cart_items: int | None = None
     cart_currency: str | None = None
@@ -166,6 +167,7 @@ _GETTERS: dict[str, Getter] = {
     "visitor.identified": _plain("identified"),
     "visitor.name": _plain("name"),
     "visitor.email": _plain("email"),
+    "visitor.country": _plain("country"),
     "cart.value": _plain("cart_value"),
     "cart.items": _plain("cart_items"),
     "cart.currency": _plain("cart_currency"),

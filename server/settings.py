@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ SECRET_FILE_NAME = "beckon.secret"
 MIN_SECRET_LENGTH = 32
 
 log = logging.getLogger("beckon.settings")
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 
 
 class SettingsError(ValueError):
@@ -52,6 +56,10 @@ class Settings:
     offer_timeout_s: int = 20
     # Recorded visit events (backtest input) older than this are pruned.
     visit_retention_days: int = 30
+    # A request header carrying the visitor's country code, set by an edge in front of
+    # every node (Cloudflare's CF-IPCountry, CloudFront-Viewer-Country, …). Off by
+    # default: without such an edge, browsers could send it themselves.
+    geo_country_header: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -173,6 +181,14 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
         values["visit_retention_days"] = _int(
             "BECKON_VISIT_RETENTION_DAYS", env["BECKON_VISIT_RETENTION_DAYS"], 1, 3650
         )
+    if "BECKON_GEO_COUNTRY_HEADER" in env:
+        header = env["BECKON_GEO_COUNTRY_HEADER"].strip()
+        if header and not _HEADER_NAME.fullmatch(header):
+            raise SettingsError(
+                f"BECKON_GEO_COUNTRY_HEADER: expected a header name like CF-IPCountry, "
+                f"got {header!r}"
+            )
+        values["geo_country_header"] = header.lower()
     for key, value in flags.items():
         if value is not None:
             values[key] = value

@@ -75,6 +75,7 @@ def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
         "device": f.device,
         "lang": f.lang_tag,
         "tz": f.tz,
+        "location": {"country": f.country} if f.country else None,
         "cart": {"value": f.cart_value, "currency": f.cart_currency, "items": f.cart_items}
         if f.cart_value is not None
         else None,

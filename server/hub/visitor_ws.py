@@ -107,6 +107,11 @@ class VisitorSession:
     def key(self) -> bytes:
         return self.services.settings.secret_key.encode()
 
+    def _edge_country(self) -> str | None:
+        """The country the trusted edge put in its header (the engine checks the code)."""
+        header = self.services.settings.geo_country_header
+        return self.ws.headers.get(header, "")[:8] or None if header else None
+
     @property
     def origin(self) -> str:
         """Marks what this socket published, so it can skip its own echo."""
@@ -206,6 +211,7 @@ class VisitorSession:
             "user_agent": self.ws.headers.get("user-agent", "")[:500],
             "identified": user_id is not None,
             "tz": hello.tz,
+            "country": self._edge_country(),
             "attributes": attributes,
             "chats": chats,
             "name": name,

@@ -46,6 +46,10 @@ def test_public_url_decides_cookie_security() -> None:
         ({"BECKON_PUBLIC_URL": "ftp://x"}, "BECKON_PUBLIC_URL: expected an http(s) URL"),
         ({"BECKON_SECRET_KEY": "short"}, "BECKON_SECRET_KEY: must be at least 32 characters"),
         (
+            {"BECKON_GEO_COUNTRY_HEADER": "CF IPCountry"},
+            "BECKON_GEO_COUNTRY_HEADER: expected a header name like CF-IPCountry",
+        ),
+        (
             {"BECKON_ALLOW_PRIVATE_TARGETS": "maybe"},
             "BECKON_ALLOW_PRIVATE_TARGETS: expected true or false, got 'maybe'",
         ),
@@ -55,6 +59,14 @@ def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None
     with pytest.raises(SettingsError) as info:
         load_settings({"BECKON_SECRET_KEY": SECRET, **env})
     assert str(info.value).startswith(message)
+
+
+def test_the_country_header_is_kept_lower_case() -> None:
+    settings = load_settings(
+        {"BECKON_SECRET_KEY": SECRET, "BECKON_GEO_COUNTRY_HEADER": "CF-IPCountry"}
+    )
+    assert settings.geo_country_header == "cf-ipcountry"
+    assert load_settings({"BECKON_SECRET_KEY": SECRET}).geo_country_header == ""
 
 
 def test_postgres_requires_an_explicit_secret() -> None:

@@ -40,6 +40,7 @@ HELLO = {
     "accept_language": "hr-HR,hr;q=0.9,en-US;q=0.8",
     "user_agent": IPHONE,
     "identified": True,
+    "country": "hr",
     "name": "Ana",
     "email": "ana@example.com",
     "attributes": {"plan": "pro", "seats": 3},
@@ -77,6 +78,7 @@ def facts_at(facts, now):
         "visitor.identified",
         "visitor.name",
         "visitor.email",
+        "visitor.country",
         "cart.value",
         "cart.items",
         "cart.currency",
@@ -117,6 +119,7 @@ def test_every_fact_after_a_realistic_visit():
         "visitor.identified": True,
         "visitor.name": "Ana",
         "visitor.email": "ana@example.com",
+        "visitor.country": "HR",
         "cart.value": 150,
         "cart.items": 2,
         "cart.currency": "EUR",
@@ -167,6 +170,14 @@ def test_new_visit_after_30_minutes_of_inactivity():
     assert get_fact(facts, "visit.utm.source", later) == "mail"
     assert get_fact(facts, "visit.referrer", later) is MISSING
     assert get_fact(facts, "visitor.name", later) == "Ana"  # the visitor is the same
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"), [("si", "SI"), ("XX", None), ("T1", None), ("HRV", None), (7, None)]
+)
+def test_country_from_the_hello_only_when_it_is_a_country_code(sent, kept):
+    facts = apply_event(VisitorFacts("v"), {"type": "hello", "country": sent}, T)
+    assert facts.country == kept
 
 
 def test_the_same_page_again_is_not_a_new_view():

@@ -54,6 +54,16 @@ function row(label, value) {
   return h('div', {class: 'kv'}, h('span', {class: 'kv-key', text: label}), h('span', {class: 'kv-value'}, value instanceof Node ? value : String(value)));
 }
 
+/** "Croatia (HR)" for "HR"; the code alone where the browser has no names. */
+function countryName(code) {
+  if (typeof code !== 'string' || !/^[A-Z]{2}$/.test(code)) return null;
+  try {
+    return `${new Intl.DisplayNames([navigator.language || 'en'], {type: 'region'}).of(code)} (${code})`;
+  } catch {
+    return code;
+  }
+}
+
 function pageLink(page) {
   if (!page || !page.url) return null;
   const url = safeUrl(page.url);
@@ -94,7 +104,7 @@ function body(ctl, chat, details, why) {
   const utmSource = v.utm || visit.utm;
   const utm = utmSource && typeof utmSource === 'object' ? Object.entries(utmSource).map(([k, val]) => row(`UTM ${k}`, val)) : [];
   const device = v.device && typeof v.device === 'object' ? [v.device.type, v.device.os, v.device.browser].filter(Boolean).join(' · ') : v.device;
-  const loc = v.location && typeof v.location === 'object' ? [v.location.city, v.location.region, v.location.country].filter(Boolean).join(', ') : v.location;
+  const loc = v.location && typeof v.location === 'object' ? [v.location.city, v.location.region, countryName(v.location.country)].filter(Boolean).join(', ') : v.location;
   out.push(
     section(
       'Visitor',
