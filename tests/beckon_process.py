@@ -156,9 +156,12 @@ def subprocess_env(directory: Path) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def running_node(directory: Path, *, admin: bool = True) -> AsyncIterator[BeckonProcess]:
-    """A `beckon serve` on the embedded defaults in `directory` (with the test admin)."""
-    process = BeckonProcess(subprocess_env(directory), directory)
+async def running_node(
+    directory: Path, *, admin: bool = True, env: dict[str, str] | None = None
+) -> AsyncIterator[BeckonProcess]:
+    """A `beckon serve` on the embedded defaults in `directory` (with the test admin);
+    `env` adds or overrides variables."""
+    process = BeckonProcess({**subprocess_env(directory), **(env or {})}, directory)
     if admin:
         await process.create_admin()
     await process.start()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.beckon_process import BeckonProcess, subprocess_env
+from tests.beckon_process import running_node
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.routing_setup import online_agent
 from tests.ws_client import WsClient, ws_url
@@ -21,15 +21,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def edge(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ChatSite]:
-    tmp = tmp_path_factory.mktemp("edge")
-    env = {**subprocess_env(tmp), "BECKON_GEO_COUNTRY_HEADER": "CF-IPCountry"}
-    process = BeckonProcess(env, tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    trusted = {"BECKON_GEO_COUNTRY_HEADER": "CF-IPCountry"}
+    async with running_node(tmp_path_factory.mktemp("edge"), env=trusted) as process:
         yield await make_chat_site(process)
-    finally:
-        await process.stop()
 
 
 async def visitor_from(chat: ChatSite, country: str | None) -> tuple[WsClient, str]:
@@ -95,14 +89,8 @@ async def test_a_rule_on_the_country_invites_only_that_country(edge: ChatSite) -
 async def test_the_header_is_ignored_unless_the_server_trusts_it(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    tmp = tmp_path_factory.mktemp("no-edge")
-    process = BeckonProcess(subprocess_env(tmp), tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with running_node(tmp_path_factory.mktemp("no-edge")) as process:
         chat = await make_chat_site(process)
         client, visitor_id = await visitor_from(chat, "HR")
         assert (await context(chat, visitor_id))["location"] is None
         await client.close()
-    finally:
-        await process.stop()
