@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from server.api import (
     agents,
@@ -97,6 +99,25 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return _json_error(500, "internal", "internal error")
 
 
+SOCKET_ENDPOINTS = {"/ws/visitor": visitor_endpoint, "/ws/agent": agent_endpoint}
+
+
+class _App(Starlette):
+    """Sockets go straight to their endpoint: the middleware stack and router would stay
+    on every open socket's stack for its whole life (about 4.5 KiB per idle socket), and
+    for WebSockets they only pass the call through. Other paths, and the socket paths
+    under a root_path, take the usual way (the routes below)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            endpoint = SOCKET_ENDPOINTS.get(scope["path"])
+            if endpoint is not None:
+                scope["app"] = self
+                await endpoint(WebSocket(scope, receive, send))
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     """Build the app. With `services` given (the CLI opened them to report failures
     clearly) the lifespan only closes them; otherwise it opens them itself."""
@@ -170,7 +191,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         WebSocketRoute("/ws/agent", agent_endpoint),
         *static_routes(PROJECT_ROOT),
     ]
-    return Starlette(
+    return _App(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
