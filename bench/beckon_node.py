@@ -4,7 +4,8 @@
 remaining arguments, on the event loop the CLI picks. The probe, a task on the server's
 own loop, rewrites PROBE_FILE every second with `{"tasks": N, "ts": T}` so the soak and
 memory scenarios can report asyncio task counts without the server exposing them. The
-env var BENCH_CPROFILE=FILE is an experiment switch (PERF_NOTES.md).
+env vars BENCH_CPROFILE=FILE and BENCH_TRACEMALLOC=FILE are experiment switches
+(bench/README.md, "Profiling").
 """
 
 from __future__ import annotations
@@ -49,6 +50,24 @@ def _log_gc_pauses(threshold_ms: float) -> None:
     gc.callbacks.append(callback)
 
 
+def _tracemalloc_switch(out: str) -> None:
+    """BENCH_TRACEMALLOC=FILE: SIGUSR1 starts tracing allocations, SIGUSR2 writes what is
+    still allocated since then, grouped by line, to FILE (where idle sockets' memory goes)."""
+    import signal
+    import tracemalloc
+
+    signal.signal(signal.SIGUSR1, lambda *_: tracemalloc.start(1))
+
+    def dump(*_: object) -> None:
+        stats = tracemalloc.take_snapshot().statistics("lineno")
+        tracemalloc.stop()
+        with open(out, "w") as f:
+            for stat in stats[:60]:
+                f.write(f"{stat.size:>12} {stat.count:>8} {stat.traceback}\n")
+
+    signal.signal(signal.SIGUSR2, dump)
+
+
 def main() -> int:
     probe_path = sys.argv[1]
     args = sys.argv[2:]
@@ -77,13 +96,17 @@ def main() -> int:
 
     if os.environ.get("BENCH_GC_LOG"):
         _log_gc_pauses(float(os.environ["BENCH_GC_LOG"]))
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        _tracemalloc_switch(os.environ["BENCH_TRACEMALLOC"])
     if cprofile_out:
         # SIGUSR1 starts a deterministic profile of the node, SIGUSR2 stops it and
         # writes the pstats file (so only the measured phase is profiled).
         import cProfile
         import signal
 
-        profiler = cProfile.Profile()
+        # CPU time of the loop's thread: wall time would charge the node for Redis and
+        # PostgreSQL, which run on the same pinned core (a syscall that wakes them).
+        profiler = cProfile.Profile(time.thread_time)
         signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
 
         def dump(*_: object) -> None:
