@@ -74,11 +74,12 @@ class RedisPipeline:
                 del self._pending[:MAX_BATCH]
                 try:
                     await self._send(batch)
-                except BaseException:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(BrokerUnavailable("broker is closed"))
+                except asyncio.CancelledError:
+                    _unavailable(batch, "broker is closed")
                     raise
+                except Exception as exc:  # e.g. a reply redis-py cannot parse
+                    # The connection was dropped; the task lives on for later callers.
+                    _unavailable(batch, f"Redis command batch failed: {exc!r}")
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:
@@ -114,3 +115,9 @@ def _fail(
     for _, future in batch:
         if not future.done():
             future.set_exception(Lost(error, sent))
+
+
+def _unavailable(batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], message: str) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(BrokerUnavailable(message))
