@@ -112,7 +112,11 @@ async def append_batch_postgres(
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     conversation_ids = sorted(set(columns[1]))
-    records = await pg.fetch(_BATCH, *columns, conversation_ids, ts)
+    # Unnamed, so PostgreSQL plans it for these arguments every time. A cached generic
+    # plan is made once, from the table sizes of the moment: one made while `messages`
+    # was nearly empty hash-joined a scan of every stored message into each batch.
+    statement = await pg.prepare(_BATCH, name="")
+    records = await statement.fetch(*columns, conversation_ids, ts)
     results: list[Stored | None] = [None] * len(batch)
     for record in records:
         ord_ = record[0]
