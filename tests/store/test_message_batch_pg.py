@@ -251,3 +251,22 @@ async def test_a_lost_connection_is_unavailable_then_replaced(pg_url: str, node:
         await killer.close()
         await writer.close()
     assert (row["seq"], duplicate) == (2, False)
+
+
+async def test_the_batch_is_never_a_cached_prepared_statement(node: Database) -> None:
+    # Cached, PostgreSQL would switch it to one generic plan after five runs, made from
+    # the table sizes of that moment (a scan of every message, once `messages` grew).
+    writer = MessageWriter(node)
+    try:
+        for i in range(8):
+            await _say(writer, "cv_1", f"c{i}")
+    finally:
+        await writer.close()
+    async with node.read() as conn:
+        pg = (await conn.get_raw_connection()).driver_connection
+        statements = await pg.fetch("SELECT statement FROM pg_prepared_statements")
+        sessions = await pg.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        )
+    assert sessions == 1  # the writer's connection is the one asked
+    assert not [s for (s,) in statements if "unnest(" in s]
