@@ -126,7 +126,11 @@ class Connection:
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run follow-up work of this socket (held here so it is not garbage-collected,
-        and cancelled when the socket ends)."""
+        and cancelled when the socket ends). Once the socket is closed nothing more is
+        started: `shutdown` could not cancel it, and it would outlive the socket."""
+        if self.closed:
+            coro.close()
+            return
         task = asyncio.create_task(coro)
         if self._tasks is None:
             self._tasks = set()

@@ -84,12 +84,25 @@ class Hub:
         self.metrics.connections.labels(conn.kind).inc()
 
     async def remove(self, conn: Connection) -> None:
+        """Forget `conn`: off every channel at once (no await in between, so nothing is
+        left behind if this is cancelled), then its writer stops and the node drops
+        the subscriptions no local socket follows any more."""
         if conn in self.connections:
             self.connections.discard(conn)
             self.metrics.connections.labels(conn.kind).dec()
+        conn.closed = True  # from here `follow` and `spawn` refuse it
+        channels, conn.channels = conn.channels, []
+        unused: list[tuple[str, _Channel]] = []
+        for channel in channels:
+            entry = self._channels.get(channel)
+            if entry is None:
+                continue
+            entry.handlers.pop(conn, None)
+            if not entry.handlers and entry.live is None:
+                unused.append((channel, entry))
         await conn.shutdown()
-        for channel in list(conn.channels):
-            await self.unfollow(conn, channel)
+        for channel, entry in unused:
+            await self._drop(channel, entry)
 
     def visitor_sockets_acquire(self, visitor_id: str, limit: int) -> bool:
         """Count one more socket for the visitor on this node; False past `limit`."""
@@ -124,24 +137,31 @@ class Hub:
         Returns once the node's subscription is live: anything published after that
         reaches `on_event`. Raises BrokerUnavailable (and follows nothing) if the
         broker cannot subscribe. Handlers must not change the payload: every local
-        socket on the channel gets the same decoded object.
+        socket on the channel gets the same decoded object. A socket the hub removed
+        follows nothing (a late follow-up must not hold it, or the channel, forever).
         """
-        if channel in conn.channels:
+        if conn.closed:
             return
         entry = self._channels.get(channel)
-        conn.channels.append(channel)
-        if entry is not None:
+        if channel not in conn.channels:
+            if entry is None:
+                entry = self._channels[channel] = _Channel()
+                # Its own task: the first follower leaving (cancelled) mid-SUBSCRIBE must
+                # not fail the others waiting on it.
+                entry.live = asyncio.create_task(self._subscribe(channel, entry))
+                entry.live.add_done_callback(_retrieved)
+            conn.channels.append(channel)
             entry.handlers[conn] = on_event
-            if entry.live is not None:  # the first follower's SUBSCRIBE is in flight
-                try:
-                    await asyncio.shield(entry.live)
-                except BaseException:
-                    self._forget(conn, channel, entry)
-                    raise
+        elif entry is None or entry.live is None:
             return
-        entry = self._channels[channel] = _Channel()
-        entry.handlers[conn] = on_event
-        live = entry.live = asyncio.get_running_loop().create_future()
+        if entry.live is not None:  # the SUBSCRIBE is in flight
+            try:
+                await asyncio.shield(entry.live)
+            except BaseException:
+                self._forget(conn, channel, entry)
+                raise
+
+    async def _subscribe(self, channel: str, entry: _Channel) -> None:
         try:
             entry.subscription = await self.broker.subscribe(channel, self._on_message)
         except BaseException as exc:
@@ -150,15 +170,12 @@ class Hub:
             for follower in entry.handlers:
                 with contextlib.suppress(ValueError):
                     follower.channels.remove(channel)
-            live.set_exception(
-                exc
-                if isinstance(exc, BrokerUnavailable)
-                else BrokerUnavailable(f"subscribing {channel!r} failed: {exc!r}")
-            )
-            live.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        entry.live = None
-        live.set_result(None)
+            entry.handlers.clear()
+            if isinstance(exc, BrokerUnavailable):
+                raise
+            raise BrokerUnavailable(f"subscribing {channel!r} failed: {exc!r}") from exc
+        finally:
+            entry.live = None
         if not entry.handlers:  # everyone left while it was subscribing
             await self._drop(channel, entry)
 
@@ -219,6 +236,12 @@ class Hub:
         await asyncio.gather(*(self.remove(c) for c in conns), return_exceptions=True)
 
 
+def _retrieved(task: asyncio.Task[None]) -> None:
+    # Every follower gets the failure through its own await; none left is not an error.
+    if not task.cancelled():
+        task.exception()
+
+
 class _Channel:
     """The node's subscription to one channel and the local sockets that follow it."""
 
@@ -226,6 +249,6 @@ class _Channel:
 
     def __init__(self) -> None:
         self.handlers: dict[Connection, EventHandler] = {}
-        # Set while the first follower's SUBSCRIBE is in flight; later followers wait on it.
-        self.live: asyncio.Future[None] | None = None
+        # The SUBSCRIBE while it is in flight; every follower waits on it.
+        self.live: asyncio.Task[None] | None = None
         self.subscription: Subscription | None = None
