@@ -116,6 +116,13 @@ class RedisSubscriber:
 
     async def _reconcile(self, channel: str) -> None:
         while True:
+            # A command an earlier, cancelled or timed-out, sync left in flight: until
+            # its reply is in, `_server_channels` is stale (an UNSUBSCRIBE on its way
+            # would undo a "nothing to do" decided now).
+            inflight = self._inflight(channel)
+            if inflight is not None:
+                await asyncio.shield(inflight)
+                continue
             wanted = self._fanout.has(channel)
             conn = self._conn
             if not self.connected.is_set() or conn is None:
@@ -129,7 +136,17 @@ class RedisSubscriber:
             confirmed = asyncio.get_running_loop().create_future()
             self._waiters.setdefault((kind, channel), deque()).append(confirmed)
             self._send_soon(conn, kind, self._prefix + channel)
-            await confirmed  # True: Redis confirmed; False: connection lost, go round again
+            # Shielded: a caller that gives up leaves the waiter to the reply (or to the
+            # connection's loss), so the next sync of this channel can wait for it.
+            await asyncio.shield(confirmed)  # True: confirmed; False: lost, go round again
+
+    def _inflight(self, channel: str) -> asyncio.Future[bool] | None:
+        """The last unanswered (UN)SUBSCRIBE of `channel`, if any (replies are FIFO)."""
+        for kind in (b"subscribe", b"unsubscribe"):
+            waiters = self._waiters.get((kind, channel))
+            if waiters and not waiters[-1].done():
+                return waiters[-1]
+        return None
 
     def _send_soon(self, conn: AbstractConnection, kind: bytes, name: str) -> None:
         """Queue one (UN)SUBSCRIBE; what is queued in the same turn of the loop (e.g. the

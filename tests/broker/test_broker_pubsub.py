@@ -218,3 +218,22 @@ async def test_many_subscribes_at_once_are_each_live_when_they_return(broker, se
     await asyncio.gather(*(join(i) for i in range(150)))
     for i, received in enumerate(collectors):
         assert await received.wait_for(1) == [f"hello {i}".encode()]
+
+
+async def test_a_new_handler_is_live_after_an_unsubscribe_that_was_cancelled(broker, second_node):
+    # The last handler leaves and its close is cancelled (its socket's task ended) while
+    # the UNSUBSCRIBE is in flight; a handler arriving at that moment must still be live
+    # once subscribe returns (not unsubscribed by the reply that was still on its way).
+    marker = Collector()
+    await broker.subscribe("marker", marker)
+    leaving = await broker.subscribe("room:x", Collector())
+    closing = asyncio.create_task(leaving.close())
+    await next_loop_turn()  # the close has sent (or queued) its UNSUBSCRIBE
+    closing.cancel()
+    await asyncio.gather(closing, return_exceptions=True)
+    arriving = Collector()
+    await broker.subscribe("room:x", arriving)
+    await second_node.publish("room:x", b"for the new handler")
+    await second_node.publish("marker", b"after it")
+    await marker.wait_for(1)  # one connection, publish order: room:x came first
+    assert arriving.payloads == [b"for the new handler"]
