@@ -42,20 +42,26 @@ class RedisPipeline:
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def execute(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
         """Queue one command; the future resolves to its reply.
 
         Raises (through the future) `Lost` when the connection failed, redis-py's
-        ResponseError (or subclass) for an error reply."""
+        ResponseError (or subclass) for an error reply; BrokerUnavailable once closed (no
+        task would ever answer it)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            future.set_exception(BrokerUnavailable("broker is closed"))
+            return future
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="redis-commands")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((command, future))
         self._wake.set()
         return future
 
     async def close(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,8 +76,12 @@ class RedisPipeline:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                batch = self._pending[:MAX_BATCH]
+                # A caller that gave up (cancelled) before its command left never learns
+                # its result: it is not sent (a script must not run behind its back).
+                batch = [c for c in self._pending[:MAX_BATCH] if not c[1].done()]
                 del self._pending[:MAX_BATCH]
+                if not batch:
+                    continue
                 try:
                     await self._send(batch)
                 except asyncio.CancelledError:

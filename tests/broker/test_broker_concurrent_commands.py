@@ -7,8 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redis.asyncio.connection import BlockingConnectionPool
 
-from server.broker import ScriptError
+from server.broker import BrokerUnavailable, ScriptError
+from server.broker.redis_pipeline import RedisPipeline
+
+from .conftest import REDIS_URL
 
 
 async def test_concurrent_callers_each_get_their_own_reply(broker):
@@ -44,3 +48,34 @@ async def test_an_error_reply_fails_only_its_own_command(broker):
     assert await broker.state_get("after") == b"2"
     with pytest.raises(ScriptError, match=r"^decr_floor: amount must be an integer >= 1$"):
         await bad()
+
+
+@pytest.mark.redis
+async def test_a_command_queued_after_close_fails_at_once(redis_admin):
+    # A caller that was backing off when the broker closed comes back and queues its
+    # command again: it must get BrokerUnavailable, not wait forever on a stopped task.
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    pipeline = RedisPipeline(pool)
+    try:
+        assert await pipeline.execute(("PING",)) == b"PONG"
+        await pipeline.close()
+        with pytest.raises(BrokerUnavailable, match=r"^broker is closed$"):
+            async with asyncio.timeout(5):  # a guard against the hang, not a measure
+                await pipeline.execute(("PING",))
+    finally:
+        await pool.aclose()
+
+
+@pytest.mark.redis
+async def test_a_command_whose_caller_gave_up_before_it_left_is_not_sent(redis_admin, prefix):
+    # A cancelled caller (its socket closed) never learns a result: a script that has not
+    # left yet must not run behind its back (e.g. assign a chat no one will offer).
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    pipeline = RedisPipeline(pool)
+    try:
+        gave_up = pipeline.execute(("SET", prefix + "k", b"v"))
+        gave_up.cancel()
+        assert await pipeline.execute(("GET", prefix + "k")) is None
+    finally:
+        await pipeline.close()
+        await pool.aclose()
