@@ -182,7 +182,7 @@ class Beckon(System):
 
     dialect = "beckon"
     stores_messages = True
-    compression = "off: ws=websockets-sansio, permessage-deflate not negotiated"
+    compression = "off: ws=server.ws_protocol (uvicorn sans-I/O), permessage-deflate not negotiated"
 
     def __init__(self, workdir: Path, redis: Redis, store: str, pg: Postgres | None) -> None:
         super().__init__(workdir, redis)

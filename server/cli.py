@@ -215,6 +215,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from server.app import create_app
+    from server.ws_protocol import LeanWebSocketProtocol
 
     await _migrate(settings, quiet=True)
     try:
@@ -227,10 +228,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        # The sans-I/O implementation keeps no task per socket (keepalive pings are timer
-        # handles), and chat frames are ~200 bytes: per-socket zlib state costs ~100 KiB of
-        # memory and CPU for nothing, so permessage-deflate is not negotiated.
-        ws="websockets-sansio",
+        # uvicorn's sans-I/O implementation keeps no task per socket (keepalive pings are
+        # timer handles); the lean subclass also drops what an idle socket need not keep
+        # (server/ws_protocol.py). Chat frames are ~200 bytes: per-socket zlib state costs
+        # ~100 KiB of memory and CPU for nothing, so permessage-deflate is not negotiated.
+        ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
         ws_max_size=MAX_WS_MESSAGE_BYTES,
         lifespan="on",
