@@ -39,17 +39,24 @@ class RedisPublisher:
         self._pending: list[tuple[str, bytes, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     def publish(self, channel: str, data: bytes) -> asyncio.Future[None]:
-        """Queue one PUBLISH; the future resolves when Redis has accepted it."""
+        """Queue one PUBLISH; the future resolves when Redis has accepted it
+        (BrokerUnavailable once closed: no task would ever send it)."""
+        if self._closed:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_exception(BrokerUnavailable("broker is closed"))
+            return future
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="redis-publisher")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future = asyncio.get_running_loop().create_future()
         self._pending.append((channel, data, future))
         self._wake.set()
         return future
 
     async def close(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -68,7 +75,9 @@ class RedisPublisher:
                 del self._pending[:MAX_BATCH]
                 try:
                     await self._send(batch)
-                except BrokerUnavailable as exc:
+                except Exception as exc:  # the task lives on for later publishes
+                    if not isinstance(exc, BrokerUnavailable):
+                        exc = BrokerUnavailable(f"Redis publish batch failed: {exc!r}")
                     for _, _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
@@ -96,6 +105,9 @@ class RedisPublisher:
                 except CONNECTION_ERRORS as exc:
                     await conn.disconnect()
                     error = exc
+                except BaseException:
+                    await conn.disconnect()  # replies may still be due: never reuse it
+                    raise
                 finally:
                     await self._pool.release(conn)
             delay = backoff.next_delay()

@@ -10,7 +10,9 @@ import pytest
 from redis.asyncio.connection import BlockingConnectionPool
 
 from server.broker import BrokerUnavailable, ScriptError
+from server.broker.backoff import Backoff
 from server.broker.redis_pipeline import RedisPipeline
+from server.broker.redis_publisher import RedisPublisher
 
 from .conftest import REDIS_URL
 
@@ -78,4 +80,37 @@ async def test_a_command_whose_caller_gave_up_before_it_left_is_not_sent(redis_a
         assert await pipeline.execute(("GET", prefix + "k")) is None
     finally:
         await pipeline.close()
+        await pool.aclose()
+
+
+def _publisher() -> tuple[BlockingConnectionPool, RedisPublisher]:
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    return pool, RedisPublisher(pool, REDIS_URL, retry_window_s=1.0, backoff=Backoff)
+
+
+@pytest.mark.redis
+async def test_a_publish_after_close_fails_at_once(redis_admin, prefix):
+    pool, publisher = _publisher()
+    try:
+        await publisher.publish(prefix + "c", b"x")
+        await publisher.close()
+        with pytest.raises(BrokerUnavailable, match=r"^broker is closed$"):
+            async with asyncio.timeout(5):  # a guard against the hang, not a measure
+                await publisher.publish(prefix + "c", b"y")
+    finally:
+        await pool.aclose()
+
+
+@pytest.mark.redis
+async def test_a_publish_batch_that_fails_oddly_leaves_the_publisher_working(redis_admin, prefix):
+    # A payload redis-py cannot encode fails its batch (not a connection error): the
+    # publisher's task must live on, or every later publish waits forever.
+    pool, publisher = _publisher()
+    try:
+        with pytest.raises(BrokerUnavailable, match="publish batch failed"):
+            await publisher.publish(prefix + "c", object())  # type: ignore[arg-type]
+        async with asyncio.timeout(5):  # a guard against the hang, not a measure
+            await publisher.publish(prefix + "c", b"fine")
+    finally:
+        await publisher.close()
         await pool.aclose()
