@@ -215,6 +215,8 @@ async def test_spa_navigation_scroll_and_exit_intent_reach_the_engine(
     tab = await open_tab(browser, shop.node.url + "/demo/", viewport={"width": 1280, "height": 400})
     try:
         page = tab.page
+        # The load's own page view goes out once the socket is welcomed; navigate after it.
+        await tab.sent_matching(lambda f: f.get("type") == "page_view")
         await page.evaluate("history.pushState({}, '', '/demo/spa/one')")
         await page.evaluate("history.replaceState({}, '', '/demo/spa/two')")
         await page.evaluate("history.back()")  # popstate back to /demo/
