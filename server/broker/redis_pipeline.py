@@ -12,16 +12,13 @@ the batch with `Lost`, which says whether the command may have run; the broker's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import ResponseError
 
-from server.broker.base import BrokerUnavailable
+from server.broker.batch_queue import Batch, BatchQueue
 from server.broker.redis_subscriber import CONNECTION_ERRORS
-
-MAX_BATCH = 512
 
 
 class Lost(Exception):
@@ -36,13 +33,14 @@ class Lost(Exception):
         self.sent = sent
 
 
-class RedisPipeline:
+class RedisPipeline(BatchQueue[tuple[Any, ...]]):
+    # A caller that gave up (cancelled) before its command left never learns its
+    # result: it is not sent (a script must not run behind its back).
+    send_abandoned = False
+
     def __init__(self, pool: BlockingConnectionPool) -> None:
+        super().__init__("Redis command")
         self._pool = pool
-        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
 
     def execute(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
         """Queue one command; the future resolves to its reply.
@@ -50,52 +48,13 @@ class RedisPipeline:
         Raises (through the future) `Lost` when the connection failed, redis-py's
         ResponseError (or subclass) for an error reply; BrokerUnavailable once closed (no
         task would ever answer it)."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if self._closed:
-            future.set_exception(BrokerUnavailable("broker is closed"))
-            return future
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="redis-commands")
-        self._pending.append((command, future))
-        self._wake.set()
-        return future
+        return self._submit(command)
 
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for _, future in self._pending:
-            if not future.done():
-                future.set_exception(BrokerUnavailable("broker is closed"))
-        self._pending.clear()
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                # A caller that gave up (cancelled) before its command left never learns
-                # its result: it is not sent (a script must not run behind its back).
-                batch = [c for c in self._pending[:MAX_BATCH] if not c[1].done()]
-                del self._pending[:MAX_BATCH]
-                if not batch:
-                    continue
-                try:
-                    await self._send(batch)
-                except asyncio.CancelledError:
-                    _unavailable(batch, "broker is closed")
-                    raise
-                except Exception as exc:  # e.g. a reply redis-py cannot parse
-                    # The connection was dropped; the task lives on for later callers.
-                    _unavailable(batch, f"Redis command batch failed: {exc!r}")
-
-    async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+    async def _send(self, batch: Batch[tuple[Any, ...]]) -> None:
         try:
             conn = await self._pool.get_connection()
         except CONNECTION_ERRORS as exc:
-            _fail(batch, exc, sent=False)
+            _lost(batch, exc, sent=False)
             return
         try:
             try:
@@ -111,7 +70,7 @@ class RedisPipeline:
                             future.set_result(reply)
             except CONNECTION_ERRORS as exc:
                 await conn.disconnect()
-                _fail(batch, exc, sent=True)
+                _lost(batch, exc, sent=True)
             except BaseException:
                 await conn.disconnect()  # replies may still be due: never reuse it
                 raise
@@ -119,15 +78,7 @@ class RedisPipeline:
             await self._pool.release(conn)
 
 
-def _fail(
-    batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], error: BaseException, sent: bool
-) -> None:
+def _lost(batch: Batch[tuple[Any, ...]], error: BaseException, sent: bool) -> None:
     for _, future in batch:
         if not future.done():
             future.set_exception(Lost(error, sent))
-
-
-def _unavailable(batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], message: str) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(BrokerUnavailable(message))

@@ -11,20 +11,17 @@ BrokerUnavailable to everyone in the batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
-from typing import Any
 
 from redis.asyncio.connection import BlockingConnectionPool
 
 from server.broker.backoff import Backoff
 from server.broker.base import BrokerUnavailable
+from server.broker.batch_queue import Batch, BatchQueue
 from server.broker.redis_subscriber import CONNECTION_ERRORS
 
-MAX_BATCH = 512
 
-
-class RedisPublisher:
+class RedisPublisher(BatchQueue[tuple[str, bytes]]):
     def __init__(
         self,
         pool: BlockingConnectionPool,
@@ -32,61 +29,18 @@ class RedisPublisher:
         retry_window_s: float,
         backoff: Callable[[], Backoff],
     ) -> None:
+        super().__init__("Redis publish")
         self._pool = pool
         self._address = address
         self._retry_window_s = retry_window_s
         self._backoff = backoff
-        self._pending: list[tuple[str, bytes, asyncio.Future[None]]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
 
     def publish(self, channel: str, data: bytes) -> asyncio.Future[None]:
         """Queue one PUBLISH; the future resolves when Redis has accepted it
         (BrokerUnavailable once closed: no task would ever send it)."""
-        if self._closed:
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            future.set_exception(BrokerUnavailable("broker is closed"))
-            return future
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="redis-publisher")
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((channel, data, future))
-        self._wake.set()
-        return future
+        return self._submit((channel, data))
 
-    async def close(self) -> None:
-        self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for _, _, future in self._pending:
-            if not future.done():
-                future.set_exception(BrokerUnavailable("broker is closed"))
-        self._pending.clear()
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                try:
-                    await self._send(batch)
-                except Exception as exc:  # the task lives on for later publishes
-                    if not isinstance(exc, BrokerUnavailable):
-                        exc = BrokerUnavailable(f"Redis publish batch failed: {exc!r}")
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                else:
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
-
-    async def _send(self, batch: list[tuple[str, bytes, Any]]) -> None:
+    async def _send(self, batch: Batch[tuple[str, bytes]]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._retry_window_s
         backoff = self._backoff()
@@ -97,10 +51,13 @@ class RedisPublisher:
                 error: BaseException = exc
             else:
                 try:
-                    commands = [("PUBLISH", channel, data) for channel, data, _ in batch]
+                    commands = [("PUBLISH", *message) for message, _ in batch]
                     await conn.send_packed_command(conn.pack_commands(commands))
                     for _ in commands:
                         await conn.read_response()
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
                     return
                 except CONNECTION_ERRORS as exc:
                     await conn.disconnect()
