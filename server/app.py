@@ -187,8 +187,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
-        WebSocketRoute("/ws/visitor", visitor_endpoint),
-        WebSocketRoute("/ws/agent", agent_endpoint),
+        # The usual way to the sockets, for paths under a root_path (see _App).
+        *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(PROJECT_ROOT),
     ]
     return _App(

@@ -110,7 +110,9 @@ class VisitorSession:
     def _edge_country(self) -> str | None:
         """The country the trusted edge put in its header (the engine checks the code)."""
         header = self.services.settings.geo_country_header
-        return self.ws.headers.get(header, "")[:8] or None if header else None
+        if not header:
+            return None
+        return self.ws.headers.get(header, "")[:8] or None
 
     @property
     def origin(self) -> str:
