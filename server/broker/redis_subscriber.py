@@ -164,22 +164,63 @@ class RedisSubscriber:
                 outbox, self._outbox = self._outbox, []
                 by_kind: dict[bytes, list[str]] = {}
                 for conn, kind, name in outbox:
+                    if conn is self._conn:
+                        by_kind.setdefault(kind, []).append(name)
+                for kind, names in by_kind.items():
+                    conn = self._conn
                     # Never send on a connection the reader already dropped (redis-py
                     # would silently open a new, unsubscribed one): the reader failed
-                    # those waiters, which go round again on the new connection.
-                    if conn is self._conn and conn.is_connected:
-                        by_kind.setdefault(kind, []).append(name)
-                conn = self._conn
-                for kind, names in by_kind.items():
-                    if conn is None:
+                    # those waiters, which go round again on the new connection. Checked
+                    # before each command: the reader may drop it during the last write.
+                    if conn is None or not conn.is_connected:
                         break
-                    try:
-                        await conn.send_command(kind.upper(), *names, check_health=False)
-                    except CONNECTION_ERRORS as exc:
-                        self.last_error = exc  # the reader sees the loss, fails the waiters
+                    if not await self._send_one(conn, kind, names):
                         break
         finally:
             self._sender = None
+
+    async def _send_one(self, conn: AbstractConnection, kind: bytes, names: list[str]) -> bool:
+        """Write one (UN)SUBSCRIBE; False if the connection is lost (the reader fails
+        every waiter then). Any other failure fails this command's waiters only, with
+        BrokerUnavailable: the sender must live on, or every later sync would wait for
+        the next connection loss."""
+        command = kind.decode().upper()
+        written = False
+        try:
+            packed = conn.pack_command(command, *names)  # e.g. a name without UTF-8 form
+            written = True  # from here on, part of it may be on the wire
+            await conn.send_packed_command(packed, check_health=False)
+        except CONNECTION_ERRORS as exc:
+            self.last_error = exc
+            return False
+        except Exception as exc:
+            logger.exception(
+                "Redis pub/sub %s of %d channel(s) failed at %s", command, len(names), self._address
+            )
+            self._fail_command(
+                kind, names, BrokerUnavailable(f"Redis pub/sub {command} failed: {exc!r}")
+            )
+            if written:
+                # Redis may still answer part of it, and its replies would be matched
+                # to later waiters of those channels: renew the connection (redis-py
+                # does so itself after a failed write; the reader resubscribes).
+                await conn.disconnect(nowait=True)
+                return False
+        return True
+
+    def _fail_command(self, kind: bytes, names: list[str], error: BaseException) -> None:
+        """Fail the waiters of a command Redis will not answer on this connection."""
+        for name in names:
+            channel = name[len(self._prefix) :]  # _reconcile prefixed it
+            waiters = self._waiters.get((kind, channel))
+            if not waiters:
+                continue
+            # One command in flight per channel (sync_channel's lock): it is the last.
+            waiter = waiters.pop()
+            if not waiters:
+                del self._waiters[(kind, channel)]
+            if not waiter.done():
+                waiter.set_exception(error)
 
     async def _run(self) -> None:
         ever_connected = False
