@@ -7,11 +7,13 @@ round trips. Replies come back in order, so each caller gets its own reply, or i
 error reply (raised as redis-py raises it). A lost connection fails every command of
 the batch with `Lost`, which says whether the command may have run; the broker's
 `_execute` decides whether to retry (only what is safe to run twice).
+
+At most MAX_QUEUED commands wait to be sent; past that, callers wait for room (in
+arrival order) rather than grow the list while Redis is slow or unreachable.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from redis.asyncio.connection import BlockingConnectionPool
@@ -19,6 +21,10 @@ from redis.exceptions import ResponseError
 
 from server.broker.batch_queue import Batch, BatchQueue
 from server.broker.redis_subscriber import CONNECTION_ERRORS
+
+MAX_QUEUED = 10_000
+"""Commands queued and not yet sent before callers wait: ~20 full batches, far more
+than a node's concurrent callers in normal operation (each awaits its reply)."""
 
 
 class Lost(Exception):
@@ -38,17 +44,18 @@ class RedisPipeline(BatchQueue[tuple[Any, ...]]):
     # result: it is not sent (a script must not run behind its back).
     send_abandoned = False
 
-    def __init__(self, pool: BlockingConnectionPool) -> None:
-        super().__init__("Redis command")
+    def __init__(self, pool: BlockingConnectionPool, max_queued: int = MAX_QUEUED) -> None:
+        super().__init__("Redis command", max_queued)
         self._pool = pool
 
-    def execute(self, command: tuple[Any, ...]) -> asyncio.Future[Any]:
-        """Queue one command; the future resolves to its reply.
+    async def execute(self, command: tuple[Any, ...]) -> Any:
+        """Queue one command (waiting for room past `max_queued`); return its reply.
 
-        Raises (through the future) `Lost` when the connection failed, redis-py's
-        ResponseError (or subclass) for an error reply; BrokerUnavailable once closed (no
-        task would ever answer it)."""
-        return self._submit(command)
+        Raises `Lost` when the connection failed, redis-py's ResponseError (or subclass)
+        for an error reply; BrokerUnavailable once closed (no task would ever answer it).
+        Cancelled before the command left, it is not sent."""
+        future = await self._submit_when_room(command)
+        return await future
 
     async def _send(self, batch: Batch[tuple[Any, ...]]) -> None:
         try:

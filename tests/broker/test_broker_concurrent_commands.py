@@ -5,6 +5,8 @@ command that caused it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from redis.asyncio.connection import BlockingConnectionPool
@@ -13,8 +15,11 @@ from server.broker import BrokerUnavailable, ScriptError
 from server.broker.backoff import Backoff
 from server.broker.redis_pipeline import RedisPipeline
 from server.broker.redis_publisher import RedisPublisher
+from tests.waiting import next_loop_turn
 
 from .conftest import REDIS_URL
+
+GUARD_S = 5.0  # a guard against a hang, not a measure
 
 
 async def test_concurrent_callers_each_get_their_own_reply(broker):
@@ -75,12 +80,137 @@ async def test_a_command_whose_caller_gave_up_before_it_left_is_not_sent(redis_a
     pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
     pipeline = RedisPipeline(pool)
     try:
-        gave_up = pipeline.execute(("SET", prefix + "k", b"v"))
+        gave_up = asyncio.create_task(pipeline.execute(("SET", prefix + "k", b"v")))
+        await next_loop_turn()  # queued; the pipeline's task has not taken it yet
+        assert pipeline.queued == 1
         gave_up.cancel()
         assert await pipeline.execute(("GET", prefix + "k")) is None
     finally:
         await pipeline.close()
         await pool.aclose()
+
+
+class GatedPool:
+    """Holds the pipeline's n-th connection checkout until `open(n)`, so batches stay
+    unsent while a test queues callers; `reached(n)` is set when the n-th checkout starts.
+    `on_checkout(n)` runs synchronously at the n-th checkout."""
+
+    def __init__(self, pool: BlockingConnectionPool) -> None:
+        self._get = pool.get_connection
+        self._gates: dict[int, asyncio.Event] = {}
+        self._reached: dict[int, asyncio.Event] = {}
+        self.on_checkout: dict[int, Callable[[], None]] = {}
+        self._calls = 0
+        pool.get_connection = self._gated  # type: ignore[method-assign]
+
+    def _event(self, events: dict[int, asyncio.Event], n: int) -> asyncio.Event:
+        return events.setdefault(n, asyncio.Event())
+
+    def open(self, n: int) -> None:
+        self._event(self._gates, n).set()
+
+    async def reached(self, n: int) -> None:
+        async with asyncio.timeout(GUARD_S):
+            await self._event(self._reached, n).wait()
+
+    async def _gated(self, *args: Any, **kwargs: Any) -> Any:
+        self._calls += 1
+        n = self._calls
+        self._event(self._reached, n).set()
+        if n in self.on_checkout:
+            self.on_checkout[n]()
+        await self._event(self._gates, n).wait()
+        return await self._get(*args, **kwargs)
+
+
+@pytest.mark.redis
+async def test_callers_past_the_bound_wait_and_proceed_in_order_when_it_drains(redis_admin, prefix):
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    gated = GatedPool(pool)
+    pipeline = RedisPipeline(pool, max_queued=4)
+    key = prefix + "list"
+    try:
+        in_flight = asyncio.create_task(pipeline.execute(("RPUSH", key, "0")))
+        await gated.reached(1)  # the first batch has left the queue, unsent
+        callers = [
+            asyncio.create_task(pipeline.execute(("RPUSH", key, str(i)))) for i in range(1, 11)
+        ]
+        await next_loop_turn()  # every caller has either queued its command or waits
+        assert (pipeline.queued, pipeline.waiting) == (4, 6)
+        assert not any(task.done() for task in [in_flight, *callers])
+
+        for n in range(1, 5):
+            gated.open(n)
+        async with asyncio.timeout(GUARD_S):
+            replies = await asyncio.gather(in_flight, *callers)
+        # RPUSH answers the list's length: each caller's command ran in arrival order.
+        assert replies == list(range(1, 12))
+        assert await redis_admin.lrange(key, 0, -1) == [str(i).encode() for i in range(11)]
+        assert (pipeline.queued, pipeline.waiting) == (0, 0)
+    finally:
+        await pipeline.close()
+        await pool.aclose()
+
+
+@pytest.mark.redis
+async def test_a_caller_cancelled_while_waiting_for_room_sends_nothing_and_takes_no_room(
+    redis_admin, prefix
+):
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    gated = GatedPool(pool)
+    pipeline = RedisPipeline(pool, max_queued=1)
+    try:
+        first = asyncio.create_task(pipeline.execute(("SET", prefix + "a", b"1")))
+        await gated.reached(1)
+        queued = asyncio.create_task(pipeline.execute(("SET", prefix + "b", b"1")))
+        waits = [
+            asyncio.create_task(pipeline.execute(("SET", prefix + name, b"1")))
+            for name in ("c", "d", "e")
+        ]
+        await next_loop_turn()
+        assert (pipeline.queued, pipeline.waiting) == (1, 3)
+        waits[0].cancel()  # cancelled while waiting
+        # "d" is let in when "b" leaves (second checkout), then cancelled before it
+        # queued its command: the room it was given passes on to "e".
+        gated.on_checkout[2] = waits[1].cancel
+        for n in range(1, 4):
+            gated.open(n)
+        async with asyncio.timeout(GUARD_S):
+            await asyncio.gather(first, queued, waits[2])
+        for task in waits[:2]:
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        got = await redis_admin.mget(*(prefix + name for name in "abcde"))
+        assert got == [b"1", b"1", None, None, b"1"]
+        assert (pipeline.queued, pipeline.waiting, pipeline._granted) == (0, 0, 0)
+    finally:
+        await pipeline.close()
+        await pool.aclose()
+
+
+@pytest.mark.redis
+async def test_callers_waiting_for_room_fail_when_the_pipeline_closes(redis_admin, prefix):
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    gated = GatedPool(pool)
+    pipeline = RedisPipeline(pool, max_queued=1)
+    try:
+        callers = [
+            asyncio.create_task(pipeline.execute(("SET", prefix + str(i), b"1"))) for i in range(3)
+        ]
+        await gated.reached(1)
+        assert (pipeline.queued, pipeline.waiting) == (1, 1)
+        await pipeline.close()
+        results = await asyncio.gather(*callers, return_exceptions=True)
+        assert [str(r) for r in results] == ["broker is closed"] * 3
+        assert all(isinstance(r, BrokerUnavailable) for r in results)
+    finally:
+        await pool.aclose()
+
+
+def test_max_queued_must_be_positive():
+    pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
+    with pytest.raises(ValueError, match=r"^max_queued must be >= 1, got 0$"):
+        RedisPipeline(pool, max_queued=0)
 
 
 def _publisher() -> tuple[BlockingConnectionPool, RedisPublisher]:
