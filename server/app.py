@@ -13,8 +13,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
 
 from server.api import (
     agents,
@@ -99,23 +97,9 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return _json_error(500, "internal", "internal error")
 
 
+# `beckon serve` reaches these through server/ws_protocol.py, without ASGI; the
+# WebSocketRoutes below serve them under any other ASGI server.
 SOCKET_ENDPOINTS = {"/ws/visitor": visitor_endpoint, "/ws/agent": agent_endpoint}
-
-
-class _App(Starlette):
-    """Sockets go straight to their endpoint: the middleware stack and router would stay
-    on every open socket's stack for its whole life (about 4.5 KiB per idle socket), and
-    for WebSockets they only pass the call through. Other paths, and the socket paths
-    under a root_path, take the usual way (the routes below)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            endpoint = SOCKET_ENDPOINTS.get(scope["path"])
-            if endpoint is not None:
-                scope["app"] = self
-                await endpoint(WebSocket(scope, receive, send))
-                return
-        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -187,11 +171,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
-        # The usual way to the sockets, for paths under a root_path (see _App).
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(PROJECT_ROOT),
     ]
-    return _App(
+    return Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={

@@ -214,8 +214,8 @@ async def _bootstrap(settings: Settings, services: Any) -> list[str]:
 async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from server.app import create_app
-    from server.ws_protocol import LeanWebSocketProtocol
+    from server.app import SOCKET_ENDPOINTS, create_app
+    from server.ws_protocol import socket_protocol
 
     await _migrate(settings, quiet=True)
     try:
@@ -228,11 +228,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        # uvicorn's sans-I/O implementation keeps no task per socket (keepalive pings are
-        # timer handles); the lean subclass also drops what an idle socket need not keep
-        # (server/ws_protocol.py). Chat frames are ~200 bytes: per-socket zlib state costs
-        # ~100 KiB of memory and CPU for nothing, so permessage-deflate is not negotiated.
-        ws=LeanWebSocketProtocol,
+        # The chat sockets speak WebSocket through Beckon's own protocol, not ASGI
+        # (server/ws_protocol.py): less kept per idle socket, less work per frame. It
+        # reads ws_max_size and the ws_ping_* settings; it negotiates no compression
+        # (chat frames are ~200 bytes; per-socket zlib state would cost ~100 KiB).
+        ws=socket_protocol(app, SOCKET_ENDPOINTS),
         ws_per_message_deflate=False,
         ws_max_size=MAX_WS_MESSAGE_BYTES,
         lifespan="on",

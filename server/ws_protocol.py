@@ -1,75 +1,292 @@
-"""uvicorn's sans-I/O WebSocket protocol with less kept per idle socket.
+"""The chat sockets' own WebSocket protocol: RFC 6455 server side, no ASGI in between.
 
-`LeanWebSocketProtocol` is uvicorn's `WebSocketsSansIOProtocol` (framing, RFC 6455 and
-the handshake stay in the `websockets` library, every close code and limit stays
-uvicorn's) minus state that an idle socket carries for its whole life:
+uvicorn parses the HTTP request and, on `Upgrade: websocket`, hands the connection to
+the class given as `ws=` (`socket_protocol(app, endpoints)` builds it). From there this
+module does the handshake, the framing and the closing handshake itself, and the
+endpoint gets the protocol object as its socket: `accept`, `receive`, `send_text`,
+`close`, `headers`, `query_params`, `cookies`, `app`, `application_state` — the part of
+Starlette's `WebSocket` the endpoints use, so they run unchanged under any ASGI server
+through the app's `WebSocketRoute`s too.
 
-- received events wait in `_Inbox` (a deque that exists only while events are
-  queued, one future only while the app waits in `receive()`) instead of an
-  `asyncio.Queue` (three deques and an Event, ~2.5 KiB even when empty);
-- write flow control is `_WriteGate` (futures only while the transport is paused)
-  instead of an `asyncio.Event` (a deque of waiters, ~0.7 KiB);
-- the parent's 37 attributes live in slots instead of a per-socket dict (~1.6 KiB);
-- the handshake request and response are dropped once the handshake is over. Their
-  headers are copied into the ASGI scope; the `Request` itself stays referenced by
-  the `websockets` parser (a local of `ServerProtocol.parse` for the socket's life),
-  so its headers are emptied through the public `Headers.clear()`.
+Why not uvicorn's protocol plus the `websockets` library: a chat node's sockets are
+mostly idle, and every one kept uvicorn's ASGI scope and event dicts, the library's
+protocol object, parser generators and handshake objects, and every frame went through
+several layers of objects in both directions. Here an idle socket is one object with
+slots, a dict of the headers the endpoints read, the endpoint's task, and one keepalive
+timer; a frame is parsed and written in place.
 
-Pass the class to uvicorn as `ws=LeanWebSocketProtocol`.
-
-This relies on the names of the parent's attributes, on how it uses `queue`
-(`put_nowait`, `get`, `empty`), `writable` (`set`, `clear`, `wait`), `request` and
-`response`, and on its methods `handle_connect` and `send`: uvicorn is pinned to one
-minor version in pyproject.toml, and tests/unit/test_ws_protocol.py fails if any of
-that changes.
+What it does (and what it refuses):
+- handshake: GET, `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Version:
+  13` (else 426 naming 13) and a 16-byte base64 key (else 400); no extension and no
+  subprotocol is negotiated (chat frames are ~200 bytes: per-socket zlib state costs far
+  more memory than it saves); a path without an endpoint, or a close before `accept`,
+  is HTTP 403, as Starlette does;
+- frames: client frames must be masked, reserved bits clear, control frames final and
+  ≤ 125 bytes, continuation only inside a fragmented message (1002 otherwise); a message
+  over `ws_max_size` closes 1009 as soon as its header says so; text must be UTF-8 (1007);
+- close: a peer's close is echoed with its code and the transport closed; the server's
+  own close waits up to `CLOSE_TIMEOUT_S` for the echo; codes outside RFC 6455's
+  allowed ranges close 1002;
+- keepalive: a ping every `ws_ping_interval`, the connection dropped (1011) when the pong
+  does not come within `ws_ping_timeout` (uvicorn's settings);
+- flow control: reading pauses while `READ_PAUSE_AT` messages wait for the endpoint;
+  `send_text` waits while the transport's write buffer is over its high-water mark;
+- shutdown: uvicorn's `shutdown()` tells the endpoint (1012) and closes with 1012.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import struct
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import unquote
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from starlette.datastructures import QueryParams
+from starlette.requests import cookie_parser
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-if TYPE_CHECKING:
-    from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
-    from uvicorn.config import Config
-    from uvicorn.server import ServerState
-    from websockets.http11 import Request
+try:  # C; `websockets` (a uvicorn[standard] dependency) ships it
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - the pure fallback
 
-__all__ = ["LeanWebSocketProtocol"]
+    def apply_mask(data: bytes, mask: bytes) -> bytes:
+        n = len(data)
+        if not n:
+            return b""
+        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+        return (int.from_bytes(data, "big") ^ key).to_bytes(n, "big")
 
 
-class _Inbox:
-    """The part of `asyncio.Queue` uvicorn's protocol uses: `put_nowait`, `get`, `empty`.
+__all__ = ["ChatSocketProtocol", "socket_protocol"]
 
-    Unbounded like the queue it replaces (uvicorn pauses reading after each message).
-    One consumer at a time: an ASGI app awaits `receive()` sequentially; a second
-    concurrent `get()` raises RuntimeError instead of queueing behind the first.
+log = logging.getLogger("beckon.ws")
+
+ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+CLOSE_TIMEOUT_S = 10.0
+READ_PAUSE_AT = 32  # messages waiting for the endpoint before reading pauses
+MAX_REQUEST_BYTES = 16 * 1024
+# Read only by the handshake; not kept for the socket's life.
+HANDSHAKE_ONLY = frozenset(
+    {
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "sec-websocket-protocol",
+        "pragma",
+        "cache-control",
+        "accept-encoding",
+    }
+)
+# RFC 6455 7.4: what a peer may send in a close frame.
+ALLOWED_CLOSE_CODES = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+)
+
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+_SMALL_TEXT_HEADERS = [bytes((0x80 | OP_TEXT, n)) for n in range(126)]
+
+Endpoint = Callable[[Any], Awaitable[None]]
+
+
+def frame_header(first_byte: int, length: int) -> bytes:
+    """An unmasked (server) frame header."""
+    if length < 126:
+        return bytes((first_byte, length))
+    if length < 65536:
+        return struct.pack("!BBH", first_byte, 126, length)
+    return struct.pack("!BBQ", first_byte, 127, length)
+
+
+def close_frame(code: int | None, reason: str = "") -> bytes:
+    if code is None:  # 1005: the peer's close had no code; echo none
+        return b"\x88\x00"
+    payload = struct.pack("!H", code) + reason.encode()[:123]
+    return bytes((0x80 | OP_CLOSE, len(payload))) + payload
+
+
+def accept_value(key: str) -> bytes:
+    return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest())
+
+
+def _http_response(status: str, extra: bytes = b"", body: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 " + status.encode() + b"\r\n" + extra + b"content-type: text/plain\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+    )
+
+
+class _Headers(dict[str, str]):
+    """Request headers by lower-case name; `get` takes any case, as Starlette's does."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return dict.get(self, key.lower(), default)
+
+
+class _HandshakeRefused(Exception):
+    def __init__(self, response: bytes) -> None:
+        super().__init__(response.split(b"\r\n", 1)[0].decode())
+        self.response = response
+
+
+def _bad_request(why: str) -> _HandshakeRefused:
+    return _HandshakeRefused(_http_response("400 Bad Request", body=why.encode() + b"\n"))
+
+
+def _parse_request(head: bytes) -> tuple[str, str, _Headers, str]:
+    """(path, query string, headers, Sec-WebSocket-Accept) of a valid upgrade request."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1":
+        raise _bad_request("not a GET over HTTP/1.1")
+    headers = _Headers()
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise _bad_request("malformed header")
+        key = name.strip().lower().decode("latin-1")
+        text = value.strip().decode("latin-1")
+        if key in headers:
+            text = headers[key] + ("; " if key == "cookie" else ", ") + text
+        headers[key] = text
+    if "websocket" not in _tokens(headers.get("upgrade", "")) or "upgrade" not in _tokens(
+        headers.get("connection", "")
+    ):
+        raise _bad_request("not a WebSocket upgrade")
+    if headers.get("sec-websocket-version") != "13":
+        raise _HandshakeRefused(
+            _http_response(
+                "426 Upgrade Required",
+                b"sec-websocket-version: 13\r\n",
+                b"only WebSocket version 13 is supported\n",
+            )
+        )
+    key = headers.get("sec-websocket-key", "")
+    try:
+        valid_key = len(base64.b64decode(key.encode(), validate=True)) == 16
+    except (binascii.Error, UnicodeEncodeError):
+        valid_key = False
+    if not valid_key:
+        raise _bad_request("invalid Sec-WebSocket-Key")
+    raw_path, _, query = parts[1].partition(b"?")
+    for name in HANDSHAKE_ONLY:
+        headers.pop(name, None)
+    return unquote(raw_path.decode("latin-1")), query.decode("latin-1"), headers, key
+
+
+def _tokens(value: str) -> set[str]:
+    return {token.strip().lower() for token in value.split(",")}
+
+
+class ChatSocketProtocol(asyncio.Protocol):
+    """One WebSocket connection, and the socket its endpoint reads and writes.
+
+    Built by `socket_protocol`, which sets `app` and `endpoints`; uvicorn instantiates
+    it on an upgrade with its config and server state.
     """
 
-    __slots__ = ("_items", "_waiter")
+    app: Any = None
+    endpoints: Mapping[str, Endpoint] = {}
 
-    def __init__(self) -> None:
-        self._items: deque[ASGIReceiveEvent] | None = None
+    __slots__ = (
+        "_accept",
+        "_buf",
+        "_close_sent",
+        "_config",
+        "_connections",
+        "_disconnect",
+        "_fragment_op",
+        "_fragments",
+        "_fragments_size",
+        "_headers",
+        "_inbox",
+        "_opened",
+        "_ping",
+        "_query",
+        "_read_paused",
+        "_tasks",
+        "_timer",
+        "_waiter",
+        "_write_paused",
+        "_write_waiters",
+        "application_state",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        config: Any,
+        server_state: Any,
+        app_state: dict[str, Any] | None = None,
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._config = config  # ws_max_size, ws_ping_interval, ws_ping_timeout
+        self._connections: set[Any] = server_state.connections
+        self._tasks: set[asyncio.Task[None]] = server_state.tasks
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.application_state = WebSocketState.CONNECTING
+        self._opened = False  # the upgrade request has been read
+        self._accept: bytes | None = None
+        self._headers = _Headers()
+        self._query = ""
+        self._buf: bytearray | None = None  # unparsed bytes; None on an idle socket
+        self._inbox: deque[dict[str, Any]] | None = None  # None while nothing waits
         self._waiter: asyncio.Future[None] | None = None
+        self._disconnect: dict[str, Any] | None = None
+        self._fragments: list[bytes] | None = None
+        self._fragment_op = 0
+        self._fragments_size = 0
+        self._close_sent = False
+        self._read_paused = False
+        self._write_paused = False
+        self._write_waiters: list[asyncio.Future[None]] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # keepalive, then the close timeout
+        self._ping: bytes | None = None
 
-    def empty(self) -> bool:
-        return not self._items
+    # -- what the endpoint uses (Starlette's WebSocket names) ------------------------------
+    @property
+    def headers(self) -> _Headers:
+        return self._headers
 
-    def put_nowait(self, event: ASGIReceiveEvent) -> None:
-        if self._items is None:
-            self._items = deque()
-        self._items.append(event)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+    @property
+    def query_params(self) -> QueryParams:
+        return QueryParams(self._query)
 
-    async def get(self) -> ASGIReceiveEvent:
-        """The oldest event, waiting for one if none is queued. Cancelling the wait
-        loses nothing: events stay queued until a `get` returns them."""
-        while not self._items:
+    @property
+    def cookies(self) -> dict[str, str]:
+        return cookie_parser(self._headers.get("cookie", ""))
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError("accept() after the socket was accepted or closed")
+        if self._disconnect is not None:  # the peer left during the endpoint's first reads
+            self.application_state = WebSocketState.DISCONNECTED
+            return
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + (self._accept or b"") + b"\r\n\r\n"
+        )
+        self._accept = None
+        self.application_state = WebSocketState.CONNECTED
+        self._schedule_ping()
+
+    async def receive(self) -> dict[str, Any]:
+        """The next `websocket.receive` event; `websocket.disconnect` once the peer has
+        gone (every later call returns it again). Messages that arrived before the close
+        come first. Cancelling the wait loses nothing."""
+        while not self._inbox:
+            if self._disconnect is not None:
+                return self._disconnect
             if self._waiter is not None:
                 raise RuntimeError("another task is already waiting in receive()")
             waiter = asyncio.get_running_loop().create_future()
@@ -78,119 +295,341 @@ class _Inbox:
                 await waiter
             finally:
                 self._waiter = None
-        items = self._items
-        event = items.popleft()
-        if not items:
-            self._items = None  # an idle socket keeps no deque
+        inbox = self._inbox
+        event = inbox.popleft()
+        if not inbox:
+            self._inbox = None
+            if self._read_paused:
+                self._read_paused = False
+                self.transport.resume_reading()
         return event
 
+    async def send_text(self, data: str) -> None:
+        if self._write_paused:
+            await self._writable()
+        if self.application_state is not WebSocketState.CONNECTED or self.transport.is_closing():
+            raise WebSocketDisconnect(1006)
+        payload = data.encode()
+        n = len(payload)
+        self.transport.write(
+            (_SMALL_TEXT_HEADERS[n] if n < 126 else frame_header(0x80 | OP_TEXT, n)) + payload
+        )
 
-class _WriteGate:
-    """The part of `asyncio.Event` uvicorn's protocol uses for `writable`: `set`,
-    `clear`, `wait`. Open (set) unless the transport paused writing; every waiter is
-    released by `set()`, as with an Event."""
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        state = self.application_state
+        if state is WebSocketState.CONNECTING:
+            self._refuse(_http_response("403 Forbidden"))
+            return
+        if state is WebSocketState.DISCONNECTED or self._close_sent:
+            return
+        self.application_state = WebSocketState.DISCONNECTED
+        self._close_sent = True
+        self._cancel_timer()
+        if self.transport.is_closing():
+            return
+        self.transport.write(close_frame(code, reason or ""))
+        self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self.transport.close)
 
-    __slots__ = ("_closed", "_waiters")
+    # -- asyncio.Protocol ---------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self._connections.add(self)
 
-    def __init__(self) -> None:
-        self._closed = False
-        self._waiters: list[asyncio.Future[None]] | None = None
-
-    def set(self) -> None:
-        self._closed = False
-        waiters, self._waiters = self._waiters, None
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self)
+        self._cancel_timer()
+        self.application_state = WebSocketState.DISCONNECTED
+        self._buf = self._fragments = None
+        self._tell_endpoint({"type": "websocket.disconnect", "code": 1006})
+        waiters, self._write_waiters = self._write_waiters, None
+        self._write_paused = False
         for waiter in waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
-    def clear(self) -> None:
-        self._closed = True
+    def eof_received(self) -> None:
+        return None  # the transport closes itself; connection_lost tells the endpoint
 
-    async def wait(self) -> bool:
-        if not self._closed:
-            return True
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiters, self._write_waiters = self._write_waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def shutdown(self) -> None:
+        """uvicorn is stopping: the endpoint hears 1012 and so does the peer."""
+        self._cancel_timer()
+        if self.application_state is WebSocketState.CONNECTED and not self._close_sent:
+            self._close_sent = True
+            self.application_state = WebSocketState.DISCONNECTED
+            self._tell_endpoint({"type": "websocket.disconnect", "code": 1012})
+            self.transport.write(close_frame(1012))
+        elif self.application_state is WebSocketState.CONNECTING:
+            self._refuse(_http_response("503 Service Unavailable"))
+            return
+        self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        if buf is not None:
+            buf += data
+            data = buf  # type: ignore[assignment]
+        if not self._opened:
+            data = self._read_request(data)
+            if not data:
+                return
+        end = self._read_frames(data)
+        if end >= len(data):
+            self._buf = None
+        elif data is buf:
+            del buf[:end]
+        else:
+            self._buf = bytearray(data[end:])
+
+    # -- handshake ------------------------------------------------------------------------
+    def _read_request(self, data: bytes) -> bytes:
+        """Frame bytes after the request (usually none), once the request is whole."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            if len(data) > MAX_REQUEST_BYTES:
+                self._refuse(_http_response("431 Request Header Fields Too Large"))
+            elif self._buf is None:
+                self._buf = bytearray(data)
+            return b""
+        try:
+            path, query, headers, key = _parse_request(bytes(data[:end]))
+        except _HandshakeRefused as exc:
+            self._refuse(exc.response)
+            return b""
+        endpoint = self.endpoints.get(path)
+        if endpoint is None:
+            self._refuse(_http_response("403 Forbidden"))
+            return b""
+        self._opened = True
+        self._headers, self._query, self._accept = headers, query, accept_value(key)
+        task = asyncio.get_running_loop().create_task(self._run(endpoint))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        rest = bytes(data[end + 4 :])
+        self._buf = None
+        return rest
+
+    def _refuse(self, response: bytes) -> None:
+        self.application_state = WebSocketState.DISCONNECTED
+        self._close_sent = True
+        self._opened = True  # nothing more is read
+        self.transport.write(response)
+        self.transport.close()
+        self._tell_endpoint({"type": "websocket.disconnect", "code": 1006})
+
+    async def _run(self, endpoint: Endpoint) -> None:
+        try:
+            await endpoint(self)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("socket endpoint failed")
+            if self.application_state is WebSocketState.CONNECTING:
+                self._refuse(_http_response("500 Internal Server Error"))
+            elif not self._close_sent and not self.transport.is_closing():
+                self._close_sent = True
+                self.transport.write(close_frame(1011, "internal error"))
+        if self.application_state is WebSocketState.CONNECTING:
+            log.error("socket endpoint returned without accepting or closing")
+            self._refuse(_http_response("500 Internal Server Error"))
+        elif not self._close_sent and not self.transport.is_closing():
+            self._close_sent = True
+            self.transport.write(close_frame(1000))
+        self.application_state = WebSocketState.DISCONNECTED
+        if not (self._close_sent and self._timer is not None):
+            # Not waiting for the peer's echo of our close: done with the connection.
+            self._cancel_timer()
+            self.transport.close()
+
+    # -- frames ---------------------------------------------------------------------------
+    def _read_frames(self, data: bytes) -> int:
+        """Handle every whole frame in `data`; the offset where the unread rest starts."""
+        max_size = self._config.ws_max_size
+        n = len(data)
+        i = 0
+        while n - i >= 2 and not self.transport.is_closing():
+            first, second = data[i], data[i + 1]
+            length = second & 0x7F
+            start = i + 2
+            if length == 126:
+                if n - i < 4:
+                    break
+                length = (data[i + 2] << 8) | data[i + 3]
+                start = i + 4
+            elif length == 127:
+                if n - i < 10:
+                    break
+                length = int.from_bytes(data[i + 2 : i + 10], "big")
+                start = i + 10
+            if not second & 0x80:
+                self._fail(1002, "incorrect masking")
+                return n
+            if length + self._fragments_size > max_size:
+                self._fail(1009, f"frame with {length} bytes exceeds limit of {max_size} bytes")
+                return n
+            end = start + 4 + length
+            if end > n:
+                break
+            payload = apply_mask(data[start + 4 : end], data[start : start + 4])
+            i = end
+            self._frame(first, payload)
+        return i
+
+    def _frame(self, first: int, payload: bytes) -> None:
+        opcode = first & 0x0F
+        final = first & 0x80
+        if first & 0x70:
+            self._fail(1002, "reserved bits must be 0")
+        elif opcode >= OP_CLOSE:
+            if not final or len(payload) > 125:
+                self._fail(1002, "control frames must be final and at most 125 bytes")
+            elif opcode == OP_CLOSE:
+                self._closed_by_peer(payload)
+            elif opcode == OP_PING:
+                if not self._close_sent:
+                    self.transport.write(frame_header(0x80 | OP_PONG, len(payload)) + payload)
+            elif opcode == OP_PONG:
+                if self._ping is not None and payload == self._ping:
+                    self._ping = None
+                    self._cancel_timer()
+                    self._schedule_ping()
+            else:
+                self._fail(1002, f"invalid opcode {opcode}")
+        elif opcode == OP_CONT:
+            if self._fragments is None:
+                self._fail(1002, "continuation frame without a message to continue")
+                return
+            self._fragments.append(payload)
+            self._fragments_size += len(payload)
+            if final:
+                whole = b"".join(self._fragments)
+                self._fragments, self._fragments_size = None, 0
+                self._message(self._fragment_op, whole)
+        elif opcode in (OP_TEXT, OP_BINARY):
+            if self._fragments is not None:
+                self._fail(1002, "a new message inside a fragmented one")
+            elif final:
+                self._message(opcode, payload)
+            else:
+                self._fragments, self._fragment_op = [payload], opcode
+                self._fragments_size = len(payload)
+        else:
+            self._fail(1002, f"invalid opcode {opcode}")
+
+    def _message(self, opcode: int, payload: bytes) -> None:
+        if self._close_sent:
+            return  # past our close: discarded, reading goes on for the echo
+        if opcode == OP_TEXT:
+            try:
+                event = {"type": "websocket.receive", "text": payload.decode()}
+            except UnicodeDecodeError:
+                self._fail(1007, "invalid UTF-8 in a text message")
+                return
+        else:
+            event = {"type": "websocket.receive", "bytes": bytes(payload)}
+        inbox = self._inbox
+        if inbox is None:
+            inbox = self._inbox = deque()
+        inbox.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if len(inbox) >= READ_PAUSE_AT and not self._read_paused:
+            self._read_paused = True
+            self.transport.pause_reading()
+
+    def _closed_by_peer(self, payload: bytes) -> None:
+        if len(payload) == 1:
+            self._fail(1002, "close frame with a one-byte payload")
+            return
+        code = int.from_bytes(payload[:2], "big") if payload else 1005
+        if payload and code not in ALLOWED_CLOSE_CODES and not 3000 <= code <= 4999:
+            self._fail(1002, f"invalid close code {code}")
+            return
+        try:
+            reason = payload[2:].decode()
+        except UnicodeDecodeError:
+            self._fail(1007, "invalid UTF-8 in the close reason")
+            return
+        self._cancel_timer()
+        if not self._close_sent:  # the peer started it: echo, as RFC 6455 5.5.1 asks
+            self._close_sent = True
+            self.transport.write(close_frame(None if code == 1005 else code, reason))
+        self.application_state = WebSocketState.DISCONNECTED
+        self._tell_endpoint({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.transport.close()
+
+    def _fail(self, code: int, reason: str) -> None:
+        """A protocol error: close with `code` at once, without waiting for an echo."""
+        self._cancel_timer()
+        if not self._close_sent:
+            self._close_sent = True
+            self.transport.write(close_frame(code, reason))
+        self.application_state = WebSocketState.DISCONNECTED
+        self._tell_endpoint({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.transport.close()
+
+    def _tell_endpoint(self, event: dict[str, Any]) -> None:
+        if self._disconnect is None:
+            self._disconnect = event
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- timers and flow control ----------------------------------------------------------
+    def _schedule_ping(self) -> None:
+        interval = self._config.ws_ping_interval
+        if interval and not self._close_sent:
+            self._timer = asyncio.get_running_loop().call_later(interval, self._send_ping)
+
+    def _send_ping(self) -> None:
+        self._timer = None
+        if self._close_sent or self.transport.is_closing():
+            return
+        self._ping = os.urandom(4)
+        self.transport.write(b"\x89\x04" + self._ping)
+        timeout = self._config.ws_ping_timeout
+        if timeout:
+            self._timer = asyncio.get_running_loop().call_later(timeout, self._ping_timed_out)
+        else:
+            self._schedule_ping()
+
+    def _ping_timed_out(self) -> None:
+        self._timer = None
+        self._ping = None
+        self._fail(1011, "keepalive ping timeout")
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _writable(self) -> None:
         waiter = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
+        if self._write_waiters is None:
+            self._write_waiters = []
+        self._write_waiters.append(waiter)
         try:
             await waiter
         finally:
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)
-        return True
+            if self._write_waiters is not None and waiter in self._write_waiters:
+                self._write_waiters.remove(waiter)
 
 
-class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O protocol, same behaviour, less memory per socket (see module)."""
-
-    # The parent has no __slots__, so instances keep a __dict__; but it sets 37
-    # attributes, past the 30 for which CPython shares dict keys between instances: each
-    # socket had its own ~1.6 KiB dict. Slots named like the parent's attributes take
-    # its assignments (a data descriptor wins over the instance dict), and the dict
-    # stays empty.
-    __slots__ = (
-        "app",
-        "app_state",
-        "asgi_version",
-        "client",
-        "close_sent",
-        "close_timeout",
-        "close_timer",
-        "config",
-        "conn",
-        "connections",
-        "curr_msg_data_type",
-        "default_headers",
-        "disconnected",
-        "frames",
-        "handshake_complete",
-        "handshake_initiated",
-        "initial_response",
-        "last_ping_rtt",
-        "logger",
-        "loop",
-        "pending_ping_payload",
-        "ping_interval",
-        "ping_sent_at",
-        "ping_timeout",
-        "ping_timer",
-        "pong_timer",
-        "queue",
-        "read_paused",
-        "request",
-        "response",
-        "root_path",
-        "scheme",
-        "scope",
-        "server",
-        "tasks",
-        "transport",
-        "writable",
+def socket_protocol(app: Any, endpoints: Mapping[str, Endpoint]) -> type[ChatSocketProtocol]:
+    """The protocol class to pass to uvicorn as `ws=`: sockets on `endpoints`' paths,
+    whose endpoints see `app` as `socket.app` (for `app.state`)."""
+    return type(
+        "ChatSocketProtocolFor" + type(app).__name__,
+        (ChatSocketProtocol,),
+        {"__slots__": (), "app": app, "endpoints": dict(endpoints)},
     )
-
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self.queue = _Inbox()  # type: ignore[assignment]
-        self.writable = _WriteGate()  # type: ignore[assignment]
-
-    def handle_connect(self, event: Request) -> None:
-        super().handle_connect(event)
-        # The scope holds its own copy of the headers; nothing reads the request again.
-        self.request = None
-        event.headers.clear()
-
-    async def send(self, message: ASGISendEvent) -> None:
-        try:
-            await super().send(message)
-        finally:
-            # The response is read only to accept the handshake; after accept, a close
-            # (403) or an HTTP response, the handshake is complete and it is not needed.
-            if self.handshake_complete:
-                self.response = None

@@ -1,6 +1,6 @@
-"""server/ws_protocol.py: bytes in, exact bytes and ASGI events out, for uvicorn's
-sans-I/O protocol and the lean subclass alike (the subclass must behave the same), plus
-what the subclass relies on in uvicorn's class (fails loudly on a uvicorn upgrade)."""
+"""server/ws_protocol.py: bytes in, exact bytes and endpoint events out, on a fake
+transport; plus what it relies on in uvicorn's upgrade hand-off (fails loudly on a
+uvicorn upgrade that changes it)."""
 
 from __future__ import annotations
 
@@ -12,30 +12,31 @@ import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import version
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from uvicorn.config import Config
-from uvicorn.protocols.utils import ClientDisconnected
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from uvicorn.protocols.http import h11_impl, httptools_impl
 from uvicorn.server import ServerState
-from websockets.frames import Close, Frame, Opcode
-from websockets.http11 import Request
+from websockets.frames import Opcode
 
-from server.ws_protocol import LeanWebSocketProtocol, _Inbox, _WriteGate
+from server import ws_protocol
+from server.ws_protocol import ChatSocketProtocol, socket_protocol
 from tests.waiting import next_loop_turn
 
 HANDSHAKE = (
-    b"GET /ws/visitor?site=sk_1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    b"Sec-WebSocket-Version: 13\r\nOrigin: https://shop.example.com\r\n\r\n"
+    b"GET /ws/visitor?site=sk_1&x=%20y HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\n"
+    b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\nOrigin: https://shop.example.com\r\n"
+    b"Cookie: a=1\r\nCookie: beckon_session=s2\r\n\r\n"
 )
+# RFC 6455 1.3's own example key and answer.
 ACCEPTED = (
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
 )
-PROTOCOLS = [WebSocketsSansIOProtocol, LeanWebSocketProtocol]
-App = Callable[[Any, Any, Any], Awaitable[None]]
+Endpoint = Callable[[Any], Awaitable[None]]
 
 
 class FakeTransport(asyncio.Transport):
@@ -44,11 +45,6 @@ class FakeTransport(asyncio.Transport):
         self.out = bytearray()
         self.closing = False
         self.reading = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8000)}.get(
-            name, default
-        )
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.out += data
@@ -71,12 +67,28 @@ class FakeTransport(asyncio.Transport):
         return data
 
 
-def client_frame(opcode: Opcode, data: bytes) -> bytes:
-    return Frame(opcode, data).serialize(mask=True)
+MASK = b"\x37\xfa\x21\x3d"
+
+
+def client_frame(
+    opcode: Opcode, data: bytes, fin: bool = True, rsv1: bool = False, mask: bool = True
+) -> bytes:
+    """A client frame, built by hand so that invalid ones can be built too."""
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | int(opcode)
+    n = len(data)
+    if n < 126:
+        head = bytes((first, (0x80 if mask else 0) | n))
+    elif n < 65536:
+        head = struct.pack("!BBH", first, (0x80 if mask else 0) | 126, n)
+    else:
+        head = struct.pack("!BBQ", first, (0x80 if mask else 0) | 127, n)
+    if not mask:
+        return head + data
+    return head + MASK + bytes(b ^ MASK[i % 4] for i, b in enumerate(data))
 
 
 def client_close(code: int, reason: str = "") -> bytes:
-    return client_frame(Opcode.CLOSE, Close(code, reason).serialize())
+    return client_frame(Opcode.CLOSE, struct.pack("!H", code) + reason.encode())
 
 
 def server_close(code: int, reason: str = "") -> bytes:
@@ -89,24 +101,26 @@ HARNESSES: list[Harness] = []
 
 @pytest.fixture(autouse=True)
 async def _end_connections() -> AsyncIterator[None]:
-    """Whatever a test left open is lost at its end, so no app task outlives it."""
+    """Whatever a test left open is lost at its end, so no endpoint task outlives it."""
     yield
     while HARNESSES:
         h = HARNESSES.pop()
-        if not h.protocol.disconnected:
+        if h.protocol in h.state.connections:
             h.protocol.connection_lost(None)
         await h.task_done()
 
 
 class Harness:
-    """One protocol on a fake transport; the app's received events are recorded."""
+    """One protocol on a fake transport, its endpoint on every path of `paths`."""
 
-    def __init__(self, cls: type[WebSocketsSansIOProtocol], app: App, **config: Any) -> None:
-        settings = {"ws_max_size": 65536, "ws_ping_interval": None, **config}
-        cfg = Config(app=app, ws=cls, lifespan="off", log_config=None, **settings)
-        cfg.load()
+    def __init__(
+        self, endpoint: Endpoint, paths: tuple[str, ...] = ("/ws/visitor",), **config: Any
+    ) -> None:
+        settings = {"ws_max_size": 65536, "ws_ping_interval": None, "ws_ping_timeout": None}
+        self.app = SimpleNamespace(state=SimpleNamespace())
+        cls = socket_protocol(self.app, dict.fromkeys(paths, endpoint))
         self.state = ServerState()
-        self.protocol = cls(cfg, self.state, {})
+        self.protocol = cls(SimpleNamespace(**{**settings, **config}), self.state, {})
         self.transport = FakeTransport()
         self.protocol.connection_made(self.transport)
         HARNESSES.append(self)
@@ -123,129 +137,326 @@ class Harness:
         await self.until(lambda: not self.state.tasks)
 
 
-def echo_app(events: list[dict[str, Any]]) -> App:
+def echo(events: list[dict[str, Any]]) -> Endpoint:
     """Accepts, then echoes each text upper-cased, until disconnected."""
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        events.append(await receive())
-        await send({"type": "websocket.accept"})
+    async def endpoint(ws: Any) -> None:
+        await ws.accept()
         while True:
-            event = await receive()
+            event = await ws.receive()
             events.append(event)
             if event["type"] == "websocket.disconnect":
                 return
-            if event["text"] == "close me":
-                await send({"type": "websocket.close", "code": 4408, "reason": "too slow"})
-            else:
-                await send({"type": "websocket.send", "text": event["text"].upper()})
+            if event.get("text") == "close me":
+                await ws.close(4408, "too slow")
+            elif "text" in event:
+                await ws.send_text(event["text"].upper())
 
-    return app
+    return endpoint
 
 
-async def accepted(cls: type[WebSocketsSansIOProtocol], **config: Any) -> tuple[Harness, list]:
+async def accepted(**config: Any) -> tuple[Harness, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
-    h = Harness(cls, echo_app(events), **config)
+    h = Harness(echo(events), **config)
     h.feed(HANDSHAKE)
     await h.until(lambda: bool(h.transport.out))
     assert h.transport.take() == ACCEPTED
     return h, events
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_messages_in_order_and_reads_paused_until_received(cls) -> None:  # type: ignore[no-untyped-def]
-    h, events = await accepted(cls)
-    h.feed(b"".join(client_frame(Opcode.TEXT, f"m{i}".encode()) for i in range(3)))
-    assert h.transport.reading is False  # paused until the app has taken what is queued
-    await h.until(lambda: len(events) == 4)
-    assert [e.get("text") for e in events] == [None, "m0", "m1", "m2"]
-    assert h.transport.take() == b"\x81\x02M0\x81\x02M1\x81\x02M2"
-    assert h.transport.reading is True
-
-
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_oversize_frame_closes_1009_and_the_app_is_told(cls) -> None:  # type: ignore[no-untyped-def]
-    h, events = await accepted(cls)
-    h.feed(b"\x81\xff" + struct.pack("!Q", 70_000) + b"\x00\x00\x00\x00")
-    reason = "frame with 70000 bytes exceeds limit of 65536 bytes"
-    assert h.transport.take() == server_close(1009, reason)
+async def closed_with(h: Harness, events: list[dict[str, Any]], data: bytes) -> tuple[int, str]:
+    """Feed `data`; the close frame the server answered with, after the endpoint heard it."""
+    h.feed(data)
+    assert h.transport.closing
+    out = h.transport.take()
+    assert out[0] == 0x88
+    code, reason = struct.unpack("!H", out[2:4])[0], out[4:].decode()
     await h.task_done()
-    assert events[-1] == {"type": "websocket.disconnect", "code": 1009, "reason": reason}
+    assert events[-1] == {"type": "websocket.disconnect", "code": code, "reason": reason}
+    return code, reason
+
+
+# -- the handshake -------------------------------------------------------------------------
+
+
+async def test_endpoint_sees_headers_query_and_cookies_not_the_handshake_headers() -> None:
+    seen: dict[str, Any] = {}
+
+    async def endpoint(ws: Any) -> None:
+        seen.update(
+            origin=ws.headers.get("Origin"),
+            host=ws.headers.get("host"),
+            key=ws.headers.get("sec-websocket-key"),
+            site=ws.query_params.get("site"),
+            x=ws.query_params.get("x"),
+            cookies=ws.cookies,
+            app=ws.app,
+            state=ws.application_state,
+        )
+        await ws.accept()
+        seen["after"] = ws.application_state
+
+    h = Harness(endpoint)
+    h.feed(HANDSHAKE)
+    await h.task_done()
+    assert seen == {
+        "origin": "https://shop.example.com",
+        "host": "127.0.0.1:8000",
+        "key": None,  # read by the handshake only, not kept for the socket's life
+        "site": "sk_1",
+        "x": " y",
+        "cookies": {"a": "1", "beckon_session": "s2"},
+        "app": h.app,
+        "state": WebSocketState.CONNECTING,
+        "after": WebSocketState.CONNECTED,
+    }
+    # The endpoint returned without closing: a normal close, then the connection ends.
+    assert h.transport.take() == ACCEPTED + server_close(1000)
     assert h.transport.closing
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_client_close_is_echoed_and_delivered(cls) -> None:  # type: ignore[no-untyped-def]
-    h, events = await accepted(cls)
-    h.feed(client_close(1001, "going away"))
-    assert h.transport.take() == server_close(1001, "going away")
+async def test_request_split_across_reads_and_frames_right_behind_it() -> None:
+    h, events = await accepted()
+    h2 = Harness(echo(events2 := []))
+    data = HANDSHAKE + client_frame(Opcode.TEXT, b"early")
+    for i in range(len(data)):  # one byte at a time
+        h2.feed(data[i : i + 1])
+    await h2.until(lambda: len(events2) == 1)
+    assert events2 == [{"type": "websocket.receive", "text": "early"}]
+    assert h2.transport.take() == ACCEPTED + b"\x81\x05EARLY"
+    assert not events and not h.transport.out
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (HANDSHAKE.replace(b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Version: 8"), b"426"),
+        (HANDSHAKE.replace(b"dGhlIHNhbXBsZSBub25jZQ==", b"c2hvcnQ="), b"400"),
+        (HANDSHAKE.replace(b"dGhlIHNhbXBsZSBub25jZQ==", b"not base64!"), b"400"),
+        (HANDSHAKE.replace(b"GET ", b"POST "), b"400"),
+        (HANDSHAKE.replace(b"Upgrade: websocket\r\n", b""), b"400"),
+        (HANDSHAKE.replace(b"keep-alive, Upgrade", b"keep-alive"), b"400"),
+        (HANDSHAKE.replace(b"Host: 127.0.0.1:8000", b"no colon here"), b"400"),
+        (HANDSHAKE.replace(b"/ws/visitor", b"/ws/nothing"), b"403"),
+        (b"GET /ws/visitor HTTP/1.1\r\nX: " + b"y" * 20_000, b"431"),
+    ],
+)
+async def test_bad_handshakes_get_an_http_error_and_no_endpoint(
+    request_bytes: bytes, status: bytes
+) -> None:
+    ran: list[bool] = []
+
+    async def endpoint(ws: Any) -> None:
+        ran.append(True)
+
+    h = Harness(endpoint)
+    h.feed(request_bytes)
+    out = h.transport.take()
+    assert out.startswith(b"HTTP/1.1 " + status + b" ")
+    assert h.transport.closing and not h.state.tasks and not ran
+    if status == b"426":
+        assert b"sec-websocket-version: 13\r\n" in out
+
+
+async def test_close_before_accept_is_http_403() -> None:
+    received: list[dict[str, Any]] = []
+
+    async def endpoint(ws: Any) -> None:
+        await ws.close(4401)
+        received.append(await ws.receive())
+
+    h = Harness(endpoint)
+    h.feed(HANDSHAKE)
     await h.task_done()
-    assert events[-1] == {"type": "websocket.disconnect", "code": 1001, "reason": "going away"}
+    assert h.transport.take().startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert h.transport.closing
+    assert received == [{"type": "websocket.disconnect", "code": 1006}]
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_server_close_waits_for_the_echo(cls) -> None:  # type: ignore[no-untyped-def]
-    h, _ = await accepted(cls)
+async def test_endpoint_failure_is_500_before_accept_and_1011_after() -> None:
+    async def before(ws: Any) -> None:
+        raise ValueError("boom")
+
+    async def after(ws: Any) -> None:
+        await ws.accept()
+        raise ValueError("boom")
+
+    h = Harness(before)
+    h.feed(HANDSHAKE)
+    await h.task_done()
+    assert h.transport.take().startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    h = Harness(after)
+    h.feed(HANDSHAKE)
+    await h.task_done()
+    assert h.transport.take() == ACCEPTED + server_close(1011, "internal error")
+    assert h.transport.closing
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+async def test_messages_in_order_and_reads_paused_until_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ws_protocol, "READ_PAUSE_AT", 3)
+    h, events = await accepted()
+    h.feed(b"".join(client_frame(Opcode.TEXT, f"m{i}".encode()) for i in range(4)))
+    assert h.transport.reading is False  # paused: more than 3 wait for the endpoint
+    await h.until(lambda: len(events) == 4)
+    assert [e.get("text") for e in events] == ["m0", "m1", "m2", "m3"]
+    assert h.transport.take() == b"\x81\x02M0\x81\x02M1\x81\x02M2\x81\x02M3"
+    assert h.transport.reading is True
+
+
+async def test_fragments_are_one_message_and_pings_between_them_are_answered() -> None:
+    h, events = await accepted()
+    h.feed(
+        client_frame(Opcode.TEXT, "hé".encode()[:2], fin=False)
+        + client_frame(Opcode.PING, b"hb")
+        + client_frame(Opcode.CONT, "hé".encode()[2:] + b"llo")
+    )
+    await h.until(lambda: len(events) == 1)
+    assert events == [{"type": "websocket.receive", "text": "héllo"}]
+    await h.until(lambda: len(h.transport.out) > 4)
+    assert h.transport.take() == b"\x8a\x02hb" + b"\x81\x06H\xc3\x89LLO"
+
+
+async def test_long_and_binary_messages() -> None:
+    h, events = await accepted()
+    text = "x" * 300
+    h.feed(client_frame(Opcode.TEXT, text.encode()) + client_frame(Opcode.BINARY, b"\x00\xff"))
+    await h.until(lambda: len(events) == 2)
+    assert events == [
+        {"type": "websocket.receive", "text": text},
+        {"type": "websocket.receive", "bytes": b"\x00\xff"},
+    ]
+    assert h.transport.take() == b"\x81\x7e" + struct.pack("!H", 300) + b"X" * 300
+
+
+async def test_idle_socket_keeps_no_buffer_queue_or_dict() -> None:
+    h, _ = await accepted()
+    protocol = h.protocol
+    assert protocol._buf is None and protocol._inbox is None and protocol._fragments is None
+    assert protocol._waiter is not None  # the endpoint waits in receive()
+    assert not hasattr(protocol, "__dict__")
+
+
+# -- closing ---------------------------------------------------------------------------------
+
+
+async def test_client_close_is_echoed_and_delivered() -> None:
+    h, events = await accepted()
+    assert await closed_with(h, events, client_close(1001, "going away")) == (1001, "going away")
+
+
+async def test_client_close_without_a_code_is_echoed_without_one() -> None:
+    h, events = await accepted()
+    h.feed(client_frame(Opcode.CLOSE, b""))
+    assert h.transport.take() == b"\x88\x00" and h.transport.closing
+    await h.task_done()
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1005, "reason": ""}
+
+
+async def test_server_close_waits_for_the_echo_or_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h, _ = await accepted()
     h.feed(client_frame(Opcode.TEXT, b"close me"))
     await h.until(lambda: bool(h.transport.out))
     assert h.transport.take() == server_close(4408, "too slow")
     assert not h.transport.closing
-    h.feed(client_close(4408, "too slow"))
-    assert h.transport.closing
+    h.feed(client_frame(Opcode.TEXT, b"ignored") + client_close(4408, "too slow"))
+    assert h.transport.closing and not h.transport.out  # no second close, no echo of text
+
+    monkeypatch.setattr(ws_protocol, "CLOSE_TIMEOUT_S", 0.01)
+    h, _ = await accepted()
+    h.feed(client_frame(Opcode.TEXT, b"close me"))
+    await h.until(lambda: h.transport.closing)  # the peer never answered
+    assert h.transport.take() == server_close(4408, "too slow")
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_lost_connection_delivers_1005(cls) -> None:  # type: ignore[no-untyped-def]
-    h, events = await accepted(cls)
+async def test_lost_connection_delivers_1006_and_send_then_fails() -> None:
+    h, events = await accepted()
     h.protocol.connection_lost(None)
     await h.task_done()
-    assert events[-1] == {"type": "websocket.disconnect", "code": 1005}
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1006}
+    assert await h.protocol.receive() == events[-1]  # and again, never a hang
+    with pytest.raises(WebSocketDisconnect):
+        await h.protocol.send_text("late")
+    assert h.state.connections == set()
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_close_before_accept_is_http_403(cls) -> None:  # type: ignore[no-untyped-def]
-    received: list[dict[str, Any]] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        received.append(await receive())
-        await send({"type": "websocket.close", "code": 1000})
-        received.append(await receive())
-
-    h = Harness(cls, app)
-    h.feed(HANDSHAKE)
+async def test_shutdown_tells_endpoint_and_peer_1012() -> None:
+    h, events = await accepted()
+    h.protocol.shutdown()
+    assert h.transport.take() == server_close(1012) and h.transport.closing
     await h.task_done()
-    assert h.transport.take().startswith(b"HTTP/1.1 403 Forbidden\r\n")
-    assert received == [
-        {"type": "websocket.connect"},
-        {"type": "websocket.disconnect", "code": 1006},
-    ]
-    assert h.transport.closing
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1012}
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_send_waits_while_writing_is_paused(cls) -> None:  # type: ignore[no-untyped-def]
-    h, _ = await accepted(cls)
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (client_frame(Opcode.TEXT, b"unmasked", mask=False), 1002),
+        (client_frame(Opcode.TEXT, b"x", rsv1=True), 1002),
+        (client_frame(Opcode.CONT, b"x"), 1002),
+        (client_frame(Opcode.TEXT, b"a", fin=False) + client_frame(Opcode.TEXT, b"b"), 1002),
+        (client_frame(Opcode.PING, b"x", fin=False), 1002),
+        (client_frame(Opcode.PING, b"x" * 126), 1002),
+        (bytes([0x83, 0x80]) + b"\x00" * 4, 1002),  # reserved opcode 3
+        (client_frame(Opcode.CLOSE, b"\x03"), 1002),  # one-byte close payload
+        (client_close(1005), 1002),  # a code no peer may send
+        (client_close(2999), 1002),
+        (client_frame(Opcode.TEXT, b"\xff\xfe"), 1007),
+        (client_frame(Opcode.CLOSE, b"\x03\xe8\xff"), 1007),
+        (b"\x81\xff" + struct.pack("!Q", 70_000) + b"\x00" * 4, 1009),  # header alone says so
+        (
+            client_frame(Opcode.TEXT, b"a" * 40_000, fin=False)
+            + client_frame(Opcode.CONT, b"b" * 30_000),
+            1009,
+        ),
+    ],
+)
+async def test_protocol_errors_close_with_their_code(data: bytes, code: int) -> None:
+    h, events = await accepted()
+    got, _reason = await closed_with(h, events, data)
+    assert got == code
+
+
+async def test_oversize_reason_names_the_sizes() -> None:
+    h, events = await accepted()
+    reason = "frame with 70000 bytes exceeds limit of 65536 bytes"
+    data = b"\x81\xff" + struct.pack("!Q", 70_000) + b"\x00" * 4
+    assert await closed_with(h, events, data) == (1009, reason)
+
+
+# -- flow control and keepalive ----------------------------------------------------------
+
+
+async def test_send_waits_while_writing_is_paused() -> None:
+    h, _ = await accepted()
     h.protocol.pause_writing()
-    first = asyncio.ensure_future(h.protocol.send({"type": "websocket.send", "text": "a"}))
-    second = asyncio.ensure_future(h.protocol.send({"type": "websocket.send", "text": "b"}))
+    first = asyncio.ensure_future(h.protocol.send_text("a"))
+    second = asyncio.ensure_future(h.protocol.send_text("b"))
     await next_loop_turn()
     assert not first.done() and not second.done()
     h.protocol.resume_writing()
     await asyncio.gather(first, second)
     assert h.transport.take() == b"\x81\x01a\x81\x01b"
     h.protocol.pause_writing()
-    blocked = asyncio.ensure_future(h.protocol.send({"type": "websocket.send", "text": "c"}))
+    blocked = asyncio.ensure_future(h.protocol.send_text("c"))
     await next_loop_turn()
     h.protocol.connection_lost(None)  # asyncio never resumes a lost transport
-    with pytest.raises(ClientDisconnected):
+    with pytest.raises(WebSocketDisconnect):
         await blocked
 
 
-@pytest.mark.parametrize("cls", PROTOCOLS)
-async def test_unanswered_keepalive_ping_closes_1011(cls) -> None:  # type: ignore[no-untyped-def]
-    h, _ = await accepted(cls, ws_ping_interval=0.01, ws_ping_timeout=0.05)
+async def test_keepalive_ping_answered_then_unanswered_closes_1011() -> None:
+    h, _ = await accepted(ws_ping_interval=0.01, ws_ping_timeout=0.05)
     await h.until(lambda: bool(h.transport.out))
     ping = h.transport.take()
     assert ping[:2] == b"\x89\x04"
+    h.feed(client_frame(Opcode.PONG, b"stale"))  # not the ping in flight: ignored
     h.feed(client_frame(Opcode.PONG, ping[2:]))  # answered: the next ping follows
     await h.until(lambda: bool(h.transport.out))
     assert h.transport.take()[:2] == b"\x89\x04"
@@ -253,66 +464,7 @@ async def test_unanswered_keepalive_ping_closes_1011(cls) -> None:  # type: igno
     assert h.transport.take() == server_close(1011, "keepalive ping timeout")
 
 
-async def test_lean_protocol_keeps_no_handshake_objects() -> None:
-    seen: list[Request] = []
-
-    class Spy(LeanWebSocketProtocol):
-        def handle_connect(self, event: Request) -> None:
-            seen.append(event)
-            super().handle_connect(event)
-
-    h, _ = await accepted(Spy)
-    protocol = h.protocol
-    assert protocol.request is None and protocol.response is None
-    assert len(seen[0].headers) == 0  # websockets' parser still holds the Request
-    assert (b"Origin", b"https://shop.example.com") in protocol.scope["headers"]
-    assert isinstance(protocol.queue, _Inbox) and isinstance(protocol.writable, _WriteGate)
-    assert protocol.queue._items is None  # idle: no deque, only the app's waiter
-    assert protocol.queue._waiter is not None and protocol.writable._waiters is None
-    assert vars(protocol) == {}  # every attribute of the parent is in a slot
-
-
-async def test_inbox_order_cancellation_and_one_consumer() -> None:
-    inbox = _Inbox()
-    inbox.put_nowait({"type": "websocket.connect"})
-    inbox.put_nowait({"type": "websocket.receive", "text": "a"})
-    assert await inbox.get() == {"type": "websocket.connect"}
-    assert await inbox.get() == {"type": "websocket.receive", "text": "a"}
-    assert inbox.empty() and inbox._items is None
-
-    waiting = asyncio.ensure_future(inbox.get())
-    await next_loop_turn()
-    with pytest.raises(RuntimeError, match=r"^another task is already waiting in receive\(\)$"):
-        await inbox.get()
-    inbox.put_nowait({"type": "websocket.receive", "text": "b"})
-    waiting.cancel()  # woken but cancelled before it ran: the event stays queued
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
-    assert await inbox.get() == {"type": "websocket.receive", "text": "b"}
-    assert inbox._waiter is None
-
-
-async def test_write_gate_releases_every_waiter_and_forgets_cancelled_ones() -> None:
-    gate = _WriteGate()
-    assert await gate.wait() is True
-    gate.clear()
-    one, two = asyncio.ensure_future(gate.wait()), asyncio.ensure_future(gate.wait())
-    gone = asyncio.ensure_future(gate.wait())
-    await next_loop_turn()
-    gone.cancel()
-    await next_loop_turn()
-    assert gate._waiters is not None and len(gate._waiters) == 2
-    gate.set()
-    assert await asyncio.gather(one, two) == [True, True]
-    assert gate._waiters is None
-
-
-# What the subclass relies on in uvicorn's class. A uvicorn upgrade that changes any of
-# this must fail here, not in production.
-
-
-def _parent_source() -> str:
-    return inspect.getsource(WebSocketsSansIOProtocol)
+# -- what it relies on in uvicorn --------------------------------------------------------
 
 
 def test_uvicorn_version_is_the_pinned_minor() -> None:
@@ -323,39 +475,20 @@ def test_uvicorn_version_is_the_pinned_minor() -> None:
     assert tuple(map(int, low.split("."))) <= installed < tuple(map(int, high.split(".")))
 
 
-def test_parent_uses_queue_and_writable_only_through_what_the_lean_ones_offer() -> None:
-    source = _parent_source()
-    assert set(re.findall(r"self\.queue\.(\w+)", source)) == {"put_nowait", "get", "empty"}
-    assert set(re.findall(r"self\.writable\.(\w+)", source)) == {"set", "clear", "wait"}
-    # Never used otherwise (passed on, compared...): only assigned, once, in __init__.
-    assert re.findall(r"self\.queue\b(?!\.)[^\n]*", source) == [
-        "self.queue: asyncio.Queue[ASGIReceiveEvent] = asyncio.Queue()"
-    ]
-    assert re.findall(r"self\.writable\b(?!\.)[^\n]*", source) == [
-        "self.writable = asyncio.Event()"
-    ]
-
-
-def test_parent_reads_the_handshake_objects_only_where_the_lean_class_drops_them() -> None:
-    methods = {
-        name: inspect.getsource(fn)
-        for name, fn in vars(WebSocketsSansIOProtocol).items()
-        if inspect.isfunction(fn)
-    }
-    assert {"handle_connect", "send", "receive"} <= set(methods)
-    assert "self.request = event" in methods["handle_connect"]
-    assert "self.response = self.conn.accept(event)" in methods["handle_connect"]
-    assert [n for n, src in methods.items() if "self.request" in src] == ["handle_connect"]
-    assert sorted(n for n, src in methods.items() if "self.response" in src) == [
-        "handle_connect",
-        "send",
-    ]
-    signature = inspect.signature(WebSocketsSansIOProtocol.__init__)
-    assert list(signature.parameters) == ["self", "config", "server_state", "app_state", "_loop"]
-
-
-def test_parent_attributes_are_exactly_the_lean_slots() -> None:
-    """A new attribute in uvicorn's class would land in a per-socket dict again."""
-    assigned = re.findall(r"self\.(\w+)(?:\s*:[^=\n]+)?\s*=(?!=)", _parent_source())
-    assert set(assigned) == set(LeanWebSocketProtocol.__slots__)
-    assert not set(LeanWebSocketProtocol.__slots__) & set(vars(WebSocketsSansIOProtocol))
+@pytest.mark.parametrize("module", [httptools_impl, h11_impl])
+def test_uvicorn_hands_over_the_upgrade_as_this_class_expects(module: Any) -> None:
+    """Built with keyword config/server_state/app_state, given the transport, then the
+    request re-serialized as bytes; `server_state` has `connections` and `tasks`."""
+    source = inspect.getsource(module)
+    handoff = source[source.index("def handle_websocket_upgrade") :]
+    handoff = handoff[: handoff.index("\n    def ", 1)]
+    assert re.search(
+        r"self\.ws_protocol_class\(\s*(#[^\n]*)?\s*config=self\.config,\s*"
+        r"server_state=self\.server_state,\s*app_state=self\.app_state,?\s*\)",
+        handoff,
+    )
+    assert "protocol.connection_made(self.transport)" in handoff
+    assert "protocol.data_received(" in handoff
+    assert {"connections", "tasks"} <= set(vars(ServerState()))
+    parameters = list(inspect.signature(ChatSocketProtocol.__init__).parameters)
+    assert parameters[:4] == ["self", "config", "server_state", "app_state"]
