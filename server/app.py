@@ -165,6 +165,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).
             await hub.close_all(1012, "server shutting down")
             await app.state.events.drain()
+            await webhook_listener.flush()
             await webhook_worker.close()
             await owned.close()
 

@@ -271,12 +271,21 @@ class WebhookListener:
     any node is announced on `WEBHOOKS_CHANNEL` (`server/announced_cache.py`).
     """
 
+    BATCH = 200
+
     def __init__(self, db: Database, worker: DeliveryWorker) -> None:
         self.db = db
         self.worker = worker
         self.wanted: AnnouncedCache[frozenset[str]] = AnnouncedCache(
             WEBHOOKS_CHANNEL, self._load_wanted
         )
+        # Wanted events not yet in the outbox, and the task writing them. The event bus
+        # hands this listener one event at a time; writing each in its own transaction
+        # would let a busy site's `message.created` fall behind the chat (and the bus
+        # drops what is too far behind), so they are written in batches, one
+        # transaction each, by a task that runs while there is something to write.
+        self._pending: list[tuple[str, str, dict[str, Any], int]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def _load_wanted(self, site_id: str) -> frozenset[str]:
         async with self.db.read() as conn:
@@ -294,11 +303,40 @@ class WebhookListener:
             return
         if kind not in await self.wanted.get(site_id):
             return  # the common case: no endpoint wants it, nothing to build
-        payload = await _event_data(self.db, kind, data)
-        async with self.db.write() as conn:
-            ids = await enqueue_event(conn, kind, site_id, payload, now_ms())
-        if ids:
-            self.worker.wake()
+        self._pending.append((kind, site_id, data, now_ms()))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_pending())
+
+    async def flush(self) -> None:
+        """Wait until every event handed to `on_event` so far is in the outbox."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self.BATCH]
+                del self._pending[: len(batch)]
+                try:
+                    payloads = [
+                        (kind, site_id, await _event_data(self.db, kind, data), ts)
+                        for kind, site_id, data, ts in batch
+                    ]
+                    async with self.db.write() as conn:
+                        ids = [
+                            delivery
+                            for kind, site_id, payload, ts in payloads
+                            for delivery in await enqueue_event(conn, kind, site_id, payload, ts)
+                        ]
+                except Exception:
+                    # As when each event had its own task: the store is down or the event
+                    # is broken; logged, and later events still go.
+                    log.exception("%d webhook events not written to the outbox", len(batch))
+                    continue
+                if ids:
+                    self.worker.wake()
+        finally:
+            self._writer = None
 
 
 # -- the worker: outbox → HTTP ---------------------------------------------------------
