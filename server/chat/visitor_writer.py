@@ -2,32 +2,89 @@
 hellos share transactions instead of paying one each (`server/store/group_commit.py`).
 
 A visitor the server has just named (no valid token) cannot exist yet: its row is a
-plain insert, many in one statement. A known visitor is refreshed (last seen, identity,
-attributes merged) row by row inside the same transaction.
+plain insert. A known visitor is refreshed (last seen, identity, attributes merged) as
+`conversations.upsert_visitor` does it. On PostgreSQL the whole batch is one statement
+on the driver's connection; on SQLite, one hop to the driver's thread
+(`server/store/visitor_batch.py`). A batch that fails on a row's data (a new id that
+exists already, say) is settled row by row through `upsert_visitor`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store import conversations as queries
-from server.store.database import Database
+from server.store.database import Database, StoreUnavailable
 from server.store.group_commit import GroupCommit
-from server.store.tables import visitors
+from server.store.visitor_batch import fold_known, write_visitors_postgres, write_visitors_sqlite
+
+Item = tuple[dict[str, Any], bool]  # (row, new)
 
 
-async def write_visitors(
-    conn: AsyncConnection, batch: list[tuple[dict[str, Any], bool]]
-) -> list[Exception | None]:
-    new = [{**row, "attributes": row.get("attributes") or {}} for row, is_new in batch if is_new]
-    if new:
-        await conn.execute(visitors.insert(), new)
-    for row, is_new in batch:
-        if not is_new:
-            await queries.upsert_visitor(conn, row)
+async def write_visitors(conn: AsyncConnection, batch: list[Item]) -> list[Exception | None]:
+    """Store a batch in the caller's transaction; one result per item, in order.
+
+    Raises IntegrityError when a row's data fails the batch (nothing is stored then):
+    `GroupCommit` settles each item on its own.
+    """
+    new = [row for row, is_new in batch if is_new]
+    known = fold_known([row for row, is_new in batch if not is_new])
+    if conn.dialect.name == "postgresql":
+        await _write_postgres(conn, new, known)
+    else:
+        await _write_sqlite(conn, new, known)
     return [None] * len(batch)
+
+
+async def _write_postgres(
+    conn: AsyncConnection, new: list[dict[str, Any]], known: list[dict[str, Any]]
+) -> None:
+    """One statement in autocommit on the pooled asyncpg connection: the SQLAlchemy
+    transaction around it stays empty (asyncpg's adapter begins only on first use)."""
+    import asyncpg  # the PostgreSQL driver: imported only where it is used
+
+    pg = (await conn.get_raw_connection()).driver_connection
+    try:
+        await write_visitors_postgres(pg, new, known)
+    except (
+        asyncpg.IntegrityConstraintViolationError,
+        asyncpg.CardinalityViolationError,
+        asyncpg.DataError,
+    ) as exc:
+        # Tied to one row's data: the rows on their own (`upsert_visitor`) store the
+        # others, and that row meets its error alone, as it did before this path.
+        raise IntegrityError("visitor batch", None, exc) from exc
+    except Exception as exc:
+        # What SQLAlchemy does for its own statements: a lost connection leaves the
+        # pool, and callers hear "unavailable" (a server shutting down counts too).
+        lost = (
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.OperatorInterventionError,
+            OSError,
+            TimeoutError,
+        )
+        if isinstance(exc, lost) or pg.is_closed():
+            await conn.invalidate()
+            raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+        raise
+
+
+async def _write_sqlite(
+    conn: AsyncConnection, new: list[dict[str, Any]], known: list[dict[str, Any]]
+) -> None:
+    """The batch's statements in one hop to aiosqlite's thread, inside the caller's
+    BEGIN IMMEDIATE (`Database.write`), which also commits."""
+    driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite.Connection
+    try:
+        # aiosqlite's own way of running a call on its connection thread.
+        await driver._execute(write_visitors_sqlite, driver._conn, new, known)
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError("visitor batch", None, exc) from exc
 
 
 class VisitorWriter:
@@ -35,11 +92,9 @@ class VisitorWriter:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._commit: GroupCommit[tuple[dict[str, Any], bool], None] = GroupCommit(
-            db, write_visitors, self._single
-        )
+        self._commit: GroupCommit[Item, None] = GroupCommit(db, write_visitors, self._single)
 
-    async def _single(self, item: tuple[dict[str, Any], bool]) -> None:
+    async def _single(self, item: Item) -> None:
         async with self._db.write() as conn:
             await queries.upsert_visitor(conn, item[0])
 

@@ -1,0 +1,283 @@
+"""Visitor batches (`server/chat/visitor_writer.py`, `server/store/visitor_batch.py`) on
+SQLite and PostgreSQL: new rows are inserted as given; known rows end exactly as
+`upsert_visitor` applied one after the other leaves them (the test runs both paths on
+twin rows and compares); a batch that fails on one row's data is settled row by row."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import insert, select, text
+
+from server.chat.visitor_writer import VisitorWriter, write_visitors
+from server.store.conversations import get_visitor, upsert_visitor
+from server.store.database import Database, StoreUnavailable
+from server.store.tables import visitors
+from tests.conftest import _asyncpg_dsn
+from tests.store.test_schema import _seed
+
+
+def _row(vid: str, ts: int, **kw: Any) -> dict[str, Any]:
+    """A hello's row: every column, None where the hello gave nothing."""
+    return {
+        "id": vid,
+        "site_id": "st_1",
+        "user_id": kw.get("user_id"),
+        "name": kw.get("name"),
+        "email": kw.get("email"),
+        "attributes": kw.get("attributes", {}),
+        "first_seen_ts": ts,
+        "last_seen_ts": ts,
+    }
+
+
+# (stored row or None, the known rows that follow, in order)
+CASES: list[tuple[dict[str, Any] | None, list[dict[str, Any]]]] = [
+    # gone since its token was issued: inserted
+    (None, [_row("x", 50, user_id="u1", name="Ann", attributes={"plan": "pro"})]),
+    # gone, then twice in one batch
+    (None, [_row("x", 50), _row("x", 51, name="Bo", attributes={"a": 1})]),
+    (
+        {
+            "user_id": "u1",
+            "name": "Ann",
+            "email": None,
+            "attributes": {"plan": "free", "seats": 3, "n": None, "é": "☃"},
+            "first_seen_ts": 5,
+            "last_seen_ts": 100,
+        },
+        # an earlier last_seen still overwrites (upsert_visitor does not compare)
+        [
+            _row(
+                "x",
+                60,
+                email="ann@shop.test",
+                attributes={"seats": 4, "new": "x", "f": 1.5e300, "b": False, "n": 7},
+            )
+        ],
+    ),
+    (
+        {
+            "user_id": "u1",
+            "name": "Ann",
+            "email": "a@x.io",
+            "attributes": {"a": 1},
+            "first_seen_ts": 5,
+            "last_seen_ts": 6,
+        },
+        [_row("x", 70), _row("x", 71, attributes=None)],
+    ),
+    (
+        {
+            "user_id": None,
+            "name": None,
+            "email": None,
+            "attributes": {},
+            "first_seen_ts": 5,
+            "last_seen_ts": 6,
+        },
+        [
+            _row("x", 80, name="B", attributes={"k": 1, "m": "keep"}),
+            _row("x", 81, user_id="u9", attributes={"k": 2, "z": True}),
+            _row("x", 82, name="C", email="c@x.io"),
+        ],
+    ),
+]
+
+
+async def _store(db: Database, vid: str, stored: dict[str, Any]) -> None:
+    async with db.write() as conn:
+        await conn.execute(insert(visitors).values(id=vid, site_id="st_1", **stored))
+
+
+async def _visitor(db: Database, vid: str) -> dict[str, Any] | None:
+    async with db.read() as conn:
+        return await get_visitor(conn, vid)
+
+
+@pytest.fixture
+async def seeded(db: Database) -> Database:
+    await _seed(db)
+    return db
+
+
+def _counting(writer: VisitorWriter) -> list[str]:
+    """The ids the writer settles row by row (after a failed batch)."""
+    singles: list[str] = []
+    single = writer._single
+
+    async def counted(item):  # type: ignore[no-untyped-def]
+        singles.append(item[0]["id"])
+        await single(item)
+
+    writer._commit._single = counted  # type: ignore[method-assign]
+    return singles
+
+
+async def test_known_rows_end_as_upsert_visitor_leaves_them(seeded: Database) -> None:
+    db = seeded
+    batch: list[tuple[dict[str, Any], bool]] = []
+    for n, (stored, rows) in enumerate(CASES):
+        if stored is not None:
+            await _store(db, f"vi_old{n}", stored)
+            await _store(db, f"vi_new{n}", stored)
+        async with db.write() as conn:
+            for row in rows:
+                await upsert_visitor(conn, {**row, "id": f"vi_old{n}"})
+        batch += [({**row, "id": f"vi_new{n}"}, False) for row in rows]
+    # Every case in one batch, with new visitors among them.
+    batch.insert(2, (_row("vi_fresh1", 90, attributes={"a": 1}), True))
+    batch.append((_row("vi_fresh2", 91, name="Dee"), True))
+    async with db.write() as conn:
+        assert await write_visitors(conn, batch) == [None] * len(batch)
+    for n in range(len(CASES)):
+        old, new = await _visitor(db, f"vi_old{n}"), await _visitor(db, f"vi_new{n}")
+        assert old is not None and new is not None
+        assert {**new, "id": None} == {**old, "id": None}, n
+        # stored keys keep their place, new keys follow: what Python's merge gives
+        assert list(new["attributes"]) == list(old["attributes"]), n
+    assert await _visitor(db, "vi_fresh1") == _row("vi_fresh1", 90, attributes={"a": 1})
+    assert await _visitor(db, "vi_fresh2") == _row("vi_fresh2", 91, name="Dee")
+
+
+async def test_new_rows_are_inserted_as_given(seeded: Database) -> None:
+    writer = VisitorWriter(seeded)
+    rows = [_row(f"vi_n{i}", 100 + i, attributes={"i": i} if i % 2 else {}) for i in range(40)]
+    rows[3]["attributes"] = None  # stored as {}
+    try:
+        await asyncio.gather(*(writer.save(row, new=True) for row in rows))
+    finally:
+        await writer.close()
+    for row in rows:
+        assert await _visitor(seeded, row["id"]) == {**row, "attributes": row["attributes"] or {}}
+
+
+async def test_a_new_id_twice_in_one_batch_is_settled_row_by_row(seeded: Database) -> None:
+    writer = VisitorWriter(seeded)
+    singles = _counting(writer)
+    try:
+        await asyncio.gather(
+            writer.save(_row("vi_a", 10, attributes={"k": 1}), new=True),
+            writer.save(_row("vi_dup", 11, attributes={"k": 1, "j": 0}), new=True),
+            writer.save(_row("vi_dup", 12, name="Eve", attributes={"k": 2}), new=True),
+        )
+    finally:
+        await writer.close()
+    assert singles == ["vi_a", "vi_dup", "vi_dup"]
+    assert await _visitor(seeded, "vi_a") == _row("vi_a", 10, attributes={"k": 1})
+    # the second one refreshed the first, as upsert_visitor does
+    assert await _visitor(seeded, "vi_dup") == {
+        **_row("vi_dup", 11, name="Eve", attributes={"k": 2, "j": 0}),
+        "last_seen_ts": 12,
+    }
+
+
+async def test_a_new_id_that_exists_refreshes_the_stored_row(seeded: Database) -> None:
+    # vi_1 is stored by _seed: the batch fails on it and is settled row by row
+    writer = VisitorWriter(seeded)
+    singles = _counting(writer)
+    try:
+        await asyncio.gather(
+            writer.save(_row("vi_1", 20, attributes={"k": 1}), new=True),
+            writer.save(_row("vi_b", 21), new=True),
+        )
+    finally:
+        await writer.close()
+    assert singles == ["vi_1", "vi_b"]
+    assert await _visitor(seeded, "vi_1") == {
+        **_row("vi_1", 1, attributes={"k": 1}),
+        "last_seen_ts": 20,
+    }
+    assert await _visitor(seeded, "vi_b") == _row("vi_b", 21)
+
+
+@pytest.mark.parametrize(
+    ("stored_json", "given", "merged"),
+    [
+        # upsert_visitor reads a stored JSON null as {}; PostgreSQL cannot take it apart
+        ("null", {"a": 1}, {"a": 1}),
+        # PostgreSQL's json functions refuse \u0000 (a text value cannot hold it)
+        ('{"s": "x"}', {"k": "a\x00b"}, {"s": "x", "k": "a\x00b"}),
+        ('{"s": "\\u0000"}', {"k": 1}, {"s": "\x00", "k": 1}),
+    ],
+)
+async def test_attributes_postgresql_cannot_merge_fall_back_to_upsert_visitor(
+    seeded: Database, stored_json: str, given: dict[str, Any], merged: dict[str, Any]
+) -> None:
+    async with seeded.write() as conn:
+        await conn.execute(
+            text("UPDATE visitors SET attributes = :a WHERE id = 'vi_1'"), {"a": stored_json}
+        )
+    writer = VisitorWriter(seeded)
+    singles = _counting(writer)
+    try:
+        await asyncio.gather(
+            writer.save(_row("vi_1", 30, attributes=given), new=False),
+            writer.save(_row("vi_c", 31, attributes={"c": 1}), new=False),
+            writer.save(_row("vi_d", 32), new=True),
+        )
+    finally:
+        await writer.close()
+    # SQLite merges in Python: no fallback there
+    assert singles == (["vi_1", "vi_c", "vi_d"] if seeded.dialect == "postgresql" else [])
+    stored = await _visitor(seeded, "vi_1")
+    assert stored is not None and stored["attributes"] == merged
+    assert stored["last_seen_ts"] == 30
+    assert await _visitor(seeded, "vi_c") == _row("vi_c", 31, attributes={"c": 1})
+    assert await _visitor(seeded, "vi_d") == _row("vi_d", 32)
+
+
+async def test_each_save_returns_once_its_row_is_committed(seeded: Database) -> None:
+    writer = VisitorWriter(seeded)
+    try:
+        for n in range(3):
+            await writer.save(_row(f"vi_s{n}", 40 + n), new=True)
+            # another connection sees it: committed, not merely sent
+            async with seeded.read() as conn:
+                found = await conn.execute(select(visitors.c.id).where(visitors.c.id == f"vi_s{n}"))
+                assert found.scalar_one() == f"vi_s{n}"
+    finally:
+        await writer.close()
+
+
+async def test_a_failing_batch_reaches_every_caller(seeded: Database) -> None:
+    writer = VisitorWriter(seeded)
+
+    async def failing(conn, batch):  # type: ignore[no-untyped-def]
+        raise OSError("connection refused")
+
+    writer._commit._write = failing  # type: ignore[method-assign]
+    try:
+        results = await asyncio.gather(
+            *(writer.save(_row(f"vi_f{i}", 1), new=True) for i in range(3)),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.close()
+    assert all(isinstance(r, StoreUnavailable) for r in results)
+
+
+async def test_a_lost_postgresql_connection_is_unavailable_then_replaced(
+    seeded: Database,
+) -> None:
+    if seeded.dialect != "postgresql":
+        pytest.skip("the raw driver path's lost connection is PostgreSQL's")
+    writer = VisitorWriter(seeded)
+    url = seeded.engine.url.render_as_string(hide_password=False)
+    killer = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        await writer.save(_row("vi_l1", 1), new=True)
+        await killer.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        with pytest.raises(StoreUnavailable):
+            await writer.save(_row("vi_l2", 2), new=True)
+        await writer.save(_row("vi_l2", 3), new=True)
+    finally:
+        await killer.close()
+        await writer.close()
+    assert await _visitor(seeded, "vi_l2") == _row("vi_l2", 3)
