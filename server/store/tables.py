@@ -140,6 +140,7 @@ conversations = Table(
     Column("transfers", Integer, nullable=False, server_default=text("0")),
     Index(None, "site_id", "status", "created_ts"),
     Index(None, "agent_id", "status"),
+    Index(None, "visitor_id", "created_ts"),  # a visitor's chats: counted, listed
     # Guarantee 5: one open conversation per visitor, enforced by the database so two
     # nodes racing on chat_start cannot both win.
     Index(

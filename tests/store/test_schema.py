@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from server.store.database import Database, StoreUnavailable, open_database
@@ -56,9 +56,9 @@ def _message(mid: str, seq: int, client_msg_id: str | None, sender: str = "v:vi_
 
 
 async def test_migrations_reach_head_and_are_idempotent(db: Database) -> None:
-    assert await current_revision(db) == head_revision() == "0005"
+    assert await current_revision(db) == head_revision() == "0006"
     before, after = await upgrade_to_head(db)
-    assert (before, after) == ("0005", "0005")
+    assert (before, after) == ("0006", "0006")
 
 
 async def test_one_open_conversation_per_visitor(db: Database) -> None:
@@ -161,3 +161,24 @@ async def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
             assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
     finally:
         await db.close()
+
+
+async def test_a_visitors_conversations_are_read_by_index(db: Database) -> None:
+    """`count_for_visitor` (every returning visitor's hello) must not read the table."""
+    query = str(
+        (
+            select(func.count())
+            .select_from(conversations)
+            .where(conversations.c.visitor_id == "vi_1")
+        ).compile(db.engine, compile_kwargs={"literal_binds": True})
+    )
+    async with db.write() as conn:
+        if db.dialect == "sqlite":
+            plan = " ".join(
+                str(r) for r in (await conn.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+            )
+        else:
+            # Tiny tables are scanned whatever the indexes: forbid that to see the index.
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " ".join(str(r) for r in (await conn.execute(text(f"EXPLAIN {query}"))))
+    assert "ix_conversations_visitor_id_created_ts" in plan, plan
