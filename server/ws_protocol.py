@@ -305,15 +305,26 @@ class ChatSocketProtocol(asyncio.Protocol):
         return event
 
     async def send_text(self, data: str) -> None:
-        if self._write_paused:
+        while self._write_paused:  # connection_lost clears it
             await self._writable()
-        if self.application_state is not WebSocketState.CONNECTED or self.transport.is_closing():
+        if not self.send_text_now(data):
             raise WebSocketDisconnect(1006)
+
+    def send_text_now(self, data: str) -> bool:
+        """Write a text message now if the socket takes it without waiting; False (and
+        nothing written) while writing is paused or the socket is not open."""
+        if (
+            self._write_paused
+            or self.application_state is not WebSocketState.CONNECTED
+            or self.transport.is_closing()
+        ):
+            return False
         payload = data.encode()
         n = len(payload)
         self.transport.write(
             (_SMALL_TEXT_HEADERS[n] if n < 126 else frame_header(0x80 | OP_TEXT, n)) + payload
         )
+        return True
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         state = self.application_state

@@ -145,6 +145,8 @@ class Connection:
         if self.closed:
             return
         pending = self._pending
+        if pending is None and self._writer is None and self._write_now(item):
+            return
         if pending is None:
             pending = self._pending = deque()
         elif self._queued_bytes + size > OUTBOUND_BYTES or len(pending) >= OUTBOUND_LIMIT:
@@ -156,6 +158,34 @@ class Connection:
         pending.append((item, size))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop())
+
+    def _write_now(self, item: Any) -> bool:
+        """Write `item` at once if that keeps every guarantee: nothing is queued before
+        it (the caller checks), the socket takes a write without waiting, and it needs
+        no read from the Store (a gap to fill, a replay). Most frames go this way: a
+        writer task per frame would cost more than the write itself."""
+        send_now = getattr(self.ws, "send_text_now", None)
+        if send_now is None or isinstance(item, _Sync):
+            return False
+        if isinstance(item, _Message):
+            position = self.positions.get(item.conversation_id)
+            if position is not None:
+                if item.seq <= position:
+                    return True  # already delivered: dropped, as the writer would
+                if item.seq > position + 1:
+                    return False  # a gap: the writer fills it from the Store first
+            frame = item.frame
+            if frame is not None and not send_now(frame.text):
+                return False
+            if position is not None:
+                self.positions[item.conversation_id] = item.seq
+        else:
+            frame = item
+            if not send_now(frame.text):
+                return False
+        if frame is not None:
+            self.metrics.frames_out.labels(frame.type).inc()
+        return True
 
     # -- the writer ----------------------------------------------------------------------
     async def _write_loop(self) -> None:
