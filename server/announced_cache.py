@@ -6,6 +6,7 @@ Entries also expire after `max_age_s`, in case an announcement was lost while th
 broker was down. A load that overlaps an announcement is used once but not kept, so a
 reader can never re-cache what was true before the change. `None` (not found) is never
 kept, so probing random keys cannot fill the cache, and it holds at most `max_entries`.
+Concurrent misses of one key share one load (`server/single_flight.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Generic, TypeVar
 
 from server.broker.base import Broker, BrokerUnavailable
 from server.broker.fanout import Subscription
+from server.single_flight import SingleFlight
 
 V = TypeVar("V")
 log = logging.getLogger("beckon.cache")
@@ -36,6 +38,7 @@ class AnnouncedCache(Generic[V]):
         self._max_age_s = max_age_s
         self._entries: dict[str, tuple[V, float]] = {}
         self._changes = 0
+        self._loads: SingleFlight[str, V] = SingleFlight()
         self._subscription: Subscription | None = None
 
     async def get(self, key: str) -> V:
@@ -43,7 +46,7 @@ class AnnouncedCache(Generic[V]):
         if entry is not None and time.monotonic() - entry[1] < self._max_age_s:
             return entry[0]
         changes = self._changes
-        value = await self._load(key)
+        value = await self._loads.run(key, lambda: self._load(key))
         if changes == self._changes and value is not None:
             if len(self._entries) >= self._max_entries:
                 del self._entries[next(iter(self._entries))]  # the oldest insert
@@ -53,6 +56,8 @@ class AnnouncedCache(Generic[V]):
     def invalidate(self, key: str) -> None:
         self._entries.pop(key, None)
         self._changes += 1
+        # A load under way may have read the old row: later callers must not join it.
+        self._loads.forget(key)
 
     async def follow(self, broker: Broker) -> None:
         """Listen for other nodes' announcements (once, at start-up)."""

@@ -1,5 +1,6 @@
 """The engine's view of a site right now: agents online, free slots, pending
-invitations and queued chats, per department (cached for a second per node)."""
+invitations and queued chats, per department (cached for a second per node; the
+reload after expiry is shared by every caller that needs it meanwhile)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from invitations import DepartmentLoad, SiteContext
 from server.broker.base import Broker
 from server.chat import pacing, presence
+from server.single_flight import SingleFlight
 from server.store.database import Database
 from server.store.tables import conversations
 
@@ -22,14 +24,22 @@ class SiteLoads:
         self.db = db
         self.broker = broker
         self._cache: dict[str, tuple[SiteContext, float]] = {}
+        self._loads: SingleFlight[str, SiteContext] = SingleFlight()
+        self._changes: dict[str, int] = {}  # invalidations per site
 
     def invalidate(self, site_id: str) -> None:
         self._cache.pop(site_id, None)
+        self._changes[site_id] = self._changes.get(site_id, 0) + 1
+        self._loads.forget(site_id)
 
     async def context(self, site: dict[str, Any]) -> SiteContext:
         cached = self._cache.get(site["id"])
         if cached and time.monotonic() - cached[1] < CACHE_S:
             return cached[0]
+        return await self._loads.run(site["id"], lambda: self._load(site))
+
+    async def _load(self, site: dict[str, Any]) -> SiteContext:
+        changes = self._changes.get(site["id"], 0)
         agents = [a for a in await presence.agents(self.broker, site["id"]) if a.status == "online"]
         query = (
             select(conversations.c.department, func.count())
@@ -54,5 +64,6 @@ class SiteLoads:
             max_invitations_per_visit=settings.get("max_invitations_per_visit"),
             max_invitations_per_day=settings.get("max_invitations_per_day"),
         )
-        self._cache[site["id"]] = (context, time.monotonic())
+        if changes == self._changes.get(site["id"], 0):  # not kept if it read the old state
+            self._cache[site["id"]] = (context, time.monotonic())
         return context

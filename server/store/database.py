@@ -63,7 +63,10 @@ def _sqlite_engine(url: str) -> AsyncEngine:
 def _postgres_engine(url: str) -> AsyncEngine:
     return create_async_engine(
         url,
-        pool_size=10,
+        # Connections past pool_size are opened for a burst and closed when returned
+        # (a PostgreSQL backend forked and ended each time): keep enough for a node's
+        # usual concurrency (the writers, the janitor, reads of page loads in flight).
+        pool_size=20,
         max_overflow=20,
         # No ping per checkout (a round trip each): a connection that died with the server
         # fails on use, surfaces as StoreUnavailable, and SQLAlchemy then invalidates the

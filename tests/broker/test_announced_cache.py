@@ -4,10 +4,21 @@ never keeps a load that overlapped an announcement, never keeps `None`, stays bo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from server.announced_cache import AnnouncedCache
 from tests.broker.helpers import wait_until
 from tests.waiting import next_loop_turn
+
+
+async def settled(condition: Callable[[], bool]) -> None:
+    """Loop turns until `condition` holds (a load runs in its own task), then a few more
+    so that anything that would go wrong afterwards has had its chance."""
+    async with asyncio.timeout(2):
+        while not condition():
+            await next_loop_turn()
+    for _ in range(3):
+        await next_loop_turn()
 
 
 class Source:
@@ -58,7 +69,7 @@ async def test_a_load_overlapping_a_change_is_not_kept() -> None:
     cache: AnnouncedCache[str | None] = AnnouncedCache("test-changed", source.load)
     source.gate = asyncio.Event()
     reading = asyncio.create_task(cache.get("k"))
-    await next_loop_turn()  # the read has started (and saw "old")
+    await settled(lambda: source.loads == 1)  # the read has started (and saw "old")
     source.values["k"] = "new"
     cache.invalidate("k")
     source.gate.set()
@@ -78,3 +89,22 @@ async def test_not_found_is_never_kept_and_the_cache_is_bounded() -> None:
         assert await cache.get(key) == key.upper()
     assert len(cache._entries) == 3
     assert set(cache._entries) == {"c", "d", "e"}
+
+
+async def test_concurrent_misses_share_one_load_and_a_change_starts_a_new_one() -> None:
+    source = Source()
+    source.values["k"] = "old"
+    cache: AnnouncedCache[str | None] = AnnouncedCache("test-changed", source.load)
+    source.gate = asyncio.Event()
+    first = [asyncio.create_task(cache.get("k")) for _ in range(50)]
+    await settled(lambda: source.loads >= 1)
+    assert source.loads == 1  # 50 page loads, one read
+    source.values["k"] = "new"
+    cache.invalidate("k")  # the first load may have read "old": not joined from now on
+    second = asyncio.create_task(cache.get("k"))
+    await settled(lambda: source.loads >= 2)
+    assert source.loads == 2
+    source.gate.set()
+    assert set(await asyncio.gather(*first)) == {"old"}
+    assert await second == "new"
+    assert await cache.get("k") == "new" and source.loads == 2  # the new one was kept
