@@ -44,3 +44,9 @@ def device_class(user_agent: str) -> str:
     if os_family in _MOBILE_OS or family in ("iPhone", "iPod"):
         return "mobile"
     return "desktop"
+
+
+def warm_up() -> None:
+    """Build ua-parser's matchers now (~0.1 s of CPU, once per process) rather than
+    inside the first visitor's hello, which would hold up every socket of the node."""
+    ua_parser.parse("")

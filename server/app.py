@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 
+from invitations import device
 from server.api import (
     agents,
     auth_routes,
@@ -153,6 +154,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
+        device.warm_up()
         tune_after_startup()
         try:
             yield
