@@ -1,6 +1,7 @@
-"""The lean WebSocket protocol (server/ws_protocol.py) in a real `beckon serve`: idle
-sockets still get every frame in order, the 64 KiB cap and the close handshake keep
-their codes, a rejected handshake is an HTTP 403, a half-closed socket is let go.
+"""Beckon's WebSocket protocol (server/ws_protocol.py) in a real `beckon serve`: idle
+sockets get every frame in order, the 64 KiB cap and the close handshake keep their
+codes, a handshake for another path is an HTTP 403 and one of another WebSocket version
+a 426, a client breaking RFC 6455 is closed with 1002, a half-closed socket is let go.
 (The slow reader's 4408 is tests/integration/test_hostile.py's.)"""
 
 from __future__ import annotations
@@ -117,3 +118,32 @@ async def test_half_closed_socket_is_let_go(chat: ChatSite) -> None:
     visitor, _ = await chat.visitor()
     assert (await visitor.request({"type": "ping"}))["type"] == "pong"
     await visitor.close()
+
+
+async def test_other_websocket_version_is_426_and_the_node_serves_on(chat: ChatSite) -> None:
+    port = int(chat.server_url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /ws/visitor?site={chat.site['key']} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n"
+        f"Origin: {ORIGIN}\r\n\r\n".encode()
+    )
+    async with asyncio.timeout(10):
+        response = await reader.read()  # the server answers and closes
+    writer.close()
+    assert response.startswith(b"HTTP/1.1 426 Upgrade Required\r\n")
+    assert b"sec-websocket-version: 13\r\n" in response.lower()
+    visitor, _ = await chat.visitor()
+    assert (await visitor.request({"type": "ping"}))["type"] == "pong"
+    await visitor.close()
+
+
+async def test_unmasked_client_frame_is_closed_1002(chat: ChatSite) -> None:
+    port = int(chat.server_url.rsplit(":", 1)[1])
+    raw = await RawWs.connect(port, f"/ws/visitor?site={chat.site['key']}", ORIGIN)
+    payload = b'{"type":"ping"}'
+    raw.writer.write(bytes((0x81, len(payload))) + payload)  # no mask bit
+    async with asyncio.timeout(10):
+        assert await raw.close_code() == 1002
+    raw.abort()
