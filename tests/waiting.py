@@ -17,6 +17,16 @@ async def next_loop_turn() -> None:
     await asyncio.sleep(NO_DELAY)
 
 
+async def settled(condition: Callable[[], bool], timeout: float = 2.0) -> None:
+    """Loop turns until `condition` holds (what it waits for runs in another task), then
+    a few more, so that anything that would go wrong afterwards has had its chance."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await next_loop_turn()
+    for _ in range(3):
+        await next_loop_turn()
+
+
 async def wait_until(
     probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float, what: str
 ) -> T:

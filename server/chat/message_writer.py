@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.chat import messages
 from server.chat.messages import ConversationClosed
 from server.ids import new_id, now_ms
-from server.store.database import Database, StoreUnavailable
+from server.store.database import Database, raw_postgres
 from server.store.group_commit import MAX_BATCH, GroupCommit
 from server.store.message_batch import Stored, append_batch_postgres, append_batch_sqlite
 
@@ -77,25 +77,11 @@ async def _write_postgres(
     transaction around it stays empty (asyncpg's adapter begins only on first use)."""
     import asyncpg  # the PostgreSQL driver: imported only where it is used
 
-    pg = (await conn.get_raw_connection()).driver_connection
-    try:
-        return await append_batch_postgres(pg, unique, now_ms())
-    except asyncpg.UniqueViolationError as exc:
-        raise IntegrityError("message batch", None, exc) from exc
-    except Exception as exc:
-        # What SQLAlchemy does for its own statements: a lost connection leaves the
-        # pool, and callers hear "unavailable" (a server shutting down counts too).
-        lost = (
-            asyncpg.PostgresConnectionError,
-            asyncpg.InterfaceError,
-            asyncpg.OperatorInterventionError,
-            OSError,
-            TimeoutError,
-        )
-        if isinstance(exc, lost) or pg.is_closed():
-            await conn.invalidate()
-            raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
-        raise
+    async with raw_postgres(conn) as pg:
+        try:
+            return await append_batch_postgres(pg, unique, now_ms())
+        except asyncpg.UniqueViolationError as exc:
+            raise IntegrityError("message batch", None, exc) from exc
 
 
 async def _write_sqlite(conn: AsyncConnection, unique: list[dict[str, Any]]) -> list[Stored | None]:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store import conversations as queries
-from server.store.database import Database, StoreUnavailable
+from server.store.database import Database, raw_postgres
 from server.store.group_commit import GroupCommit
 from server.store.visitor_batch import fold_known, write_visitors_postgres, write_visitors_sqlite
 
@@ -47,31 +47,17 @@ async def _write_postgres(
     transaction around it stays empty (asyncpg's adapter begins only on first use)."""
     import asyncpg  # the PostgreSQL driver: imported only where it is used
 
-    pg = (await conn.get_raw_connection()).driver_connection
-    try:
-        await write_visitors_postgres(pg, new, known)
-    except (
-        asyncpg.IntegrityConstraintViolationError,
-        asyncpg.CardinalityViolationError,
-        asyncpg.DataError,
-    ) as exc:
-        # Tied to one row's data: the rows on their own (`upsert_visitor`) store the
-        # others, and that row meets its error alone, as it did before this path.
-        raise IntegrityError("visitor batch", None, exc) from exc
-    except Exception as exc:
-        # What SQLAlchemy does for its own statements: a lost connection leaves the
-        # pool, and callers hear "unavailable" (a server shutting down counts too).
-        lost = (
-            asyncpg.PostgresConnectionError,
-            asyncpg.InterfaceError,
-            asyncpg.OperatorInterventionError,
-            OSError,
-            TimeoutError,
-        )
-        if isinstance(exc, lost) or pg.is_closed():
-            await conn.invalidate()
-            raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
-        raise
+    async with raw_postgres(conn) as pg:
+        try:
+            await write_visitors_postgres(pg, new, known)
+        except (
+            asyncpg.IntegrityConstraintViolationError,
+            asyncpg.CardinalityViolationError,
+            asyncpg.DataError,
+        ) as exc:
+            # Tied to one row's data: the rows on their own (`upsert_visitor`) store the
+            # others, and that row meets its error alone, as it did before this path.
+            raise IntegrityError("visitor batch", None, exc) from exc
 
 
 async def _write_sqlite(

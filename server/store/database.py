@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -34,6 +35,31 @@ def _is_connection_error(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError))
+
+
+@contextlib.asynccontextmanager
+async def raw_postgres(conn: AsyncConnection) -> AsyncIterator[Any]:
+    """The asyncpg connection under `conn`, for the few statements SQLAlchemy would only
+    slow down (batches of messages and visitors). As SQLAlchemy does for its own
+    statements, a lost connection (a server shutting down counts too) leaves the pool
+    and the caller hears `StoreUnavailable`; other errors pass through unchanged."""
+    import asyncpg  # the PostgreSQL driver: imported only where it is used
+
+    pg = (await conn.get_raw_connection()).driver_connection
+    try:
+        yield pg
+    except Exception as exc:
+        lost = (
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.OperatorInterventionError,
+            OSError,
+            TimeoutError,
+        )
+        if isinstance(exc, lost) or pg.is_closed():
+            await conn.invalidate()
+            raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+        raise
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

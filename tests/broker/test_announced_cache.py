@@ -4,21 +4,10 @@ never keeps a load that overlapped an announcement, never keeps `None`, stays bo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from server.announced_cache import AnnouncedCache
 from tests.broker.helpers import wait_until
-from tests.waiting import next_loop_turn
-
-
-async def settled(condition: Callable[[], bool]) -> None:
-    """Loop turns until `condition` holds (a load runs in its own task), then a few more
-    so that anything that would go wrong afterwards has had its chance."""
-    async with asyncio.timeout(2):
-        while not condition():
-            await next_loop_turn()
-    for _ in range(3):
-        await next_loop_turn()
+from tests.waiting import settled
 
 
 class Source:

@@ -4,22 +4,11 @@ them all and the next call loads again; a cancelled caller leaves the load to th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
 from server.single_flight import SingleFlight
-from tests.waiting import next_loop_turn
-
-
-async def settled(condition: Callable[[], bool]) -> None:
-    """Loop turns until `condition` holds (a load runs in its own task), then a few more
-    so that anything that would go wrong afterwards has had its chance."""
-    async with asyncio.timeout(2):
-        while not condition():
-            await next_loop_turn()
-    for _ in range(3):
-        await next_loop_turn()
+from tests.waiting import settled
 
 
 class Loader:
