@@ -352,11 +352,9 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.application_state = WebSocketState.DISCONNECTED
         self._buf = self._fragments = None
         self._tell_endpoint({"type": "websocket.disconnect", "code": 1006})
-        waiters, self._write_waiters = self._write_waiters, None
-        self._write_paused = False
-        for waiter in waiters or ():
-            if not waiter.done():
-                waiter.set_result(None)
+        # asyncio never resumes a transport lost while paused: release the writers
+        # (they then find the socket disconnected).
+        self.resume_writing()
 
     def eof_received(self) -> None:
         return None  # the transport closes itself; connection_lost tells the endpoint
@@ -482,10 +480,11 @@ class ChatSocketProtocol(asyncio.Protocol):
                 length = int.from_bytes(data[i + 2 : i + 10], "big")
                 start = i + 10
             if not second & 0x80:
-                self._fail(1002, "incorrect masking")
+                self._close_now(1002, "incorrect masking")
                 return n
             if length + self._fragments_size > max_size:
-                self._fail(1009, f"frame with {length} bytes exceeds limit of {max_size} bytes")
+                too_big = f"frame with {length} bytes exceeds limit of {max_size} bytes"
+                self._close_now(1009, too_big)
                 return n
             end = start + 4 + length
             if end > n:
@@ -499,10 +498,10 @@ class ChatSocketProtocol(asyncio.Protocol):
         opcode = first & 0x0F
         final = first & 0x80
         if first & 0x70:
-            self._fail(1002, "reserved bits must be 0")
+            self._close_now(1002, "reserved bits must be 0")
         elif opcode >= OP_CLOSE:
             if not final or len(payload) > 125:
-                self._fail(1002, "control frames must be final and at most 125 bytes")
+                self._close_now(1002, "control frames must be final and at most 125 bytes")
             elif opcode == OP_CLOSE:
                 self._closed_by_peer(payload)
             elif opcode == OP_PING:
@@ -514,10 +513,10 @@ class ChatSocketProtocol(asyncio.Protocol):
                     self._cancel_timer()
                     self._schedule_ping()
             else:
-                self._fail(1002, f"invalid opcode {opcode}")
+                self._close_now(1002, f"invalid opcode {opcode}")
         elif opcode == OP_CONT:
             if self._fragments is None:
-                self._fail(1002, "continuation frame without a message to continue")
+                self._close_now(1002, "continuation frame without a message to continue")
                 return
             self._fragments.append(payload)
             self._fragments_size += len(payload)
@@ -527,14 +526,14 @@ class ChatSocketProtocol(asyncio.Protocol):
                 self._message(self._fragment_op, whole)
         elif opcode in (OP_TEXT, OP_BINARY):
             if self._fragments is not None:
-                self._fail(1002, "a new message inside a fragmented one")
+                self._close_now(1002, "a new message inside a fragmented one")
             elif final:
                 self._message(opcode, payload)
             else:
                 self._fragments, self._fragment_op = [payload], opcode
                 self._fragments_size = len(payload)
         else:
-            self._fail(1002, f"invalid opcode {opcode}")
+            self._close_now(1002, f"invalid opcode {opcode}")
 
     def _message(self, opcode: int, payload: bytes) -> None:
         if self._close_sent:
@@ -543,7 +542,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             try:
                 event = {"type": "websocket.receive", "text": payload.decode()}
             except UnicodeDecodeError:
-                self._fail(1007, "invalid UTF-8 in a text message")
+                self._close_now(1007, "invalid UTF-8 in a text message")
                 return
         else:
             event = {"type": "websocket.receive", "bytes": bytes(payload)}
@@ -560,31 +559,27 @@ class ChatSocketProtocol(asyncio.Protocol):
 
     def _closed_by_peer(self, payload: bytes) -> None:
         if len(payload) == 1:
-            self._fail(1002, "close frame with a one-byte payload")
+            self._close_now(1002, "close frame with a one-byte payload")
             return
         code = int.from_bytes(payload[:2], "big") if payload else 1005
         if payload and code not in ALLOWED_CLOSE_CODES and not 3000 <= code <= 4999:
-            self._fail(1002, f"invalid close code {code}")
+            self._close_now(1002, f"invalid close code {code}")
             return
         try:
             reason = payload[2:].decode()
         except UnicodeDecodeError:
-            self._fail(1007, "invalid UTF-8 in the close reason")
+            self._close_now(1007, "invalid UTF-8 in the close reason")
             return
-        self._cancel_timer()
-        if not self._close_sent:  # the peer started it: echo, as RFC 6455 5.5.1 asks
-            self._close_sent = True
-            self.transport.write(close_frame(None if code == 1005 else code, reason))
-        self.application_state = WebSocketState.DISCONNECTED
-        self._tell_endpoint({"type": "websocket.disconnect", "code": code, "reason": reason})
-        self.transport.close()
+        # Unless it answers ours: echoed, as RFC 6455 5.5.1 asks.
+        self._close_now(code, reason)
 
-    def _fail(self, code: int, reason: str) -> None:
-        """A protocol error: close with `code` at once, without waiting for an echo."""
+    def _close_now(self, code: int, reason: str) -> None:
+        """Close with `code` at once, without waiting for an echo: a protocol error, or
+        the peer's close answered (1005, no code, is answered without one)."""
         self._cancel_timer()
         if not self._close_sent:
             self._close_sent = True
-            self.transport.write(close_frame(code, reason))
+            self.transport.write(close_frame(None if code == 1005 else code, reason))
         self.application_state = WebSocketState.DISCONNECTED
         self._tell_endpoint({"type": "websocket.disconnect", "code": code, "reason": reason})
         self.transport.close()
@@ -617,7 +612,7 @@ class ChatSocketProtocol(asyncio.Protocol):
     def _ping_timed_out(self) -> None:
         self._timer = None
         self._ping = None
-        self._fail(1011, "keepalive ping timeout")
+        self._close_now(1011, "keepalive ping timeout")
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -31,7 +31,7 @@ class Store:
 
     async def load_gap(self, cid: str, after_seq: int) -> list[dict[str, Any]]:
         self.reads += 1
-        await asyncio.sleep(0)  # a real read yields to the loop
+        await next_loop_turn()  # a real read yields to the loop
         stored = self.messages.get(cid, {})
         return [stored[s] for s in sorted(stored) if s > after_seq]
 
