@@ -131,7 +131,10 @@ async def agent_take(agent: WsClient) -> str:
 
 
 async def agent_offline(agent: WsClient) -> None:
-    await agent.send({"type": "status", "status": "offline"})
+    # Wait for the reply: an agent's consoles follow each other's status, so an
+    # "offline" still in flight when the next test's console of the same agent goes
+    # online would turn that one offline too.
+    assert (await agent.request({"type": "status", "status": "offline"}))["status"] == "offline"
     await agent.close()
 
 
