@@ -1,19 +1,34 @@
 """Configuration: one frozen `Settings`, built once from env vars and CLI flags.
 
-Every bad value raises `SettingsError` naming the variable; the CLI turns that into one
-line on stderr and exit code 2. Nothing here opens a connection.
+Each field declares its environment variable, parser and one-line meaning
+(`setting(...)`); `load_settings` reads them all the same way, and the configuration
+reference in `docs/configuration.md` is generated from the same declarations. Every bad
+value raises `SettingsError` naming the variable; the CLI turns that into one line on
+stderr and exit code 2. Nothing here opens a connection.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+
+from server.settings_parse import (
+    IPNetwork,
+    Parser,
+    SettingsError,
+    as_bool,
+    as_choice,
+    as_cidrs,
+    as_header_name,
+    as_int,
+    as_str,
+    as_url,
+)
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 BROKER_SCHEMES = ("memory", "redis", "rediss")
@@ -23,43 +38,122 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_FILE_NAME = "beckon.secret"
 MIN_SECRET_LENGTH = 32
 
+__all__ = ["Settings", "SettingsError", "load_settings", "redact_url", "setting_specs"]
+
 log = logging.getLogger("beckon.settings")
 
 
-_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or malformed; the message names the variable."""
+def setting(default: object, env: str, doc: str, parse: Parser | None = None) -> Any:
+    """A `Settings` field read from `env` with `parse`; `doc` is its reference line."""
+    return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    broker_url: str = DEFAULT_BROKER_URL
-    secret_key: str = field(default="", repr=False)
-    public_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
-    broker_prefix: str = "beckon:"
+    database_url: str = setting(
+        DEFAULT_DATABASE_URL,
+        "BECKON_DATABASE_URL",
+        "the Store; `postgresql+asyncpg://user:pw@host/db` at scale",
+        as_url(DATABASE_SCHEMES),
+    )
+    broker_url: str = setting(
+        DEFAULT_BROKER_URL,
+        "BECKON_BROKER_URL",
+        "the Broker; `redis://host:6379/0` (or `rediss://`) for several nodes",
+        as_url(BROKER_SCHEMES),
+    )
+    secret_key: str = field(
+        default="",
+        repr=False,
+        metadata={
+            "env": "BECKON_SECRET_KEY",
+            "doc": "signs sessions and visitor tokens; at least 32 characters; generated "
+            "into `beckon.secret` beside the SQLite file when unset; required with PostgreSQL",
+            "parse": None,
+        },
+    )
+    public_url: str = setting(
+        "",
+        "BECKON_PUBLIC_URL",
+        "the URL browsers use (default `http://HOST:PORT`); `https://…` makes cookies Secure",
+        as_url(("http", "https"), "BECKON_PUBLIC_URL: expected an http(s) URL"),
+    )
+    host: str = setting("127.0.0.1", "BECKON_HOST", "the address to listen on", as_str)
+    port: int = setting(
+        8000, "BECKON_PORT", "the port to listen on (`PORT` is read too)", as_int(0, 65535)
+    )
+    log_level: str = setting(
+        "INFO", "BECKON_LOG_LEVEL", "`DEBUG` … `CRITICAL`", as_choice(LOG_LEVELS, upper=True)
+    )
+    broker_prefix: str = setting(
+        "beckon:", "BECKON_BROKER_PREFIX", "namespace of every Redis key and channel", as_str
+    )
     # Webhook targets and similar outbound addresses may point at private ranges only
     # when this is set (tests, intranets).
-    allow_private_targets: bool = False
-    max_body_bytes: int = 1024 * 1024
-    login_max_failures: int = 10
-    login_window_s: int = 600
-    session_ttl_s: int = 14 * 24 * 3600
+    allow_private_targets: bool = setting(
+        False,
+        "BECKON_ALLOW_PRIVATE_TARGETS",
+        "let webhooks target private and loopback addresses (tests, intranets)",
+        as_bool,
+    )
+    max_body_bytes: int = setting(
+        1024 * 1024,
+        "BECKON_MAX_BODY_BYTES",
+        "largest accepted REST body in bytes (larger: 413)",
+        as_int(1024, 64 * 1024 * 1024),
+    )
+    login_max_failures: int = setting(
+        10,
+        "BECKON_LOGIN_MAX_FAILURES",
+        "failed sign-ins per account and per client address within the window before 429",
+        as_int(1, 10_000),
+    )
+    login_window_s: int = setting(
+        600, "BECKON_LOGIN_WINDOW_S", "the sign-in failure window, seconds", as_int(1, 86_400)
+    )
+    session_ttl_s: int = setting(
+        14 * 24 * 3600,
+        "BECKON_SESSION_TTL_S",
+        "how long a console or admin session lasts, seconds",
+        as_int(60, 366 * 86_400),
+    )
     # How long an agent stays present after its node stops refreshing (node death).
-    presence_ttl_s: int = 45
-    # How long a routed offer waits for the agent before moving on.
-    offer_timeout_s: int = 20
-    # Recorded visit events (backtest input) older than this are pruned.
-    visit_retention_days: int = 30
-    # A request header carrying the visitor's country code, set by an edge in front of
-    # every node (Cloudflare's CF-IPCountry, CloudFront-Viewer-Country, …). Off by
-    # default: without such an edge, browsers could send it themselves.
-    geo_country_header: str = ""
+    presence_ttl_s: int = setting(
+        45,
+        "BECKON_PRESENCE_TTL_S",
+        "how long an agent stays present after its node stops refreshing, seconds",
+        as_int(2, 3600),
+    )
+    offer_timeout_s: int = setting(
+        20,
+        "BECKON_OFFER_TIMEOUT_S",
+        "how long a routed chat offer waits for the agent before moving on, seconds",
+        as_int(1, 3600),
+    )
+    visit_retention_days: int = setting(
+        30,
+        "BECKON_VISIT_RETENTION_DAYS",
+        "recorded visit events (the backtest's input) older than this are pruned, days",
+        as_int(1, 3650),
+    )
+    # Off by default: without an edge that sets it on every request, browsers could send
+    # the header themselves.
+    geo_country_header: str = setting(
+        "",
+        "BECKON_GEO_COUNTRY_HEADER",
+        "a header your edge sets to the visitor's country (e.g. `CF-IPCountry`); leave "
+        "unset unless every request passes that edge",
+        as_header_name,
+    )
+    # Nothing is trusted by default, not even loopback: a proxy on the same machine is
+    # named explicitly, or every client would share the proxy's address.
+    trusted_proxies: tuple[IPNetwork, ...] = setting(
+        (),
+        "BECKON_TRUSTED_PROXIES",
+        "comma-separated CIDRs of proxies whose `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` are believed (e.g. `127.0.0.1/32,10.0.0.0/8`); none by default",
+        as_cidrs,
+    )
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,33 +172,13 @@ class Settings:
         return f"http://{host}:{self.port}"
 
 
-def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> str:
-    scheme = urlsplit(value).scheme if "://" in value else ""
-    if scheme not in schemes:
-        raise SettingsError(
-            f"{name}: unknown URL scheme {scheme or value!r}; expected one of "
-            + ", ".join(f"{s}://" for s in schemes)
-        )
-    return value
-
-
-def _int(name: str, value: str, lo: int, hi: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(f"{name}: expected an integer, got {value!r}") from None
-    if not lo <= number <= hi:
-        raise SettingsError(f"{name}: {number} is outside {lo}..{hi}")
-    return number
-
-
-def _bool(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise SettingsError(f"{name}: expected true or false, got {value!r}")
+def setting_specs() -> list[tuple[str, str, object, str]]:
+    """(field, env var, default, meaning) of every setting, in declaration order."""
+    return [
+        (f.name, f.metadata["env"], f.default, f.metadata["doc"])
+        for f in fields(Settings)
+        if "env" in f.metadata
+    ]
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -145,70 +219,22 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
     """
     env = os.environ if env is None else env
     values: dict[str, object] = {}
-    if "BECKON_DATABASE_URL" in env:
-        values["database_url"] = env["BECKON_DATABASE_URL"]
-    if "BECKON_BROKER_URL" in env:
-        values["broker_url"] = env["BECKON_BROKER_URL"]
-    if "BECKON_PUBLIC_URL" in env:
-        values["public_url"] = env["BECKON_PUBLIC_URL"]
-    if "BECKON_HOST" in env:
-        values["host"] = env["BECKON_HOST"]
-    if "BECKON_PORT" in env:
-        values["port"] = _int("BECKON_PORT", env["BECKON_PORT"], 0, 65535)
+    for spec in fields(Settings):
+        parse = spec.metadata.get("parse")
+        name = spec.metadata.get("env")
+        if parse is not None and name in env:
+            values[spec.name] = parse(name, env[name])
     if "PORT" in env and "port" not in values:
-        values["port"] = _int("PORT", env["PORT"], 0, 65535)
-    if "BECKON_LOG_LEVEL" in env:
-        values["log_level"] = env["BECKON_LOG_LEVEL"].upper()
-    if "BECKON_BROKER_PREFIX" in env:
-        values["broker_prefix"] = env["BECKON_BROKER_PREFIX"]
-    if "BECKON_ALLOW_PRIVATE_TARGETS" in env:
-        values["allow_private_targets"] = _bool(
-            "BECKON_ALLOW_PRIVATE_TARGETS", env["BECKON_ALLOW_PRIVATE_TARGETS"]
-        )
-    if "BECKON_MAX_BODY_BYTES" in env:
-        values["max_body_bytes"] = _int(
-            "BECKON_MAX_BODY_BYTES", env["BECKON_MAX_BODY_BYTES"], 1024, 64 * 1024 * 1024
-        )
-    if "BECKON_PRESENCE_TTL_S" in env:
-        values["presence_ttl_s"] = _int(
-            "BECKON_PRESENCE_TTL_S", env["BECKON_PRESENCE_TTL_S"], 2, 3600
-        )
-    if "BECKON_OFFER_TIMEOUT_S" in env:
-        values["offer_timeout_s"] = _int(
-            "BECKON_OFFER_TIMEOUT_S", env["BECKON_OFFER_TIMEOUT_S"], 1, 3600
-        )
-    if "BECKON_VISIT_RETENTION_DAYS" in env:
-        values["visit_retention_days"] = _int(
-            "BECKON_VISIT_RETENTION_DAYS", env["BECKON_VISIT_RETENTION_DAYS"], 1, 3650
-        )
-    if "BECKON_GEO_COUNTRY_HEADER" in env:
-        header = env["BECKON_GEO_COUNTRY_HEADER"].strip()
-        if header and not _HEADER_NAME.fullmatch(header):
-            raise SettingsError(
-                f"BECKON_GEO_COUNTRY_HEADER: expected a header name like CF-IPCountry, "
-                f"got {header!r}"
-            )
-        values["geo_country_header"] = header.lower()
+        values["port"] = as_int(0, 65535)("PORT", env["PORT"])
     for key, value in flags.items():
         if value is not None:
             values[key] = value
-
-    database_url = str(values.get("database_url", DEFAULT_DATABASE_URL))
-    _check_url("BECKON_DATABASE_URL", database_url, DATABASE_SCHEMES)
-    _check_url(
-        "BECKON_BROKER_URL", str(values.get("broker_url", DEFAULT_BROKER_URL)), BROKER_SCHEMES
-    )
-    public_url = str(values.get("public_url", ""))
-    if public_url and urlsplit(public_url).scheme not in ("http", "https"):
-        raise SettingsError(f"BECKON_PUBLIC_URL: expected an http(s) URL, got {public_url!r}")
-    level = str(values.get("log_level", "INFO"))
-    if level not in LOG_LEVELS:
-        raise SettingsError(f"BECKON_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
 
     secret = env.get("BECKON_SECRET_KEY", "")
     if secret and len(secret) < MIN_SECRET_LENGTH:
         raise SettingsError(f"BECKON_SECRET_KEY: must be at least {MIN_SECRET_LENGTH} characters")
     if not secret:
+        database_url = str(values.get("database_url", DEFAULT_DATABASE_URL))
         if not database_url.startswith("sqlite"):
             raise SettingsError(
                 "BECKON_SECRET_KEY: required when the database is PostgreSQL "
