@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import pytest_asyncio
@@ -15,13 +14,14 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 from tests.beckon_process import ADMIN_EMAIL, ADMIN_PASSWORD, BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.conftest import subprocess_env
+from tests.screenshots import screenshots_dir
 
 MARKETER_EMAIL = "marketer@example.com"
 MARKETER_PASSWORD = "marketer password 1"
 VIEWPORT = {"width": 1360, "height": 900}
 UI_TIMEOUT_MS = 10_000
 XSS = '<img src=x onerror="window.__xss=1">'
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = screenshots_dir()
 NODE_ENV = {
     "BECKON_ALLOW_PRIVATE_TARGETS": "true",
     "BECKON_WEBHOOK_RETRY_BASE_S": "0.5",
@@ -46,7 +46,6 @@ class AdminPage:
         )
 
     async def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         # Passing toasts would cover the screen; the screenshot shows the screen itself.
         await self.page.evaluate("document.getElementById('toasts').replaceChildren()")
         await self.page.screenshot(path=str(SCREENSHOTS / f"admin-{name}.png"), full_page=True)

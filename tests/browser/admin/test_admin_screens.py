@@ -1,5 +1,6 @@
 """The admin in Chromium: sign-in and roles, CSP, sites, team, reports, webhooks —
-markup in names renders as text on every screen; screenshots go to docs/screenshots."""
+markup in names renders as text on every screen; screenshots go to the run's screenshot
+folder (tests/screenshots.py)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,19 +14,20 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 from server.chat import visitor_token as tokens
 from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
+from tests.screenshots import screenshots_dir
 from tests.ws_client import WsClient
 
 AGENT_EMAIL = "agent@example.com"
 AGENT_PASSWORD = "agent password 1"
 VIEWPORT = {"width": 1280, "height": 720}
 UI_TIMEOUT_MS = 10_000
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = screenshots_dir()
 
 
 async def shot(page: Page, name: str, *, keep_toasts: bool = False) -> None:
     """The console as it is now, at the test viewport (1280×720), kept as
-    docs/screenshots/console-<name>.png. Passing toasts are removed unless asked for."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    console-<name>.png in the run's screenshot folder (tests/screenshots.py). Passing
+    toasts are removed unless asked for."""
     if not keep_toasts:
         await page.evaluate("document.getElementById('toasts').replaceChildren()")
     await page.screenshot(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,11 +13,11 @@ import orjson
 from playwright.async_api import Browser, BrowserContext, Locator, Page, WebSocket, expect
 
 from tests.chat_setup import ChatSite
+from tests.screenshots import screenshots_dir
 from tests.ws_client import WsClient
 
 WAIT_MS = 10_000
-# Screenshots kept for the README (docs/screenshots/widget-*.png, demo-*.png).
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = screenshots_dir()
 VIEWPORTS: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1280, "height": 720}},
     "mobile": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
@@ -65,8 +64,7 @@ class Tab:
 
 
 async def keep_screenshot(page: Page, name: str) -> None:
-    """Save the viewport as docs/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save the viewport as <name>.png in the run's screenshot folder (tests/screenshots.py)."""
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 

@@ -430,7 +430,7 @@ async def test_idle_after_a_minute_without_input_then_active(browser: Browser, h
 # -- screenshots for the README -----------------------------------------------------------
 @pytest.mark.parametrize("viewport", ["desktop", "mobile"])
 async def test_screenshots(browser: Browser, host: Host, viewport: str) -> None:
-    """Bubble, invitation, queue, chat, survey and offline form, kept in docs/screenshots."""
+    """Bubble, invitation, queue, chat, survey and offline form, kept as README pictures."""
     async with fake_beckon(greeting="Hi! How can we help?", survey=["csat", "nps"]) as fake:
         body = (
             "<h1>Host shop</h1><p>Hand-made ceramics from a small studio.</p>"
