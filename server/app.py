@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 from starlette.applications import Starlette
@@ -52,10 +51,10 @@ from server.settings import Settings
 from server.sites import site_cache
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
+from server.web import BrowserFiles, installed_browser_files
 from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
 
 log = logging.getLogger("beckon.app")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 api = merge(
     auth_routes.routes,
@@ -103,9 +102,12 @@ async def _internal(request: Request, exc: Exception) -> Response:
 SOCKET_ENDPOINTS = {"/ws/visitor": visitor_endpoint, "/ws/agent": agent_endpoint}
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings, services: Services | None = None, browser: BrowserFiles | None = None
+) -> Starlette:
     """Build the app. With `services` given (the CLI opened them to report failures
-    clearly) the lifespan only closes them; otherwise it opens them itself."""
+    clearly) the lifespan only closes them; otherwise it opens them itself. `browser`
+    defaults to the installed package's files (raises BrowserFilesMissing without them)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -175,7 +177,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         *ops_routes(api),
         *api.routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
-        *static_routes(PROJECT_ROOT),
+        *static_routes(browser or installed_browser_files()),
     ]
     return Starlette(
         routes=routes,

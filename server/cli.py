@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib.metadata
 import logging
 import secrets
 import sys
@@ -34,8 +35,17 @@ class CliError(Exception):
         self.code = code
 
 
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml's `version`)."""
+    try:
+        return importlib.metadata.version("beckon-chat")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beckon", description="Beckon live chat server")
+    parser.add_argument("--version", action="version", version=f"beckon {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -215,15 +225,20 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from server.app import SOCKET_ENDPOINTS, create_app
+    from server.web import BrowserFilesMissing, installed_browser_files
     from server.ws_protocol import socket_protocol
 
+    try:
+        browser = installed_browser_files()
+    except BrowserFilesMissing as exc:
+        raise CliError(str(exc)) from None
     await _migrate(settings, quiet=True)
     try:
         services = await open_services(settings)
     except StartupError as exc:
         raise CliError(str(exc), EXIT_UNAVAILABLE) from None
     lines = [] if args.no_bootstrap else await _bootstrap(settings, services)
-    app = create_app(settings, services)
+    app = create_app(settings, services, browser)
     config = uvicorn.Config(
         app,
         host=settings.host,
