@@ -44,6 +44,8 @@ from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
 from server.hub.visitor_ws import visitor_endpoint
+from server.loop_lag import LoopLagMonitor
+from server.metrics_sampler import MetricsSampler
 from server.ops_routes import ops_routes
 from server.resources import open_services
 from server.services import Services
@@ -82,6 +84,7 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
     which = "store" if isinstance(exc, StoreUnavailable) else "broker"
+    request.app.state.services.metrics.backend_errors.labels(which).inc()
     log.warning("%s unavailable during %s %s: %s", which, request.method, request.url.path, exc)
     return _json_error(503, "unavailable", f"the {which} is unavailable; retry shortly")
 
@@ -157,10 +160,16 @@ def create_app(
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
         device.warm_up()
+        lag = LoopLagMonitor(owned.metrics.event_loop_lag.observe)
+        lag.start()
+        sampler = MetricsSampler(owned)
+        sampler.start()
         tune_after_startup()
         try:
             yield
         finally:
+            await sampler.close()
+            await lag.close()
             await janitor.close()
             await proactive.close()
             await app.state.rules.close()
