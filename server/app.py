@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -47,6 +48,7 @@ from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
 from server.ops_routes import ops_routes
+from server.request_ids import RequestIds
 from server.resources import open_services
 from server.services import Services
 from server.settings import Settings
@@ -190,6 +192,7 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
+        middleware=[Middleware(RequestIds)],
         lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error,
