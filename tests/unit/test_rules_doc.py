@@ -113,8 +113,3 @@ def test_every_json_example_is_valid(example: object) -> None:
         return
     errors: list[RuleError] = []
     assert parse_when(example, "when", errors) is not None, errors
-
-
-def test_the_docs_point_nowhere_outside_the_repository() -> None:
-    assert "shared/" not in DOC
-    assert "invitation-rules.md" not in DOC
