@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -48,7 +47,7 @@ from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
 from server.ops_routes import ops_routes
-from server.request_ids import RequestIds
+from server.request_ids import StarletteWithRequestIds
 from server.resources import open_services
 from server.services import Services
 from server.settings import Settings
@@ -190,9 +189,8 @@ def create_app(
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(browser or installed_browser_files()),
     ]
-    return Starlette(
+    return StarletteWithRequestIds(
         routes=routes,
-        middleware=[Middleware(RequestIds)],
         lifespan=lifespan,
         exception_handlers={
             ApiError: _api_error,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.ids import new_id
@@ -64,3 +65,12 @@ class RequestIds:
         finally:
             log.debug("%s %s %d", scope["method"], scope["path"], status)
             request_id.reset(token)
+
+
+class StarletteWithRequestIds(Starlette):
+    """Starlette with `RequestIds` outside everything, even the error middleware: the
+    line the catch-all exception handler logs carries the id, and a 500 sends it back.
+    (`middleware=[...]` would put it inside Starlette's ServerErrorMiddleware.)"""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIds(super().build_middleware_stack())

@@ -11,15 +11,13 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from server.logs import ContextIds, JsonFormatter, connection_id, request_id
-from server.request_ids import RequestIds, incoming_request_id
+from server.request_ids import RequestIds, StarletteWithRequestIds, incoming_request_id
 from server.settings import SettingsError, load_settings
 
 log = logging.getLogger("beckon.test_logs")
@@ -53,7 +51,20 @@ async def _page(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-APP = Starlette(routes=[Route("/page", _page)], middleware=[Middleware(RequestIds)])
+async def _broken(_request: Request) -> PlainTextResponse:
+    raise RuntimeError("bug")
+
+
+async def _internal(_request: Request, exc: Exception) -> PlainTextResponse:
+    # Like server/app.py's catch-all: Starlette runs it in its outermost middleware.
+    log.error("unhandled: %s", exc)
+    return PlainTextResponse("internal error", 500)
+
+
+APP = StarletteWithRequestIds(
+    routes=[Route("/page", _page), Route("/broken", _broken)],
+    exception_handlers={Exception: _internal},
+)
 
 
 def _client() -> httpx.AsyncClient:
@@ -90,6 +101,15 @@ async def test_a_proxys_request_id_is_kept_and_a_bad_one_replaced(read: Read) ->
 
 async def _never(*_args: object) -> Message:
     raise AssertionError("not called")
+
+
+async def test_an_unhandled_error_is_logged_and_answered_with_the_id(read: Read) -> None:
+    transport = httpx.ASGITransport(app=APP, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/broken", headers={"X-Request-ID": "edge-7"})
+    assert (response.status_code, response.headers["x-request-id"]) == (500, "edge-7")
+    (line,) = read()
+    assert (line["message"], line["request_id"]) == ("unhandled: bug", "edge-7")
 
 
 def test_incoming_request_id() -> None:
