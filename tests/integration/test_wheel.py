@@ -78,6 +78,24 @@ def test_wheel_holds_the_browser_files_under_our_package(venv: Path, tmp_path: P
     assert (site_packages / "server" / "store" / "migrations" / "versions").is_dir()
 
 
+def test_installed_lua_scripts_and_migrations_match_the_checkout(
+    venv: Path, tmp_path: Path
+) -> None:
+    out = _run(
+        venv / "bin" / "python",
+        "-c",
+        "from server.broker.lua_scripts import load_lua_scripts as l; "
+        "from server.store.migrate import head_revision as h; "
+        "print(' '.join(sorted(l()))); print(h())",
+        cwd=tmp_path,
+    )
+    scripts, head = out.splitlines()
+    lua = sorted(p.stem for p in (ROOT / "server" / "broker" / "lua").glob("*.lua"))
+    assert scripts.split() == lua
+    versions = sorted((ROOT / "server" / "store" / "migrations" / "versions").glob("0*.py"))
+    assert head == versions[-1].name.split("_", 1)[0]
+
+
 def test_version_flag_prints_the_package_version(venv: Path, tmp_path: Path) -> None:
     out = _run(venv / "bin" / "beckon", "--version", cwd=tmp_path)
     assert out == f"beckon {VERSION}\n"
