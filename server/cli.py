@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import importlib.metadata
 import logging
 import os
 import secrets
@@ -25,6 +24,7 @@ from server.resources import StartupError, open_services
 from server.settings import Settings, SettingsError, load_settings, redact_url
 from server.store.database import StoreUnavailable, open_database
 from server.store.migrate import upgrade_to_head
+from server.version import package_version
 from server.wire.codec import MAX_WS_MESSAGE_BYTES
 
 EXIT_CONFIG = 2
@@ -35,14 +35,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
-
-
-def package_version() -> str:
-    """The installed distribution's version (pyproject.toml's `version`)."""
-    try:
-        return importlib.metadata.version("beckon-chat")
-    except importlib.metadata.PackageNotFoundError:  # run from a checkout never installed
-        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
