@@ -1,4 +1,4 @@
-"""Per-visitor history, site context and the gates they drive (spec: "Gates", "Choice").
+"""Per-visitor history, site context and the gates they drive (docs/rules.md, "Gates", "Actions").
 
 `VisitorCounters` is the visitor's invitation history, kept by the caller (the server
 stores it beside the facts, e.g. in Redis, via `to_dict`/`from_dict`) and updated with

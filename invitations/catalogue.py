@@ -1,6 +1,6 @@
 """The fact and operator catalogue of the rule language, as data.
 
-Source of truth for what a rule may say (spec: invitation-rules.md, "Facts" and
+Source of truth for what a rule may say (docs/rules.md, "Facts" and
 "Operators"). The validator, the condition compiler and the admin UI's form builder
 (through `catalogue()`) all read these tables, so they cannot disagree.
 """
@@ -19,7 +19,7 @@ MAX_DEPTH = 8
 MAX_CONDITIONS = 64
 MAX_REGEX_CHARS = 256
 MAX_HOLDOUT_PCT = 50
-VISIT_TIMEOUT_S = 30 * 60.0  # spec: a visit ends after 30 min without activity
+VISIT_TIMEOUT_S = 30 * 60.0  # a visit ends after 30 min without activity
 
 _STRING_OPS = (
     "eq",
@@ -99,7 +99,7 @@ _FACT_LIST = (
     FactSpec("visitor.lang", STRING, "primary language tag, e.g. hr"),
     FactSpec("visitor.device", STRING, "desktop, mobile or tablet"),
     FactSpec("visitor.identified", BOOL, "identity verified by user_hash"),
-    # Not in the spec's table, but its own example text uses {visitor.name|there}.
+    # Mostly for placeholders in invitation text, e.g. {visitor.name|there}.
     FactSpec("visitor.name", STRING, "name from the identity or the name attribute"),
     FactSpec("visitor.email", STRING, "email from the identity or the email attribute"),
     FactSpec("visitor.country", STRING, "country code, e.g. HR, when the edge supplies it"),

@@ -1,4 +1,4 @@
-"""Condition trees and their operators, compiled to closures (spec: "Operators").
+"""Condition trees and their operators, compiled to closures (docs/rules.md, "Operators").
 
 A validated `when` tree (`Leaf`, `AllOf`, `AnyOf`, `NotOf`, built by
 `invitations.when_parser`) compiles to one function `check(facts, now, load)` that

@@ -1,5 +1,5 @@
 """Validation errors of the rule language: each names a JSON path and says what is wrong
-in words a marketer understands (spec: invitation-rules.md, "Operators")."""
+in words a marketer understands (docs/rules.md, "Operators")."""
 
 from __future__ import annotations
 

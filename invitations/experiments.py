@@ -1,4 +1,4 @@
-"""Deterministic holdout and variant assignment (spec: "Holdout", "Variant").
+"""Deterministic holdout and variant assignment (docs/rules.md, "Measuring", "Variants and text").
 
 Both come from BLAKE2b of (salt, visitor id, rule id) — never Python's `hash()`, which
 is salted per process — so a visitor gets the same answer on every node, after every

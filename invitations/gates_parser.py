@@ -1,4 +1,4 @@
-"""Validating a rule's `gates` JSON into `Gates` (spec: "Gates")."""
+"""Validating a rule's `gates` JSON into `Gates` (docs/rules.md, "Gates")."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""Backtests: replay recorded visitor events through rules in simulated time (spec:
-"Backtest").
+"""Backtests: replay recorded visitor events through rules in simulated time (docs/rules.md,
+"Backtests").
 
 Each visitor's events are folded through `apply_event_changes` and `evaluate` exactly
 as the server would, and between events the simulation jumps from `next_wake` to
 `next_wake`, so time-driven firings ("30 s on the page") happen with no event.
 
 Assumptions (the log records real invitations, not the simulated ones):
-- a simulated invitation is on screen for `auto_close_s` (120 s, the spec's expiry)
+- a simulated invitation is on screen for `auto_close_s` (120 s, an invitation's expiry)
   and then counts as dismissed — unless the log has the visitor dismiss
   (`invitation_dismiss`) or accept (`invitation_accept`, opening a conversation) first;
 - `chat_start`/`chat_started` open a conversation and `chat_closed`/`close` end it;

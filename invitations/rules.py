@@ -1,4 +1,4 @@
-"""Rule JSON → validated, compiled, frozen `CompiledRule` (spec: invitation-rules.md).
+"""Rule JSON → validated, compiled, frozen `CompiledRule` (docs/rules.md).
 
 `validate_rule(data)` returns every problem at once, each a `RuleError(path, message)`;
 `compile_rule(data)` returns a `CompiledRule` or raises `RuleValidationError` with that

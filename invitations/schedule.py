@@ -1,4 +1,4 @@
-"""Weekly schedule windows in a rule's time zone, DST-correct (spec: "Gates").
+"""Weekly schedule windows in a rule's time zone, DST-correct (docs/rules.md, "Gates").
 
 A window is read against the local wall clock: on the spring-forward night a window
 inside the skipped hour never opens, and on the fall-back night a wall time that

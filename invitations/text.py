@@ -1,4 +1,5 @@
-"""Invitation text: language choice and `{fact|fallback}` placeholders (spec: "Text").
+"""Invitation text: language choice and `{fact|fallback}` placeholders (docs/rules.md,
+"Variants and text").
 
 The result is always a plain `str`: fact values are inserted verbatim, never escaped
 or interpreted — the widget renders it with `textContent`.

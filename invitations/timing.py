@@ -1,4 +1,4 @@
-"""When can time alone change a rule's outcome? (spec: "When it fires").
+"""When can time alone change a rule's outcome? (docs/rules.md, "Actions").
 
 Time-growing facts are `now - anchor` for an anchor instant stored in the facts. A
 comparison with threshold `c` flips at the first instant `t` with `t - anchor ≥ c`

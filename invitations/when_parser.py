@@ -1,4 +1,4 @@
-"""Validating a rule's `when` JSON into a condition tree (spec: "Operators").
+"""Validating a rule's `when` JSON into a condition tree (docs/rules.md, "Operators").
 
 `parse_when` appends every problem it finds to `errors` (each with its JSON path) and
 returns the tree only when that part was valid.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
 from starlette.applications import Starlette
@@ -45,17 +44,20 @@ from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
 from server.hub.visitor_ws import visitor_endpoint
+from server.loop_lag import LoopLagMonitor
+from server.metrics_sampler import MetricsSampler
 from server.ops_routes import ops_routes
+from server.request_ids import StarletteWithRequestIds
 from server.resources import open_services
 from server.services import Services
 from server.settings import Settings
 from server.sites import site_cache
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
+from server.web import BrowserFiles, installed_browser_files
 from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
 
 log = logging.getLogger("beckon.app")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 api = merge(
     auth_routes.routes,
@@ -83,6 +85,7 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
     which = "store" if isinstance(exc, StoreUnavailable) else "broker"
+    request.app.state.services.metrics.backend_errors.labels(which).inc()
     log.warning("%s unavailable during %s %s: %s", which, request.method, request.url.path, exc)
     return _json_error(503, "unavailable", f"the {which} is unavailable; retry shortly")
 
@@ -103,9 +106,12 @@ async def _internal(request: Request, exc: Exception) -> Response:
 SOCKET_ENDPOINTS = {"/ws/visitor": visitor_endpoint, "/ws/agent": agent_endpoint}
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings, services: Services | None = None, browser: BrowserFiles | None = None
+) -> Starlette:
     """Build the app. With `services` given (the CLI opened them to report failures
-    clearly) the lifespan only closes them; otherwise it opens them itself."""
+    clearly) the lifespan only closes them; otherwise it opens them itself. `browser`
+    defaults to the installed package's files (raises BrowserFilesMissing without them)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -155,10 +161,16 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
         device.warm_up()
+        lag = LoopLagMonitor(owned.metrics.event_loop_lag.observe)
+        lag.start()
+        sampler = MetricsSampler(owned)
+        sampler.start()
         tune_after_startup()
         try:
             yield
         finally:
+            await sampler.close()
+            await lag.close()
             await janitor.close()
             await proactive.close()
             await app.state.rules.close()
@@ -175,9 +187,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         *ops_routes(api),
         *api.routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
-        *static_routes(PROJECT_ROOT),
+        *static_routes(browser or installed_browser_files()),
     ]
-    return Starlette(
+    return StarletteWithRequestIds(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,10 +19,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from server.errors import ApiError
+from server.logs import LOG_FORMATS, configure_logging
 from server.resources import StartupError, open_services
 from server.settings import Settings, SettingsError, load_settings, redact_url
 from server.store.database import StoreUnavailable, open_database
 from server.store.migrate import upgrade_to_head
+from server.version import package_version
 from server.wire.codec import MAX_WS_MESSAGE_BYTES
 
 EXIT_CONFIG = 2
@@ -36,6 +39,7 @@ class CliError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="beckon", description="Beckon live chat server")
+    parser.add_argument("--version", action="version", version=f"beckon {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -215,15 +219,20 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from server.app import SOCKET_ENDPOINTS, create_app
+    from server.web import BrowserFilesMissing, installed_browser_files
     from server.ws_protocol import socket_protocol
 
+    try:
+        browser = installed_browser_files()
+    except BrowserFilesMissing as exc:
+        raise CliError(str(exc)) from None
     await _migrate(settings, quiet=True)
     try:
         services = await open_services(settings)
     except StartupError as exc:
         raise CliError(str(exc), EXIT_UNAVAILABLE) from None
     lines = [] if args.no_bootstrap else await _bootstrap(settings, services)
-    app = create_app(settings, services)
+    app = create_app(settings, services, browser)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -237,18 +246,25 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         ws_max_size=MAX_WS_MESSAGE_BYTES,
         lifespan="on",
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our handler: same format, same ids
         access_log=False,
         proxy_headers=True,
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
     base = settings.base_url
-    print(f"Beckon is running on {base}", flush=True)
-    print(f"  agent console:  {base}/agent/", flush=True)
-    print(f"  admin:          {base}/admin/", flush=True)
-    print(f"  demo page:      {base}/demo/", flush=True)
-    for line in lines:
-        print(line, flush=True)
+    banner = [
+        f"Beckon is running on {base}",
+        f"  agent console:  {base}/agent/",
+        f"  admin:          {base}/admin/",
+        f"  demo page:      {base}/demo/",
+        *lines,
+    ]
+    for line in banner:
+        if settings.log_format == "json":  # a log collector reads stdout too: one format
+            logging.getLogger("beckon.serve").info(line.strip())
+        else:
+            print(line, flush=True)
     await server.serve()
     if not server.started:
         raise CliError(f"could not listen on {settings.host}:{settings.port}", EXIT_UNAVAILABLE)
@@ -286,16 +302,22 @@ def _event_loop_runner(command: str) -> Callable[[Awaitable[None]], None]:
     return asyncio.run
 
 
+def _early_log_format() -> str:
+    """BECKON_LOG_FORMAT before the settings are loaded; a bad value is reported by them."""
+    value = os.environ.get("BECKON_LOG_FORMAT", "").strip()
+    return value if value in LOG_FORMATS else "text"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Loading the settings may warn (a generated secret): in the format asked for.
+    configure_logging("INFO", _early_log_format())
     try:
         settings = _settings(args)
     except (SettingsError, ValueError) as exc:
         print(f"beckon: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "create-admin":
             _ask_admin_credentials(args)

@@ -14,9 +14,9 @@ from starlette.routing import Route
 from server.api.router import ApiRouter
 from server.errors import first_line
 from server.services import Services
+from server.version import package_version
 
 READY_TIMEOUT_S = 2.0
-VERSION = "0.1.0"
 
 
 def _json(data: object, status: int = 200) -> Response:
@@ -66,7 +66,7 @@ async def metrics(request: Request) -> Response:
 
 
 def ops_routes(api: ApiRouter) -> list[Route]:
-    document = orjson.dumps(api.openapi("Beckon", VERSION))
+    document = orjson.dumps(api.openapi("Beckon", package_version()))
 
     async def openapi(_request: Request) -> Response:
         return Response(document, media_type="application/json")

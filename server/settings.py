@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from server.logs import LOG_FORMATS
 from server.settings_parse import (
     IPNetwork,
     Parser,
@@ -84,6 +85,13 @@ class Settings:
     )
     log_level: str = setting(
         "INFO", "BECKON_LOG_LEVEL", "`DEBUG` … `CRITICAL`", as_choice(LOG_LEVELS, upper=True)
+    )
+    log_format: str = setting(
+        "text",
+        "BECKON_LOG_FORMAT",
+        "`text`, or `json`: one JSON object a line with `request_id` (HTTP) or "
+        "`connection_id` (sockets) on every line logged while serving it",
+        as_choice(LOG_FORMATS),
     )
     broker_prefix: str = setting(
         "beckon:", "BECKON_BROKER_PREFIX", "namespace of every Redis key and channel", as_str

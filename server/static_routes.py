@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -12,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import demo as demo_shop
 from server.services import Services
+from server.web import BrowserFiles
 from server.widget_asset import LANG_CACHE, LONG_CACHE, SHORT_CACHE, WidgetAsset, respond
 
 # The console's and the admin's policy as a header too (frame-ancestors only works there).
@@ -53,8 +52,8 @@ def with_headers(app: ASGIApp, headers: dict[str, str]) -> ASGIApp:
     return wrapped
 
 
-def static_routes(root: Path) -> list[BaseRoute]:
-    asset = WidgetAsset(root / "widget")
+def static_routes(browser: BrowserFiles) -> list[BaseRoute]:
+    asset = WidgetAsset(browser.widget)
     js = "text/javascript; charset=utf-8"
 
     async def widget(request: Request) -> Response:
@@ -73,7 +72,7 @@ def static_routes(root: Path) -> list[BaseRoute]:
             return Response("{}", 404, media_type="application/json")
         return respond(request, lang, "application/json; charset=utf-8", LANG_CACHE)
 
-    demo_dir = root / "static" / "demo"
+    demo_dir = browser.static / "demo"
 
     async def demo(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -108,7 +107,7 @@ def static_routes(root: Path) -> list[BaseRoute]:
         Route("/", lambda _r: RedirectResponse("/agent/")),
     ]
     for name in ("agent", "admin", "vendor"):
-        folder = root / "static" / name
+        folder = browser.static / name
         if folder.is_dir():
             app = StaticFiles(directory=folder, html=True)
             routes.append(Mount(f"/{name}", with_headers(app, PAGE_HEADERS), name=name))

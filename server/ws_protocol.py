@@ -52,6 +52,9 @@ from starlette.datastructures import QueryParams
 from starlette.requests import cookie_parser
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from server.ids import new_id
+from server.logs import connection_id
+
 try:  # C; `websockets` (a uvicorn[standard] dependency) ships it
     from websockets.speedups import apply_mask
 except ImportError:  # pragma: no cover - the pure fallback
@@ -420,7 +423,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             return b""
         self._opened = True
         self._headers, self._query, self._accept = headers, query, accept_value(key)
-        task = asyncio.get_running_loop().create_task(self._run(endpoint))
+        task = asyncio.get_running_loop().create_task(self._run(endpoint, path))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         rest = bytes(data[end + 4 :])
@@ -435,7 +438,10 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.transport.close()
         self._tell_endpoint({"type": "websocket.disconnect", "code": 1006})
 
-    async def _run(self, endpoint: Endpoint) -> None:
+    async def _run(self, endpoint: Endpoint, path: str) -> None:
+        # This task's context (and its children's): every line it logs names the socket.
+        connection_id.set(new_id("cn"))
+        log.debug("socket %s opened", path)
         try:
             await endpoint(self)
         except WebSocketDisconnect:
@@ -454,6 +460,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             self._close_sent = True
             self.transport.write(close_frame(1000))
         self.application_state = WebSocketState.DISCONNECTED
+        log.debug("socket %s finished", path)
         if not (self._close_sent and self._timer is not None):
             # Not waiting for the peer's echo of our close: done with the connection.
             self._cancel_timer()

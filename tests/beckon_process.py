@@ -48,7 +48,14 @@ async def run_cli(
 class BeckonProcess:
     """`beckon serve` in a subprocess; `start()` returns once `/readyz` says ready."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        cwd: Path,
+        port: int | None = None,
+        command: list[str] = BECKON,
+    ) -> None:
+        self.command = command
         self.env = dict(env)
         self.cwd = cwd
         self.port = port or free_port()
@@ -71,7 +78,7 @@ class BeckonProcess:
     async def start(self, *extra: str) -> None:
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            *BECKON,
+            *self.command,
             "serve",
             "--host",
             "127.0.0.1",

@@ -1,5 +1,5 @@
 """Invitation rules over REST: CRUD with versions, validate, live matching count, stats
-with holdout uplift (protocol.md; invitation-rules.md). Backtests are in backtests.py."""
+with holdout uplift (docs/protocol.md; docs/rules.md). Backtests are in backtests.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Broker contract shared by every backend (see spec/architecture.md, "Broker").
+"""The Broker contract shared by every backend (README.md, "Architecture"; docs/operations.md).
 
 A broker carries what nodes must share but need not keep: pub/sub fan-out,
 agent presence, live visitor state and atomic queue/counter scripts. It is never

@@ -1,4 +1,4 @@
-"""Conversions and who earned them (spec: Attribution).
+"""Conversions and who earned them (docs/rules.md, "Measuring").
 
 A conversion within the site's attribution window after an accepted invitation is
 credited, with its value, to that invitation's rule version and variant; a visitor

@@ -133,5 +133,8 @@ class MessageWriter:
             }
         )
 
+    def pending(self) -> int:
+        return self._commit.pending()
+
     async def close(self) -> None:
         await self._commit.close()

@@ -1,6 +1,6 @@
 """Capacity pacing: invitations waiting for an answer, counted atomically across nodes
 per site and department, so a popular rule cannot put more visitors in front of the
-agents than their free chat slots (spec: gates, `require_agent_online`)."""
+agents than their free chat slots (docs/rules.md, "Gates", `require_agent_online`)."""
 
 from __future__ import annotations
 

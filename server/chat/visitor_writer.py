@@ -88,5 +88,8 @@ class VisitorWriter:
         """Insert (`new`: an id this node just made) or refresh the visitor's row."""
         await self._commit.submit((row, new))
 
+    def pending(self) -> int:
+        return self._commit.pending()
+
     async def close(self) -> None:
         await self._commit.close()

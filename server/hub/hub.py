@@ -82,6 +82,7 @@ class Hub:
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
         self.metrics.connections.labels(conn.kind).inc()
+        self.metrics.connects.labels(conn.kind).inc()
 
     async def remove(self, conn: Connection) -> None:
         """Forget `conn`: off every channel at once (no await in between, so nothing is
@@ -127,6 +128,7 @@ class Hub:
             await self.broker.publish(channel, data)
         except BrokerUnavailable as exc:
             self.metrics.errors.labels("broker_publish").inc()
+            self.metrics.backend_errors.labels("broker").inc()
             log.warning("publish on %s deferred to re-sync: %s", channel, exc)
             return False
         return True

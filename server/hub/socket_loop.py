@@ -78,6 +78,8 @@ async def run_frames(
             frame = parse(obj)
             metrics.frames_in.labels(obj["type"]).inc()
             await handle(frame)
+            if obj["type"] == "message":  # its ack is queued by the time handle returns
+                metrics.ack_latency.labels(conn.kind).observe(time.monotonic() - now)
         except WebSocketDisconnect:
             return
         except FrameError as exc:
@@ -87,6 +89,8 @@ async def run_frames(
         except ApiError as exc:
             _send_error(conn, exc.code, exc.message, ref)
         except (StoreUnavailable, BrokerUnavailable) as exc:
+            backend = "store" if isinstance(exc, StoreUnavailable) else "broker"
+            metrics.backend_errors.labels(backend).inc()
             log.warning("frame failed, service unavailable: %s", exc)
             _send_error(conn, "unavailable", "temporarily unavailable; retry", ref)
         except Exception:

@@ -58,6 +58,10 @@ class GroupCommit(Generic[T, R]):
         # a retry then finds the stored row.
         return await future
 
+    def pending(self) -> int:
+        """Items submitted and not yet taken into a batch (a metric, read at scrape)."""
+        return self._queue.qsize()
+
     async def close(self, timeout: float = 5.0) -> None:
         """Let what is queued commit (bounded), then stop."""
         if self._tasks:

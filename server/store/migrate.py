@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
@@ -14,7 +14,8 @@ from sqlalchemy.engine import Connection
 from server.store.database import Database
 
 MIGRATION_LOCK = 0x6265636B6F6E  # "beckon"
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Found through the package, so an installed wheel migrates as a checkout does.
+MIGRATIONS_DIR = resources.files("server") / "store" / "migrations"
 
 
 def _config(connection: Connection | None = None) -> Config:

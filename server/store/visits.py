@@ -48,6 +48,9 @@ class VisitLog:
         if len(self._pending) >= MAX_BATCH:
             self._wake.set()
 
+    def pending(self) -> int:
+        return len(self._pending)
+
     async def flush(self) -> None:
         while self._pending:
             batch = self._pending[:MAX_BATCH]
