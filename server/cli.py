@@ -215,6 +215,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from server.app import SOCKET_ENDPOINTS, create_app
+    from server.graceful import GracefulServer
     from server.ws_protocol import socket_protocol
 
     await _migrate(settings, quiet=True)
@@ -238,10 +239,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
+        # Who the client is comes from BECKON_TRUSTED_PROXIES (server/client_address.py)
+        # only; uvicorn's own rewrite would trust any loopback peer's X-Forwarded-For.
+        proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+    server = GracefulServer(config, settings.shutdown_timeout_s)
     base = settings.base_url
     print(f"Beckon is running on {base}", flush=True)
     print(f"  agent console:  {base}/agent/", flush=True)
