@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,8 @@ class Chatter:
         self.close_codes: list[int] = []  # how each lost socket was closed (1006: no close)
         self.failed_attempts = 0  # reconnect attempts that found no node to take them
         self.outages_s: list[float] = []  # from each lost socket to the next welcome
+        # client_msg_id -> wall-clock time its socket was lost before its ack came.
+        self.unanswered: dict[str, float] = {}
 
     @property
     def contiguous(self) -> int:
@@ -111,6 +114,7 @@ class Chatter:
                             break
                         raise AssertionError(f"{self.name}: {frame}")
             except (ConnectionClosed, OSError, TimeoutError) as exc:
+                self.unanswered.setdefault(client_msg_id, time.time())
                 self._lost(exc)
                 await self._reconnect()
 
