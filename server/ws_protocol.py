@@ -342,6 +342,9 @@ class ChatSocketProtocol(asyncio.Protocol):
         if self.transport.is_closing():
             return
         self.transport.write(close_frame(code, reason or ""))
+        if self._draining:  # reading has stopped: no echo could be read
+            self.transport.close()
+            return
         self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self.transport.close)
 
     # -- asyncio.Protocol ---------------------------------------------------------------

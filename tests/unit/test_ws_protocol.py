@@ -525,3 +525,23 @@ def test_uvicorn_hands_over_the_upgrade_as_this_class_expects(module: Any) -> No
     assert {"connections", "tasks"} <= set(vars(ServerState()))
     parameters = list(inspect.signature(ChatSocketProtocol.__init__).parameters)
     assert parameters[:4] == ["self", "config", "server_state", "app_state"]
+
+
+async def test_a_close_while_shutting_down_does_not_wait_for_an_echo() -> None:
+    # Reading has stopped: the peer's echo could never be read, so no 10 s wait.
+    closed: list[int] = []
+
+    async def endpoint(ws: Any) -> None:
+        await ws.accept()
+        event = await ws.receive()
+        closed.append(event["code"])
+        await ws.close(4408, "too slow")
+
+    h = Harness(endpoint)
+    h.feed(HANDSHAKE)
+    await h.until(lambda: bool(h.transport.out))
+    h.transport.take()
+    h.protocol.shutdown()
+    await h.task_done()
+    assert closed == [1012]
+    assert h.transport.take() == server_close(4408, "too slow") and h.transport.closing
