@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -101,6 +102,18 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return _json_error(500, "internal", "internal error")
 
 
+async def _finish_work(
+    hub: Hub, events: EventBus, listener: WebhookListener, worker: DeliveryWorker
+) -> None:
+    """Shutdown, in order: sockets still open are told to reconnect elsewhere (1012);
+    the domain events already emitted reach their listeners; the webhook outbox rows
+    they produce are written; the deliveries in flight finish."""
+    await hub.close_all(1012, "server shutting down")
+    await events.drain()
+    await listener.flush()
+    await worker.finish()
+
+
 # `beckon serve` reaches these through server/ws_protocol.py, without ASGI; the
 # WebSocketRoutes below serve them under any other ASGI server.
 SOCKET_ENDPOINTS = {"/ws/visitor": visitor_endpoint, "/ws/agent": agent_endpoint}
@@ -176,10 +189,16 @@ def create_app(
             await app.state.rules.close()
             await webhook_listener.wanted.close()
             await app.state.sites_by_key.close()
-            # Sockets still open at shutdown are told to reconnect elsewhere (1012).
-            await hub.close_all(1012, "server shutting down")
-            await app.state.events.drain()
-            await webhook_listener.flush()
+            try:
+                # The second half of BECKON_SHUTDOWN_TIMEOUT_S (the sockets had the first).
+                async with asyncio.timeout(settings.shutdown_timeout_s / 2):
+                    await _finish_work(hub, app.state.events, webhook_listener, webhook_worker)
+            except TimeoutError:
+                log.error(
+                    "shutdown: work still in flight after %g s (BECKON_SHUTDOWN_TIMEOUT_S/2) "
+                    "was cut short",
+                    settings.shutdown_timeout_s / 2,
+                )
             await webhook_worker.close()
             await owned.close()
 

@@ -219,6 +219,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from server.app import SOCKET_ENDPOINTS, create_app
+    from server.graceful import GracefulServer
     from server.web import BrowserFilesMissing, installed_browser_files
     from server.ws_protocol import socket_protocol
 
@@ -248,10 +249,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's lines go through our handler: same format, same ids
         access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
+        # Who the client is comes from BECKON_TRUSTED_PROXIES (server/client_address.py)
+        # only; uvicorn's own rewrite would trust any loopback peer's X-Forwarded-For.
+        proxy_headers=False,
     )
-    server = uvicorn.Server(config)
+    server = GracefulServer(config, settings.shutdown_timeout_s)
     base = settings.base_url
     banner = [
         f"Beckon is running on {base}",

@@ -80,3 +80,15 @@ def scope_client_ip(scope: dict, trusted: Sequence[IPNetwork]) -> str:
         if name == b"x-forwarded-for"
     ]
     return client_ip(peer, values, trusted)
+
+
+def scope_scheme(scope: dict, trusted: Sequence[IPNetwork]) -> str:
+    """The scheme the browser used ("http" or "https") for an ASGI HTTP scope: a
+    trusted proxy's `X-Forwarded-Proto` (TLS ended at the proxy), else the scope's own."""
+    client = scope.get("client")
+    header = None
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-proto":
+            header = value.decode("latin-1")
+    proto = forwarded_proto(client[0] if client else None, header, trusted)
+    return proto or str(scope.get("scheme", "http"))

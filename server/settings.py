@@ -83,6 +83,15 @@ class Settings:
     port: int = setting(
         8000, "BECKON_PORT", "the port to listen on (`PORT` is read too)", as_int(0, 65535)
     )
+    # A rolling restart's bound: half for the sockets to finish the frame in hand and
+    # close with 1012, half for event listeners, webhook deliveries and batched writes;
+    # what is left then is cut (server/graceful.py).
+    shutdown_timeout_s: int = setting(
+        10,
+        "BECKON_SHUTDOWN_TIMEOUT_S",
+        "after SIGTERM the node exits within this many seconds, whatever is left",
+        as_int(1, 3600),
+    )
     log_level: str = setting(
         "INFO", "BECKON_LOG_LEVEL", "`DEBUG` … `CRITICAL`", as_choice(LOG_LEVELS, upper=True)
     )

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import demo as demo_shop
+from server.client_address import scope_scheme
 from server.services import Services
 from server.web import BrowserFiles
 from server.widget_asset import LANG_CACHE, LONG_CACHE, SHORT_CACHE, WidgetAsset, respond
@@ -115,4 +116,7 @@ def static_routes(browser: BrowserFiles) -> list[BaseRoute]:
 
 
 def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.url.netloc}"
+    # Behind a TLS-ending proxy the page was https even though this hop is http: the
+    # widget URL in it must be https too, or the browser blocks it as mixed content.
+    trusted = request.app.state.services.settings.trusted_proxies
+    return f"{scope_scheme(request.scope, trusted)}://{request.url.netloc}"

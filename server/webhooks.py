@@ -355,6 +355,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._stopping = False  # set by `finish`: claim nothing more
 
     def start(self) -> None:
         self._client = httpx.AsyncClient(
@@ -369,6 +370,15 @@ class DeliveryWorker:
         """A row was just written on this node: look now rather than at the next poll."""
         self._wake.set()
 
+    async def finish(self) -> None:
+        """Shutdown: claim nothing more and wait for the deliveries in flight, so each
+        is recorded (delivered, or due again) instead of waiting out its lease on
+        another node. The caller bounds the wait; `close` then cancels what is left."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None and not self._task.done():
+            await asyncio.wait((self._task,))
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -378,7 +388,7 @@ class DeliveryWorker:
             await self._client.aclose()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             busy = False
             try:
                 busy = await self.run_once()
@@ -411,6 +421,8 @@ class DeliveryWorker:
         claimed = []
         lease_ms = int(self.config.lease_s * 1000)
         for delivery_id in ids:
+            if self._stopping:
+                break
             async with self.db.write() as conn:
                 row = await outbox.claim(conn, delivery_id, self.node, now_ms(), lease_ms)
             if row is not None:

@@ -31,7 +31,8 @@ What it does (and what it refuses):
   does not come within `ws_ping_timeout` (uvicorn's settings);
 - flow control: reading pauses while `READ_PAUSE_AT` messages wait for the endpoint;
   `send_text` waits while the transport's write buffer is over its high-water mark;
-- shutdown: uvicorn's `shutdown()` tells the endpoint (1012) and closes with 1012.
+- shutdown: uvicorn's `shutdown()` stops reading, tells the endpoint (1012), lets it
+  finish the frame in hand (its answer is written), then closes with 1012.
 """
 
 from __future__ import annotations
@@ -208,6 +209,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         "_config",
         "_connections",
         "_disconnect",
+        "_draining",
         "_fragment_op",
         "_fragments",
         "_fragments_size",
@@ -250,6 +252,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         self._fragment_op = 0
         self._fragments_size = 0
         self._close_sent = False
+        self._draining = False  # shutting down: the endpoint's return closes with 1012
         self._read_paused = False
         self._write_paused = False
         self._write_waiters: list[asyncio.Future[None]] | None = None
@@ -342,6 +345,9 @@ class ChatSocketProtocol(asyncio.Protocol):
         if self.transport.is_closing():
             return
         self.transport.write(close_frame(code, reason or ""))
+        if self._draining:  # reading has stopped: no echo could be read
+            self.transport.close()
+            return
         self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, self.transport.close)
 
     # -- asyncio.Protocol ---------------------------------------------------------------
@@ -373,14 +379,18 @@ class ChatSocketProtocol(asyncio.Protocol):
                 waiter.set_result(None)
 
     def shutdown(self) -> None:
-        """uvicorn is stopping: the endpoint hears 1012 and so does the peer."""
+        """uvicorn is stopping. An open socket reads nothing more (frames not yet handed
+        to the endpoint are dropped: the peer has no answer to them and sends them again
+        elsewhere); the endpoint hears 1012, finishes the frame in hand, so its ack is
+        written, and returns; then `_run` closes with 1012. uvicorn bounds the wait."""
         self._cancel_timer()
         if self.application_state is WebSocketState.CONNECTED and not self._close_sent:
-            self._close_sent = True
-            self.application_state = WebSocketState.DISCONNECTED
+            self._draining = True
+            self.transport.pause_reading()
+            self._inbox = None
             self._tell_endpoint({"type": "websocket.disconnect", "code": 1012})
-            self.transport.write(close_frame(1012))
-        elif self.application_state is WebSocketState.CONNECTING:
+            return
+        if self.application_state is WebSocketState.CONNECTING:
             self._refuse(_http_response("503 Service Unavailable"))
             return
         self.transport.close()
@@ -458,7 +468,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             self._refuse(_http_response("500 Internal Server Error"))
         elif not self._close_sent and not self.transport.is_closing():
             self._close_sent = True
-            self.transport.write(close_frame(1000))
+            self.transport.write(close_frame(1012 if self._draining else 1000))
         self.application_state = WebSocketState.DISCONNECTED
         log.debug("socket %s finished", path)
         if not (self._close_sent and self._timer is not None):
@@ -543,7 +553,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             self._close_now(1002, f"invalid opcode {opcode}")
 
     def _message(self, opcode: int, payload: bytes) -> None:
-        if self._close_sent:
+        if self._close_sent or self._draining:
             return  # past our close: discarded, reading goes on for the echo
         if opcode == OP_TEXT:
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,12 @@ class Chatter:
         self.seen: set[int] = set()
         self.acked: dict[str, int] = {}  # client_msg_id -> seq
         self.reconnects = 0
+        self.url: str | None = None  # the node this chatter is on
+        self.close_codes: list[int] = []  # how each lost socket was closed (1006: no close)
+        self.failed_attempts = 0  # reconnect attempts that found no node to take them
+        self.outages_s: list[float] = []  # from each lost socket to the next welcome
+        # client_msg_id -> wall-clock time its socket was lost before its ack came.
+        self.unanswered: dict[str, float] = {}
 
     @property
     def contiguous(self) -> int:
@@ -50,17 +57,30 @@ class Chatter:
             self.received.append(frame["seq"])
             self.seen.add(frame["seq"])
 
+    async def connect(self, url: str) -> None:
+        self.client = await self._connect(url, self.contiguous)
+        self.url = url
+
+    def _lost(self, exc: BaseException) -> None:
+        received = getattr(exc, "rcvd", None)
+        self.close_codes.append(received.code if received is not None else 1006)
+
     async def _reconnect(self) -> None:
+        """Try the nodes in turn, starting after the one just lost, a back-off apart."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + RECONNECT_TIMEOUT_S
+        lost_at = loop.time()
+        deadline = lost_at + RECONNECT_TIMEOUT_S
+        first = self.node_urls.index(self.url) + 1 if self.url in self.node_urls else 0
         attempt = 0
         while True:
-            url = self.node_urls[attempt % len(self.node_urls)]
+            url = self.node_urls[(first + attempt) % len(self.node_urls)]
             attempt += 1
             with contextlib.suppress(OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
-                self.client = await self._connect(url, self.contiguous)
+                await self.connect(url)
                 self.reconnects += 1
+                self.outages_s.append(loop.time() - lost_at)
                 return
+            self.failed_attempts += 1
             if loop.time() > deadline:
                 raise TimeoutError(f"{self.name} could not reconnect")
             await asyncio.sleep(RECONNECT_BACKOFF_S)
@@ -93,7 +113,9 @@ class Chatter:
                             await asyncio.sleep(RETRY_BACKOFF_S)  # then the same id again
                             break
                         raise AssertionError(f"{self.name}: {frame}")
-            except (ConnectionClosed, OSError, TimeoutError):
+            except (ConnectionClosed, OSError, TimeoutError) as exc:
+                self.unanswered.setdefault(client_msg_id, time.time())
+                self._lost(exc)
                 await self._reconnect()
 
     async def drain_until(self, last_seq: int, timeout: float = 60) -> None:
@@ -108,7 +130,8 @@ class Chatter:
                 self._note(frame)
             except TimeoutError:
                 continue
-            except (ConnectionClosed, OSError):
+            except (ConnectionClosed, OSError) as exc:
+                self._lost(exc)
                 await self._reconnect()
 
     def _missing(self, last_seq: int) -> list[int]:

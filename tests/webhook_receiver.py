@@ -4,6 +4,7 @@ status, and can be down (its port closed) and come back on the same port."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import socket
@@ -30,6 +31,8 @@ class Receiver:
         self.port = port or free_port()
         self.requests: list[Received] = []
         self.status = 200
+        self.answer_after_s = 0.0  # a slow target: each answer takes this long
+        self._released = asyncio.Event()  # set by stop(): slow answers go at once
         self._arrived = asyncio.Event()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -41,6 +44,9 @@ class Receiver:
     async def _hook(self, request: Request) -> Response:
         self.requests.append(Received(dict(request.headers), await request.body()))
         self._arrived.set()
+        if self.answer_after_s:  # the target's own pace
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), self.answer_after_s)
         return Response("ok", self.status)
 
     async def start(self) -> None:
@@ -59,6 +65,7 @@ class Receiver:
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
+            self._released.set()
             self._server.should_exit = True
             await self._task
         self._server = self._task = None

@@ -17,6 +17,7 @@ from server.auth import (
     create_session,
     verify_password,
 )
+from server.client_address import scope_client_ip, scope_scheme
 from server.errors import ApiError
 from server.hub.chat_events import publish_revoke
 from server.ids import now_ms
@@ -28,7 +29,7 @@ routes = ApiRouter()
 
 
 def _client_ip(ctx: Context) -> str:
-    return ctx.request.client.host if ctx.request.client else "unknown"
+    return scope_client_ip(ctx.request.scope, ctx.services.settings.trusted_proxies)
 
 
 @routes.route("POST", "/auth/login", roles=PUBLIC, body=LoginIn, response=MeOut, tags=["auth"])
@@ -72,7 +73,9 @@ async def login(ctx: Context) -> Response:
         max_age=settings.session_ttl_s,
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        # Also when TLS ends at a trusted proxy that says so (X-Forwarded-Proto).
+        secure=settings.secure_cookies
+        or scope_scheme(ctx.request.scope, settings.trusted_proxies) == "https",
         path="/",
     )
     return response

@@ -29,6 +29,7 @@ OUTBOUND_LIMIT = 1024  # queued items
 OUTBOUND_BYTES = 1024 * 1024  # queued encoded frames; the real memory bound per socket
 GAP_PAGE = 500  # what one GapLoader call returns at most
 CLOSE_SLOW_READER = 4408
+DRAIN_TIMEOUT_S = 2.0  # what is queued may still go out when the server closes a socket
 # Loads messages with seq > after_seq, visible to this socket, in order.
 GapLoader = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 
@@ -271,11 +272,17 @@ class Connection:
         await self.close(code, reason)
 
     async def shutdown(self) -> None:
-        """Stop the writer (the socket's reader has ended); the hub drops its channels."""
+        """Stop the writer (the socket's reader has ended); the hub drops its channels.
+
+        A socket still open here is one the server is closing (uvicorn's shutdown, 1012
+        next): what is queued, acks included, is written first, for up to
+        `DRAIN_TIMEOUT_S`."""
         self.closed = True
         for task in list(self._tasks or ()):
             task.cancel()
         writer = self._writer
+        if writer is not None and self.ws.application_state == WebSocketState.CONNECTED:
+            await asyncio.wait((writer,), timeout=DRAIN_TIMEOUT_S)
         if writer is not None:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from server.client_address import client_ip, forwarded_proto, scope_client_ip
+from server.client_address import client_ip, forwarded_proto, scope_client_ip, scope_scheme
 from server.settings import load_settings
 from server.settings_parse import SettingsError
 
@@ -71,3 +71,18 @@ def test_trusted_proxies_setting() -> None:
 def test_integer_settings_take_ascii_digits_only() -> None:
     with pytest.raises(SettingsError, match="BECKON_PORT: expected an integer, got '8²'"):
         load_settings({"BECKON_SECRET_KEY": "k" * 40, "BECKON_PORT": "8²"})
+
+
+def test_scope_scheme_believes_x_forwarded_proto_only_from_a_trusted_proxy() -> None:
+    def scope(peer: str, *protos: bytes, scheme: str = "http") -> dict:
+        headers = [(b"x-forwarded-proto", p) for p in protos]
+        return {"type": "http", "scheme": scheme, "client": (peer, 5000), "headers": headers}
+
+    assert scope_scheme(scope("10.0.0.5", b"https"), LB) == "https"
+    assert scope_scheme(scope("8.8.8.8", b"https"), LB) == "http"  # a browser's own header
+    assert scope_scheme(scope("10.0.0.5", b"https"), ()) == "http"  # nothing trusted
+    assert scope_scheme(scope("10.0.0.5", b"gopher"), LB) == "http"
+    assert scope_scheme(scope("10.0.0.5", b"http", b"https"), LB) == "https"  # the last
+    assert scope_scheme(scope("10.0.0.5"), LB) == "http"
+    assert scope_scheme(scope("10.0.0.5", scheme="https"), LB) == "https"
+    assert scope_scheme({"type": "http", "headers": []}, LB) == "http"

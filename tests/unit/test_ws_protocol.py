@@ -389,9 +389,42 @@ async def test_lost_connection_delivers_1006_and_send_then_fails() -> None:
 async def test_shutdown_tells_endpoint_and_peer_1012() -> None:
     h, events = await accepted()
     h.protocol.shutdown()
-    assert h.transport.take() == server_close(1012) and h.transport.closing
+    assert not h.transport.reading
     await h.task_done()
+    assert h.transport.take() == server_close(1012) and h.transport.closing
     assert events[-1] == {"type": "websocket.disconnect", "code": 1012}
+
+
+async def test_shutdown_lets_the_frame_in_hand_answer_then_closes_1012() -> None:
+    release = asyncio.Event()
+    handled: list[Any] = []
+
+    async def endpoint(ws: Any) -> None:
+        await ws.accept()
+        while True:
+            event = await ws.receive()
+            if event["type"] == "websocket.disconnect":
+                handled.append(event["code"])
+                return
+            handled.append(event["text"])
+            await release.wait()  # e.g. the message's commit
+            await ws.send_text("ack " + event["text"])
+
+    h = Harness(endpoint)
+    h.feed(HANDSHAKE)
+    await h.until(lambda: bool(h.transport.out))
+    h.transport.take()
+    h.feed(client_frame(Opcode.TEXT, b"one") + client_frame(Opcode.TEXT, b"two"))
+    await h.until(lambda: handled == ["one"])
+    h.protocol.shutdown()
+    assert h.transport.out == b"" and not h.transport.closing  # "one" is still in hand
+    h.feed(client_frame(Opcode.TEXT, b"three"))  # already on its way: dropped too
+    release.set()
+    await h.task_done()
+    # "two" and "three" got no answer: the client sends them again to another node.
+    assert handled == ["one", 1012]
+    assert h.transport.take() == b"\x81\x07ack one" + server_close(1012)
+    assert h.transport.closing
 
 
 @pytest.mark.parametrize(
@@ -492,3 +525,23 @@ def test_uvicorn_hands_over_the_upgrade_as_this_class_expects(module: Any) -> No
     assert {"connections", "tasks"} <= set(vars(ServerState()))
     parameters = list(inspect.signature(ChatSocketProtocol.__init__).parameters)
     assert parameters[:4] == ["self", "config", "server_state", "app_state"]
+
+
+async def test_a_close_while_shutting_down_does_not_wait_for_an_echo() -> None:
+    # Reading has stopped: the peer's echo could never be read, so no 10 s wait.
+    closed: list[int] = []
+
+    async def endpoint(ws: Any) -> None:
+        await ws.accept()
+        event = await ws.receive()
+        closed.append(event["code"])
+        await ws.close(4408, "too slow")
+
+    h = Harness(endpoint)
+    h.feed(HANDSHAKE)
+    await h.until(lambda: bool(h.transport.out))
+    h.transport.take()
+    h.protocol.shutdown()
+    await h.task_done()
+    assert closed == [1012]
+    assert h.transport.take() == server_close(4408, "too slow") and h.transport.closing
