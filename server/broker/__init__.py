@@ -1,7 +1,8 @@
 """The Broker: pub/sub fan-out, presence, live state and atomic scripts between nodes.
 
 Pick a backend by URL with `open_broker` (style habit 2): `memory://` for one
-node, `redis://` / `rediss://` for many. See base.py for the contract.
+node, `redis://` / `rediss://` for many, `redis+sentinel://` for a Sentinel-managed
+primary that the nodes follow across failovers. See base.py for the contract.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ _FACTORIES: dict[str, Callable[[str, str], Broker]] = {
     "memory": _memory,
     "redis": _redis,
     "rediss": _redis,
+    "redis+sentinel": _redis,
 }
 
 
@@ -62,6 +64,6 @@ def open_broker(url: str, *, prefix: str = "beckon:") -> Broker:
         shown = scheme if separator else url
         raise ValueError(
             f"unknown broker URL scheme {shown!r} in BECKON_BROKER_URL; "
-            "expected memory://, redis:// or rediss://"
+            "expected memory://, redis://, rediss:// or redis+sentinel://"
         )
     return factory(url, prefix)

@@ -1,4 +1,5 @@
-"""The Redis broker (`redis://`, `rediss://`): many nodes sharing one Redis 7.
+"""The Redis broker (`redis://`, `rediss://`, `redis+sentinel://`): many nodes sharing one
+Redis 7 (or one Sentinel-managed primary, followed across promotions: redis_sentinel.py).
 
 Commands go through a bounded connection pool; pub/sub through one connection
 per node (RedisSubscriber). Every failure to reach Redis becomes BrokerUnavailable
@@ -31,17 +32,30 @@ from server.broker.fanout import Handler, LocalFanout, Subscription
 from server.broker.lua_scripts import LuaScript, load_lua_scripts
 from server.broker.redis_pipeline import Lost, RedisPipeline
 from server.broker.redis_publisher import RedisPublisher
+from server.broker.redis_sentinel import SentinelPool, parse_sentinel_url
 from server.broker.redis_subscriber import RedisSubscriber
 
 logger = logging.getLogger(__name__)
 
 
+def _is_sentinel(url: str) -> bool:
+    return url.partition("://")[0].lower() == "redis+sentinel"
+
+
 def _address(url: str) -> str:
     """host:port (or the socket path) of a Redis URL, without credentials."""
+    if _is_sentinel(url):
+        return parse_sentinel_url(url).address
     options = parse_url(url)
     if "path" in options:
         return str(options["path"])
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
+
+
+def _open_pool(url: str, **options: Any) -> BlockingConnectionPool:
+    if _is_sentinel(url):
+        return SentinelPool(parse_sentinel_url(url), **options)
+    return BlockingConnectionPool.from_url(url, **options)
 
 
 class RedisBroker:
@@ -90,7 +104,7 @@ class RedisBroker:
         if self._pool is not None or self._closed:
             raise RuntimeError("RedisBroker.start() may be called once")
         self._scripts = load_lua_scripts()
-        self._pool = BlockingConnectionPool.from_url(
+        self._pool = _open_pool(
             self._url,
             max_connections=self._max_connections,
             timeout=self._retry_window_s,  # waiting for a free pooled connection
