@@ -32,7 +32,7 @@ from server.settings_parse import (
 )
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
-BROKER_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel")
+BROKER_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./beckon.db"
 DEFAULT_BROKER_URL = "memory://"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -73,7 +73,8 @@ class Settings:
         DEFAULT_BROKER_URL,
         "BECKON_BROKER_URL",
         "the Broker; `redis://host:6379/0` (or `rediss://`) for several nodes; "
-        "`redis+sentinel://host:26379,host2:26379/service` follows Sentinel failovers",
+        "`redis+sentinel://host:26379,host2:26379/service` follows Sentinel failovers; "
+        "`redis+cluster://host:6379,host2:6379` shards over a Redis Cluster",
         _broker_url,
     )
     secret_key: str = field(

@@ -72,10 +72,14 @@ class RedisBroker:
         backoff_cap_s: float = 2.0,
         keepalive_s: float = 5.0,
         max_connections: int = 50,
+        sharded: bool = False,
     ) -> None:
         """`retry_window_s`: how long an operation retries before BrokerUnavailable.
         `start_timeout_s`: how long `start()` tries to reach Redis.
+        `sharded`: sharded pub/sub (SPUBLISH/SSUBSCRIBE), for one primary of a Redis
+        Cluster (see redis_cluster.py, which routes each channel and key to its node).
         Raises ValueError for a malformed URL."""
+        self._sharded = sharded
         self._url = url
         self.address = _address(url)  # raises ValueError on a malformed URL
         self.prefix = prefix
@@ -121,7 +125,11 @@ class RedisBroker:
         base = self._backoff_base_s
         self._commands = RedisPipeline(self._pool)
         self._publisher = RedisPublisher(
-            self._pool, self.address, self._retry_window_s, lambda: Backoff(base, max(base, 0.4))
+            self._pool,
+            self.address,
+            self._retry_window_s,
+            lambda: Backoff(base, max(base, 0.4)),
+            command="SPUBLISH" if self._sharded else "PUBLISH",
         )
         try:
             await self._execute(("PING",), retry_after_send=True, window_s=self._start_timeout_s)
@@ -133,6 +141,7 @@ class RedisBroker:
                 backoff=Backoff(self._backoff_base_s, self._backoff_cap_s),
                 on_reconnect=self._notify_reconnect,
                 keepalive_s=self._keepalive_s,
+                sharded=self._sharded,
             )
             await self._subscriber.start(self._start_timeout_s)
         except BaseException:

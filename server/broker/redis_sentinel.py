@@ -30,6 +30,8 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import NoBackoff
 
+from server.broker.redis_hosts import parse_host_port
+
 logger = logging.getLogger(__name__)
 
 SCHEME = "redis+sentinel"
@@ -71,7 +73,9 @@ def parse_sentinel_url(url: str) -> SentinelUrl:
         user, has_password, secret = userinfo.partition(":")
         username = unquote(user) or None
         password = unquote(secret) if has_password else None
-    sentinels = tuple(_host_port(item) for item in hosts.split(","))
+    sentinels = tuple(
+        parse_host_port(item, SCHEME, DEFAULT_SENTINEL_PORT, FORM) for item in hosts.split(",")
+    )
     path = [segment for segment in path_text.split("/") if segment]
     if not path or len(path) > 2:
         raise ValueError(f"a {SCHEME}:// URL names the Sentinel service: {FORM}")
@@ -95,24 +99,6 @@ def parse_sentinel_url(url: str) -> SentinelUrl:
         sentinel_username=options.get("sentinel_username") or None,
         sentinel_password=options.get("sentinel_password") or None,
     )
-
-
-def _host_port(item: str) -> tuple[str, int]:
-    """`host`, `host:port` or `[v6]:port` of one sentinel."""
-    if item.startswith("["):
-        host, bracket, rest = item[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise ValueError(f"bad sentinel address {item!r} in a {SCHEME}:// URL")
-        port_text = rest[1:]
-    else:
-        host, _, port_text = item.partition(":")
-    if not host:
-        raise ValueError(f"a {SCHEME}:// URL lists its sentinels as host:port,...: {FORM}")
-    if not port_text:
-        return host, DEFAULT_SENTINEL_PORT
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
-        raise ValueError(f"bad sentinel port {port_text!r} in a {SCHEME}:// URL")
-    return host, int(port_text)
 
 
 class SentinelPool(BlockingConnectionPool):

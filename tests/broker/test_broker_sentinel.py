@@ -64,11 +64,11 @@ def test_sentinel_url_forms(url: str, parsed: SentinelUrl) -> None:
         ),
         (
             "redis+sentinel://s1,,s2/chat",
-            f"a redis+sentinel:// URL lists its sentinels as host:port,...: {FORM}",
+            f"a redis+sentinel:// URL lists its hosts as host:port,...: {FORM}",
         ),
-        ("redis+sentinel://s1:http/chat", "bad sentinel port 'http' in a redis+sentinel:// URL"),
-        ("redis+sentinel://s1:70000/chat", "bad sentinel port '70000' in a redis+sentinel:// URL"),
-        ("redis+sentinel://[::1/chat", "bad sentinel address '[::1' in a redis+sentinel:// URL"),
+        ("redis+sentinel://s1:http/chat", "bad port 'http' in a redis+sentinel:// URL"),
+        ("redis+sentinel://s1:70000/chat", "bad port '70000' in a redis+sentinel:// URL"),
+        ("redis+sentinel://[::1/chat", "bad address '[::1' in a redis+sentinel:// URL"),
         (
             "redis+sentinel://s1/chat/one",
             "the database in a redis+sentinel:// URL is a number, not 'one'",
