@@ -7,26 +7,48 @@ each test still uses its own key prefix.
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
 
-from tests.beckon_process import free_port
-
 READY_TIMEOUT_S = 30
 POLL_S = 0.1
+BUS_OFFSET = 10_000
+"""A cluster node also listens on its port + 10000 (the cluster bus)."""
+
+
+def free_cluster_port() -> int:
+    """A port that is free, and whose bus port is free too (both below 65536)."""
+    for _ in range(200):
+        port = random.randint(20_000, 55_000)
+        if _free(port) and _free(port + BUS_OFFSET):
+            return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class RedisCluster:
     """Start with `start()`, stop with `stop()`; `url` is its `redis+cluster://` URL."""
 
-    def __init__(self, directory: Path, primaries: int = 3) -> None:
+    def __init__(self, directory: Path, primaries: int = 3, replicas: int = 0) -> None:
+        """`replicas` per primary (a failover needs at least one)."""
         self.directory = directory
-        self.ports = [free_port() for _ in range(primaries)]
-        self._processes: list[subprocess.Popen[bytes]] = []
+        self.replicas = replicas
+        self.ports = [free_cluster_port() for _ in range(primaries * (1 + replicas))]
+        self._processes: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
     def url(self) -> str:
@@ -39,7 +61,7 @@ class RedisCluster:
             [
                 shutil.which("redis-cli") or "redis-cli",
                 *("--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports)),
-                *("--cluster-replicas", "0", "--cluster-yes"),
+                *("--cluster-replicas", str(self.replicas), "--cluster-yes"),
             ],
             capture_output=True,
             timeout=READY_TIMEOUT_S,
@@ -48,6 +70,7 @@ class RedisCluster:
             raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-500:]!r}")
         for port in self.ports:
             self._wait(lambda port=port: _cluster_ok(port), f"cluster_state:ok on {port}")
+            self._wait(lambda port=port: _synced(port), f"the replica on {port} to sync")
 
     def _start_node(self, index: int, attempts: int = 3) -> None:
         """Start node `index`; a port taken meanwhile by another process (free_port
@@ -62,27 +85,58 @@ class RedisCluster:
                     *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
                     *("--cluster-node-timeout", "2000", "--dir", str(node_dir)),
                     *("--save", "", "--appendonly", "no", "--logfile", "redis.log"),
+                    # Replicas sync at once: one that never synced cannot be promoted.
+                    *("--repl-diskless-sync-delay", "0"),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            self._processes.append(process)
+            self._processes[port] = process
             self._wait(
                 lambda port=port, process=process: _ping(port) or process.poll() is not None,
                 f"redis-server on {port}",
             )
             if process.poll() is None:
                 return
-            self.ports[index] = free_port()
+            self.ports[index] = free_cluster_port()
         log = (node_dir / "redis.log").read_text(errors="replace")[-800:]
         raise RuntimeError(f"redis-server did not start on port {port}: {log}")
 
+    def primary_of(self, slot: int) -> int:
+        """The port of the primary that serves `slot` now."""
+        for port in self.ports:
+            ranges = _slot_ranges(port)
+            for first, last, primary in ranges:
+                if first <= slot <= last:
+                    return primary
+        raise RuntimeError(f"no node answers for slot {slot}")
+
+    def kill(self, port: int) -> None:
+        """SIGKILL the node on `port` (no goodbye to its clients)."""
+        process = self._processes.pop(port)
+        process.kill()
+        process.wait()
+
+    def wait_failover(self, slot: int, dead_port: int) -> int:
+        """Wait until a replica has taken `slot` over from `dead_port`; the new port."""
+        alive = [port for port in self.ports if port != dead_port]
+
+        def taken_over() -> bool:
+            primaries = {_primary(port, slot) for port in alive}
+            return len(primaries) == 1 and primaries.isdisjoint({dead_port, None})
+
+        self._wait(
+            lambda: taken_over() and all(_cluster_ok(port) for port in alive),
+            f"a replica to take slot {slot} over from {dead_port}",
+        )
+        return self.primary_of(slot)
+
     def stop(self) -> None:
-        for process in self._processes:
+        for process in self._processes.values():
             if process.poll() is None:
                 process.kill()
                 process.wait()
-        self._processes = []
+        self._processes = {}
 
     def _wait(self, probe, what: str) -> None:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -112,3 +166,29 @@ def _cluster_ok(port: int) -> bool:
         return False
     text = info.decode() if isinstance(info, bytes) else str(info)
     return "cluster_state:ok" in text and "cluster_slots_assigned:16384" in text
+
+
+def _slot_ranges(port: int) -> list[tuple[int, int, int]]:
+    try:
+        with _client(port) as client:
+            reply = client.execute_command("CLUSTER", "SLOTS")
+    except (OSError, redis.RedisError):
+        return []
+    return [(int(first), int(last), int(nodes[0][1])) for first, last, *nodes in reply]
+
+
+def _primary(port: int, slot: int) -> int | None:
+    for first, last, primary in _slot_ranges(port):
+        if first <= slot <= last:
+            return primary
+    return None
+
+
+def _synced(port: int) -> bool:
+    """A primary, or a replica whose link to its primary is up."""
+    try:
+        with _client(port) as client:
+            info = client.info("replication")
+    except (OSError, redis.RedisError):
+        return False
+    return info.get("role") == "master" or info.get("master_link_status") == "up"

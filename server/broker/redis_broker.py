@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redis.asyncio.connection import BlockingConnectionPool, parse_url
@@ -52,6 +54,9 @@ def _address(url: str) -> str:
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
 
 
+PoolFactory = Callable[..., BlockingConnectionPool]
+
+
 def _open_pool(url: str, **options: Any) -> BlockingConnectionPool:
     if _is_sentinel(url):
         return SentinelPool(parse_sentinel_url(url), **options)
@@ -73,15 +78,20 @@ class RedisBroker:
         keepalive_s: float = 5.0,
         max_connections: int = 50,
         sharded: bool = False,
+        pool_factory: PoolFactory | None = None,
+        address: str | None = None,
     ) -> None:
         """`retry_window_s`: how long an operation retries before BrokerUnavailable.
         `start_timeout_s`: how long `start()` tries to reach Redis.
         `sharded`: sharded pub/sub (SPUBLISH/SSUBSCRIBE), for one primary of a Redis
         Cluster (see redis_cluster.py, which routes each channel and key to its node).
+        `pool_factory(**options)`: builds the connection pool instead of `url` (whose
+        credentials it must apply itself); `address` then names the target in messages.
         Raises ValueError for a malformed URL."""
+        self._pool_factory = pool_factory
         self._sharded = sharded
         self._url = url
-        self.address = _address(url)  # raises ValueError on a malformed URL
+        self.address = address or _address(url)  # raises ValueError on a malformed URL
         self.prefix = prefix
         self._retry_window_s = retry_window_s
         self._start_timeout_s = start_timeout_s
@@ -108,8 +118,7 @@ class RedisBroker:
         if self._pool is not None or self._closed:
             raise RuntimeError("RedisBroker.start() may be called once")
         self._scripts = load_lua_scripts()
-        self._pool = _open_pool(
-            self._url,
+        self._pool = (self._pool_factory or partial(_open_pool, self._url))(
             max_connections=self._max_connections,
             timeout=self._retry_window_s,  # waiting for a free pooled connection
             socket_connect_timeout=1.0,

@@ -14,29 +14,29 @@ tag (`{...}`): presence groups are tagged per group (arguments.presence_keys), q
 and the agent-load hash share `{routing}` (chat/presence.py). Hence a broker prefix
 must not contain braces: Redis would take the tag from it.
 
-Limits: the slot map is read at start-up. Resharding or a failover inside the
-cluster needs the nodes restarted (or a later version that follows MOVED); until
-then calls for the moved slots fail with BrokerUnavailable or a MOVED error.
+Failover inside the cluster is followed: each shard's connections go to whichever
+primary owns the shard's first slot now (redis_cluster_shards.py). Resharding is
+not: the slot → shard map is read at start-up, so after slots move between primaries
+calls for them fail with BrokerUnavailable until the nodes are restarted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote
 
-import redis.asyncio as redis_asyncio
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.broker.arguments import check_name, presence_keys
 from server.broker.base import BrokerUnavailable, ReconnectListener, ScriptArg
 from server.broker.fanout import Handler, Subscription
 from server.broker.redis_broker import RedisBroker
+from server.broker.redis_cluster_shards import ShardPool, SlotLocator
 from server.broker.redis_hosts import parse_host_port
-
-logger = logging.getLogger(__name__)
 
 SCHEME = "redis+cluster"
 FORM = "redis+cluster://[[user]:password@]host[:port][,host[:port]...]"
@@ -109,17 +109,31 @@ class RedisClusterBroker:
         if self._started or self._closed:
             raise RuntimeError("RedisClusterBroker.start() may be called once")
         self._started = True
+        target = self._target
+        locator = SlotLocator(target.seeds, target.username, target.password)
         try:
-            ranges = await self._slot_ranges()
+            try:
+                ranges = await locator.ranges(fresh=True)
+            except RedisConnectionError as exc:
+                raise BrokerUnavailable(f"cannot reach Redis at {self.address}: {exc}") from None
             primaries: dict[tuple[str, int], RedisBroker] = {}
             self._by_slot = [None] * REDIS_CLUSTER_HASH_SLOTS  # type: ignore[list-item]
             for first, last, host, port in ranges:
                 node = primaries.get((host, port))
                 if node is None:
+                    # The shard follows whichever primary owns its first slot.
                     node = primaries[(host, port)] = RedisBroker(
-                        self._target.node_url(host, port),
+                        target.node_url(host, port),
                         prefix=self.prefix,
                         sharded=True,
+                        pool_factory=partial(
+                            ShardPool,
+                            locator,
+                            first,
+                            username=target.username,
+                            password=target.password,
+                        ),
+                        address=f"{host}:{port} (slot {first} and its range)",
                         **self._node_options,
                     )
                     for listener in self._listeners:
@@ -137,34 +151,6 @@ class RedisClusterBroker:
         except BaseException:
             await self.close()
             raise
-
-    async def _slot_ranges(self) -> list[tuple[int, int, str, int]]:
-        """(first slot, last slot, primary host, port) from the first seed that answers."""
-        errors = []
-        for host, port in self._target.seeds:
-            client = redis_asyncio.Redis(
-                host=host,
-                port=port,
-                username=self._target.username,
-                password=self._target.password,
-                protocol=2,
-                socket_connect_timeout=1.0,
-                socket_timeout=2.0,
-            )
-            try:
-                reply = await client.execute_command("CLUSTER", "SLOTS")
-            except (OSError, redis_asyncio.RedisError) as exc:
-                errors.append(f"{host}:{port}: {exc}")
-                continue
-            finally:
-                await client.aclose()
-            ranges = []
-            for first, last, primary, *_replicas in reply:
-                # An empty host means "the address you reached me on" (Redis 7).
-                primary_host = primary[0].decode() if primary[0] else host
-                ranges.append((int(first), int(last), primary_host, int(primary[1])))
-            return ranges
-        raise BrokerUnavailable(f"cannot reach Redis at {self.address}: {'; '.join(errors)}")
 
     async def close(self) -> None:
         if self._closed:

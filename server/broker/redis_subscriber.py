@@ -311,7 +311,9 @@ class RedisSubscriber:
         """The hash slot a sharded command must keep to; 0 for all when not sharded."""
         return key_slot(name.encode()) if self._sharded else 0
 
-    def _handle(self, reply: list) -> None:
+    def _handle(self, reply: list | bytes) -> None:
+        if reply == b"PONG":  # the keepalive's reply while no channel is subscribed
+            return
         kind = _SHARDED_KINDS.get(reply[0], reply[0]) if self._sharded else reply[0]
         if kind == b"message":
             channel = self._logical(reply[1])

@@ -6,6 +6,11 @@ check what only a cluster has.
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import redis.asyncio as redis_asyncio
 from redis.crc import key_slot
@@ -13,6 +18,7 @@ from redis.crc import key_slot
 from server.broker import BrokerUnavailable, open_broker
 from server.broker.redis_cluster import ClusterUrl, RedisClusterBroker, parse_cluster_url
 from server.chat import presence, queue
+from tests.redis_cluster import RedisCluster
 
 from .helpers import Collector, free_port
 
@@ -134,9 +140,53 @@ async def test_channels_use_sharded_pub_sub_on_the_owning_primary(
     for name in names:
         assert await collectors[name].wait_for(2) == [b"1", b"2"]
     name = names[0]
-    node = cluster_broker._node(prefix + name)
-    host, port = node.address.rsplit(":", 1)
-    async with redis_asyncio.Redis(host=host, port=int(port), protocol=2) as owner:
+    port = redis_cluster.primary_of(key_slot((prefix + name).encode()))
+    async with redis_asyncio.Redis(port=port, protocol=2) as owner:
         shard = await owner.execute_command("PUBSUB", "SHARDNUMSUB", prefix + name)
         classic = await owner.execute_command("PUBSUB", "NUMSUB", prefix + name)
     assert (shard[1], classic[1]) == (1, 0)
+
+
+@pytest.fixture
+def cluster_with_replicas() -> Iterator[RedisCluster]:
+    with tempfile.TemporaryDirectory(prefix="beckon-redis-cluster-") as directory:
+        cluster = RedisCluster(Path(directory), primaries=3, replicas=1)
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()
+
+
+@pytest.mark.redis
+async def test_a_shard_follows_its_replica_promoted_after_the_primary_dies(
+    cluster_with_replicas,
+) -> None:  # type: ignore[no-untyped-def]
+    cluster = cluster_with_replicas
+    broker = RedisClusterBroker(cluster.url, prefix="failover:", backoff_cap_s=0.5)
+    await broker.start()
+    try:
+        received = Collector()
+        # The channel and the queue share a hash tag: one shard, about to lose its primary.
+        await broker.subscribe("{room}", received)
+        reconnected = asyncio.Event()
+        broker.add_reconnect_listener(reconnected.set)
+        slot = key_slot(b"room")
+        await broker.run_script("queue_push", ["{room}q"], ["a", 1])
+        await broker.publish("{room}", b"before")
+        assert await received.wait_for(1) == [b"before"]
+
+        dead = cluster.primary_of(slot)
+        cluster.kill(dead)
+        with pytest.raises(BrokerUnavailable):
+            await broker.run_script("queue_push", ["{room}q"], ["lost", 2])
+        promoted = await asyncio.to_thread(cluster.wait_failover, slot, dead)
+        assert promoted != dead
+        await asyncio.wait_for(reconnected.wait(), timeout=30)
+
+        await broker.publish("{room}", b"after")
+        assert await received.wait_for(2) == [b"before", b"after"]
+        assert await broker.run_script("queue_push", ["{room}q"], ["b", 2]) == 2
+        await broker.ping()
+    finally:
+        await broker.close()
