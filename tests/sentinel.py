@@ -8,8 +8,10 @@ there) and is killed by `stop()`.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
+import pytest
 import redis.asyncio as redis_asyncio
 
 from tests.beckon_process import free_port
@@ -40,6 +42,10 @@ class SentinelSet:
     async def start(self) -> None:
         """Primary, then its replica (in sync), then the sentinels (knowing each other and
         the replica): a failover is possible once this returns."""
+        if shutil.which("redis-sentinel") is None:
+            pytest.fail(
+                "redis-sentinel not found: install Debian's redis-sentinel (scripts/test does)"
+            )
         await self._redis(self.primary_port)
         await self._redis(self.replica_port, "--replicaof", "127.0.0.1", str(self.primary_port))
         await wait_until(
