@@ -38,7 +38,11 @@ async def open_services(settings: Settings) -> Services:
             f"cannot reach the database ({redact_url(settings.database_url)}): {first_line(exc)}"
         ) from exc
     await _check_schema(db)
-    broker = open_broker(settings.broker_url, prefix=settings.broker_prefix)
+    try:
+        broker = open_broker(settings.broker_url, prefix=settings.broker_prefix)
+    except ValueError as exc:  # e.g. a prefix with a brace on redis+cluster://
+        await db.close()
+        raise StartupError(f"bad broker configuration: {exc}") from None
     try:
         await asyncio.wait_for(broker.start(), START_TIMEOUT_S)
     except Exception as exc:

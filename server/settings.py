@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -32,7 +33,7 @@ from server.settings_parse import (
 )
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
-BROKER_SCHEMES = ("memory", "redis", "rediss")
+BROKER_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./beckon.db"
 DEFAULT_BROKER_URL = "memory://"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -49,6 +50,18 @@ def setting(default: object, env: str, doc: str, parse: Parser | None = None) ->
     return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
 
 
+def _broker_url(name: str, value: str) -> str:
+    """A broker URL with a known scheme that the broker can parse (no connection made)."""
+    from server.broker import open_broker  # the broker package imports no backend eagerly
+
+    as_url(BROKER_SCHEMES)(name, value)
+    try:
+        open_broker(value)  # construction only parses the URL
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = setting(
@@ -60,8 +73,10 @@ class Settings:
     broker_url: str = setting(
         DEFAULT_BROKER_URL,
         "BECKON_BROKER_URL",
-        "the Broker; `redis://host:6379/0` (or `rediss://`) for several nodes",
-        as_url(BROKER_SCHEMES),
+        "the Broker; `redis://host:6379/0` (or `rediss://`) for several nodes; "
+        "`redis+sentinel://host:26379,host2:26379/service` follows Sentinel failovers; "
+        "`redis+cluster://host:6379,host2:6379` shards over a Redis Cluster",
+        _broker_url,
     )
     secret_key: str = field(
         default="",
@@ -263,7 +278,8 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (nor a Sentinel's), for messages and logs."""
+    url = re.sub(r"([?&]sentinel_password=)[^&#]*", r"\1***", url)
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)

@@ -1,7 +1,9 @@
 """The Broker: pub/sub fan-out, presence, live state and atomic scripts between nodes.
 
 Pick a backend by URL with `open_broker` (style habit 2): `memory://` for one
-node, `redis://` / `rediss://` for many. See base.py for the contract.
+node, `redis://` / `rediss://` for many, `redis+sentinel://` for a Sentinel-managed
+primary that the nodes follow across failovers, `redis+cluster://` for a Redis Cluster
+(sharded pub/sub). See base.py for the contract.
 """
 
 from __future__ import annotations
@@ -42,10 +44,17 @@ def _redis(url: str, prefix: str) -> Broker:
     return module.RedisBroker(url, prefix=prefix)
 
 
+def _redis_cluster(url: str, prefix: str) -> Broker:
+    module = import_module("server.broker.redis_cluster")
+    return module.RedisClusterBroker(url, prefix=prefix)
+
+
 _FACTORIES: dict[str, Callable[[str, str], Broker]] = {
     "memory": _memory,
     "redis": _redis,
     "rediss": _redis,
+    "redis+sentinel": _redis,
+    "redis+cluster": _redis_cluster,
 }
 
 
@@ -62,6 +71,6 @@ def open_broker(url: str, *, prefix: str = "beckon:") -> Broker:
         shown = scheme if separator else url
         raise ValueError(
             f"unknown broker URL scheme {shown!r} in BECKON_BROKER_URL; "
-            "expected memory://, redis:// or rediss://"
+            "expected memory://, redis://, rediss://, redis+sentinel:// or redis+cluster://"
         )
     return factory(url, prefix)

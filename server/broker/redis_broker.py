@@ -1,4 +1,5 @@
-"""The Redis broker (`redis://`, `rediss://`): many nodes sharing one Redis 7.
+"""The Redis broker (`redis://`, `rediss://`, `redis+sentinel://`): many nodes sharing one
+Redis 7 (or one Sentinel-managed primary, followed across promotions: redis_sentinel.py).
 
 Commands go through a bounded connection pool; pub/sub through one connection
 per node (RedisSubscriber). Every failure to reach Redis becomes BrokerUnavailable
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redis.asyncio.connection import BlockingConnectionPool, parse_url
@@ -31,17 +34,33 @@ from server.broker.fanout import Handler, LocalFanout, Subscription
 from server.broker.lua_scripts import LuaScript, load_lua_scripts
 from server.broker.redis_pipeline import Lost, RedisPipeline
 from server.broker.redis_publisher import RedisPublisher
+from server.broker.redis_sentinel import SentinelPool, parse_sentinel_url
 from server.broker.redis_subscriber import RedisSubscriber
 
 logger = logging.getLogger(__name__)
 
 
+def _is_sentinel(url: str) -> bool:
+    return url.partition("://")[0].lower() == "redis+sentinel"
+
+
 def _address(url: str) -> str:
     """host:port (or the socket path) of a Redis URL, without credentials."""
+    if _is_sentinel(url):
+        return parse_sentinel_url(url).address
     options = parse_url(url)
     if "path" in options:
         return str(options["path"])
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
+
+
+PoolFactory = Callable[..., BlockingConnectionPool]
+
+
+def _open_pool(url: str, **options: Any) -> BlockingConnectionPool:
+    if _is_sentinel(url):
+        return SentinelPool(parse_sentinel_url(url), **options)
+    return BlockingConnectionPool.from_url(url, **options)
 
 
 class RedisBroker:
@@ -58,12 +77,21 @@ class RedisBroker:
         backoff_cap_s: float = 2.0,
         keepalive_s: float = 5.0,
         max_connections: int = 50,
+        sharded: bool = False,
+        pool_factory: PoolFactory | None = None,
+        address: str | None = None,
     ) -> None:
         """`retry_window_s`: how long an operation retries before BrokerUnavailable.
         `start_timeout_s`: how long `start()` tries to reach Redis.
+        `sharded`: sharded pub/sub (SPUBLISH/SSUBSCRIBE), for one primary of a Redis
+        Cluster (see redis_cluster.py, which routes each channel and key to its node).
+        `pool_factory(**options)`: builds the connection pool instead of `url` (whose
+        credentials it must apply itself); `address` then names the target in messages.
         Raises ValueError for a malformed URL."""
+        self._pool_factory = pool_factory
+        self._sharded = sharded
         self._url = url
-        self.address = _address(url)  # raises ValueError on a malformed URL
+        self.address = address or _address(url)  # raises ValueError on a malformed URL
         self.prefix = prefix
         self._retry_window_s = retry_window_s
         self._start_timeout_s = start_timeout_s
@@ -90,8 +118,7 @@ class RedisBroker:
         if self._pool is not None or self._closed:
             raise RuntimeError("RedisBroker.start() may be called once")
         self._scripts = load_lua_scripts()
-        self._pool = BlockingConnectionPool.from_url(
-            self._url,
+        self._pool = (self._pool_factory or partial(_open_pool, self._url))(
             max_connections=self._max_connections,
             timeout=self._retry_window_s,  # waiting for a free pooled connection
             socket_connect_timeout=1.0,
@@ -107,7 +134,11 @@ class RedisBroker:
         base = self._backoff_base_s
         self._commands = RedisPipeline(self._pool)
         self._publisher = RedisPublisher(
-            self._pool, self.address, self._retry_window_s, lambda: Backoff(base, max(base, 0.4))
+            self._pool,
+            self.address,
+            self._retry_window_s,
+            lambda: Backoff(base, max(base, 0.4)),
+            command="SPUBLISH" if self._sharded else "PUBLISH",
         )
         try:
             await self._execute(("PING",), retry_after_send=True, window_s=self._start_timeout_s)
@@ -119,6 +150,7 @@ class RedisBroker:
                 backoff=Backoff(self._backoff_base_s, self._backoff_cap_s),
                 on_reconnect=self._notify_reconnect,
                 keepalive_s=self._keepalive_s,
+                sharded=self._sharded,
             )
             await self._subscriber.start(self._start_timeout_s)
         except BaseException:

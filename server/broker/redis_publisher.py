@@ -28,8 +28,11 @@ class RedisPublisher(BatchQueue[tuple[str, bytes]]):
         address: str,
         retry_window_s: float,
         backoff: Callable[[], Backoff],
+        command: str = "PUBLISH",
     ) -> None:
+        """`command`: PUBLISH, or SPUBLISH for sharded pub/sub (Redis Cluster)."""
         super().__init__("Redis publish")
+        self._command = command
         self._pool = pool
         self._address = address
         self._retry_window_s = retry_window_s
@@ -51,7 +54,7 @@ class RedisPublisher(BatchQueue[tuple[str, bytes]]):
                 error: BaseException = exc
             else:
                 try:
-                    commands = [("PUBLISH", *message) for message, _ in batch]
+                    commands = [(self._command, *message) for message, _ in batch]
                     await conn.send_packed_command(conn.pack_commands(commands))
                     for _ in commands:
                         await conn.read_response()

@@ -8,6 +8,10 @@ cannot miss a message published after its re-sync (guarantee 5).
 `sync_channel` makes the server side match the local fan-out for one channel
 (SUBSCRIBE when it has handlers, UNSUBSCRIBE when not) and returns only once Redis
 confirmed it: a publish from any node after that is delivered.
+
+`sharded=True` speaks Redis 7's sharded pub/sub instead (SSUBSCRIBE / SUNSUBSCRIBE,
+`smessage`), for one Redis Cluster primary (redis_cluster.py): a command then names
+channels of one hash slot only, so batches are split by slot.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections import deque
 from collections.abc import Callable
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.crc import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -29,6 +34,13 @@ logger = logging.getLogger(__name__)
 
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 """What a lost or refused connection raises (redis-py wraps most OSErrors)."""
+
+_SHARDED_KINDS = {
+    b"smessage": b"message",
+    b"ssubscribe": b"subscribe",
+    b"sunsubscribe": b"unsubscribe",
+}
+"""Sharded pub/sub replies, by the plain kind they mean here."""
 
 
 class RedisSubscriber:
@@ -44,9 +56,12 @@ class RedisSubscriber:
         backoff: Backoff,
         on_reconnect: Callable[[], None],
         keepalive_s: float = 5.0,
+        sharded: bool = False,
     ) -> None:
         """`keepalive_s`: after this long without traffic send PING; no reply within
-        another `keepalive_s` means the connection is dead (half-open TCP)."""
+        another `keepalive_s` means the connection is dead (half-open TCP).
+        `sharded`: SSUBSCRIBE/SUNSUBSCRIBE (Redis Cluster) instead of SUBSCRIBE."""
+        self._sharded = sharded
         self._pool = pool
         self._fanout = fanout
         self._prefix = prefix
@@ -162,11 +177,11 @@ class RedisSubscriber:
         try:
             while self._outbox:
                 outbox, self._outbox = self._outbox, []
-                by_kind: dict[bytes, list[str]] = {}
+                by_kind: dict[tuple[bytes, int], list[str]] = {}
                 for conn, kind, name in outbox:
                     if conn is self._conn:
-                        by_kind.setdefault(kind, []).append(name)
-                for kind, names in by_kind.items():
+                        by_kind.setdefault((kind, self._slot(name)), []).append(name)
+                for (kind, _slot), names in by_kind.items():
                     conn = self._conn
                     # Never send on a connection the reader already dropped (redis-py
                     # would silently open a new, unsubscribed one): the reader failed
@@ -184,7 +199,7 @@ class RedisSubscriber:
         every waiter then). Any other failure fails this command's waiters only, with
         BrokerUnavailable: the sender must live on, or every later sync would wait for
         the next connection loss."""
-        command = kind.decode().upper()
+        command = ("S" if self._sharded else "") + kind.decode().upper()
         written = False
         try:
             packed = conn.pack_command(command, *names)  # e.g. a name without UTF-8 form
@@ -266,7 +281,13 @@ class RedisSubscriber:
         channels = self._fanout.channels()
         if not channels:
             return
-        await conn.send_command("SUBSCRIBE", *(self._prefix + c for c in channels))
+        by_slot: dict[int, list[str]] = {}
+        for channel in channels:
+            name = self._prefix + channel
+            by_slot.setdefault(self._slot(name), []).append(name)
+        command = "SSUBSCRIBE" if self._sharded else "SUBSCRIBE"
+        for names in by_slot.values():
+            await conn.send_command(command, *names)
         while not self._server_channels.issuperset(channels):
             reply = await conn.read_response(timeout=self._keepalive_s)
             if reply is None:
@@ -286,8 +307,14 @@ class RedisSubscriber:
             ping_outstanding = False
             self._handle(reply)
 
-    def _handle(self, reply: list) -> None:
-        kind = reply[0]
+    def _slot(self, name: str) -> int:
+        """The hash slot a sharded command must keep to; 0 for all when not sharded."""
+        return key_slot(name.encode()) if self._sharded else 0
+
+    def _handle(self, reply: list | bytes) -> None:
+        if reply == b"PONG":  # the keepalive's reply while no channel is subscribed
+            return
+        kind = _SHARDED_KINDS.get(reply[0], reply[0]) if self._sharded else reply[0]
         if kind == b"message":
             channel = self._logical(reply[1])
             if channel is not None:

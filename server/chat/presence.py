@@ -10,7 +10,10 @@ import msgpack
 
 from server.broker.base import Broker
 
-LOAD_KEY = "load"
+ROUTING_TAG = "{routing}"
+"""Redis Cluster hash tag of the keys claims touch together: every queue and the load
+hash (an agent's load spans its sites, so it cannot follow one site's slot)."""
+LOAD_KEY = f"load:{ROUTING_TAG}"
 
 
 def group(site_id: str) -> str:

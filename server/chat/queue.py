@@ -20,7 +20,9 @@ DEFAULT_HANDLE_S = 180.0  # until the site has closed chats to measure
 
 
 def key(site_id: str, department: str | None) -> str:
-    return f"queue:{site_id}:{department or '-'}"
+    # The {routing} hash tag puts every queue in the agent-load hash's Redis Cluster
+    # slot: a claim pops a queue and counts the agent's load in one atomic script.
+    return f"queue:{presence.ROUTING_TAG}:{site_id}:{department or '-'}"
 
 
 def score(conv: dict[str, Any]) -> int:

@@ -47,7 +47,7 @@ def test_unknown_scheme_is_a_clear_value_error(url, shown):
         open_broker(url)
     assert str(caught.value) == (
         f"unknown broker URL scheme {shown!r} in BECKON_BROKER_URL; "
-        "expected memory://, redis:// or rediss://"
+        "expected memory://, redis://, rediss://, redis+sentinel:// or redis+cluster://"
     )
 
 

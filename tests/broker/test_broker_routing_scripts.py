@@ -12,29 +12,29 @@ from server.broker import ScriptError
 
 
 async def test_claim_member_takes_a_named_chat_within_capacity(broker):
-    await broker.run_script("queue_push", ["q"], ["c1", 1])
-    await broker.run_script("queue_push", ["q"], ["c2", 2])
-    assert await broker.run_script("claim_member", ["q", "load"], ["ana", 1, "c2"]) == 1
-    assert await broker.run_script("queue_position", ["q"], ["c1"]) == 1
-    assert await broker.run_script("queue_position", ["q"], ["c2"]) is None
+    await broker.run_script("queue_push", ["{r}q"], ["c1", 1])
+    await broker.run_script("queue_push", ["{r}q"], ["c2", 2])
+    assert await broker.run_script("claim_member", ["{r}q", "{r}load"], ["ana", 1, "c2"]) == 1
+    assert await broker.run_script("queue_position", ["{r}q"], ["c1"]) == 1
+    assert await broker.run_script("queue_position", ["{r}q"], ["c2"]) is None
     # At capacity: refused, nothing moves.
-    assert await broker.run_script("claim_member", ["q", "load"], ["ana", 1, "c1"]) == -1
-    assert await broker.run_script("queue_position", ["q"], ["c1"]) == 1
+    assert await broker.run_script("claim_member", ["{r}q", "{r}load"], ["ana", 1, "c1"]) == -1
+    assert await broker.run_script("queue_position", ["{r}q"], ["c1"]) == 1
     # Not in the queue (already taken): 0.
-    assert await broker.run_script("claim_member", ["q", "load"], ["ben", 1, "c2"]) == 0
-    assert await broker.run_script("hash_all", ["load"], []) == [b"ana", b"1"]
+    assert await broker.run_script("claim_member", ["{r}q", "{r}load"], ["ben", 1, "c2"]) == 0
+    assert await broker.run_script("hash_all", ["{r}load"], []) == [b"ana", b"1"]
 
 
 async def test_claim_member_rejects_a_bad_capacity(broker):
     with pytest.raises(ScriptError, match="claim_member: capacity must be an integer >= 0"):
-        await broker.run_script("claim_member", ["q", "load"], ["ana", -1, "c1"])
+        await broker.run_script("claim_member", ["{r}q", "{r}load"], ["ana", -1, "c1"])
 
 
 async def test_concurrent_claims_of_one_chat_have_one_winner(broker):
-    await broker.run_script("queue_push", ["q"], ["hot", 1])
+    await broker.run_script("queue_push", ["{r}q"], ["hot", 1])
     results = await asyncio.gather(
         *(
-            broker.run_script("claim_member", ["q", "load"], [f"agent{i}", 2, "hot"])
+            broker.run_script("claim_member", ["{r}q", "{r}load"], [f"agent{i}", 2, "hot"])
             for i in range(50)
         )
     )
@@ -45,9 +45,9 @@ async def test_concurrent_claims_of_one_chat_have_one_winner(broker):
 
 
 async def test_take_slot_counts_up_to_capacity(broker):
-    results = [await broker.run_script("take_slot", ["load"], ["ana", 2]) for _ in range(3)]
+    results = [await broker.run_script("take_slot", ["{r}load"], ["ana", 2]) for _ in range(3)]
     assert results == [1, 2, -1]
-    assert await broker.run_script("release_load", ["load"], ["ana"]) == 1
+    assert await broker.run_script("release_load", ["{r}load"], ["ana"]) == 1
 
 
 async def test_hash_set_and_hash_all(broker):

@@ -91,45 +91,45 @@ async def test_decr_floor_rejects_a_non_positive_amount(broker):
 
 
 async def test_queue_orders_by_score_then_member(broker):
-    assert await broker.run_script("queue_push", ["q"], ["conv-b", 200]) == 1
-    assert await broker.run_script("queue_push", ["q"], ["conv-a", 100]) == 1
-    assert await broker.run_script("queue_push", ["q"], ["conv-c", 200]) == 3
-    assert await broker.run_script("queue_push", ["q"], ["conv-0", 200.0]) == 2
-    assert await broker.run_script("queue_push", ["q"], ["conv-z", -1.5]) == 1
+    assert await broker.run_script("queue_push", ["{r}q"], ["conv-b", 200]) == 1
+    assert await broker.run_script("queue_push", ["{r}q"], ["conv-a", 100]) == 1
+    assert await broker.run_script("queue_push", ["{r}q"], ["conv-c", 200]) == 3
+    assert await broker.run_script("queue_push", ["{r}q"], ["conv-0", 200.0]) == 2
+    assert await broker.run_script("queue_push", ["{r}q"], ["conv-z", -1.5]) == 1
     positions = [
-        await broker.run_script("queue_position", ["q"], [member])
+        await broker.run_script("queue_position", ["{r}q"], [member])
         for member in ["conv-z", "conv-a", "conv-0", "conv-b", "conv-c", "absent"]
     ]
     assert positions == [1, 2, 3, 4, 5, None]
 
 
 async def test_queue_push_twice_keeps_the_first_position(broker):
-    await broker.run_script("queue_push", ["q"], ["first", 1])
-    await broker.run_script("queue_push", ["q"], ["second", 2])
-    assert await broker.run_script("queue_push", ["q"], ["first", 99]) == 1
+    await broker.run_script("queue_push", ["{r}q"], ["first", 1])
+    await broker.run_script("queue_push", ["{r}q"], ["second", 2])
+    assert await broker.run_script("queue_push", ["{r}q"], ["first", 99]) == 1
 
 
 async def test_queue_remove_and_positions_shift(broker, probe):
     for index, member in enumerate(["a", "b", "c"]):
-        await broker.run_script("queue_push", ["q"], [member, index])
-    assert await broker.run_script("queue_remove", ["q"], ["b"]) == 1
-    assert await broker.run_script("queue_remove", ["q"], ["b"]) == 0
-    assert await broker.run_script("queue_position", ["q"], ["c"]) == 2
-    await broker.run_script("queue_remove", ["q"], ["a"])
-    await broker.run_script("queue_remove", ["q"], ["c"])
+        await broker.run_script("queue_push", ["{r}q"], [member, index])
+    assert await broker.run_script("queue_remove", ["{r}q"], ["b"]) == 1
+    assert await broker.run_script("queue_remove", ["{r}q"], ["b"]) == 0
+    assert await broker.run_script("queue_position", ["{r}q"], ["c"]) == 2
+    await broker.run_script("queue_remove", ["{r}q"], ["a"])
+    await broker.run_script("queue_remove", ["{r}q"], ["c"])
     assert await probe.keys() == set()  # an emptied queue disappears
-    assert await broker.run_script("queue_position", ["q"], ["a"]) is None
+    assert await broker.run_script("queue_position", ["{r}q"], ["a"]) is None
 
 
 async def test_queue_push_rejects_a_non_numeric_score(broker):
     with pytest.raises(ScriptError, match=r"^queue_push: score must be a number$"):
-        await broker.run_script("queue_push", ["q"], ["m", "soon"])
+        await broker.run_script("queue_push", ["{r}q"], ["m", "soon"])
 
 
 async def test_queue_members_are_bytes_and_round_trip(broker):
     member = "conv-\u00e9\u2603".encode()
-    await broker.run_script("queue_push", ["q"], [member, 1])
-    assert await broker.run_script("claim_from_queue", ["q", "load"], ["ag", 1]) == member
+    await broker.run_script("queue_push", ["{r}q"], [member, 1])
+    assert await broker.run_script("claim_from_queue", ["{r}q", "{r}load"], ["ag", 1]) == member
 
 
 # --- claim_from_queue: KEYS queue, load; ARGV agent, capacity / release_load --------
@@ -137,56 +137,56 @@ async def test_queue_members_are_bytes_and_round_trip(broker):
 
 async def test_claim_takes_the_head_and_counts_the_agent_load(broker):
     for index, member in enumerate(["c1", "c2", "c3"]):
-        await broker.run_script("queue_push", ["q"], [member, index])
-    claim = ("claim_from_queue", ["q", "load"])
+        await broker.run_script("queue_push", ["{r}q"], [member, index])
+    claim = ("claim_from_queue", ["{r}q", "{r}load"])
     assert await broker.run_script(*claim, ["ana", 2]) == b"c1"
     assert await broker.run_script(*claim, ["ana", 2]) == b"c2"
     assert await broker.run_script(*claim, ["ana", 2]) is None  # at capacity
-    assert await broker.run_script("queue_position", ["q"], ["c3"]) == 1  # untouched
+    assert await broker.run_script("queue_position", ["{r}q"], ["c3"]) == 1  # untouched
     assert await broker.run_script(*claim, ["bo", 1]) == b"c3"
     assert await broker.run_script(*claim, ["bo", 5]) is None  # queue empty
 
 
 async def test_claim_with_zero_capacity_or_empty_queue_changes_nothing(broker, probe):
-    assert await broker.run_script("claim_from_queue", ["q", "load"], ["ana", 3]) is None
+    assert await broker.run_script("claim_from_queue", ["{r}q", "{r}load"], ["ana", 3]) is None
     assert await probe.keys() == set()
-    await broker.run_script("queue_push", ["q"], ["c1", 1])
-    assert await broker.run_script("claim_from_queue", ["q", "load"], ["ana", 0]) is None
-    assert await probe.keys() == {"q"}
+    await broker.run_script("queue_push", ["{r}q"], ["c1", 1])
+    assert await broker.run_script("claim_from_queue", ["{r}q", "{r}load"], ["ana", 0]) is None
+    assert await probe.keys() == {"{r}q"}
 
 
 async def test_release_load_frees_capacity_and_never_goes_negative(broker, probe):
     for index in range(3):
-        await broker.run_script("queue_push", ["q"], [f"c{index}", index])
-    claim = ("claim_from_queue", ["q", "load"])
+        await broker.run_script("queue_push", ["{r}q"], [f"c{index}", index])
+    claim = ("claim_from_queue", ["{r}q", "{r}load"])
     assert await broker.run_script(*claim, ["ana", 1]) == b"c0"
     assert await broker.run_script(*claim, ["ana", 1]) is None
-    assert await broker.run_script("release_load", ["load"], ["ana"]) == 0
+    assert await broker.run_script("release_load", ["{r}load"], ["ana"]) == 0
     assert await broker.run_script(*claim, ["ana", 1]) == b"c1"
     assert await broker.run_script(*claim, ["bo", 3]) == b"c2"
-    assert await broker.run_script("release_load", ["load"], ["ana"]) == 0
-    assert await broker.run_script("release_load", ["load"], ["ana"]) == 0
-    assert await probe.keys() == {"load"}  # bo still holds one chat
-    assert await broker.run_script("release_load", ["load"], ["bo"]) == 0
+    assert await broker.run_script("release_load", ["{r}load"], ["ana"]) == 0
+    assert await broker.run_script("release_load", ["{r}load"], ["ana"]) == 0
+    assert await probe.keys() == {"{r}load"}  # bo still holds one chat
+    assert await broker.run_script("release_load", ["{r}load"], ["bo"]) == 0
     assert await probe.keys() == set()
 
 
 async def test_claim_rejects_a_bad_capacity(broker):
     with pytest.raises(ScriptError, match=r"^claim_from_queue: capacity must be an integer >= 0$"):
-        await broker.run_script("claim_from_queue", ["q", "load"], ["ana", -1])
+        await broker.run_script("claim_from_queue", ["{r}q", "{r}load"], ["ana", -1])
 
 
 async def test_concurrent_claims_from_two_nodes_never_exceed_capacity(broker, second_node):
     queued = [f"conv-{index:03d}" for index in range(300)]
     for index, member in enumerate(queued):
-        await broker.run_script("queue_push", ["q"], [member, index])
+        await broker.run_script("queue_push", ["{r}q"], [member, index])
     capacities = {"ana": 40, "bo": 25, "cy": 60}
     nodes = itertools.cycle([broker, second_node])
     agents = itertools.cycle(capacities)
 
     async def claim(node, agent):
         member = await node.run_script(
-            "claim_from_queue", ["q", "load"], [agent, capacities[agent]]
+            "claim_from_queue", ["{r}q", "{r}load"], [agent, capacities[agent]]
         )
         return agent, member
 
@@ -197,7 +197,7 @@ async def test_concurrent_claims_from_two_nodes_never_exceed_capacity(broker, se
     assert sorted(members) == queued[:125]  # always the head of the queue
     per_agent = {agent: sum(1 for a, _ in claimed if a == agent) for agent in capacities}
     assert per_agent == capacities
-    assert await broker.run_script("queue_position", ["q"], ["conv-125"]) == 1
+    assert await broker.run_script("queue_position", ["{r}q"], ["conv-125"]) == 1
 
 
 # --- run_script misuse ----------------------------------------------------------------
@@ -211,13 +211,13 @@ async def test_unknown_script_is_a_key_error(broker):
 async def test_wrong_arity_is_a_value_error(broker):
     message = r"^script 'queue_push' takes 1 KEYS and 2 ARGV, got 1 and 1$"
     with pytest.raises(ValueError, match=message):
-        await broker.run_script("queue_push", ["q"], ["m"])
+        await broker.run_script("queue_push", ["{r}q"], ["m"])
 
 
 @pytest.mark.parametrize("bad", [None, True, ["list"], {"a": 1}])
 async def test_script_arguments_must_be_str_int_float_or_bytes(broker, bad):
     with pytest.raises(TypeError, match=r"^script argument 1 must be str, int, float or bytes"):
-        await broker.run_script("queue_push", ["q"], ["m", bad])
+        await broker.run_script("queue_push", ["{r}q"], ["m", bad])
 
 
 async def test_script_keys_are_prefixed(broker, probe):

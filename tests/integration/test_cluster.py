@@ -1,9 +1,13 @@
 """Two nodes sharing PostgreSQL and Redis: chats across nodes, a node killed mid-stream,
-Redis restarted mid-stream, and racing chat_starts (guarantees 1-5)."""
+Redis restarted mid-stream, and racing chat_starts (guarantees 1-5). The cross-node
+chat and the node kill also run on a 3-primary Redis Cluster (`redis+cluster://`)."""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +16,7 @@ from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.chatter import Chatter, agent_connector, visitor_connector
 from tests.cluster import RedisServer, cluster
+from tests.redis_cluster import RedisCluster
 from tests.ws_client import WsClient, ws_url
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -22,8 +27,24 @@ TRAFFIC_BEFORE_FAULT_S = 1.5
 OUTAGE_S = 1.5
 
 
-async def test_visitor_on_one_node_agent_on_the_other(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
-    async with cluster(tmp_path, prefix=redis_prefix) as (one, two):
+@pytest.fixture(params=["redis", "redis-cluster"])
+def shared_redis(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """`cluster()` arguments for the nodes' Redis: the shared one (a test prefix), or a
+    Redis Cluster of this test's own."""
+    if request.param == "redis":
+        yield {"prefix": request.getfixturevalue("redis_prefix")}
+        return
+    with tempfile.TemporaryDirectory(prefix="beckon-redis-cluster-") as directory:
+        redis_cluster = RedisCluster(Path(directory))
+        try:
+            redis_cluster.start()
+            yield {"redis_url": redis_cluster.url}
+        finally:
+            redis_cluster.stop()
+
+
+async def test_visitor_on_one_node_agent_on_the_other(tmp_path, shared_redis) -> None:  # type: ignore[no-untyped-def]
+    async with cluster(tmp_path, **shared_redis) as (one, two):
         chat = await make_chat_site(one)
         visitor, _ = await chat.visitor(one.url)
         conv = await visitor.request({"type": "chat_start", "text": "from node one"})
@@ -133,8 +154,8 @@ async def _assert_nothing_lost(chat: ChatSite, node: BeckonProcess, pairs) -> di
     }
 
 
-async def test_node_killed_mid_stream_loses_nothing(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
-    async with cluster(tmp_path, prefix=redis_prefix) as (one, two):
+async def test_node_killed_mid_stream_loses_nothing(tmp_path, shared_redis) -> None:  # type: ignore[no-untyped-def]
+    async with cluster(tmp_path, **shared_redis) as (one, two):
         # One agent holds every conversation: the capacity allows it.
         chat = await make_chat_site(one, capacity=50)
         opened = await _open_conversations(chat, two.url, 50)
