@@ -20,6 +20,7 @@ from server.api import (
     auth_routes,
     backtests,
     conversations,
+    credential_routes,
     desk,
     reports,
     rules,
@@ -59,6 +60,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 api = merge(
     auth_routes.routes,
+    credential_routes.routes,
     sites.routes,
     agents.routes,
     conversations.routes,
