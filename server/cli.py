@@ -243,7 +243,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=False,
-        proxy_headers=True,
+        # Off: uvicorn would believe X-Forwarded-For from any loopback peer. Which
+        # proxies are believed is BECKON_TRUSTED_PROXIES, in server/client_address.py.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
