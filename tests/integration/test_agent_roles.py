@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from server.hub.agent_access import NO_AGENT_ROLE, NO_SITE
-from tests.beckon_process import BeckonProcess
+from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.cluster import cluster
 from tests.ws_client import ORIGIN, WsClient, ws_url
@@ -189,3 +189,40 @@ async def test_revoked_credentials_close_sockets_on_the_other_node(tmp_path, red
             )
             assert changed.status_code == 200
         assert await old_session.closed() == (4401, "session revoked")
+
+
+async def test_a_site_given_to_an_open_socket_is_followed(server: BeckonProcess) -> None:
+    chat = await make_chat_site(server)
+    agent, _ = await chat.agent_socket()
+    added = await _admin_call(server, "POST", "/sites", {"name": "B", "allowed_origins": [ORIGIN]})
+    await _admin_call(
+        server, "PATCH", f"/agents/{chat.agent['id']}", {"site_ids": [chat.site["id"], added["id"]]}
+    )
+    sites = await agent.expect("sites")
+    assert sorted(s["id"] for s in sites["sites"]) == sorted([chat.site["id"], added["id"]])
+    assert (await agent.expect("queue"))["site_id"] == added["id"]
+    other_site = ChatSite(chat.server_url, added, chat.agent, chat.agent_token, "")
+    visitor, _ = await other_site.visitor()
+    started = await visitor.request({"type": "chat_start", "text": "on B"})
+    queue = await agent.expect(lambda f: f.get("type") == "queue" and f["items"])
+    assert [item["id"] for item in queue["items"]] == [started["id"]]
+    await visitor.close()
+
+
+async def test_a_change_whose_event_was_lost_is_found_by_the_recheck(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Written straight to the Store, as if the broker had been down when the admin
+    # changed it: no envelope is published; the periodic re-check still finds it.
+    from server.store import sites as site_queries
+    from server.store.database import open_database
+
+    env = {"BECKON_AGENT_ACCESS_RECHECK_S": "1"}
+    async with running_node(tmp_path, env=env) as node:
+        chat = await make_chat_site(node)
+        agent, _ = await chat.agent_socket()
+        db = open_database(node.env["BECKON_DATABASE_URL"])
+        try:
+            async with db.write() as conn:
+                await site_queries.set_memberships(conn, chat.agent["id"], [])
+        finally:
+            await db.close()
+        assert await agent.closed() == (4403, NO_SITE)
