@@ -84,11 +84,24 @@ async def test_sign_out_everywhere_ends_every_session_but_not_tokens(server: Bec
     two, _ = await _sign_in(server, ADMIN_EMAIL, ADMIN_PASSWORD, "Two")
     async with aclosing(one), aclosing(two):
         token = (await _token(one, one_csrf, name="crm"))["token"]
+        by_cookie = await WsClient.connect(
+            ws_url(server.url, "/ws/agent"),
+            origin=server.url,
+            headers={"Cookie": f"beckon_session={two.cookies.get('beckon_session')}"},
+        )
+        await by_cookie.expect("welcome")
+        by_token = await WsClient.connect(ws_url(server.url, "/ws/agent"), origin=None)
+        await by_token.send({"type": "hello", "token": token})
+        await by_token.expect("welcome")
         response = await one.post(f"{API}/auth/logout-all", headers={"X-CSRF-Token": one_csrf})
         assert response.json() == {"ok": True}
         assert (await one.get(f"{API}/me")).status_code == 401
         assert (await two.get(f"{API}/me")).status_code == 401
+        assert await by_cookie.closed() == (4401, "session revoked")
     assert await _me_status(server, headers=_bearer(token)) == 200
+    pong = await by_token.request({"type": "ping"})  # the token's socket stays open
+    assert pong["type"] == "pong"
+    await by_token.close()
 
 
 async def test_password_change_ends_other_sessions_tokens_and_their_sockets(
