@@ -19,6 +19,8 @@ from typing import Any
 
 from server.auth import Principal
 from server.hub.hub import Hub, agent_channel
+from server.store import users as user_queries
+from server.store.database import Database
 
 
 async def publish_revoke(
@@ -37,6 +39,14 @@ async def publish_revoke(
 
 async def publish_access_changed(hub: Hub, user_id: str) -> None:
     await hub.publish(agent_channel(user_id), "access", {})
+
+
+async def publish_access_to_admins(hub: Hub, db: Database) -> None:
+    """A site was created: every admin answers on it, so their open sockets take it up."""
+    async with db.read() as conn:
+        admin_ids = await user_queries.active_ids_with_role(conn, "admin")
+    for admin_id in admin_ids:
+        await publish_access_changed(hub, admin_id)
 
 
 def revoke_hits(payload: dict[str, Any], principal: Principal) -> bool:

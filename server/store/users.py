@@ -41,6 +41,11 @@ async def count_users(conn: AsyncConnection, role: str | None = None) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+async def active_ids_with_role(conn: AsyncConnection, role: str) -> list[str]:
+    query = select(users.c.id).where(users.c.role == role, users.c.active.is_(True))
+    return [row[0] for row in await conn.execute(query)]
+
+
 async def list_users(
     conn: AsyncConnection, *, after_id: str | None, limit: int
 ) -> list[dict[str, Any]]:

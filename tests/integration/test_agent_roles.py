@@ -226,3 +226,14 @@ async def test_a_change_whose_event_was_lost_is_found_by_the_recheck(tmp_path) -
         finally:
             await db.close()
         assert await agent.closed() == (4403, NO_SITE)
+
+
+async def test_an_admins_open_socket_takes_up_a_new_site(server: BeckonProcess) -> None:
+    chat = await make_chat_site(server)
+    admin, welcome = await chat.agent_socket(token=chat.admin_token)
+    before = {s["id"] for s in welcome["sites"]}  # every site (the demo site too)
+    assert chat.site["id"] in before
+    body = {"name": "New", "allowed_origins": [ORIGIN]}
+    added = await _admin_call(server, "POST", "/sites", body)
+    sites = await admin.expect("sites")
+    assert {s["id"] for s in sites["sites"]} == before | {added["id"]}
