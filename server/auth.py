@@ -44,6 +44,8 @@ class Principal:
     csrf_token: str | None = None
     session_id: str | None = None
     token_id: str | None = None
+    expires_ts: int | None = None
+    """When the session or token stops working (ms); None: never."""
 
     @property
     def id(self) -> str:
@@ -120,7 +122,7 @@ async def principal_from_token(db: Database, token: str) -> Principal | None:
     if (row["last_used_ts"] or 0) < now - TOUCH_EVERY_MS:
         async with db.write() as conn:
             await user_queries.touch_token(conn, row["id"], now)
-    return Principal(user=user, via="token", token_id=row["id"])
+    return Principal(user=user, via="token", token_id=row["id"], expires_ts=row["expires_ts"])
 
 
 async def principal_from_cookie(db: Database, cookie: str) -> Principal | None:
@@ -141,6 +143,7 @@ async def principal_from_cookie(db: Database, cookie: str) -> Principal | None:
         session_hash=digest,
         csrf_token=session["csrf_token"],
         session_id=session["id"],
+        expires_ts=session["expires_ts"],
     )
 
 

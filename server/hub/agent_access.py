@@ -52,13 +52,19 @@ def check_role(role: str, member_site_count: int) -> None:
         raise AccessDenied(CLOSE_FORBIDDEN, NO_SITE)
 
 
-async def _credentials_live(conn: Any, principal: Principal) -> bool:
-    now = now_ms()
+async def _credentials_live(conn: Any, principal: Principal, now: int) -> bool:
     if principal.session_hash is not None:
         return await session_queries.session_user(conn, principal.session_hash, now) is not None
     if principal.token_id is not None:
         return await user_queries.token_is_live(conn, principal.token_id, now)
     return False
+
+
+def ended_reason(principal: Principal, now: int) -> str:
+    """Why the principal's credentials no longer work, as a close reason."""
+    what = "token" if principal.via == "token" else "session"
+    expired = principal.expires_ts is not None and principal.expires_ts <= now
+    return f"{what} expired" if expired else f"{what} revoked"
 
 
 async def current_access(db: Database, principal: Principal) -> Access:
@@ -68,10 +74,12 @@ async def current_access(db: Database, principal: Principal) -> Access:
     AccessDenied(4403) when its role may not use the agent socket, or it is an agent of
     no site. StoreUnavailable passes through (the caller keeps what it had).
     """
+    now = now_ms()
     async with db.read() as conn:
         user = await user_queries.get_user(conn, principal.id)
-        if user is None or not user["active"] or not await _credentials_live(conn, principal):
-            raise AccessDenied(CLOSE_UNAUTHORIZED, "session revoked")
+        live = await _credentials_live(conn, principal, now)
+        if user is None or not user["active"] or not live:
+            raise AccessDenied(CLOSE_UNAUTHORIZED, ended_reason(principal, now))
         member_id = None if user["role"] == "admin" else user["id"]
         rows = await site_queries.list_sites(
             conn, member_id=member_id, after_id=None, limit=SITES_LIMIT

@@ -38,6 +38,7 @@ from server.hub.connection import Connection
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
+from server.ids import now_ms
 from server.services import Services
 from server.store import conversations as conv_queries
 from server.store import sites as site_queries
@@ -238,27 +239,34 @@ class AgentSession:
 
     # -- access: role and sites, re-read when they change ------------------------------
     async def _recheck_access_forever(self) -> None:
+        expires_ts = self.principal.expires_ts
         while True:
-            await asyncio.sleep(self._recheck_s)
-            await self._recheck_access()
+            wait_s = self._recheck_s
+            if expires_ts is not None:
+                # A session or token that expires is re-checked the moment it does.
+                wait_s = min(wait_s, max(0.0, (expires_ts - now_ms()) / 1000 + 0.05))
+            await asyncio.sleep(wait_s)
+            if not await self._recheck_access():
+                return
 
-    async def _recheck_access(self) -> None:
-        """Re-read the role and sites; close (4401/4403) or lose and gain sites."""
+    async def _recheck_access(self) -> bool:
+        """Re-read the role and sites; lose and gain sites. False when the socket is
+        being closed instead (4401/4403)."""
         async with self._access_lock:
             try:
                 access = await current_access(self.db, self.principal)
             except AccessDenied as exc:
                 self.conn.close_soon(exc.code, exc.reason)
-                return
+                return False
             except StoreUnavailable:
-                return  # keep what we had; the next re-check tries again
+                return True  # keep what we had; the next re-check tries again
             self.agent = access.user
             lost = [s for s in self.sites if s not in access.sites]
             gained = [s for s in access.sites if s not in self.sites]
             self.sites = dict(access.sites)
             self.site_ids = list(self.sites)
             if not lost and not gained:
-                return
+                return True
             for site_id in lost:
                 await self._lose_site(site_id)
             for site_id in gained:
@@ -268,6 +276,7 @@ class AgentSession:
             for site_id in gained:
                 await self._send_queue(site_id)
                 await self.dispatch.route(site_id)
+            return True
 
     async def _lose_site(self, site_id: str) -> None:
         """Stop answering for `site_id`: its queue, live visitors and chats stop reaching

@@ -28,13 +28,14 @@ async def session_user(
     conn: AsyncConnection, token_hash: str, now: int
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The active user of a live (unexpired, unrevoked) session, and the session's
-    `id`, `csrf_token` and `last_used_ts`."""
+    `id`, `csrf_token`, `last_used_ts` and `expires_ts`."""
     query = (
         select(
             users,
             sessions.c.id.label("session_id"),
             sessions.c.csrf_token,
             sessions.c.last_used_ts.label("session_last_used_ts"),
+            sessions.c.expires_ts.label("session_expires_ts"),
         )
         .join(sessions, sessions.c.user_id == users.c.id)
         .where(
@@ -52,6 +53,7 @@ async def session_user(
         "id": user.pop("session_id"),
         "csrf_token": user.pop("csrf_token"),
         "last_used_ts": user.pop("session_last_used_ts"),
+        "expires_ts": user.pop("session_expires_ts"),
     }
     return user, session
 

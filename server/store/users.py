@@ -62,13 +62,14 @@ async def insert_token(conn: AsyncConnection, row: dict[str, Any]) -> None:
 async def user_by_token_hash(
     conn: AsyncConnection, token_hash: str, now: int
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The active user owning a live (unrevoked, unexpired) token, and the token's `id`
-    and `last_used_ts`."""
+    """The active user owning a live (unrevoked, unexpired) token, and the token's `id`,
+    `last_used_ts` and `expires_ts` (None: never)."""
     query = (
         select(
             users,
             api_tokens.c.id.label("token_id"),
             api_tokens.c.last_used_ts.label("token_last_used_ts"),
+            api_tokens.c.expires_ts.label("token_expires_ts"),
         )
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(
@@ -82,7 +83,11 @@ async def user_by_token_hash(
     if found is None:
         return None
     user = dict(found)
-    token = {"id": user.pop("token_id"), "last_used_ts": user.pop("token_last_used_ts")}
+    token = {
+        "id": user.pop("token_id"),
+        "last_used_ts": user.pop("token_last_used_ts"),
+        "expires_ts": user.pop("token_expires_ts"),
+    }
     return user, token
 
 

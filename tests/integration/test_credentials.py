@@ -245,8 +245,16 @@ async def test_token_expiry(server: BeckonProcess) -> None:
         short = await _token(admin, csrf, name="short", expires_ts=expires)
         assert short["expires_ts"] == expires
     assert await _me_status(server, headers=_bearer(short["token"])) == 200
+    socket = await WsClient.connect(ws_url(server.url, "/ws/agent"), origin=None)
+    await socket.send({"type": "hello", "token": short["token"]})
+    await socket.expect("welcome")
 
     async def status() -> int:
         return await _me_status(server, headers=_bearer(short["token"]))
 
     await wait_until(status, lambda code: code == 401, timeout=15, what="the token to expire")
+    # The open socket is closed when the token expires, not at the next periodic re-check.
+    assert await socket.closed() == (4401, "token expired")
+    late = await WsClient.connect(ws_url(server.url, "/ws/agent"), origin=None)
+    await late.send({"type": "hello", "token": short["token"]})
+    assert await late.closed() == (4401, "sign in first")
