@@ -20,6 +20,7 @@ from server.api import (
     auth_routes,
     backtests,
     conversations,
+    credential_routes,
     desk,
     reports,
     rules,
@@ -62,6 +63,7 @@ log = logging.getLogger("beckon.app")
 
 api = merge(
     auth_routes.routes,
+    credential_routes.routes,
     sites.routes,
     agents.routes,
     conversations.routes,

@@ -131,6 +131,7 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from server.passwords import hash_password
     from server.users import create_user
 
     email, password = args.email, args.password
@@ -146,7 +147,11 @@ async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
     db = open_database(settings.database_url)
     try:
         user = await create_user(
-            db, email=email, password=password, role="admin", display_name=args.name
+            db,
+            email=email,
+            password_hash=hash_password(password),
+            role="admin",
+            display_name=args.name,
         )
     except ApiError as exc:
         raise CliError(exc.message) from None
@@ -192,7 +197,7 @@ async def _bootstrap(settings: Settings, services: Any) -> list[str]:
         await create_user(
             services.db,
             email="admin@beckon.local",
-            password=password,
+            password_hash=await services.passwords.hash(password),
             role="admin",
             display_name="Admin",
         )

@@ -10,6 +10,7 @@ from server.chat.message_writer import MessageWriter
 from server.chat.visitor_writer import VisitorWriter
 from server.errors import first_line
 from server.metrics import Metrics
+from server.passwords import Passwords
 from server.services import Services
 from server.settings import Settings, redact_url
 from server.store.database import Database, open_database
@@ -63,6 +64,7 @@ async def open_services(settings: Settings) -> Services:
         visit_log=visit_log,
         message_writer=MessageWriter(db),
         visitor_writer=VisitorWriter(db),
+        passwords=Passwords(settings.password_hash_threads),
     )
 
 

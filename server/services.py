@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from server.metrics import Metrics
+from server.passwords import Passwords
 from server.settings import Settings
 from server.store.database import Database
 
@@ -25,6 +26,7 @@ class Services:
     visit_log: VisitLog
     message_writer: MessageWriter
     visitor_writer: VisitorWriter
+    passwords: Passwords
 
     async def close(self) -> None:
         """Close the broker, then the database; safe to call twice."""
@@ -34,4 +36,5 @@ class Services:
             await self.visit_log.close()
             await self.broker.close()
         finally:
+            self.passwords.close()
             await self.db.close()

@@ -137,17 +137,39 @@ class Settings:
     login_max_failures: int = setting(
         10,
         "BECKON_LOGIN_MAX_FAILURES",
-        "failed sign-ins per account and per client address within the window before 429",
+        "failed (or in-flight) sign-ins per account within the window before 429",
         as_int(1, 10_000),
+    )
+    # Higher than per account: one office behind one address shares it.
+    login_max_failures_per_address: int = setting(
+        30,
+        "BECKON_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        "failed (or in-flight) sign-ins per client address within the window before 429",
+        as_int(1, 100_000),
     )
     login_window_s: int = setting(
         600, "BECKON_LOGIN_WINDOW_S", "the sign-in failure window, seconds", as_int(1, 86_400)
+    )
+    password_hash_threads: int = setting(
+        2,
+        "BECKON_PASSWORD_HASH_THREADS",
+        "threads that run argon2 (each hash holds 64 MiB while it runs); sign-ins beyond "
+        "them wait in line, never on the event loop",
+        as_int(1, 64),
     )
     session_ttl_s: int = setting(
         14 * 24 * 3600,
         "BECKON_SESSION_TTL_S",
         "how long a console or admin session lasts, seconds",
         as_int(60, 366 * 86_400),
+    )
+    # Role and membership changes reach open agent sockets through the broker at once;
+    # this re-check is the backstop for an event lost while the broker was down.
+    agent_access_recheck_s: int = setting(
+        30,
+        "BECKON_AGENT_ACCESS_RECHECK_S",
+        "how often an open agent socket re-reads its session, role and sites, seconds",
+        as_int(1, 3600),
     )
     # How long an agent stays present after its node stops refreshing (node death).
     presence_ttl_s: int = setting(

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from server.auth import hash_password
 from server.errors import ApiError
 from server.ids import new_id, now_ms
 from server.store import sites as site_queries
@@ -18,7 +17,7 @@ async def create_user(
     db: Database,
     *,
     email: str,
-    password: str,
+    password_hash: str,
     role: str,
     display_name: str,
     capacity: int = 3,
@@ -26,12 +25,12 @@ async def create_user(
     avatar_url: str | None = None,
     site_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Insert a user; raises ApiError(conflict) for a taken email, (validation_failed)
-    for unknown site ids."""
+    """Insert a user (`password_hash` from server.passwords). Raises ApiError(conflict)
+    for a taken email, (validation_failed) for unknown site ids."""
     row = {
         "id": new_id("us"),
         "email": email.lower(),
-        "password_hash": hash_password(password),
+        "password_hash": password_hash,
         "role": role,
         "display_name": display_name,
         "avatar_url": avatar_url,

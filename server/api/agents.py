@@ -8,9 +8,8 @@ from server.api.models import AgentCreate, AgentPatch, UserOut
 from server.api.pagination import decode_cursor, page, parse_limit
 from server.api.router import ApiRouter, Context
 from server.api.users_view import user_out
-from server.auth import hash_password
 from server.errors import ApiError
-from server.hub.chat_events import publish_revoke
+from server.hub.access_events import publish_access_changed, publish_revoke
 from server.store import sessions as session_queries
 from server.store import sites as site_queries
 from server.store import users as user_queries
@@ -45,7 +44,7 @@ async def post_agent(ctx: Context) -> dict[str, Any]:
     row = await create_user(
         ctx.services.db,
         email=body.email,
-        password=body.password,
+        password_hash=await ctx.services.passwords.hash(body.password),
         role=body.role,
         display_name=body.display_name,
         capacity=body.capacity,
@@ -73,15 +72,21 @@ async def _keeps_an_admin(conn: Any, user: dict[str, Any], still_admin: bool) ->
     "PATCH", "/agents/{agent_id}", roles=ADMIN, body=AgentPatch, response=UserOut, tags=["agents"]
 )
 async def patch_agent(ctx: Context) -> dict[str, Any]:
-    """Change a user's role, capacity, departments, sites, password or active flag."""
+    """Change a user's role, capacity, departments, sites, password or active flag.
+
+    A new password or deactivation ends the user's sessions and API tokens (the
+    caller's own session stays when admins change their own password); a role, site
+    or active change reaches the user's open sockets on every node within a second."""
     body: AgentPatch = ctx.body
     values: dict[str, Any] = {}
     for name in body.model_fields_set - {"password", "site_ids"}:
         values[name] = getattr(body, name)
     if body.password is not None:
-        values["password_hash"] = hash_password(body.password)
+        values["password_hash"] = await ctx.services.passwords.hash(body.password)
+    agent_id = ctx.params["agent_id"]
+    keep = ctx.user.session_hash if agent_id == ctx.user.id else None
     async with ctx.services.db.write() as conn:
-        user = await _get_or_404(conn, ctx.params["agent_id"])
+        user = await _get_or_404(conn, agent_id)
         still_admin = values.get("role", user["role"]) == "admin" and values.get(
             "active", user["active"]
         )
@@ -92,11 +97,15 @@ async def patch_agent(ctx: Context) -> dict[str, Any]:
         await user_queries.update_user(conn, user["id"], values)
         revoked = values.get("active") is False or "password_hash" in values
         if revoked:
-            await session_queries.revoke_user_sessions(conn, user["id"])
+            await session_queries.revoke_user_sessions(conn, user["id"], keep_hash=keep)
+            await user_queries.revoke_user_tokens(conn, user["id"])
         user = await _get_or_404(conn, user["id"])
         site_ids = await site_queries.site_ids_of(conn, user["id"])
+    hub = ctx.request.app.state.hub
     if revoked:
-        await publish_revoke(ctx.request.app.state.hub, user["id"], None)
+        await publish_revoke(hub, user["id"], keep_session=keep)
+    if body.model_fields_set & {"role", "site_ids", "active"}:
+        await publish_access_changed(hub, user["id"])
     return user_out(user, site_ids)
 
 
@@ -108,5 +117,6 @@ async def delete_agent(ctx: Context) -> dict[str, Any]:
         await _keeps_an_admin(conn, user, still_admin=False)
         await user_queries.update_user(conn, user["id"], {"active": False})
         await session_queries.revoke_user_sessions(conn, user["id"])
-    await publish_revoke(ctx.request.app.state.hub, user["id"], None)
+        await user_queries.revoke_user_tokens(conn, user["id"])
+    await publish_revoke(ctx.request.app.state.hub, user["id"])
     return {"ok": True, "id": user["id"]}

@@ -172,13 +172,3 @@ class AgentPatch(Strict):
         Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] | None
     ) = None
     active: bool | None = None
-
-
-class TokenCreate(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class TokenOut(BaseModel):
-    id: str
-    name: str
-    token: str = Field(description="shown once; store it now")

@@ -9,6 +9,7 @@ from server.api.access import site_for
 from server.api.models import SiteCreate, SiteOut, SitePatch
 from server.api.pagination import decode_cursor, page, parse_limit
 from server.api.router import ANY_ROLE, ApiRouter, Context
+from server.hub.access_events import publish_access_to_admins
 from server.sites import create_site, site_out
 from server.store import sites as site_queries
 
@@ -40,6 +41,7 @@ async def list_sites(ctx: Context) -> dict[str, Any]:
 async def post_site(ctx: Context) -> dict[str, Any]:
     """Create a site; the answer carries its key and the snippet to paste."""
     row = await create_site(ctx.services.db, ctx.body)
+    await publish_access_to_admins(ctx.request.app.state.hub, ctx.services.db)
     return site_out(row, ctx.services.settings.base_url, with_secret=True)
 
 

@@ -83,6 +83,28 @@ def decr_floor(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     return value
 
 
+def login_attempt(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    limits = (
+        _int_arg("login_attempt", args, 0, "account_limit", 1),
+        _int_arg("login_attempt", args, 1, "address_limit", 1),
+    )
+    window_ms = _int_arg("login_attempt", args, 2, "window_ms", 1)
+    wait = 0
+    for key, limit in zip(keys, limits, strict=True):
+        raw = ks.get(key)
+        if raw is not None and int(raw) >= limit:
+            ttl = ks.pttl(key)
+            wait = max(wait, ttl if ttl >= 1 else window_ms)
+    if wait > 0:
+        return wait
+    for key in keys:
+        raw = ks.get(key)
+        ks.set(key, str(1 if raw is None else int(raw) + 1).encode(), keep_ttl=True)
+        if ks.pttl(key) < 0:
+            ks.pexpire_at(key, ks.now_ms() + window_ms)
+    return 0
+
+
 def counter_get(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     raw = ks.get(keys[0])
     return 0 if raw is None else int(raw)
@@ -248,6 +270,7 @@ SCRIPTS: dict[str, MemoryScript] = {
     "take_slot": take_slot,
     "hash_all": hash_all,
     "counter_get": counter_get,
+    "login_attempt": login_attempt,
     "hash_set": hash_set,
     "release_load": release_load,
     "presence_set": presence_set,

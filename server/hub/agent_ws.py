@@ -1,7 +1,10 @@
 """`GET /ws/agent` — the console's socket (protocol.md, agent socket).
 
 Authenticated by the session cookie (same origin only) or by `hello {token}` as the
-first frame. A revoked session or deactivated agent is closed with 4401 on every node.
+first frame. A revoked session or token, or a deactivated agent, is closed with 4401 on
+every node; a role that does not answer chats (marketer), or an agent of no site, with
+4403. The socket answers only for the sites where its user is an agent
+(server/hub/agent_access.py), and follows changes to them while it is open.
 """
 
 from __future__ import annotations
@@ -24,19 +27,27 @@ from server.chat.proactive import Proactive, online_group, visitor_summary, watc
 from server.chat.state import BadTransition
 from server.events import EventBus
 from server.hub import chat_events
+from server.hub.access_events import revoke_hits
+from server.hub.agent_access import (
+    CLOSE_UNAUTHORIZED,
+    Access,
+    AccessDenied,
+    current_access,
+)
 from server.hub.connection import Connection
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
+from server.ids import now_ms
 from server.services import Services
 from server.store import conversations as conv_queries
 from server.store import sites as site_queries
 from server.store import users as user_queries
+from server.store.database import StoreUnavailable
 from server.wire.codec import decode_frame
 from server.wire.errors import FrameError
 from server.wire.frames import parse_agent_frame
 
-CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 HELLO_TIMEOUT_S = 10.0
 
@@ -86,7 +97,12 @@ async def agent_endpoint(ws: WebSocket) -> None:
     if principal is None:
         await ws.close(CLOSE_UNAUTHORIZED, "sign in first")
         return
-    session = AgentSession(ws, services, hub, principal)
+    try:
+        access = await current_access(services.db, principal)
+    except AccessDenied as exc:
+        await ws.close(exc.code, exc.reason)
+        return
+    session = AgentSession(ws, services, hub, principal, access)
     hub.add(session.conn)
     try:
         await session.start()
@@ -97,14 +113,19 @@ async def agent_endpoint(ws: WebSocket) -> None:
 
 
 class AgentSession:
-    def __init__(self, ws: WebSocket, services: Services, hub: Hub, principal: Principal) -> None:
+    def __init__(
+        self, ws: WebSocket, services: Services, hub: Hub, principal: Principal, access: Access
+    ) -> None:
         self.services = services
         self.db = services.db
         self.hub = hub
         self.principal = principal
-        self.agent = principal.user
-        self.site_ids: list[str] = []
-        self.sites: dict[str, dict[str, Any]] = {}
+        self.agent = access.user
+        # Only the sites where this user answers chats (agent_access.py); kept current.
+        self.sites: dict[str, dict[str, Any]] = dict(access.sites)
+        self.site_ids: list[str] = list(self.sites)
+        self._access_lock = asyncio.Lock()
+        self._recheck_s = float(services.settings.agent_access_recheck_s)
         self.conn = Connection(ws, "agent", self._load_gap, services.metrics)
         self._presence_task: asyncio.Task[None] | None = None
         self.dispatch: Dispatch = ws.app.state.dispatch
@@ -120,23 +141,18 @@ class AgentSession:
 
     async def start(self) -> None:
         async with self.db.read() as conn:
-            if self.principal.is_admin:
-                rows = await site_queries.list_sites(
-                    conn, member_id=None, after_id=None, limit=1000
-                )
-            else:
-                rows = await site_queries.list_sites(
-                    conn, member_id=self.agent["id"], after_id=None, limit=1000
-                )
-            self.sites = {r["id"]: r for r in rows}
-            self.site_ids = list(self.sites)
             mine = await conv_queries.list_open_for_agent(conn, self.agent["id"])
+            # Chats it holds on a site it no longer answers for are not replayed to it.
+            mine = [c for c in mine if c["site_id"] in self.sites]
             queued = await conv_queries.list_queued(conn, self.site_ids)
         # Connected counts as present (status offline until the agent says otherwise), so
         # chats this agent holds are not taken away while the console is open.
         await self._announce(self.status)
         self._presence_task = asyncio.create_task(self._refresh_presence())
+        # The agent channel first: a change of access made while this socket starts
+        # reaches it (and the periodic re-check covers one made before).
         await self.hub.follow(self.conn, agent_channel(self.agent["id"]), self.on_event)
+        self.conn.spawn(self._recheck_access_forever())
         for site_id in self.site_ids:
             await self.hub.follow(self.conn, site_channel(site_id), self.on_event)
         for conv in mine:
@@ -145,14 +161,17 @@ class AgentSession:
             {
                 "type": "welcome",
                 "agent": user_out(self.agent, self.site_ids),
-                "sites": [
-                    {"id": s["id"], "name": s["name"], "departments": s["departments"]}
-                    for s in self.sites.values()
-                ],
+                "sites": self._sites_out(),
                 "conversations": await self._with_briefs(mine),
                 "queue": await self._with_briefs(queued),
             }
         )
+
+    def _sites_out(self) -> list[dict[str, Any]]:
+        return [
+            {"id": s["id"], "name": s["name"], "departments": s["departments"]}
+            for s in self.sites.values()
+        ]
 
     async def stop(self) -> None:
         if self._presence_task is not None:
@@ -200,7 +219,8 @@ class AgentSession:
         elif kind == "queue":
             self.conn.spawn(self._send_queue(payload["site_id"]))
         elif kind == "assigned":
-            self.conn.spawn(self._take(payload))
+            if payload["site_id"] in self.sites:  # not a site this socket lost
+                self.conn.spawn(self._take(payload))
         elif kind == "offer":
             self.conn.send(payload)
         elif kind == "unassigned":
@@ -211,9 +231,68 @@ class AgentSession:
         elif kind in ("visitor", "visitor_left"):
             self.conn.send(payload)
         elif kind == "revoke":
-            session = payload.get("session")
-            if session is None or session == self.principal.session_hash:
-                self.conn.close_soon(4401, "session revoked")
+            if revoke_hits(payload, self.principal):
+                reason = "token revoked" if self.principal.via == "token" else "session revoked"
+                self.conn.close_soon(CLOSE_UNAUTHORIZED, reason)
+        elif kind == "access":
+            self.conn.spawn(self._recheck_access())
+
+    # -- access: role and sites, re-read when they change ------------------------------
+    async def _recheck_access_forever(self) -> None:
+        expires_ts = self.principal.expires_ts
+        while True:
+            wait_s = self._recheck_s
+            if expires_ts is not None:
+                # A session or token that expires is re-checked the moment it does.
+                wait_s = min(wait_s, max(0.0, (expires_ts - now_ms()) / 1000 + 0.05))
+            await asyncio.sleep(wait_s)
+            if not await self._recheck_access():
+                return
+
+    async def _recheck_access(self) -> bool:
+        """Re-read the role and sites; lose and gain sites. False when the socket is
+        being closed instead (4401/4403)."""
+        async with self._access_lock:
+            try:
+                access = await current_access(self.db, self.principal)
+            except AccessDenied as exc:
+                self.conn.close_soon(exc.code, exc.reason)
+                return False
+            except StoreUnavailable:
+                return True  # keep what we had; the next re-check tries again
+            self.agent = access.user
+            lost = [s for s in self.sites if s not in access.sites]
+            gained = [s for s in access.sites if s not in self.sites]
+            self.sites = dict(access.sites)
+            self.site_ids = list(self.sites)
+            if not lost and not gained:
+                return True
+            for site_id in lost:
+                await self._lose_site(site_id)
+            for site_id in gained:
+                await self.hub.follow(self.conn, site_channel(site_id), self.on_event)
+            await self._announce(self.status)
+            self.conn.send({"type": "sites", "sites": self._sites_out()})
+            for site_id in gained:
+                await self._send_queue(site_id)
+                await self.dispatch.route(site_id)
+            return True
+
+    async def _lose_site(self, site_id: str) -> None:
+        """Stop answering for `site_id`: its queue, live visitors and chats stop reaching
+        this socket (nothing of them is replayed), and routing no longer counts it."""
+        await self.hub.unfollow(self.conn, site_channel(site_id))
+        await self.hub.unfollow(self.conn, watch_channel(site_id))
+        for conversation_id in list(self.conn.positions):
+            conv = await conversations.get(self.db, conversation_id)
+            if conv is None or conv["site_id"] not in self.sites:
+                await self.hub.unfollow(self.conn, conv_channel(conversation_id))
+                self.conn.positions.pop(conversation_id, None)
+        await presence.leave(self.services.broker, self.agent["id"], [site_id], self.socket_id)
+        site = await self.dispatch.site(site_id)
+        if site is not None:
+            await self.dispatch.availability(site)
+            await self.dispatch.route(site_id)
 
     async def _take(self, frame: dict[str, Any]) -> None:
         """A chat was assigned to this agent (by routing or a transfer)."""
@@ -222,6 +301,8 @@ class AgentSession:
         self.conn.send(frame)
 
     async def _send_queue(self, site_id: str) -> None:
+        if site_id not in self.sites:
+            return
         async with self.db.read() as conn:
             queued = await conv_queries.list_queued(conn, [site_id])
         items = await self._with_briefs(queued)

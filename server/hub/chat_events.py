@@ -7,7 +7,7 @@ from typing import Any
 from server.chat import messages
 from server.chat.payloads import message_frame
 from server.events import EventBus
-from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
+from server.hub.hub import Hub, conv_channel, site_channel
 from server.store.database import Database
 from server.wire.codec import encode_frame
 
@@ -48,11 +48,6 @@ async def publish_closed(
 
 def survey_kinds(site: dict[str, Any]) -> list[str]:
     return list((site.get("widget") or {}).get("survey", ["csat"]))
-
-
-async def publish_revoke(hub: Hub, agent_id: str, session_hash: str | None) -> None:
-    """Close the agent's sockets on every node: one session's, or all (None)."""
-    await hub.publish(agent_channel(agent_id), "revoke", {"session": session_hash})
 
 
 async def post_system_message(

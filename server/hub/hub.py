@@ -1,7 +1,7 @@
 """The node's hub: its sockets, the channels they follow, and publishing to other nodes.
 
 Channels: `conv:<id>` (messages, typing, read, status of one conversation), `site:<id>`
-(queue changes for its agents), `agent:<id>` (session revocation), `visitor:<id>`
+(queue changes for its agents), `agent:<id>` (revocation, access changes), `visitor:<id>`
 (things addressed to one visitor on whichever node holds its socket).
 Payloads travel in versioned msgpack envelopes; an unknown kind is counted and dropped.
 
@@ -37,6 +37,7 @@ KNOWN_KINDS = frozenset(
         "closed",
         "queue",
         "revoke",
+        "access",
         "invitation",
         "availability",
         "visitor",

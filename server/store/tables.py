@@ -80,6 +80,13 @@ sessions = Table(
     Column("created_ts", BigInteger, nullable=False),
     Column("expires_ts", BigInteger, nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
+    # The id users see and end a session by (the cookie's hash is never shown).
+    Column("id", String(32), nullable=True),
+    Column("last_used_ts", BigInteger, nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("user_agent", String(300), nullable=True),
+    Index("ix_sessions_id", "id", unique=True),
+    Index(None, "user_id"),
 )
 
 api_tokens = Table(
@@ -92,15 +99,8 @@ api_tokens = Table(
     Column("created_ts", BigInteger, nullable=False),
     Column("last_used_ts", BigInteger, nullable=True),
     Column("revoked", Boolean, nullable=False, server_default=text("false")),
-)
-
-login_failures = Table(
-    "login_failures",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("subject", String(300), nullable=False),
-    Column("ts", BigInteger, nullable=False),
-    Index(None, "subject", "ts"),
+    Column("expires_ts", BigInteger, nullable=True),  # null: never expires
+    Index(None, "user_id"),
 )
 
 visitors = Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.tables import api_tokens, users
@@ -41,6 +41,11 @@ async def count_users(conn: AsyncConnection, role: str | None = None) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+async def active_ids_with_role(conn: AsyncConnection, role: str) -> list[str]:
+    query = select(users.c.id).where(users.c.role == role, users.c.active.is_(True))
+    return [row[0] for row in await conn.execute(query)]
+
+
 async def list_users(
     conn: AsyncConnection, *, after_id: str | None, limit: int
 ) -> list[dict[str, Any]]:
@@ -55,26 +60,84 @@ async def insert_token(conn: AsyncConnection, row: dict[str, Any]) -> None:
 
 
 async def user_by_token_hash(
-    conn: AsyncConnection, token_hash: str
-) -> tuple[dict[str, Any], str] | None:
-    """The active user owning a live token, and the token's id."""
+    conn: AsyncConnection, token_hash: str, now: int
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The active user owning a live (unrevoked, unexpired) token, and the token's `id`,
+    `last_used_ts` and `expires_ts` (None: never)."""
     query = (
-        select(users, api_tokens.c.id.label("token_id"))
+        select(
+            users,
+            api_tokens.c.id.label("token_id"),
+            api_tokens.c.last_used_ts.label("token_last_used_ts"),
+            api_tokens.c.expires_ts.label("token_expires_ts"),
+        )
         .join(api_tokens, api_tokens.c.user_id == users.c.id)
         .where(
             api_tokens.c.token_hash == token_hash,
             api_tokens.c.revoked.is_(False),
+            or_(api_tokens.c.expires_ts.is_(None), api_tokens.c.expires_ts > now),
             users.c.active.is_(True),
         )
     )
     found = (await conn.execute(query)).mappings().first()
     if found is None:
         return None
-    row = dict(found)
-    return row, row.pop("token_id")
+    user = dict(found)
+    token = {
+        "id": user.pop("token_id"),
+        "last_used_ts": user.pop("token_last_used_ts"),
+        "expires_ts": user.pop("token_expires_ts"),
+    }
+    return user, token
 
 
 async def touch_token(conn: AsyncConnection, token_id: str, now: int) -> None:
     await conn.execute(
         update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_ts=now)
     )
+
+
+async def unrevoked_tokens(conn: AsyncConnection, user_id: str) -> list[dict[str, Any]]:
+    """The user's tokens not revoked (expired ones included), newest first; no hashes."""
+    query = (
+        select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.created_ts,
+            api_tokens.c.last_used_ts,
+            api_tokens.c.expires_ts,
+        )
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked.is_(False))
+        .order_by(api_tokens.c.created_ts.desc(), api_tokens.c.id)
+    )
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def get_token(conn: AsyncConnection, token_id: str) -> dict[str, Any] | None:
+    query = select(api_tokens.c.id, api_tokens.c.user_id, api_tokens.c.revoked).where(
+        api_tokens.c.id == token_id
+    )
+    found = (await conn.execute(query)).mappings().first()
+    return dict(found) if found else None
+
+
+async def revoke_token(conn: AsyncConnection, token_id: str) -> None:
+    await conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked=True))
+
+
+async def revoke_user_tokens(conn: AsyncConnection, user_id: str) -> None:
+    await conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked.is_(False))
+        .values(revoked=True)
+    )
+
+
+async def token_is_live(conn: AsyncConnection, token_id: str, now: int) -> bool:
+    """True while the token is unrevoked and unexpired (its owner's state aside)."""
+    query = select(api_tokens.c.id).where(
+        api_tokens.c.id == token_id,
+        api_tokens.c.revoked.is_(False),
+        or_(api_tokens.c.expires_ts.is_(None), api_tokens.c.expires_ts > now),
+    )
+    return (await conn.execute(query)).first() is not None

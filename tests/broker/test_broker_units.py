@@ -76,6 +76,7 @@ def test_every_lua_script_has_a_memory_twin_and_a_header():
         "hash_all": (1, 0),
         "hash_set": (1, 2),
         "counter_get": (1, 0),
+        "login_attempt": (2, 3),
     }
     for script in lua.values():
         assert script.source.startswith(f"-- {script.name}: ".encode())

@@ -300,7 +300,7 @@ async def test_login_rate_limit(server: BeckonProcess) -> None:
         )
         assert response.status_code == 429
         assert response.json()["error"]["code"] == "rate_limited"
-        assert response.headers["retry-after"] == "600"
+        assert 1 <= int(response.headers["retry-after"]) <= 600  # the window's rest
 
 
 async def test_unknown_route_and_method_are_json(shared: BeckonProcess) -> None:

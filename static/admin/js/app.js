@@ -10,6 +10,7 @@ import {renderEditor} from './views/editor.js';
 import {renderStats} from './views/stats.js';
 import {renderReports} from './views/reports.js';
 import {renderWebhooks} from './views/webhooks.js';
+import {renderAccount} from './views/account.js';
 
 const api = new AdminApi();
 const ROLES = new Set(['admin', 'marketer']);
@@ -44,6 +45,7 @@ const SCREENS = [
   [/^#rules\/([\w-]+)(?:\/(copy))?$/, ['admin', 'marketer'], (root, m) => renderEditor(ctx, root, m[1], m[2] === 'copy')],
   [/^#reports$/, ['admin', 'marketer'], (root) => renderReports(ctx, root)],
   [/^#webhooks$/, ['admin'], (root) => renderWebhooks(ctx, root)],
+  [/^#account$/, ['admin', 'marketer'], (root) => renderAccount(ctx, root)],
 ];
 
 let routeToken = 0;

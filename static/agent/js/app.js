@@ -107,6 +107,8 @@ class Console {
         return this.onWelcome(f);
       case 'queue':
         return this.onQueue(f);
+      case 'sites':
+        return this.state.applySites(f);
       case 'conversation':
         return this.onConversation(f);
       case 'message':

@@ -55,6 +55,27 @@ export class State {
     for (const chat of this.chats.values()) this.emit(`chat:${chat.id}`);
   }
 
+  /** The sites this console answers for changed (an admin changed the agent's sites):
+      a lost site's queue goes, and its chats stay visible read-only, as closed. */
+  applySites(frame) {
+    this.sites = new Map((frame.sites || []).map((s) => [s.id, s]));
+    for (const siteId of [...this.queue.keys()]) {
+      if (!this.sites.has(siteId)) this.queue.delete(siteId);
+    }
+    for (const [id, offer] of this.offers) {
+      if (offer.site_id && !this.sites.has(offer.site_id)) this.offers.delete(id);
+    }
+    for (const chat of this.chats.values()) {
+      if (chat.site_id && !this.sites.has(chat.site_id) && chat.status !== 'closed') {
+        chat.status = 'closed';
+        this.emit(`chat:${chat.id}`);
+      }
+    }
+    this.emit('chats');
+    this.emit('queue');
+    this.emit('offers');
+  }
+
   applyQueue(frame) {
     this.queue.set(frame.site_id, frame.items || []);
     // A queued chat someone took is no longer an offer either.
