@@ -30,7 +30,14 @@ What it does (and what it refuses):
 - keepalive: a ping every `ws_ping_interval`, the connection dropped (1011) when the pong
   does not come within `ws_ping_timeout` (uvicorn's settings);
 - flow control: reading pauses while `READ_PAUSE_AT` messages wait for the endpoint;
-  `send_text` waits while the transport's write buffer is over its high-water mark;
+  `send_text` waits while the transport's write buffer is over its high-water mark
+  (`send_buffer_bytes`);
+- a peer that does not read: while the write buffer is over its high-water mark, reading
+  pauses too (the peer's own buffers take the back-pressure) and pongs are coalesced —
+  one pending pong, for the latest ping (RFC 6455 5.5.3) — so what such a peer costs is
+  bounded; if the buffer stays over the mark for `send_stall_s`, the endpoint hears 1008
+  and the connection is aborted (a close frame would only queue behind what the peer
+  never read, so the buffer is dropped with the connection);
 - shutdown: uvicorn's `shutdown()` tells the endpoint (1012) and closes with 1012.
 """
 
@@ -71,6 +78,9 @@ log = logging.getLogger("beckon.ws")
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CLOSE_TIMEOUT_S = 10.0
 READ_PAUSE_AT = 32  # messages waiting for the endpoint before reading pauses
+SEND_BUFFER_BYTES = 64 * 1024  # the write buffer's high-water mark (asyncio's default)
+SEND_STALL_S = 20.0  # over the high-water mark this long: the peer is not reading
+CLOSE_NOT_READING = 1008  # RFC 6455 7.4.1 policy violation: it did not read what we sent
 MAX_REQUEST_BYTES = 16 * 1024
 # Read only by the handshake; not kept for the socket's life.
 HANDSHAKE_ONLY = frozenset(
@@ -197,6 +207,8 @@ class ChatSocketProtocol(asyncio.Protocol):
 
     app: Any = None
     endpoints: Mapping[str, Endpoint] = {}
+    send_buffer_bytes: int = SEND_BUFFER_BYTES
+    send_stall_s: float = SEND_STALL_S
 
     __slots__ = (
         "_accept",
@@ -212,8 +224,10 @@ class ChatSocketProtocol(asyncio.Protocol):
         "_inbox",
         "_opened",
         "_ping",
+        "_pong",
         "_query",
         "_read_paused",
+        "_stall",
         "_tasks",
         "_timer",
         "_waiter",
@@ -247,11 +261,15 @@ class ChatSocketProtocol(asyncio.Protocol):
         self._fragment_op = 0
         self._fragments_size = 0
         self._close_sent = False
+        # Reading is paused while READ_PAUSE_AT messages wait (until the endpoint has
+        # taken them all) and while writing is paused (until it resumes).
         self._read_paused = False
         self._write_paused = False
         self._write_waiters: list[asyncio.Future[None]] | None = None
         self._timer: asyncio.TimerHandle | None = None  # keepalive, then the close timeout
+        self._stall: asyncio.TimerHandle | None = None  # armed while writing is paused
         self._ping: bytes | None = None
+        self._pong: bytes | None = None  # the one pong waiting for writing to resume
 
     # -- what the endpoint uses (Starlette's WebSocket names) ------------------------------
     @property
@@ -299,7 +317,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         event = inbox.popleft()
         if not inbox:
             self._inbox = None
-            if self._read_paused:
+            if self._read_paused and not self._write_paused:
                 self._read_paused = False
                 self.transport.resume_reading()
         return event
@@ -345,10 +363,13 @@ class ChatSocketProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self._connections.add(self)
+        # Explicit, so the bound is ours (documented), not whatever the loop defaults to.
+        self.transport.set_write_buffer_limits(high=self.send_buffer_bytes)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
         self._cancel_timer()
+        self._pong = None  # resume_writing (below) also disarms the stall deadline
         self.application_state = WebSocketState.DISCONNECTED
         self._buf = self._fragments = None
         self._tell_endpoint({"type": "websocket.disconnect", "code": 1006})
@@ -360,10 +381,28 @@ class ChatSocketProtocol(asyncio.Protocol):
         return None  # the transport closes itself; connection_lost tells the endpoint
 
     def pause_writing(self) -> None:
+        """The peer is not reading as fast as we write: stop reading it too (what it sends
+        would only make us write more), and give it `send_stall_s` to catch up."""
         self._write_paused = True
+        if not self._read_paused:
+            self._read_paused = True
+            self.transport.pause_reading()
+        if self._stall is None and self.send_stall_s:
+            self._stall = asyncio.get_running_loop().call_later(
+                self.send_stall_s, self._not_reading
+            )
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        pong, self._pong = self._pong, None
+        if pong is not None and not self._close_sent and not self.transport.is_closing():
+            self.transport.write(frame_header(0x80 | OP_PONG, len(pong)) + pong)
+        if self._read_paused and self._inbox is None:  # else the endpoint's reads resume it
+            self._read_paused = False
+            self.transport.resume_reading()
         waiters, self._write_waiters = self._write_waiters, None
         for waiter in waiters or ():
             if not waiter.done():
@@ -505,7 +544,13 @@ class ChatSocketProtocol(asyncio.Protocol):
             elif opcode == OP_CLOSE:
                 self._closed_by_peer(payload)
             elif opcode == OP_PING:
-                if not self._close_sent:
+                if self._close_sent:
+                    pass
+                elif self._write_paused:
+                    # One pending pong, for the latest ping (RFC 6455 5.5.3): a peer
+                    # that pings and never reads must not make us buffer a pong each.
+                    self._pong = payload
+                else:
                     self.transport.write(frame_header(0x80 | OP_PONG, len(payload)) + payload)
             elif opcode == OP_PONG:
                 if self._ping is not None and payload == self._ping:
@@ -601,6 +646,9 @@ class ChatSocketProtocol(asyncio.Protocol):
         self._timer = None
         if self._close_sent or self.transport.is_closing():
             return
+        if self._write_paused:  # the stall deadline watches this peer now
+            self._schedule_ping()
+            return
         self._ping = os.urandom(4)
         self.transport.write(b"\x89\x04" + self._ping)
         timeout = self._config.ws_ping_timeout
@@ -612,7 +660,29 @@ class ChatSocketProtocol(asyncio.Protocol):
     def _ping_timed_out(self) -> None:
         self._timer = None
         self._ping = None
+        if self._write_paused:  # its pong may wait unread behind our paused reading
+            self._schedule_ping()
+            return
         self._close_now(1011, "keepalive ping timeout")
+
+    def _not_reading(self) -> None:
+        """Writing stayed paused for `send_stall_s`: the peer does not read. Its close
+        frame would wait behind everything it has not read, so the connection is aborted
+        (the buffer dropped with it); the endpoint hears 1008."""
+        self._stall = None
+        if not self._write_paused:
+            return
+        # Also when our close is sent and the transport closing: a closing transport
+        # waits for its buffer to drain, which such a peer never lets happen.
+        log.info("aborting a socket whose peer has not read for %s s", self.send_stall_s)
+        self._cancel_timer()
+        self._close_sent = True
+        self._pong = None
+        self.application_state = WebSocketState.DISCONNECTED
+        self._tell_endpoint(
+            {"type": "websocket.disconnect", "code": CLOSE_NOT_READING, "reason": "not reading"}
+        )
+        self.transport.abort()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -631,11 +701,25 @@ class ChatSocketProtocol(asyncio.Protocol):
                 self._write_waiters.remove(waiter)
 
 
-def socket_protocol(app: Any, endpoints: Mapping[str, Endpoint]) -> type[ChatSocketProtocol]:
+def socket_protocol(
+    app: Any,
+    endpoints: Mapping[str, Endpoint],
+    *,
+    send_buffer_bytes: int = SEND_BUFFER_BYTES,
+    send_stall_s: float = SEND_STALL_S,
+) -> type[ChatSocketProtocol]:
     """The protocol class to pass to uvicorn as `ws=`: sockets on `endpoints`' paths,
-    whose endpoints see `app` as `socket.app` (for `app.state`)."""
+    whose endpoints see `app` as `socket.app` (for `app.state`). `send_buffer_bytes`:
+    each socket's write-buffer high-water mark; `send_stall_s`: how long it may stay
+    over it before the connection is closed (1008); 0 never closes."""
     return type(
         "ChatSocketProtocolFor" + type(app).__name__,
         (ChatSocketProtocol,),
-        {"__slots__": (), "app": app, "endpoints": dict(endpoints)},
+        {
+            "__slots__": (),
+            "app": app,
+            "endpoints": dict(endpoints),
+            "send_buffer_bytes": send_buffer_bytes,
+            "send_stall_s": send_stall_s,
+        },
     )
