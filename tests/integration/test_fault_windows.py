@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from tests.beckon_process import BeckonProcess, running_node
-from tests.chat_setup import make_chat_site
+from tests.chat_setup import ChatSite, make_chat_site
 from tests.cluster import RedisServer
 from tests.private_postgres import PrivatePostgres
 from tests.waiting import wait_until
-from tests.ws_client import WsClient
+from tests.ws_client import WsClient, ws_url
 
 UNAVAILABLE = {"code": "unavailable", "message": "temporarily unavailable; retry"}
 REST_UNAVAILABLE = {
@@ -50,11 +50,17 @@ async def _say(visitor: WsClient, cid: str, client_msg_id: str) -> dict:
 
 
 async def _down_window(
-    visitor: WsClient, rest: httpx.AsyncClient, cid: str, names: list[str]
+    chat: ChatSite, visitor: WsClient, rest: httpx.AsyncClient, cid: str, names: list[str]
 ) -> None:
     for name in names:
         reply = await _say(visitor, cid, name)
         assert reply == {"type": "error", **UNAVAILABLE}, name
+    # A socket arriving now cannot be welcomed: it is told to come back (1013).
+    url = ws_url(chat.server_url, f"/ws/visitor?site={chat.site['key']}")
+    newcomer = await WsClient.connect(url)
+    await newcomer.send({"type": "hello", "page": {"url": "https://shop.example.com/"}})
+    assert await newcomer.closed() == (1013, "temporarily unavailable; reconnect")
+    assert not [f for f in newcomer.frames if f["type"] == "welcome"]
     response = await rest.get(f"/api/v1/conversations/{cid}/messages")
     assert (response.status_code, response.json()) == (503, REST_UNAVAILABLE)
     assert response.headers["content-type"] == "application/json"
@@ -76,10 +82,10 @@ async def test_postgres_stopped_starting_up_and_back_mid_chat(
             assert acked[0]["type"] == "message" and acked[0]["seq"] == 2
 
             await pg.stop()  # down: connections refused
-            await _down_window(visitor, rest, cid, ["down-1", "down-2"])
+            await _down_window(chat, visitor, rest, cid, ["down-1", "down-2"])
 
             await pg.start(starting_up=True)  # up, but refusing with 57P03
-            await _down_window(visitor, rest, cid, ["starting-1", "starting-2"])
+            await _down_window(chat, visitor, rest, cid, ["starting-1", "starting-2"])
 
             await pg.stop()
             await pg.start()  # back: the pool reconnects on its next checkout
@@ -138,6 +144,11 @@ async def test_acks_do_not_wait_on_a_dead_redis_and_resync_fills_the_gap(
             # failures; handed over without waiting, at most the first has failed.
             assert failed_by_last_ack <= 1, node.log()
             assert await _eventually_deferred(node, cid, 4)
+            # A visitor arriving now cannot be welcomed (presence is in Redis): 1013.
+            url = ws_url(chat.server_url, f"/ws/visitor?site={chat.site['key']}")
+            newcomer = await WsClient.connect(url)
+            await newcomer.send({"type": "hello", "page": {"url": "https://shop.example.com/"}})
+            assert await newcomer.closed() == (1013, "temporarily unavailable; reconnect")
 
             await redis.start()  # the same port: the node reconnects and re-syncs
             got = [await tab.expect(lambda f, s=s: f.get("seq") == s, 30) for s in (2, 3, 4, 5)]
