@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from server.store.database import StoreUnavailable
 from server.wire.codec import encode_frame
 
 log = logging.getLogger("beckon.hub")
@@ -29,6 +30,7 @@ OUTBOUND_LIMIT = 1024  # queued items
 OUTBOUND_BYTES = 1024 * 1024  # queued encoded frames; the real memory bound per socket
 GAP_PAGE = 500  # what one GapLoader call returns at most
 CLOSE_SLOW_READER = 4408
+CLOSE_UNAVAILABLE = 1013  # try again later: reconnect and resume
 # Loads messages with seq > after_seq, visible to this socket, in order.
 GapLoader = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 
@@ -208,6 +210,11 @@ class Connection:
                     await self._write(item)
         except asyncio.CancelledError:
             raise
+        except StoreUnavailable as exc:
+            # A gap or a replay could not be read: what is queued cannot go out in
+            # order. The client reconnects and resumes from the last seq it has.
+            log.warning("writer stopped, store unavailable: %s", exc)
+            self.close_soon(CLOSE_UNAVAILABLE, "temporarily unavailable; reconnect")
         except Exception as exc:  # the socket is gone or broken; the reader notices too
             log.debug("writer stopped: %s", exc)
             self.close_soon(1011, "internal error")

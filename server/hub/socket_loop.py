@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.broker.base import BrokerUnavailable
 from server.errors import ApiError
-from server.hub.connection import Connection
+from server.hub.connection import CLOSE_UNAVAILABLE, Connection
 from server.hub.ratelimit import Abuse, TokenBucket
 from server.store.database import StoreUnavailable
 from server.wire.codec import MAX_FRAME_BYTES, decode_frame, error_frame
@@ -26,7 +26,6 @@ log = logging.getLogger("beckon.hub")
 
 CLOSE_TOO_BIG = 1009
 CLOSE_ABUSE = 4429
-CLOSE_UNAVAILABLE = 1013  # RFC 6455 7.4 (IANA registry): try again later
 FRAMES_PER_S = 20.0
 FRAME_BURST = 40.0
 

@@ -13,7 +13,8 @@ import orjson
 
 from server.hub.connection import Connection
 from server.metrics import Metrics
-from tests.unit.test_ws_protocol import ACCEPTED, HANDSHAKE, Harness
+from server.store.database import StoreUnavailable
+from tests.unit.test_ws_protocol import ACCEPTED, HANDSHAKE, Harness, server_close
 from tests.waiting import next_loop_turn
 
 
@@ -175,3 +176,18 @@ async def test_resume_below_the_followed_position_replays_only_what_the_socket_l
         while conn._writer is not None:
             await next_loop_turn()
     assert sent_texts(h) == []
+
+
+async def test_a_replay_the_store_cannot_serve_closes_1013_to_reconnect_and_resume() -> None:
+    h, conn, _ = await open_connection()
+
+    async def store_down(cid: str, after_seq: int) -> list[dict[str, Any]]:
+        raise StoreUnavailable("connection refused")
+
+    conn._load_gap = store_down
+    conn.track("cv_1", 0)
+    conn.sync("cv_1", 0)
+    conn.send({"type": "typing", "text": "behind the replay"})
+    await h.until(lambda: bool(h.transport.out))
+    assert h.transport.take() == server_close(1013, "temporarily unavailable; reconnect")
+    assert conn.closed
