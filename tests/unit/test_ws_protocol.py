@@ -542,6 +542,15 @@ async def test_a_close_stuck_behind_unread_output_is_aborted_too() -> None:
     assert events[-1] == {"type": "websocket.disconnect", "code": 1008, "reason": "not reading"}
 
 
+async def test_while_writing_is_paused_the_stall_deadline_not_the_keepalive_decides() -> None:
+    h, events = await accepted(ws_ping_interval=0.05, ws_ping_timeout=0.01, send_stall_s=0.5)
+    h.protocol.pause_writing()  # the peer's pong could not even be read now
+    await h.until(lambda: h.transport.aborted)
+    assert h.transport.take() == b""  # no keepalive ping went out while paused
+    await h.task_done()
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1008, "reason": "not reading"}
+
+
 async def test_no_stall_deadline_when_it_is_zero() -> None:
     h, _ = await accepted(send_stall_s=0)
     h.protocol.pause_writing()
