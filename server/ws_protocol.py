@@ -16,11 +16,11 @@ slots, a dict of the headers the endpoints read, the endpoint's task, and one ke
 timer; a frame is parsed and written in place.
 
 What it does (and what it refuses):
-- handshake: GET, `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Version:
-  13` (else 426 naming 13) and a 16-byte base64 key (else 400); no extension and no
-  subprotocol is negotiated (chat frames are ~200 bytes: per-socket zlib state costs far
-  more memory than it saves); a path without an endpoint, or a close before `accept`,
-  is HTTP 403, as Starlette does;
+- handshake (parsed in `server/ws_handshake.py`): GET, `Upgrade: websocket`,
+  `Connection: upgrade`, `Sec-WebSocket-Version: 13` (else 426 naming 13) and a 16-byte
+  base64 key (else 400); no extension and no subprotocol is negotiated (chat frames are
+  ~200 bytes: per-socket zlib state costs far more memory than it saves); a path
+  without an endpoint, or a close before `accept`, is HTTP 403, as Starlette does;
 - frames: client frames must be masked, reserved bits clear, control frames final and
   ≤ 125 bytes, continuation only inside a fragmented message (1002 otherwise); a message
   over `ws_max_size` closes 1009 as soon as its header says so; text must be UTF-8 (1007);
@@ -44,20 +44,25 @@ What it does (and what it refuses):
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import logging
 import os
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.datastructures import QueryParams
 from starlette.requests import cookie_parser
 from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from server.ws_handshake import (
+    MAX_REQUEST_BYTES,
+    HandshakeRefused,
+    Headers,
+    accept_value,
+    http_response,
+    parse_request,
+)
 
 try:  # C; `websockets` (a uvicorn[standard] dependency) ships it
     from websockets.speedups import apply_mask
@@ -75,27 +80,11 @@ __all__ = ["ChatSocketProtocol", "socket_protocol"]
 
 log = logging.getLogger("beckon.ws")
 
-ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CLOSE_TIMEOUT_S = 10.0
 READ_PAUSE_AT = 32  # messages waiting for the endpoint before reading pauses
 SEND_BUFFER_BYTES = 64 * 1024  # the write buffer's high-water mark (asyncio's default)
 SEND_STALL_S = 20.0  # over the high-water mark this long: the peer is not reading
 CLOSE_NOT_READING = 1008  # RFC 6455 7.4.1 policy violation: it did not read what we sent
-MAX_REQUEST_BYTES = 16 * 1024
-# Read only by the handshake; not kept for the socket's life.
-HANDSHAKE_ONLY = frozenset(
-    {
-        "upgrade",
-        "connection",
-        "sec-websocket-key",
-        "sec-websocket-version",
-        "sec-websocket-extensions",
-        "sec-websocket-protocol",
-        "pragma",
-        "cache-control",
-        "accept-encoding",
-    }
-)
 # RFC 6455 7.4: what a peer may send in a close frame.
 ALLOWED_CLOSE_CODES = frozenset(
     {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
@@ -121,81 +110,6 @@ def close_frame(code: int | None, reason: str = "") -> bytes:
         return b"\x88\x00"
     payload = struct.pack("!H", code) + reason.encode()[:123]
     return bytes((0x80 | OP_CLOSE, len(payload))) + payload
-
-
-def accept_value(key: str) -> bytes:
-    return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest())
-
-
-def _http_response(status: str, extra: bytes = b"", body: bytes = b"") -> bytes:
-    return (
-        b"HTTP/1.1 " + status.encode() + b"\r\n" + extra + b"content-type: text/plain\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
-    )
-
-
-class _Headers(dict[str, str]):
-    """Request headers by lower-case name; `get` takes any case, as Starlette's does."""
-
-    __slots__ = ()
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return dict.get(self, key.lower(), default)
-
-
-class _HandshakeRefused(Exception):
-    def __init__(self, response: bytes) -> None:
-        super().__init__(response.split(b"\r\n", 1)[0].decode())
-        self.response = response
-
-
-def _bad_request(why: str) -> _HandshakeRefused:
-    return _HandshakeRefused(_http_response("400 Bad Request", body=why.encode() + b"\n"))
-
-
-def _parse_request(head: bytes) -> tuple[str, str, _Headers, str]:
-    """(path, query string, headers, Sec-WebSocket-Accept) of a valid upgrade request."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1":
-        raise _bad_request("not a GET over HTTP/1.1")
-    headers = _Headers()
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise _bad_request("malformed header")
-        key = name.strip().lower().decode("latin-1")
-        text = value.strip().decode("latin-1")
-        if key in headers:
-            text = headers[key] + ("; " if key == "cookie" else ", ") + text
-        headers[key] = text
-    if "websocket" not in _tokens(headers.get("upgrade", "")) or "upgrade" not in _tokens(
-        headers.get("connection", "")
-    ):
-        raise _bad_request("not a WebSocket upgrade")
-    if headers.get("sec-websocket-version") != "13":
-        raise _HandshakeRefused(
-            _http_response(
-                "426 Upgrade Required",
-                b"sec-websocket-version: 13\r\n",
-                b"only WebSocket version 13 is supported\n",
-            )
-        )
-    key = headers.get("sec-websocket-key", "")
-    try:
-        valid_key = len(base64.b64decode(key.encode(), validate=True)) == 16
-    except (binascii.Error, UnicodeEncodeError):
-        valid_key = False
-    if not valid_key:
-        raise _bad_request("invalid Sec-WebSocket-Key")
-    raw_path, _, query = parts[1].partition(b"?")
-    for name in HANDSHAKE_ONLY:
-        headers.pop(name, None)
-    return unquote(raw_path.decode("latin-1")), query.decode("latin-1"), headers, key
-
-
-def _tokens(value: str) -> set[str]:
-    return {token.strip().lower() for token in value.split(",")}
 
 
 class ChatSocketProtocol(asyncio.Protocol):
@@ -251,7 +165,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.application_state = WebSocketState.CONNECTING
         self._opened = False  # the upgrade request has been read
         self._accept: bytes | None = None
-        self._headers = _Headers()
+        self._headers = Headers()
         self._query = ""
         self._buf: bytearray | None = None  # unparsed bytes; None on an idle socket
         self._inbox: deque[dict[str, Any]] | None = None  # None while nothing waits
@@ -273,7 +187,7 @@ class ChatSocketProtocol(asyncio.Protocol):
 
     # -- what the endpoint uses (Starlette's WebSocket names) ------------------------------
     @property
-    def headers(self) -> _Headers:
+    def headers(self) -> Headers:
         return self._headers
 
     @property
@@ -347,7 +261,7 @@ class ChatSocketProtocol(asyncio.Protocol):
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         state = self.application_state
         if state is WebSocketState.CONNECTING:
-            self._refuse(_http_response("403 Forbidden"))
+            self._refuse(http_response("403 Forbidden"))
             return
         if state is WebSocketState.DISCONNECTED or self._close_sent:
             return
@@ -417,7 +331,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             self._tell_endpoint({"type": "websocket.disconnect", "code": 1012})
             self.transport.write(close_frame(1012))
         elif self.application_state is WebSocketState.CONNECTING:
-            self._refuse(_http_response("503 Service Unavailable"))
+            self._refuse(http_response("503 Service Unavailable"))
             return
         self.transport.close()
 
@@ -444,18 +358,18 @@ class ChatSocketProtocol(asyncio.Protocol):
         end = data.find(b"\r\n\r\n")
         if end < 0:
             if len(data) > MAX_REQUEST_BYTES:
-                self._refuse(_http_response("431 Request Header Fields Too Large"))
+                self._refuse(http_response("431 Request Header Fields Too Large"))
             elif self._buf is None:
                 self._buf = bytearray(data)
             return b""
         try:
-            path, query, headers, key = _parse_request(bytes(data[:end]))
-        except _HandshakeRefused as exc:
+            path, query, headers, key = parse_request(bytes(data[:end]))
+        except HandshakeRefused as exc:
             self._refuse(exc.response)
             return b""
         endpoint = self.endpoints.get(path)
         if endpoint is None:
-            self._refuse(_http_response("403 Forbidden"))
+            self._refuse(http_response("403 Forbidden"))
             return b""
         self._opened = True
         self._headers, self._query, self._accept = headers, query, accept_value(key)
@@ -482,13 +396,13 @@ class ChatSocketProtocol(asyncio.Protocol):
         except Exception:
             log.exception("socket endpoint failed")
             if self.application_state is WebSocketState.CONNECTING:
-                self._refuse(_http_response("500 Internal Server Error"))
+                self._refuse(http_response("500 Internal Server Error"))
             elif not self._close_sent and not self.transport.is_closing():
                 self._close_sent = True
                 self.transport.write(close_frame(1011, "internal error"))
         if self.application_state is WebSocketState.CONNECTING:
             log.error("socket endpoint returned without accepting or closing")
-            self._refuse(_http_response("500 Internal Server Error"))
+            self._refuse(http_response("500 Internal Server Error"))
         elif not self._close_sent and not self.transport.is_closing():
             self._close_sent = True
             self.transport.write(close_frame(1000))
