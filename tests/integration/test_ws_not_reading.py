@@ -24,7 +24,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 STALL_S = 2
 FLOOD_CAP_BYTES = 192 * 1024 * 1024  # unbounded, the node would buffer about this much
 RSS_GROWTH_LIMIT = 48 * 1024 * 1024
-SERVED_AFTER_BYTES = 4 * 1024 * 1024  # the flood is under way when the other client comes
+SERVED_AFTER_BYTES = 1024 * 1024  # the flood is under way when the other client comes
 
 
 def _ping(payload: bytes) -> bytes:
