@@ -12,6 +12,7 @@ fault never slows what it need not.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tests.private_postgres import PrivatePostgres
 from tests.waiting import wait_until
 from tests.ws_client import WsClient, ws_url
 
+STREAM_PACE_S = 0.1  # between a chat's messages: well under 20 frames/s
 UNAVAILABLE = {"code": "unavailable", "message": "temporarily unavailable; retry"}
 REST_UNAVAILABLE = {
     "error": {"code": "unavailable", "message": "the store is unavailable; retry shortly"}
@@ -78,10 +80,20 @@ async def test_postgres_stopped_starting_up_and_back_mid_chat(
         await visitor.expect(lambda f: f["type"] == "message" and f["seq"] == 1)
         headers = {"Authorization": f"Bearer {chat.admin_token}"}
         async with httpx.AsyncClient(base_url=node.url, headers=headers, timeout=30) as rest:
-            acked = [await _say(visitor, cid, "up-1")]
-            assert acked[0]["type"] == "message" and acked[0]["seq"] == 2
+            # Mid-stream: the chat keeps talking while PostgreSQL stops (fast mode: its
+            # sessions are cut, statements in flight fail).
+            replies = [await _say(visitor, cid, f"s{n}") for n in range(1, 4)]
+            stopping = asyncio.create_task(pg.stop())
+            while not (stopping.done() and replies[-1]["type"] == "error"):
+                await asyncio.sleep(STREAM_PACE_S)  # a chat's pace, under the rate limit
+                replies.append(await _say(visitor, cid, f"s{len(replies) + 1}"))
+            await stopping
+            assert {r["type"] for r in replies[:3]} == {"message"}
+            refused = [r for r in replies if r["type"] != "message"]
+            assert refused == [{"type": "error", **UNAVAILABLE}] * len(refused)
+            acked = [r for r in replies if r["type"] == "message"]
+            assert [a["seq"] for a in acked] == list(range(2, 2 + len(acked)))
 
-            await pg.stop()  # down: connections refused
             await _down_window(chat, visitor, rest, cid, ["down-1", "down-2"])
 
             await pg.start(starting_up=True)  # up, but refusing with 57P03
@@ -98,12 +110,12 @@ async def test_postgres_stopped_starting_up_and_back_mid_chat(
             )
             acked.append(reply)
             acked.append(await _say(visitor, cid, "back-2"))
-            assert [a["type"] for a in acked] == ["message"] * 3
+            assert [a["type"] for a in acked[-2:]] == ["message"] * 2
             # Nothing acked is lost, and nothing refused was stored.
             stored = (await rest.get(f"/api/v1/conversations/{cid}/messages")).json()["items"]
         by_id = {m.get("client_msg_id"): m["seq"] for m in stored}
         assert {a["client_msg_id"]: a["seq"] for a in acked} == {
-            name: by_id[name] for name in ("up-1", "back-1", "back-2")
+            a["client_msg_id"]: by_id.get(a["client_msg_id"]) for a in acked
         }
         assert not {"down-1", "down-2", "starting-1", "starting-2"} & set(by_id)
         await visitor.close()
