@@ -45,6 +45,7 @@ from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
+from server.hub.socket_loop import closing_when_unavailable
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
@@ -118,7 +119,10 @@ async def _finish_work(
 
 # `beckon serve` reaches these through server/ws_protocol.py, without ASGI; the
 # WebSocketRoutes below serve them under any other ASGI server.
-SOCKET_ENDPOINTS = {"/ws/visitor": visitor_endpoint, "/ws/agent": agent_endpoint}
+SOCKET_ENDPOINTS = {
+    "/ws/visitor": closing_when_unavailable(visitor_endpoint),
+    "/ws/agent": closing_when_unavailable(agent_endpoint),
+}
 
 
 def create_app(

@@ -247,7 +247,12 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # (server/ws_protocol.py): less kept per idle socket, less work per frame. It
         # reads ws_max_size and the ws_ping_* settings; it negotiates no compression
         # (chat frames are ~200 bytes; per-socket zlib state would cost ~100 KiB).
-        ws=socket_protocol(app, SOCKET_ENDPOINTS),
+        ws=socket_protocol(
+            app,
+            SOCKET_ENDPOINTS,
+            send_buffer_bytes=settings.ws_send_buffer_bytes,
+            send_stall_s=settings.ws_send_stall_s,
+        ),
         ws_per_message_deflate=False,
         ws_max_size=MAX_WS_MESSAGE_BYTES,
         lifespan="on",

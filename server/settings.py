@@ -134,6 +134,22 @@ class Settings:
         "largest accepted REST body in bytes (larger: 413)",
         as_int(1024, 64 * 1024 * 1024),
     )
+    # A WebSocket peer that does not read (server/ws_protocol.py): past the high-water
+    # mark its reads pause and pongs coalesce; stuck there this long, it is aborted.
+    ws_send_buffer_bytes: int = setting(
+        64 * 1024,
+        "BECKON_WS_SEND_BUFFER_BYTES",
+        "a socket's write-buffer high-water mark in bytes: above it the server stops "
+        "reading that peer and keeps one pending pong",
+        as_int(4096, 16 * 1024 * 1024),
+    )
+    ws_send_stall_s: int = setting(
+        20,
+        "BECKON_WS_SEND_STALL_S",
+        "a socket whose write buffer stays above its high-water mark this long is closed "
+        "(1008, peer not reading), seconds; 0 never",
+        as_int(0, 3600),
+    )
     login_max_failures: int = setting(
         10,
         "BECKON_LOGIN_MAX_FAILURES",

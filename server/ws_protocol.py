@@ -16,11 +16,11 @@ slots, a dict of the headers the endpoints read, the endpoint's task, and one ke
 timer; a frame is parsed and written in place.
 
 What it does (and what it refuses):
-- handshake: GET, `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Version:
-  13` (else 426 naming 13) and a 16-byte base64 key (else 400); no extension and no
-  subprotocol is negotiated (chat frames are ~200 bytes: per-socket zlib state costs far
-  more memory than it saves); a path without an endpoint, or a close before `accept`,
-  is HTTP 403, as Starlette does;
+- handshake (parsed in `server/ws_handshake.py`): GET, `Upgrade: websocket`,
+  `Connection: upgrade`, `Sec-WebSocket-Version: 13` (else 426 naming 13) and a 16-byte
+  base64 key (else 400); no extension and no subprotocol is negotiated (chat frames are
+  ~200 bytes: per-socket zlib state costs far more memory than it saves); a path
+  without an endpoint, or a close before `accept`, is HTTP 403, as Starlette does;
 - frames: client frames must be masked, reserved bits clear, control frames final and
   ≤ 125 bytes, continuation only inside a fragmented message (1002 otherwise); a message
   over `ws_max_size` closes 1009 as soon as its header says so; text must be UTF-8 (1007);
@@ -30,7 +30,14 @@ What it does (and what it refuses):
 - keepalive: a ping every `ws_ping_interval`, the connection dropped (1011) when the pong
   does not come within `ws_ping_timeout` (uvicorn's settings);
 - flow control: reading pauses while `READ_PAUSE_AT` messages wait for the endpoint;
-  `send_text` waits while the transport's write buffer is over its high-water mark;
+  `send_text` waits while the transport's write buffer is over its high-water mark
+  (`send_buffer_bytes`);
+- a peer that does not read: while the write buffer is over its high-water mark, reading
+  pauses too (the peer's own buffers take the back-pressure) and pongs are coalesced —
+  one pending pong, for the latest ping (RFC 6455 5.5.3) — so what such a peer costs is
+  bounded; if the buffer stays over the mark for `send_stall_s`, the endpoint hears 1008
+  and the connection is aborted (a close frame would only queue behind what the peer
+  never read, so the buffer is dropped with the connection);
 - shutdown: uvicorn's `shutdown()` stops reading, tells the endpoint (1012), lets it
   finish the frame in hand (its answer is written), then closes with 1012.
 """
@@ -38,16 +45,12 @@ What it does (and what it refuses):
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import logging
 import os
 import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.datastructures import QueryParams
 from starlette.requests import cookie_parser
@@ -55,6 +58,14 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server.ids import new_id
 from server.logs import connection_id
+from server.ws_handshake import (
+    MAX_REQUEST_BYTES,
+    HandshakeRefused,
+    Headers,
+    accept_value,
+    http_response,
+    parse_request,
+)
 
 try:  # C; `websockets` (a uvicorn[standard] dependency) ships it
     from websockets.speedups import apply_mask
@@ -72,24 +83,11 @@ __all__ = ["ChatSocketProtocol", "socket_protocol"]
 
 log = logging.getLogger("beckon.ws")
 
-ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CLOSE_TIMEOUT_S = 10.0
 READ_PAUSE_AT = 32  # messages waiting for the endpoint before reading pauses
-MAX_REQUEST_BYTES = 16 * 1024
-# Read only by the handshake; not kept for the socket's life.
-HANDSHAKE_ONLY = frozenset(
-    {
-        "upgrade",
-        "connection",
-        "sec-websocket-key",
-        "sec-websocket-version",
-        "sec-websocket-extensions",
-        "sec-websocket-protocol",
-        "pragma",
-        "cache-control",
-        "accept-encoding",
-    }
-)
+SEND_BUFFER_BYTES = 64 * 1024  # the write buffer's high-water mark (asyncio's default)
+SEND_STALL_S = 20.0  # over the high-water mark this long: the peer is not reading
+CLOSE_NOT_READING = 1008  # RFC 6455 7.4.1 policy violation: it did not read what we sent
 # RFC 6455 7.4: what a peer may send in a close frame.
 ALLOWED_CLOSE_CODES = frozenset(
     {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
@@ -117,81 +115,6 @@ def close_frame(code: int | None, reason: str = "") -> bytes:
     return bytes((0x80 | OP_CLOSE, len(payload))) + payload
 
 
-def accept_value(key: str) -> bytes:
-    return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest())
-
-
-def _http_response(status: str, extra: bytes = b"", body: bytes = b"") -> bytes:
-    return (
-        b"HTTP/1.1 " + status.encode() + b"\r\n" + extra + b"content-type: text/plain\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
-    )
-
-
-class _Headers(dict[str, str]):
-    """Request headers by lower-case name; `get` takes any case, as Starlette's does."""
-
-    __slots__ = ()
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        return dict.get(self, key.lower(), default)
-
-
-class _HandshakeRefused(Exception):
-    def __init__(self, response: bytes) -> None:
-        super().__init__(response.split(b"\r\n", 1)[0].decode())
-        self.response = response
-
-
-def _bad_request(why: str) -> _HandshakeRefused:
-    return _HandshakeRefused(_http_response("400 Bad Request", body=why.encode() + b"\n"))
-
-
-def _parse_request(head: bytes) -> tuple[str, str, _Headers, str]:
-    """(path, query string, headers, Sec-WebSocket-Accept) of a valid upgrade request."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1":
-        raise _bad_request("not a GET over HTTP/1.1")
-    headers = _Headers()
-    for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            raise _bad_request("malformed header")
-        key = name.strip().lower().decode("latin-1")
-        text = value.strip().decode("latin-1")
-        if key in headers:
-            text = headers[key] + ("; " if key == "cookie" else ", ") + text
-        headers[key] = text
-    if "websocket" not in _tokens(headers.get("upgrade", "")) or "upgrade" not in _tokens(
-        headers.get("connection", "")
-    ):
-        raise _bad_request("not a WebSocket upgrade")
-    if headers.get("sec-websocket-version") != "13":
-        raise _HandshakeRefused(
-            _http_response(
-                "426 Upgrade Required",
-                b"sec-websocket-version: 13\r\n",
-                b"only WebSocket version 13 is supported\n",
-            )
-        )
-    key = headers.get("sec-websocket-key", "")
-    try:
-        valid_key = len(base64.b64decode(key.encode(), validate=True)) == 16
-    except (binascii.Error, UnicodeEncodeError):
-        valid_key = False
-    if not valid_key:
-        raise _bad_request("invalid Sec-WebSocket-Key")
-    raw_path, _, query = parts[1].partition(b"?")
-    for name in HANDSHAKE_ONLY:
-        headers.pop(name, None)
-    return unquote(raw_path.decode("latin-1")), query.decode("latin-1"), headers, key
-
-
-def _tokens(value: str) -> set[str]:
-    return {token.strip().lower() for token in value.split(",")}
-
-
 class ChatSocketProtocol(asyncio.Protocol):
     """One WebSocket connection, and the socket its endpoint reads and writes.
 
@@ -201,6 +124,8 @@ class ChatSocketProtocol(asyncio.Protocol):
 
     app: Any = None
     endpoints: Mapping[str, Endpoint] = {}
+    send_buffer_bytes: int = SEND_BUFFER_BYTES
+    send_stall_s: float = SEND_STALL_S
 
     __slots__ = (
         "_accept",
@@ -217,8 +142,10 @@ class ChatSocketProtocol(asyncio.Protocol):
         "_inbox",
         "_opened",
         "_ping",
+        "_pong",
         "_query",
         "_read_paused",
+        "_stall",
         "_tasks",
         "_timer",
         "_waiter",
@@ -242,7 +169,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.application_state = WebSocketState.CONNECTING
         self._opened = False  # the upgrade request has been read
         self._accept: bytes | None = None
-        self._headers = _Headers()
+        self._headers = Headers()
         self._query = ""
         self._buf: bytearray | None = None  # unparsed bytes; None on an idle socket
         self._inbox: deque[dict[str, Any]] | None = None  # None while nothing waits
@@ -253,15 +180,19 @@ class ChatSocketProtocol(asyncio.Protocol):
         self._fragments_size = 0
         self._close_sent = False
         self._draining = False  # shutting down: the endpoint's return closes with 1012
+        # Reading is paused while READ_PAUSE_AT messages wait (until the endpoint has
+        # taken them all) and while writing is paused (until it resumes).
         self._read_paused = False
         self._write_paused = False
         self._write_waiters: list[asyncio.Future[None]] | None = None
         self._timer: asyncio.TimerHandle | None = None  # keepalive, then the close timeout
+        self._stall: asyncio.TimerHandle | None = None  # armed while writing is paused
         self._ping: bytes | None = None
+        self._pong: bytes | None = None  # the one pong waiting for writing to resume
 
     # -- what the endpoint uses (Starlette's WebSocket names) ------------------------------
     @property
-    def headers(self) -> _Headers:
+    def headers(self) -> Headers:
         return self._headers
 
     @property
@@ -305,7 +236,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         event = inbox.popleft()
         if not inbox:
             self._inbox = None
-            if self._read_paused:
+            if self._read_paused and not self._write_paused and not self._draining:
                 self._read_paused = False
                 self.transport.resume_reading()
         return event
@@ -335,7 +266,7 @@ class ChatSocketProtocol(asyncio.Protocol):
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         state = self.application_state
         if state is WebSocketState.CONNECTING:
-            self._refuse(_http_response("403 Forbidden"))
+            self._refuse(http_response("403 Forbidden"))
             return
         if state is WebSocketState.DISCONNECTED or self._close_sent:
             return
@@ -354,10 +285,13 @@ class ChatSocketProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self._connections.add(self)
+        # Explicit, so the bound is ours (documented), not whatever the loop defaults to.
+        self.transport.set_write_buffer_limits(high=self.send_buffer_bytes)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
         self._cancel_timer()
+        self._pong = None  # resume_writing (below) also disarms the stall deadline
         self.application_state = WebSocketState.DISCONNECTED
         self._buf = self._fragments = None
         self._tell_endpoint({"type": "websocket.disconnect", "code": 1006})
@@ -369,10 +303,29 @@ class ChatSocketProtocol(asyncio.Protocol):
         return None  # the transport closes itself; connection_lost tells the endpoint
 
     def pause_writing(self) -> None:
+        """The peer is not reading as fast as we write: stop reading it too (what it sends
+        would only make us write more), and give it `send_stall_s` to catch up."""
         self._write_paused = True
+        if not self._read_paused:
+            self._read_paused = True
+            self.transport.pause_reading()
+        if self._stall is None and self.send_stall_s:
+            self._stall = asyncio.get_running_loop().call_later(
+                self.send_stall_s, self._not_reading
+            )
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        pong, self._pong = self._pong, None
+        if pong is not None and not self._close_sent and not self.transport.is_closing():
+            self.transport.write(frame_header(0x80 | OP_PONG, len(pong)) + pong)
+        # (Not while shutting down: reading stopped for good.)
+        if self._read_paused and self._inbox is None and not self._draining:
+            self._read_paused = False
+            self.transport.resume_reading()
         waiters, self._write_waiters = self._write_waiters, None
         for waiter in waiters or ():
             if not waiter.done():
@@ -391,7 +344,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             self._tell_endpoint({"type": "websocket.disconnect", "code": 1012})
             return
         if self.application_state is WebSocketState.CONNECTING:
-            self._refuse(_http_response("503 Service Unavailable"))
+            self._refuse(http_response("503 Service Unavailable"))
             return
         self.transport.close()
 
@@ -418,18 +371,18 @@ class ChatSocketProtocol(asyncio.Protocol):
         end = data.find(b"\r\n\r\n")
         if end < 0:
             if len(data) > MAX_REQUEST_BYTES:
-                self._refuse(_http_response("431 Request Header Fields Too Large"))
+                self._refuse(http_response("431 Request Header Fields Too Large"))
             elif self._buf is None:
                 self._buf = bytearray(data)
             return b""
         try:
-            path, query, headers, key = _parse_request(bytes(data[:end]))
-        except _HandshakeRefused as exc:
+            path, query, headers, key = parse_request(bytes(data[:end]))
+        except HandshakeRefused as exc:
             self._refuse(exc.response)
             return b""
         endpoint = self.endpoints.get(path)
         if endpoint is None:
-            self._refuse(_http_response("403 Forbidden"))
+            self._refuse(http_response("403 Forbidden"))
             return b""
         self._opened = True
         self._headers, self._query, self._accept = headers, query, accept_value(key)
@@ -459,13 +412,13 @@ class ChatSocketProtocol(asyncio.Protocol):
         except Exception:
             log.exception("socket endpoint failed")
             if self.application_state is WebSocketState.CONNECTING:
-                self._refuse(_http_response("500 Internal Server Error"))
+                self._refuse(http_response("500 Internal Server Error"))
             elif not self._close_sent and not self.transport.is_closing():
                 self._close_sent = True
                 self.transport.write(close_frame(1011, "internal error"))
         if self.application_state is WebSocketState.CONNECTING:
             log.error("socket endpoint returned without accepting or closing")
-            self._refuse(_http_response("500 Internal Server Error"))
+            self._refuse(http_response("500 Internal Server Error"))
         elif not self._close_sent and not self.transport.is_closing():
             self._close_sent = True
             self.transport.write(close_frame(1012 if self._draining else 1000))
@@ -522,7 +475,13 @@ class ChatSocketProtocol(asyncio.Protocol):
             elif opcode == OP_CLOSE:
                 self._closed_by_peer(payload)
             elif opcode == OP_PING:
-                if not self._close_sent:
+                if self._close_sent:
+                    pass
+                elif self._write_paused:
+                    # One pending pong, for the latest ping (RFC 6455 5.5.3): a peer
+                    # that pings and never reads must not make us buffer a pong each.
+                    self._pong = payload
+                else:
                     self.transport.write(frame_header(0x80 | OP_PONG, len(payload)) + payload)
             elif opcode == OP_PONG:
                 if self._ping is not None and payload == self._ping:
@@ -618,6 +577,9 @@ class ChatSocketProtocol(asyncio.Protocol):
         self._timer = None
         if self._close_sent or self.transport.is_closing():
             return
+        if self._write_paused:  # the stall deadline watches this peer now
+            self._schedule_ping()
+            return
         self._ping = os.urandom(4)
         self.transport.write(b"\x89\x04" + self._ping)
         timeout = self._config.ws_ping_timeout
@@ -629,7 +591,29 @@ class ChatSocketProtocol(asyncio.Protocol):
     def _ping_timed_out(self) -> None:
         self._timer = None
         self._ping = None
+        if self._write_paused:  # its pong may wait unread behind our paused reading
+            self._schedule_ping()
+            return
         self._close_now(1011, "keepalive ping timeout")
+
+    def _not_reading(self) -> None:
+        """Writing stayed paused for `send_stall_s`: the peer does not read. Its close
+        frame would wait behind everything it has not read, so the connection is aborted
+        (the buffer dropped with it); the endpoint hears 1008."""
+        self._stall = None
+        if not self._write_paused:
+            return
+        # Also when our close is sent and the transport closing: a closing transport
+        # waits for its buffer to drain, which such a peer never lets happen.
+        log.info("aborting a socket whose peer has not read for %s s", self.send_stall_s)
+        self._cancel_timer()
+        self._close_sent = True
+        self._pong = None
+        self.application_state = WebSocketState.DISCONNECTED
+        self._tell_endpoint(
+            {"type": "websocket.disconnect", "code": CLOSE_NOT_READING, "reason": "not reading"}
+        )
+        self.transport.abort()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -648,11 +632,25 @@ class ChatSocketProtocol(asyncio.Protocol):
                 self._write_waiters.remove(waiter)
 
 
-def socket_protocol(app: Any, endpoints: Mapping[str, Endpoint]) -> type[ChatSocketProtocol]:
+def socket_protocol(
+    app: Any,
+    endpoints: Mapping[str, Endpoint],
+    *,
+    send_buffer_bytes: int = SEND_BUFFER_BYTES,
+    send_stall_s: float = SEND_STALL_S,
+) -> type[ChatSocketProtocol]:
     """The protocol class to pass to uvicorn as `ws=`: sockets on `endpoints`' paths,
-    whose endpoints see `app` as `socket.app` (for `app.state`)."""
+    whose endpoints see `app` as `socket.app` (for `app.state`). `send_buffer_bytes`:
+    each socket's write-buffer high-water mark; `send_stall_s`: how long it may stay
+    over it before the connection is closed (1008); 0 never closes."""
     return type(
         "ChatSocketProtocolFor" + type(app).__name__,
         (ChatSocketProtocol,),
-        {"__slots__": (), "app": app, "endpoints": dict(endpoints)},
+        {
+            "__slots__": (),
+            "app": app,
+            "endpoints": dict(endpoints),
+            "send_buffer_bytes": send_buffer_bytes,
+            "send_stall_s": send_stall_s,
+        },
     )

@@ -11,6 +11,7 @@ namespaces every one of them with its `prefix`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -80,6 +81,14 @@ class Broker(Protocol):
         Raises BrokerUnavailable when it cannot be handed to the backend: a
         publish is never dropped silently. A publish retried after a failure in
         flight may be delivered twice; receivers de-duplicate by `seq`.
+        """
+        ...
+
+    def publish_nowait(self, channel: str, data: bytes) -> asyncio.Future[None]:
+        """`publish` without waiting: `data` is handed over now, in call order with
+        every other publish of this broker (a later `publish` goes after it), and the
+        future resolves once the backend has it — or fails with BrokerUnavailable,
+        which the caller must retrieve. Bad arguments raise here, as in `publish`.
         """
         ...
 

@@ -68,7 +68,15 @@ class MemoryBroker:
         self._check_open()
 
     async def publish(self, channel: str, data: bytes) -> None:
-        loop = self._check_open()
+        self.publish_nowait(channel, data).result()  # done at once; raises its failure
+
+    def publish_nowait(self, channel: str, data: bytes) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            loop = self._check_open()
+        except BrokerUnavailable as exc:
+            future.set_exception(exc)
+            return future
         check_name("channel", channel)
         check_bytes("data", data)
         # As in Redis, the message goes to the subscriptions live at publish time
@@ -77,6 +85,8 @@ class MemoryBroker:
         tokens = self._fanout.tokens(channel)
         if tokens:
             loop.call_soon(self._deliver, channel, data, tokens)
+        future.set_result(None)  # handed over: nothing in between can lose it
+        return future
 
     def _deliver(self, channel: str, data: bytes, tokens: frozenset[int]) -> None:
         if not self._closed:  # a closed broker calls no handler, as with Redis

@@ -240,6 +240,19 @@ class RedisBroker:
         # duplicate is harmless (receivers dedupe by seq), a silent drop is not.
         await self._publisher.publish(self.prefix + channel, data)
 
+    def publish_nowait(self, channel: str, data: bytes) -> asyncio.Future[None]:
+        check_name("channel", channel)
+        check_bytes("data", data)
+        try:
+            self._check_open()
+        except BrokerUnavailable as exc:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+            return future
+        assert self._publisher is not None
+        # The same pipeline as `publish`: queued now, so order is call order.
+        return self._publisher.publish(self.prefix + channel, data)
+
     async def subscribe(self, channel: str, handler: Handler) -> Subscription:
         subscriber = self._started_subscriber()
         check_name("channel", channel)

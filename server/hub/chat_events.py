@@ -13,8 +13,13 @@ from server.wire.codec import encode_frame
 
 
 async def publish_message(hub: Hub, row: dict[str, Any]) -> None:
-    """Fan a stored message out. The frame travels encoded: receivers write the text."""
-    await hub.publish(
+    """Fan a stored message out. The frame travels encoded: receivers write the text.
+
+    Returns without waiting for the broker (`Hub.publish_detached`): the message is
+    stored and its ack sent, so a broker outage must not hold the sender's next frame;
+    what a failed publish did not deliver, receivers read from the Store on re-sync.
+    Publishes leave in call order, so a conversation's events keep their order."""
+    await hub.publish_detached(
         conv_channel(row["conversation_id"]),
         "message",
         {

@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from server.store.database import StoreUnavailable
 from server.wire.codec import encode_frame
 
 log = logging.getLogger("beckon.hub")
@@ -30,6 +31,7 @@ OUTBOUND_BYTES = 1024 * 1024  # queued encoded frames; the real memory bound per
 GAP_PAGE = 500  # what one GapLoader call returns at most
 CLOSE_SLOW_READER = 4408
 DRAIN_TIMEOUT_S = 2.0  # what is queued may still go out when the server closes a socket
+CLOSE_UNAVAILABLE = 1013  # try again later: reconnect and resume
 # Loads messages with seq > after_seq, visible to this socket, in order.
 GapLoader = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 
@@ -62,6 +64,7 @@ class Connection:
     """Owns the socket's writes. Readers call `send`, `deliver`, `sync`; never await I/O."""
 
     __slots__ = (
+        "_floors",
         "_load_gap",
         "_pending",
         "_queued_bytes",
@@ -84,6 +87,9 @@ class Connection:
         self._pending: deque[tuple[Any, int]] | None = None
         self._queued_bytes = 0
         self.positions: dict[str, int] = {}
+        # Per followed conversation, the seq after which this socket has everything up to
+        # its position (sent live, or by a replay): (floor, position] is never sent again.
+        self._floors: dict[str, int] = {}
         # Channels the hub delivers to this socket (Hub.follow/unfollow keep it).
         self.channels: list[str] = []
         # Set once: after it nothing is queued and the reader stops.
@@ -117,7 +123,8 @@ class Connection:
         Call before subscribing to its channel, so a message that arrives before the
         replay is held to order and gap-filled instead of jumping ahead.
         """
-        self.positions.setdefault(conversation_id, max(after_seq, 0))
+        if conversation_id not in self.positions:
+            self.positions[conversation_id] = self._floors[conversation_id] = max(after_seq, 0)
 
     def resync_all(self) -> None:
         """Re-read every followed conversation from where this socket is (after a broker
@@ -204,6 +211,11 @@ class Connection:
                     await self._write(item)
         except asyncio.CancelledError:
             raise
+        except StoreUnavailable as exc:
+            # A gap or a replay could not be read: what is queued cannot go out in
+            # order. The client reconnects and resumes from the last seq it has.
+            log.warning("writer stopped, store unavailable: %s", exc)
+            self.close_soon(CLOSE_UNAVAILABLE, "temporarily unavailable; reconnect")
         except Exception as exc:  # the socket is gone or broken; the reader notices too
             log.debug("writer stopped: %s", exc)
             self.close_soon(1011, "internal error")
@@ -231,19 +243,32 @@ class Connection:
         self.positions[item.conversation_id] = max(self.positions[item.conversation_id], item.seq)
 
     async def _replay(self, conversation_id: str, after_seq: int, until: int | None = None) -> None:
-        """Write stored messages with after_seq < seq (≤ until), in order, in pages."""
-        position = max(after_seq, 0)
+        """Write stored messages with after_seq < seq (≤ until), in order, in pages —
+        except what this socket already has: a message that went out live between
+        `track` and this replay (an agent accepting a chat while the visitor types) is
+        not sent twice. Nothing else writes this conversation meanwhile: while the
+        writer runs, every new item queues behind it."""
+        after_seq = max(after_seq, 0)
+        have = self.positions.get(conversation_id)
+        floor = self._floors.get(conversation_id, 0) if have is not None else 0
+        position = after_seq
+        if have is not None and floor <= after_seq:
+            position = max(after_seq, have)  # nothing before `have` is missing
         while until is None or position < until:
             rows = await self._load_gap(conversation_id, position)
             if until is not None:
                 rows = [r for r in rows if r["seq"] <= until]
             for frame in rows:
-                await self._write(_encode(frame))
                 position = frame["seq"]
+                if have is None or not floor < position <= have:
+                    await self._write(_encode(frame))
             if len(rows) < GAP_PAGE:
                 break
         current = self.positions.get(conversation_id, 0)
         self.positions[conversation_id] = max(current, position, until or 0)
+        # The socket now has (after_seq, position] — joined to what it had, if they touch.
+        joined = have is not None and after_seq <= have
+        self._floors[conversation_id] = min(floor, after_seq) if joined else after_seq
 
     async def _write(self, frame: _Frame) -> None:
         if self.ws.application_state != WebSocketState.CONNECTED:

@@ -28,6 +28,9 @@ from server.store.database import Database
 log = logging.getLogger("beckon.hub")
 
 EventHandler = Callable[[str, Any], None]
+# Publishes handed to the broker and not yet answered (see `publish_detached`); past
+# this a caller waits for its own, so a broker outage under load holds a bounded number.
+DETACHED_LIMIT = 1000
 KNOWN_KINDS = frozenset(
     {
         "message",
@@ -78,6 +81,7 @@ class Hub:
         self.connections: set[Connection] = set()
         self._visitor_sockets: dict[str, int] = {}
         self._channels: dict[str, _Channel] = {}
+        self._detached = 0  # publish_detached's publishes not yet answered
         broker.add_reconnect_listener(self._on_broker_reconnect)
 
     def add(self, conn: Connection) -> None:
@@ -133,6 +137,36 @@ class Hub:
             log.warning("publish on %s deferred to re-sync: %s", channel, exc)
             return False
         return True
+
+    async def publish_detached(self, channel: str, kind: str, payload: Any) -> None:
+        """`publish` for an event whose record is already in the Store (a message): it
+        is handed to the broker now — in order with every other publish of this node —
+        and the caller goes on without waiting for the broker's answer, so a broker
+        outage never holds the ack or the socket's next frame. A failure is counted and
+        logged as `publish`'s is; receivers re-sync from the Store when the broker is
+        back. With `DETACHED_LIMIT` publishes unanswered, the caller waits for its own.
+        """
+        future = self.broker.publish_nowait(channel, encode_envelope(kind, self.node_id, payload))
+        if future.done():
+            self._answered(channel, future)
+            return
+        self._detached += 1
+        future.add_done_callback(lambda done: self._answered(channel, done, detached=True))
+        if self._detached > DETACHED_LIMIT:
+            await asyncio.wait((future,))
+
+    @property
+    def detached_publishes(self) -> int:
+        """Publishes handed over by `publish_detached` and not yet answered."""
+        return self._detached
+
+    def _answered(self, channel: str, future: asyncio.Future[None], detached: bool = False) -> None:
+        if detached:
+            self._detached -= 1
+        exc = None if future.cancelled() else future.exception()
+        if exc is not None:
+            self.metrics.errors.labels("broker_publish").inc()
+            log.warning("publish on %s deferred to re-sync: %s", channel, exc)
 
     async def follow(self, conn: Connection, channel: str, on_event: EventHandler) -> None:
         """Deliver `channel`'s events to `on_event(kind, payload)` of `conn` (once).

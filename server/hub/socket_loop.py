@@ -1,7 +1,8 @@
 """What both socket kinds share: reading frames with limits, rate limiting, errors.
 
 Close codes (protocol.md): 1009 frame over 64 KiB, 4429 repeated abuse after
-`rate_limited`. A bad frame gets an `error` and the connection stays open.
+`rate_limited`, 1013 the Store or the Broker failed before frames could be answered
+(the hello). A bad frame gets an `error` and the connection stays open.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.broker.base import BrokerUnavailable
 from server.errors import ApiError
-from server.hub.connection import Connection
+from server.hub.connection import CLOSE_UNAVAILABLE, Connection
 from server.hub.ratelimit import Abuse, TokenBucket
 from server.store.database import StoreUnavailable
 from server.wire.codec import MAX_FRAME_BYTES, decode_frame, error_frame
@@ -96,6 +97,26 @@ async def run_frames(
         except Exception:
             log.exception("frame handler failed")
             _send_error(conn, "internal", "internal error", ref)
+
+
+def closing_when_unavailable(
+    endpoint: Callable[[WebSocket], Awaitable[None]],
+) -> Callable[[WebSocket], Awaitable[None]]:
+    """`endpoint`, answering a Store or Broker outage that escapes it (the hello, the
+    welcome: before `run_frames` can answer `unavailable`) with close code 1013 — the
+    client reconnects with backoff — instead of 1011 and a traceback."""
+
+    async def run(ws: WebSocket) -> None:
+        try:
+            await endpoint(ws)
+        except (StoreUnavailable, BrokerUnavailable) as exc:
+            log.warning("socket closed 1013, service unavailable: %s", exc)
+            if ws.application_state == WebSocketState.CONNECTING:
+                await ws.accept()  # so the client hears a code, not an HTTP refusal
+            if ws.application_state == WebSocketState.CONNECTED:
+                await ws.close(CLOSE_UNAVAILABLE, "temporarily unavailable; reconnect")
+
+    return run
 
 
 def _send_error(conn: Connection, code: str, message: str, ref: str | None) -> None:

@@ -1,7 +1,8 @@
 """The Store's connection: one async SQLAlchemy engine for SQLite or PostgreSQL.
 
 `open_database(url)` picks the dialect from the URL scheme. Connection failures surface
-as `StoreUnavailable` so callers answer 503 instead of a traceback; a disconnect
+as `StoreUnavailable` so callers answer 503 / `unavailable` instead of 500 / `internal`;
+`is_unavailable` is the one place that decides what counts as one. A disconnect
 invalidates the pool, so the process recovers by itself when the server comes back.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +24,45 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from server.settings import sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLSTATE classes that mean the server cannot serve us now, not that a statement is
+# wrong: 08 connection exception, 53 insufficient resources (53300 too many
+# connections), 57 operator intervention (57P01 admin shutdown, 57P02 crash shutdown,
+# 57P03 cannot connect now: starting up, in recovery, a standby refusing).
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 
 
 class StoreUnavailable(Exception):
     """The database cannot be reached right now (network, server down, pool exhausted)."""
 
 
-def _is_connection_error(exc: BaseException) -> bool:
-    # A pool with no free connection in time is "unavailable" too, not an internal error.
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, (OSError, ConnectionError, asyncio.TimeoutError))
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the Store cannot be reached or cannot serve right now, however
+    it is wrapped: SQLAlchemy's errors (asyncpg's `CannotConnectNowError` while the
+    server starts up arrives as a plain `DBAPIError`), the driver's own, the network's.
+    A pool with no free connection in time counts too."""
+    asyncpg = sys.modules.get("asyncpg")  # loaded only when PostgreSQL is in use
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (OperationalError, InterfaceError, PoolTimeoutError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (OSError, ConnectionError, asyncio.TimeoutError)):
+            return True
+        if asyncpg is not None and isinstance(current, asyncpg.InterfaceError):
+            return True  # the driver's connection is closed or broken
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATE_CLASSES):
+            return True
+        # SQLAlchemy keeps the driver's error as `orig`; its adapter chains asyncpg's.
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc))
 
 
 @contextlib.asynccontextmanager
@@ -43,22 +71,13 @@ async def raw_postgres(conn: AsyncConnection) -> AsyncIterator[Any]:
     slow down (batches of messages and visitors). As SQLAlchemy does for its own
     statements, a lost connection (a server shutting down counts too) leaves the pool
     and the caller hears `StoreUnavailable`; other errors pass through unchanged."""
-    import asyncpg  # the PostgreSQL driver: imported only where it is used
-
     pg = (await conn.get_raw_connection()).driver_connection
     try:
         yield pg
     except Exception as exc:
-        lost = (
-            asyncpg.PostgresConnectionError,
-            asyncpg.InterfaceError,
-            asyncpg.OperatorInterventionError,
-            OSError,
-            TimeoutError,
-        )
-        if isinstance(exc, lost) or pg.is_closed():
+        if is_unavailable(exc) or pg.is_closed():
             await conn.invalidate()
-            raise StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+            raise _unavailable(exc) from exc
         raise
 
 
@@ -132,8 +151,8 @@ class Database:
         except StoreUnavailable:
             raise
         except Exception as exc:
-            if _is_connection_error(exc):
-                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            if is_unavailable(exc):
+                raise _unavailable(exc) from exc
             raise
 
     @contextlib.asynccontextmanager
@@ -155,8 +174,8 @@ class Database:
         except StoreUnavailable:
             raise
         except Exception as exc:
-            if _is_connection_error(exc):
-                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            if is_unavailable(exc):
+                raise _unavailable(exc) from exc
             raise
 
     async def ping(self) -> None:

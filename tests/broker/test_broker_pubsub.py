@@ -24,6 +24,31 @@ async def test_messages_arrive_in_publish_order_across_nodes(broker, second_node
     assert {channel for channel, _ in received.messages} == {"room:1"}
 
 
+async def test_publish_nowait_keeps_call_order_with_publish(broker, second_node):
+    """Handed over at the call: a `publish` awaited after a `publish_nowait` goes after
+    it, whichever finishes first (the chat's message, then its `closed`)."""
+    received = Collector()
+    await broker.subscribe("room:2", received)
+    futures = [second_node.publish_nowait("room:2", f"n{i}".encode()) for i in range(50)]
+    await second_node.publish("room:2", b"last")
+    await asyncio.gather(*futures)
+    assert await received.wait_for(51) == [f"n{i}".encode() for i in range(50)] + [b"last"]
+
+
+async def test_publish_nowait_after_close_is_a_failed_future_not_a_raise(broker):
+    await broker.close()
+    future = broker.publish_nowait("c", b"x")
+    with pytest.raises(BrokerUnavailable, match=r"^broker is closed$"):
+        await future
+
+
+async def test_publish_nowait_rejects_bad_arguments_at_the_call(broker):
+    with pytest.raises(TypeError, match=r"^data must be bytes, not str$"):
+        broker.publish_nowait("c", "text")
+    with pytest.raises(ValueError, match=r"^channel must not be empty$"):
+        broker.publish_nowait("", b"x")
+
+
 async def test_publish_reaches_only_its_channel(broker):
     one, two = Collector(), Collector()
     await broker.subscribe("a", one)

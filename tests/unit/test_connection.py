@@ -13,7 +13,8 @@ import orjson
 
 from server.hub.connection import Connection
 from server.metrics import Metrics
-from tests.unit.test_ws_protocol import ACCEPTED, HANDSHAKE, Harness
+from server.store.database import StoreUnavailable
+from tests.unit.test_ws_protocol import ACCEPTED, HANDSHAKE, Harness, server_close
 from tests.waiting import next_loop_turn
 
 
@@ -129,3 +130,64 @@ async def test_a_closed_socket_gets_nothing_and_no_error() -> None:
     conn.deliver("cv_9", 1, store.add("cv_9", 1))
     await next_loop_turn()
     assert h.transport.take() == b"" and conn._writer is None
+
+
+async def test_follow_then_live_message_then_replay_delivers_each_seq_once() -> None:
+    """An agent accepts a chat (track, subscribe, replay from 0) while a message arrives
+    live: the live one goes out at once, the replay skips it."""
+    h, conn, store = await open_connection()
+    store.add("cv_1", 1)
+    conn.track("cv_1", 0)  # follow: ordering starts after 0
+    conn.deliver("cv_1", 1, store.messages["cv_1"][1])  # live, before the replay ran
+    conn.sync("cv_1", 0)  # the replay after following
+    conn.deliver("cv_1", 2, store.add("cv_1", 2))  # live again, behind the replay
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    assert sent_texts(h) == ["cv_1#1", "cv_1#2"]
+    conn.sync("cv_1", 0)  # a resume from an older seq on the same socket: nothing twice
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    assert sent_texts(h) == [] and conn.positions["cv_1"] == 2
+    store.add("cv_1", 3)
+    conn.sync("cv_1", 1)  # ... but what it does not have yet, it gets
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    assert sent_texts(h) == ["cv_1#3"]
+
+
+async def test_resume_below_the_followed_position_replays_only_what_the_socket_lacks() -> None:
+    """A console's welcome follows its chats at their last seq; the console then resumes
+    from what it holds: it gets what it lacks — not what already went out live."""
+    h, conn, store = await open_connection()
+    for seq in (1, 2):
+        store.add("cv_1", seq)
+    conn.track("cv_1", 2)  # welcome: ordering after the last stored seq
+    conn.deliver("cv_1", 3, store.add("cv_1", 3))  # live, before the resume came
+    conn.sync("cv_1", 0)  # the console holds nothing yet
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    assert sent_texts(h) == ["cv_1#3", "cv_1#1", "cv_1#2"]
+    conn.sync("cv_1", 0)
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    assert sent_texts(h) == []
+
+
+async def test_a_replay_the_store_cannot_serve_closes_1013_to_reconnect_and_resume() -> None:
+    h, conn, _ = await open_connection()
+
+    async def store_down(cid: str, after_seq: int) -> list[dict[str, Any]]:
+        raise StoreUnavailable("connection refused")
+
+    conn._load_gap = store_down
+    conn.track("cv_1", 0)
+    conn.sync("cv_1", 0)
+    conn.send({"type": "typing", "text": "behind the replay"})
+    await h.until(lambda: bool(h.transport.out))
+    assert h.transport.take() == server_close(1013, "temporarily unavailable; reconnect")
+    assert conn.closed

@@ -72,3 +72,25 @@ def test_the_country_header_is_kept_lower_case() -> None:
 def test_postgres_requires_an_explicit_secret() -> None:
     with pytest.raises(SettingsError, match="BECKON_SECRET_KEY: required when the database is"):
         load_settings({"BECKON_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/db"})
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, (65536, 20)),
+        ({"BECKON_WS_SEND_BUFFER_BYTES": "4096", "BECKON_WS_SEND_STALL_S": "0"}, (4096, 0)),
+        ({"BECKON_WS_SEND_BUFFER_BYTES": "100"}, "BECKON_WS_SEND_BUFFER_BYTES: 100 is outside"),
+        ({"BECKON_WS_SEND_STALL_S": "-1"}, "BECKON_WS_SEND_STALL_S: -1 is outside 0..3600"),
+        ({"BECKON_WS_SEND_STALL_S": "²"}, "BECKON_WS_SEND_STALL_S: expected an integer"),
+    ],
+)
+def test_socket_send_buffer_and_stall_deadline(
+    env: dict[str, str], expected: tuple[int, int] | str
+) -> None:
+    if isinstance(expected, str):
+        with pytest.raises(SettingsError) as info:
+            load_settings({"BECKON_SECRET_KEY": SECRET, **env})
+        assert str(info.value).startswith(expected)
+        return
+    settings = load_settings({"BECKON_SECRET_KEY": SECRET, **env})
+    assert (settings.ws_send_buffer_bytes, settings.ws_send_stall_s) == expected

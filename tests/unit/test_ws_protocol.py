@@ -44,13 +44,25 @@ class FakeTransport(asyncio.Transport):
         super().__init__()
         self.out = bytearray()
         self.closing = False
+        self.aborted = False
         self.reading = True
+        self.high_water: int | None = None
+        self.lost: Callable[[Exception | None], None] | None = None  # connection_lost
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.out += data
 
     def close(self) -> None:
         self.closing = True
+
+    def abort(self) -> None:
+        # As asyncio does: the buffer is dropped and the protocol hears of it soon.
+        self.closing = self.aborted = True
+        if self.lost is not None:
+            asyncio.get_running_loop().call_soon(self.lost, None)
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.high_water = high
 
     def is_closing(self) -> bool:
         return self.closing
@@ -114,14 +126,24 @@ class Harness:
     """One protocol on a fake transport, its endpoint on every path of `paths`."""
 
     def __init__(
-        self, endpoint: Endpoint, paths: tuple[str, ...] = ("/ws/visitor",), **config: Any
+        self,
+        endpoint: Endpoint,
+        paths: tuple[str, ...] = ("/ws/visitor",),
+        send_stall_s: float = 30.0,
+        **config: Any,
     ) -> None:
         settings = {"ws_max_size": 65536, "ws_ping_interval": None, "ws_ping_timeout": None}
         self.app = SimpleNamespace(state=SimpleNamespace())
-        cls = socket_protocol(self.app, dict.fromkeys(paths, endpoint))
+        cls = socket_protocol(
+            self.app,
+            dict.fromkeys(paths, endpoint),
+            send_buffer_bytes=4096,
+            send_stall_s=send_stall_s,
+        )
         self.state = ServerState()
         self.protocol = cls(SimpleNamespace(**{**settings, **config}), self.state, {})
         self.transport = FakeTransport()
+        self.transport.lost = self.protocol.connection_lost
         self.protocol.connection_made(self.transport)
         HARNESSES.append(self)
 
@@ -158,6 +180,7 @@ def echo(events: list[dict[str, Any]]) -> Endpoint:
 async def accepted(**config: Any) -> tuple[Harness, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     h = Harness(echo(events), **config)
+    assert h.transport.high_water == 4096  # send_buffer_bytes, set on the transport
     h.feed(HANDSHAKE)
     await h.until(lambda: bool(h.transport.out))
     assert h.transport.take() == ACCEPTED
@@ -495,6 +518,76 @@ async def test_keepalive_ping_answered_then_unanswered_closes_1011() -> None:
     assert h.transport.take()[:2] == b"\x89\x04"
     await h.until(lambda: h.transport.closing)  # not answered
     assert h.transport.take() == server_close(1011, "keepalive ping timeout")
+
+
+# -- a peer that does not read ------------------------------------------------------------
+
+
+async def test_pings_while_writing_is_paused_get_one_pong_for_the_latest() -> None:
+    h, _ = await accepted()
+    h.protocol.pause_writing()
+    assert h.transport.reading is False  # the peer does not read: we stop reading it
+    h.feed(b"".join(client_frame(Opcode.PING, f"p{i}".encode()) for i in range(1000)))
+    assert h.transport.out == b""  # nothing buffered per ping
+    h.protocol.resume_writing()
+    assert h.transport.take() == b"\x8a\x04p999"
+    assert h.transport.reading is True
+    h.feed(client_frame(Opcode.PING, b"now"))  # writable again: answered at once
+    assert h.transport.take() == b"\x8a\x03now"
+
+
+async def test_reading_resumes_with_writing_only_once_the_endpoint_took_its_messages() -> None:
+    h, events = await accepted()
+    h.protocol.pause_writing()
+    h.feed(client_frame(Opcode.TEXT, b"a") + client_frame(Opcode.TEXT, b"b"))
+    await h.until(lambda: len(events) == 1)  # the echo of "a" waits for writing
+    h.protocol.resume_writing()
+    assert h.transport.reading is False  # "b" still waits for the endpoint
+    await h.until(lambda: len(events) == 2)
+    await h.until(lambda: h.transport.reading)
+    assert h.transport.take() == b"\x81\x01A\x81\x01B"
+
+
+async def test_peer_that_does_not_read_is_aborted_1008_after_the_stall_deadline() -> None:
+    h, events = await accepted(send_stall_s=0.05)
+    resumed, _ = await accepted(send_stall_s=0.05)
+    h.protocol.pause_writing()
+    resumed.protocol.pause_writing()
+    resumed.protocol.resume_writing()  # caught up in time: the deadline is disarmed
+    h.feed(client_frame(Opcode.PING, b"x"))
+    await h.task_done()
+    # No close frame: it would only queue behind what the peer never read.
+    assert h.transport.aborted and h.transport.take() == b""
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1008, "reason": "not reading"}
+    assert not resumed.transport.closing and resumed.protocol._stall is None
+    with pytest.raises(WebSocketDisconnect):
+        await h.protocol.send_text("late")
+
+
+async def test_a_close_stuck_behind_unread_output_is_aborted_too() -> None:
+    h, events = await accepted(send_stall_s=0.05)
+    h.feed(client_frame(Opcode.TEXT, b"close me"))  # our close waits for the echo...
+    await h.until(lambda: bool(h.transport.out))
+    assert h.transport.take() == server_close(4408, "too slow")
+    h.protocol.pause_writing()  # ...behind output the peer does not read
+    await h.until(lambda: h.transport.aborted)
+    await h.task_done()
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1008, "reason": "not reading"}
+
+
+async def test_while_writing_is_paused_the_stall_deadline_not_the_keepalive_decides() -> None:
+    h, events = await accepted(ws_ping_interval=0.05, ws_ping_timeout=0.01, send_stall_s=0.5)
+    h.protocol.pause_writing()  # the peer's pong could not even be read now
+    await h.until(lambda: h.transport.aborted)
+    assert h.transport.take() == b""  # no keepalive ping went out while paused
+    await h.task_done()
+    assert events[-1] == {"type": "websocket.disconnect", "code": 1008, "reason": "not reading"}
+
+
+async def test_no_stall_deadline_when_it_is_zero() -> None:
+    h, _ = await accepted(send_stall_s=0)
+    h.protocol.pause_writing()
+    assert h.protocol._stall is None and not h.transport.closing
 
 
 # -- what it relies on in uvicorn --------------------------------------------------------
