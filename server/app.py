@@ -52,7 +52,8 @@ from server.settings import Settings
 from server.sites import site_cache
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
-from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
+from server.webhook_worker import DeliveryWorker, WebhookConfig
+from server.webhooks import WebhookListener
 
 log = logging.getLogger("beckon.app")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -143,9 +144,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         await reconcile_loads(owned.db, owned.broker)
         owned.broker.add_reconnect_listener(lambda: reconcile_loads(owned.db, owned.broker))
         janitor.start()
-        webhook_worker = DeliveryWorker(
-            owned.db, WebhookConfig.from_env(), settings.allow_private_targets
+        webhook_config = WebhookConfig.from_env(
+            deadline_s=settings.webhook_deadline_s,
+            max_in_flight=settings.webhook_max_in_flight,
+            pause_after=settings.webhook_pause_after,
         )
+        webhook_worker = DeliveryWorker(owned.db, webhook_config, settings.allow_private_targets)
         webhook_listener = WebhookListener(owned.db, webhook_worker)
         webhook_listener.attach(app.state.events)
         app.state.webhook_listener = webhook_listener

@@ -96,6 +96,26 @@ class Settings:
         "let webhooks target private and loopback addresses (tests, intranets)",
         as_bool,
     )
+    # Webhook isolation (server/webhook_worker.py): one slow or dead receiver never
+    # delays another endpoint's deliveries.
+    webhook_deadline_s: int = setting(
+        10,
+        "BECKON_WEBHOOK_DEADLINE_S",
+        "one overall deadline per webhook attempt (DNS, connect, send, answer), seconds",
+        as_int(1, 300),
+    )
+    webhook_max_in_flight: int = setting(
+        4,
+        "BECKON_WEBHOOK_MAX_IN_FLIGHT",
+        "webhook attempts under way at once to one endpoint, per node",
+        as_int(1, 64),
+    )
+    webhook_pause_after: int = setting(
+        20,
+        "BECKON_WEBHOOK_PAUSE_AFTER",
+        "failed attempts in a row after which a webhook endpoint is paused until resumed",
+        as_int(1, 100_000),
+    )
     max_body_bytes: int = setting(
         1024 * 1024,
         "BECKON_MAX_BODY_BYTES",

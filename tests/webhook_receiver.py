@@ -1,5 +1,6 @@
 """A local HTTP receiver for webhook tests: records every request, answers a chosen
-status, and can be down (its port closed) and come back on the same port."""
+status, can be down (its port closed) and come back on the same port, and can be slow:
+with `hold` set it records each request and then answers only once released."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ class Receiver:
         self.port = port or free_port()
         self.requests: list[Received] = []
         self.status = 200
+        self.hold = False  # True: answer nothing until release() (a receiver that hangs)
+        self.answered = 0
+        self._released = asyncio.Event()
         self._arrived = asyncio.Event()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -41,7 +45,15 @@ class Receiver:
     async def _hook(self, request: Request) -> Response:
         self.requests.append(Received(dict(request.headers), await request.body()))
         self._arrived.set()
+        if self.hold:
+            await self._released.wait()
+        self.answered += 1
         return Response("ok", self.status)
+
+    def release(self) -> None:
+        """Answer every held request, and hold no more."""
+        self.hold = False
+        self._released.set()
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
@@ -58,6 +70,7 @@ class Receiver:
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
 
     async def stop(self) -> None:
+        self.release()
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await self._task

@@ -18,12 +18,8 @@ from server.api.router import ApiRouter, Context
 from server.errors import ApiError
 from server.ids import new_id, now_ms
 from server.store import outbox
-from server.webhooks import (
-    EVENTS,
-    enqueue_test,
-    new_secret,
-    validate_target,
-)
+from server.webhook_targets import validate_target
+from server.webhooks import EVENTS, enqueue_test, new_secret
 
 routes = ApiRouter()
 ADMIN = frozenset({"admin"})
@@ -53,6 +49,12 @@ def webhook_out(row: dict[str, Any], secret: bool = False) -> dict[str, Any]:
         "description": row["description"],
         "events": row["events"],
         "active": bool(row["active"]),
+        # Paused (by an admin, or after BECKON_WEBHOOK_PAUSE_AFTER failures in a row):
+        # nothing is sent, deliveries wait until resumed.
+        "paused": row.get("paused_ts") is not None,
+        "paused_ts": row.get("paused_ts"),
+        "paused_reason": row.get("paused_reason"),
+        "failures": int(row.get("failures") or 0),
         "created_ts": row["created_ts"],
         "secret_hint": "…" + row["secret"][-4:],
     }
@@ -165,6 +167,33 @@ async def test_webhook(ctx: Context) -> dict[str, Any]:
         delivery_id = await enqueue_test(conn, hook, now_ms())
     _wake_worker(ctx.request)
     return {"delivery_id": delivery_id}
+
+
+@routes.route(
+    "POST", "/sites/{site_id}/webhooks/{webhook_id}/pause", roles=ADMIN, tags=["webhooks"]
+)
+async def pause_webhook(ctx: Context) -> dict[str, Any]:
+    """Stop sending to the endpoint; its deliveries wait until it is resumed."""
+    _site, hook = await _webhook(ctx)
+    async with ctx.services.db.write() as conn:
+        await outbox.pause(conn, hook["id"], now_ms(), f"paused by {ctx.user.user['email']}")
+        hook = await outbox.get_webhook(conn, hook["site_id"], hook["id"])
+    assert hook is not None
+    return webhook_out(hook)
+
+
+@routes.route(
+    "POST", "/sites/{site_id}/webhooks/{webhook_id}/resume", roles=ADMIN, tags=["webhooks"]
+)
+async def resume_webhook(ctx: Context) -> dict[str, Any]:
+    """Send to the endpoint again, starting at once with every delivery that waited."""
+    _site, hook = await _webhook(ctx)
+    async with ctx.services.db.write() as conn:
+        waiting = await outbox.resume(conn, hook["id"], now_ms())
+        hook = await outbox.get_webhook(conn, hook["site_id"], hook["id"])
+    assert hook is not None
+    _wake_worker(ctx.request)
+    return {**webhook_out(hook), "waiting": waiting}
 
 
 @routes.route(

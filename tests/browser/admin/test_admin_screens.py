@@ -180,6 +180,12 @@ async def test_webhooks_screen(browser: Browser, node: BeckonProcess, chat: Chat
         got = await receiver.wait_for(lambda rs: len(rs) >= 1)
         assert verify(secret, got[0]) and got[0].headers["x-beckon-event"] == "webhook.test"
         await admin.shot("webhooks")
+        # Pause shows who paused it; resume sends again.
+        await endpoints.get_by_role("button", name="Pause").click()
+        await expect(endpoints.locator(".hook-paused")).to_have_text("Paused")
+        await expect(endpoints).to_contain_text(f"paused by {ADMIN[0]}")
+        await endpoints.get_by_role("button", name="Resume").click()
+        await expect(endpoints.locator(".hook-sending")).to_have_text("Sending")
         # Shown once: after a reload the secret is nowhere on the page.
         await page.reload()
         await expect(page.locator("#view")).to_have_attribute("data-ready", "true")
