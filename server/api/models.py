@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -15,7 +15,15 @@ HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: a wrong JSON type is a 422 ("3" is not a number, 1 is not true).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def unset() -> Any:
+    """The default of a PATCH field that may be left out but never set to null: its type
+    has no None, so an explicit null is a 422 naming the field (a stored null broke
+    every later visitor socket of the site). Handlers read `model_fields_set`."""
+    return Field(default=None)
 
 
 def _origin(value: str) -> str:
@@ -99,15 +107,15 @@ class SiteCreate(Strict):
 
 
 class SitePatch(Strict):
-    name: Name | None = None
-    allowed_origins: Annotated[list[Origin], Field(max_length=50)] | None = None
-    timezone: TimeZone | None = None
-    default_lang: Lang | None = None
-    languages: Annotated[list[Lang], Field(max_length=50)] | None = None
-    widget: WidgetLook | None = None
-    departments: Annotated[list[Department], Field(max_length=50)] | None = None
-    business_hours: BusinessHours | None = None
-    settings: SiteOptions | None = None
+    name: Name = unset()
+    allowed_origins: Annotated[list[Origin], Field(max_length=50)] = unset()
+    timezone: TimeZone = unset()
+    default_lang: Lang = unset()
+    languages: Annotated[list[Lang], Field(max_length=50)] = unset()
+    widget: WidgetLook = unset()
+    departments: Annotated[list[Department], Field(max_length=50)] = unset()
+    business_hours: BusinessHours | None = None  # null: no business hours (always open)
+    settings: SiteOptions = unset()
     rotate_identity_secret: bool = False
 
 
@@ -162,16 +170,15 @@ class AgentCreate(Strict):
 
 
 class AgentPatch(Strict):
-    password: Annotated[str, Field(min_length=10, max_length=200)] | None = None
-    role: Role | None = None
-    display_name: Name | None = None
+    password: Annotated[str, Field(min_length=10, max_length=200)] = unset()
+    role: Role = unset()
+    display_name: Name = unset()
+    # null: no avatar
     avatar_url: Annotated[str, Field(max_length=500, pattern=r"^https://")] | None = None
-    capacity: Annotated[int, Field(ge=1, le=50)] | None = None
-    departments: Annotated[list[Department], Field(max_length=50)] | None = None
-    site_ids: (
-        Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] | None
-    ) = None
-    active: bool | None = None
+    capacity: Annotated[int, Field(ge=1, le=50)] = unset()
+    departments: Annotated[list[Department], Field(max_length=50)] = unset()
+    site_ids: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] = unset()
+    active: bool = unset()
 
 
 class TokenCreate(Strict):

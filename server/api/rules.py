@@ -8,6 +8,7 @@ from typing import Any
 
 from invitations import catalogue, compile_rule, validate_rule
 from server.api.access import site_for
+from server.api.query import StatsQuery
 from server.api.router import ANY_ROLE, ApiRouter, Context
 from server.chat import visitor_state
 from server.chat.rule_cache import rule_json
@@ -217,30 +218,27 @@ async def matching_saved(ctx: Context) -> dict[str, Any]:
     return await matching_count(ctx, site, row["body"])
 
 
-def _range(ctx: Context) -> tuple[int, int]:
-    query = ctx.query()
-    try:
-        now = now_ms()
-        from_ts = int(query.get("from_ts", now - 30 * 86_400_000))
-        to_ts = int(query.get("to_ts", now + 1))
-    except ValueError:
-        raise ApiError("invalid_request", "from_ts and to_ts must be integers (ms)") from None
+def _range(args: StatsQuery) -> tuple[int, int]:
+    to_ts = now_ms() + 1 if args.to_ts is None else args.to_ts
+    from_ts = to_ts - 1 - 30 * 86_400_000 if args.from_ts is None else args.from_ts
     if from_ts >= to_ts:
         raise ApiError("invalid_request", "from_ts must be before to_ts")
-    if query.get("bucket", "day") != "day":
-        raise ApiError("invalid_request", "bucket must be day")
     return from_ts, to_ts
 
 
-@routes.route("GET", "/sites/{site_id}/rules/{rule_id}/stats", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "GET",
+    "/sites/{site_id}/rules/{rule_id}/stats",
+    roles=RULE_ROLES,
+    query=StatsQuery,
+    tags=["rules"],
+)
 async def stats(ctx: Context) -> dict[str, Any]:
     """Funnel per variant, conversions and revenue, holdout uplift (95 % interval)."""
     site, row = await _rule(ctx)
-    from_ts, to_ts = _range(ctx)
-    raw_version = ctx.query().get("version")
-    if raw_version is not None and not raw_version.isdigit():
-        raise ApiError("invalid_request", "version must be an integer")
-    version = int(raw_version) if raw_version else None
+    args: StatsQuery = ctx.args
+    from_ts, to_ts = _range(args)
+    version = args.version
     data = await rule_stats(ctx.services.db, site, row["id"], from_ts, to_ts, version)
     groups = data.pop("groups")
     return _with_uplift(row, version, data, groups["invited"], groups["holdout"])

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from server.api.access import site_for
 from server.api.models import Strict
-from server.api.pagination import parse_limit
+from server.api.query import DeliveriesQuery
 from server.api.router import ApiRouter, Context
 from server.errors import ApiError
 from server.ids import new_id, now_ms
@@ -197,16 +197,17 @@ async def resume_webhook(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "GET", "/sites/{site_id}/webhooks/{webhook_id}/deliveries", roles=ADMIN, tags=["webhooks"]
+    "GET",
+    "/sites/{site_id}/webhooks/{webhook_id}/deliveries",
+    roles=ADMIN,
+    query=DeliveriesQuery,
+    tags=["webhooks"],
 )
 async def list_deliveries(ctx: Context) -> dict[str, Any]:
     """Newest deliveries first, each with every attempt's status code or error."""
     _site, hook = await _webhook(ctx)
-    query = ctx.query()
-    limit = parse_limit(query.get("limit"))
-    before = query.get("cursor")
-    if before is not None and not before.isdigit():
-        raise ApiError("invalid_request", "cursor is not valid")
+    args: DeliveriesQuery = ctx.args
+    limit, before = args.limit, args.cursor
     async with ctx.services.db.read() as conn:
         rows = await outbox.deliveries(conn, hook["id"], limit + 1, int(before) if before else None)
     more = len(rows) > limit
