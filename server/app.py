@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -45,6 +46,7 @@ from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
 from server.hub.visitor_ws import visitor_endpoint
+from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
 from server.resources import open_services
 from server.services import Services
@@ -74,7 +76,13 @@ api = merge(
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
-    return Response(orjson.dumps(error_body(code, message)), status, media_type="application/json")
+    # no-store here too: a 500 is answered outside the middleware (NoStoreApi).
+    return Response(
+        orjson.dumps(error_body(code, message)),
+        status,
+        headers={"Cache-Control": "no-store"},
+        media_type="application/json",
+    )
 
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
@@ -184,6 +192,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(NoStoreApi)],
         exception_handlers={
             ApiError: _api_error,
             StoreUnavailable: _unavailable,

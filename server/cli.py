@@ -238,7 +238,10 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> None:
         lifespan="on",
         log_level=settings.log_level.lower(),
         access_log=False,
-        proxy_headers=True,
+        # Off: uvicorn's own proxy_headers believes X-Forwarded-For from any loopback
+        # peer and overwrites the peer address; server/client_address.py decides whom
+        # to believe (BECKON_TRUSTED_PROXIES, nothing by default) from the real peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)

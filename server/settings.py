@@ -9,6 +9,7 @@ stderr and exit code 2. Nothing here opens a connection.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -27,6 +28,7 @@ from server.settings_parse import (
     as_header_name,
     as_int,
     as_str,
+    as_token,
     as_url,
 )
 
@@ -37,6 +39,7 @@ DEFAULT_BROKER_URL = "memory://"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_FILE_NAME = "beckon.secret"
 MIN_SECRET_LENGTH = 32
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 __all__ = ["Settings", "SettingsError", "load_settings", "redact_url", "setting_specs"]
 
@@ -173,6 +176,22 @@ class Settings:
         "comma-separated CIDRs of proxies whose `X-Forwarded-For` and "
         "`X-Forwarded-Proto` are believed (e.g. `127.0.0.1/32,10.0.0.0/8`); none by default",
         as_cidrs,
+    )
+
+    # /metrics names sites' traffic and timings: readable from these addresses (the
+    # client address as BECKON_TRUSTED_PROXIES resolves it), or anywhere with the token.
+    metrics_allow: tuple[IPNetwork, ...] = setting(
+        LOOPBACK,
+        "BECKON_METRICS_ALLOW",
+        "comma-separated CIDRs that may read `/metrics` without a token (default loopback "
+        "only; empty: none); a request relayed by an untrusted proxy never qualifies",
+        as_cidrs,
+    )
+    metrics_token: str = setting(
+        "",
+        "BECKON_METRICS_TOKEN",
+        "a bearer token (at least 24 characters) that reads `/metrics` from any address",
+        as_token(24),
     )
 
     @property

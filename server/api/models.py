@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from publicsuffixlist import PublicSuffixList
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
@@ -26,6 +28,13 @@ def unset() -> Any:
     return Field(default=None)
 
 
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List bundled with the `publicsuffixlist` package (offline),
+    loaded on first use; a pure lookup table, never refreshed over the network."""
+    return PublicSuffixList()
+
+
 def _origin(value: str) -> str:
     lowered = value.lower().rstrip("/")
     if not ORIGIN_RE.match(lowered):
@@ -33,6 +42,16 @@ def _origin(value: str) -> str:
             "an origin is scheme://host[:port], optionally https://*.example.com; "
             f"got {value[:100]!r}"
         )
+    host = lowered.split("://", 1)[1].split(":", 1)[0]
+    if host.startswith("*."):
+        # `*.` must stand before a registrable domain (example.co.uk), never before a
+        # public suffix (com, co.uk, github.io): that would allow every site under it.
+        rest = host[2:]
+        if _suffixes().privatesuffix(rest) is None:
+            raise ValueError(
+                f"{rest!r} is a public suffix: a wildcard must keep a registrable domain, "
+                "e.g. https://*.example.com"
+            )
     return lowered
 
 
@@ -92,6 +111,9 @@ class SiteOptions(Strict):
     priority_cart_s: Annotated[int, Field(ge=0, le=86400)] = 0
     # A waiting visitor gone from the site this long is recorded as missed (visitor_left).
     abandon_after_s: Annotated[int, Field(ge=10, le=86400)] = 60
+    # Conversions the widget reports can be sent by anyone with the page open: they count
+    # in rule stats and uplift only when the site says so (server-side events always do).
+    trust_client_conversions: bool = False
 
 
 class SiteCreate(Strict):

@@ -63,6 +63,7 @@ class Endpoint:
     body: type[BaseModel] | None
     response: type[BaseModel] | None
     query: type[Query] | None
+    body_schema: dict[str, Any] | None  # a body the handler validates itself
     status: int
     summary: str
     tags: list[str] = field(default_factory=list)
@@ -140,6 +141,7 @@ class ApiRouter:
         body: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         query: type[Query] | None = None,
+        body_schema: dict[str, Any] | None = None,
         status: int = 200,
         summary: str = "",
         tags: list[str] | None = None,
@@ -154,6 +156,7 @@ class ApiRouter:
                     body,
                     response,
                     query,
+                    body_schema,
                     status,
                     summary or (handler.__doc__ or "").strip().split("\n")[0],
                     tags or [],
@@ -235,10 +238,11 @@ class ApiRouter:
                 parameters += query_parameters(ep.query)
             if parameters:
                 op["parameters"] = parameters
-            if ep.body is not None:
+            body_schema = ref(ep.body) if ep.body is not None else ep.body_schema
+            if body_schema is not None:
                 op["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": ref(ep.body)}},
+                    "content": {"application/json": {"schema": body_schema}},
                 }
             ok: dict[str, Any] = {"description": "OK"}
             if ep.response is not None:

@@ -20,6 +20,25 @@ from server.store.rule_stats import rule_stats
 
 routes = ApiRouter()
 RULE_ROLES = frozenset({"admin", "marketer"})
+# Rules are validated by the engine (`check_rule`: a 422 with the path of each problem,
+# docs/protocol.md); the OpenAPI document states their outline.
+RULE_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "when", "variants"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "priority": {"type": "integer"},
+        "enabled": {"type": "boolean"},
+        "when": {"type": "object"},
+        "gates": {"type": "object"},
+        "variants": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+    },
+    "description": "a rule: conditions (when), gates and variants; see docs/protocol.md",
+}
+RULE_PATCH_BODY: dict[str, Any] = {
+    "type": "object",
+    "description": 'some fields of a rule, e.g. {"enabled": false}',
+}
 SERVER_FIELDS = ("id", "version", "created_ts", "updated_ts")
 MAX_RULES_PER_SITE = 500
 
@@ -84,7 +103,13 @@ async def list_rules(ctx: Context) -> dict[str, Any]:
     return {"items": [rule_out(r) for r in rows], "next_cursor": None}
 
 
-@routes.route("POST", "/sites/{site_id}/rules/validate", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules/validate",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    tags=["rules"],
+)
 async def validate(ctx: Context) -> dict[str, Any]:
     """Validate a rule without saving: every problem with its JSON path."""
     await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -92,7 +117,14 @@ async def validate(ctx: Context) -> dict[str, Any]:
     return {"valid": True, "errors": []}
 
 
-@routes.route("POST", "/sites/{site_id}/rules", roles=RULE_ROLES, status=201, tags=["rules"])
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    status=201,
+    tags=["rules"],
+)
 async def create_rule(ctx: Context) -> dict[str, Any]:
     """Save a new rule (version 1)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -148,13 +180,25 @@ async def _save(ctx: Context, merged: dict[str, Any]) -> dict[str, Any]:
     return rule_out(updated)
 
 
-@routes.route("PUT", "/sites/{site_id}/rules/{rule_id}", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "PUT",
+    "/sites/{site_id}/rules/{rule_id}",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    tags=["rules"],
+)
 async def put_rule(ctx: Context) -> dict[str, Any]:
     """Replace a rule; a changed rule is a new version (stats are per version)."""
     return await _save(ctx, await _json_body(ctx))
 
 
-@routes.route("PATCH", "/sites/{site_id}/rules/{rule_id}", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "PATCH",
+    "/sites/{site_id}/rules/{rule_id}",
+    roles=RULE_ROLES,
+    body_schema=RULE_PATCH_BODY,
+    tags=["rules"],
+)
 async def patch_rule(ctx: Context) -> dict[str, Any]:
     """Change some fields, e.g. `{"enabled": false}`."""
     _, row = await _rule(ctx)
@@ -204,7 +248,13 @@ async def matching_count(
     return {"matching": matching, "online": len(visitors)}
 
 
-@routes.route("POST", "/sites/{site_id}/rules/matching", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules/matching",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    tags=["rules"],
+)
 async def matching_draft(ctx: Context) -> dict[str, Any]:
     """Live count for a draft rule (the editor's "matching now")."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
