@@ -70,7 +70,9 @@ async def patch_site(ctx: Context) -> dict[str, Any]:
     if "settings" in patch.model_fields_set or "languages" in patch.model_fields_set:
         merged = dict(site["settings"] or {})
         if patch.settings is not None:
-            merged.update(patch.settings.model_dump(mode="json"))
+            # Only the options sent: the others keep their values (the admin saves a
+            # few at a time; defaults must not overwrite the rest).
+            merged.update(patch.settings.model_dump(mode="json", exclude_unset=True))
         if patch.languages is not None:
             merged["languages"] = patch.languages
         values["settings"] = merged

@@ -83,6 +83,12 @@ async def test_widget_conversions_stay_out_of_uplift_unless_trusted(chat: ChatSi
         assert stats["invited"]["conversions"] == 2
         assert stats["invited"]["revenue"] == {"EUR": 1000.0}
         assert stats["client_reported_excluded"] == 0
+        # Saving other options (as the admin's form does) keeps it.
+        other = await client.patch(
+            f"/api/v1/sites/{site}", json={"settings": {"queue_timeout_s": 700}}
+        )
+        assert other.json()["settings"]["trust_client_conversions"] is True
+        assert other.json()["settings"]["queue_timeout_s"] == 700
         wrong = await client.patch(
             f"/api/v1/sites/{site}", json={"settings": {"trust_client_conversions": "yes"}}
         )
