@@ -29,6 +29,36 @@ PUBLIC = frozenset()
 # answered 404 before it reaches a query (a NUL byte broke PostgreSQL with a 500).
 PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PATH_SCHEMA = {"type": "string", "pattern": PATH_PARAM.pattern}
+# Every error answer (server/errors.py): a stable code, a message, and for validation
+# failures the path and message of each problem.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["path", "message"],
+                        "properties": {
+                            "path": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
 @dataclass(slots=True)
@@ -248,7 +278,10 @@ class ApiRouter:
             if ep.response is not None:
                 ok["content"] = {"application/json": {"schema": ref(ep.response)}}
             op["responses"][str(ep.status)] = ok
-            op["responses"]["default"] = {"description": "error: {error: {code, message}}"}
+            op["responses"]["default"] = {
+                "description": "an error",
+                "content": {"application/json": {"schema": ERROR_REF}},
+            }
             if ep.roles:
                 op["security"] = [{"session": []}, {"bearer": []}]
                 op["x-roles"] = sorted(ep.roles)
@@ -258,7 +291,7 @@ class ApiRouter:
             "info": {"title": title, "version": version},
             "paths": paths,
             "components": {
-                "schemas": schemas,
+                "schemas": {**schemas, "Error": ERROR_SCHEMA},
                 "securitySchemes": {
                     "session": {"type": "apiKey", "in": "cookie", "name": "beckon_session"},
                     "bearer": {"type": "http", "scheme": "bearer"},
