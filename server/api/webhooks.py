@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from server.api.access import site_for
@@ -39,6 +39,58 @@ class WebhookIn(Strict):
     url: Annotated[str, Field(min_length=8, max_length=2000)]
     events: Annotated[list[EventKind], Field(min_length=1, max_length=len(EVENTS))]
     description: Annotated[str, Field(max_length=200)] = ""
+
+
+class WebhookOut(BaseModel):
+    id: str
+    site_id: str
+    url: str
+    description: str
+    events: list[str]
+    active: bool
+    paused: bool
+    paused_ts: int | None
+    paused_reason: str | None
+    failures: int = Field(description="failed attempts in a row")
+    created_ts: int
+    secret_hint: str
+    secret: str | None = Field(None, description="only in the answer that created it")
+
+
+class WebhookResumed(WebhookOut):
+    waiting: int = Field(description="deliveries that waited, now due at once")
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+    next_cursor: None
+    events: list[str]
+
+
+class Attempt(BaseModel):
+    ts: int
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event: str
+    event_id: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_ts: int
+    next_attempt_ts: int | None
+    delivered_ts: int | None
+    attempt_log: list[Attempt]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
 
 
 def webhook_out(row: dict[str, Any], secret: bool = False) -> dict[str, Any]:
@@ -109,7 +161,9 @@ def _wake_worker(request: Request) -> None:
         worker.wake()
 
 
-@routes.route("GET", "/sites/{site_id}/webhooks", roles=ADMIN, tags=["webhooks"])
+@routes.route(
+    "GET", "/sites/{site_id}/webhooks", roles=ADMIN, response=WebhookList, tags=["webhooks"]
+)
 async def list_webhooks(ctx: Context) -> dict[str, Any]:
     """The site's webhook endpoints (secrets are not shown again)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -119,7 +173,13 @@ async def list_webhooks(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "POST", "/sites/{site_id}/webhooks", roles=ADMIN, body=WebhookIn, status=201, tags=["webhooks"]
+    "POST",
+    "/sites/{site_id}/webhooks",
+    roles=ADMIN,
+    body=WebhookIn,
+    response=WebhookOut,
+    status=201,
+    tags=["webhooks"],
 )
 async def post_webhook(ctx: Context) -> dict[str, Any]:
     """Add an endpoint; the answer carries its signing secret, shown this once."""
@@ -170,7 +230,11 @@ async def test_webhook(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "POST", "/sites/{site_id}/webhooks/{webhook_id}/pause", roles=ADMIN, tags=["webhooks"]
+    "POST",
+    "/sites/{site_id}/webhooks/{webhook_id}/pause",
+    roles=ADMIN,
+    response=WebhookOut,
+    tags=["webhooks"],
 )
 async def pause_webhook(ctx: Context) -> dict[str, Any]:
     """Stop sending to the endpoint; its deliveries wait until it is resumed."""
@@ -183,7 +247,11 @@ async def pause_webhook(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "POST", "/sites/{site_id}/webhooks/{webhook_id}/resume", roles=ADMIN, tags=["webhooks"]
+    "POST",
+    "/sites/{site_id}/webhooks/{webhook_id}/resume",
+    roles=ADMIN,
+    response=WebhookResumed,
+    tags=["webhooks"],
 )
 async def resume_webhook(ctx: Context) -> dict[str, Any]:
     """Send to the endpoint again, starting at once with every delivery that waited."""
@@ -201,6 +269,7 @@ async def resume_webhook(ctx: Context) -> dict[str, Any]:
     "/sites/{site_id}/webhooks/{webhook_id}/deliveries",
     roles=ADMIN,
     query=DeliveriesQuery,
+    response=DeliveryList,
     tags=["webhooks"],
 )
 async def list_deliveries(ctx: Context) -> dict[str, Any]:
