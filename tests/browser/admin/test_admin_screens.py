@@ -104,8 +104,15 @@ async def test_sites_screen(browser: Browser, node: BeckonProcess, chat: ChatSit
         error = page.locator('.field-error[data-path="allowed_origins.1"]')
         await expect(error).to_contain_text("an origin is scheme://host[:port]")
         assert await origins.evaluate("el => el.classList.contains('invalid')")
+        # A wildcard over a public suffix is refused with the server's reason.
+        await origins.fill("https://shop.example.com\nhttps://*.co.uk")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator('.field-error[data-path="allowed_origins.1"]')).to_contain_text(
+            "'co.uk' is a public suffix"
+        )
         await origins.fill("https://shop.example.com")
         await page.get_by_label("Attribution window (days)").fill("14")
+        await page.get_by_label("Count conversions the widget reports").check()
         await page.get_by_role("button", name="Save changes").click()
         await expect(page.locator(".toast")).to_contain_text("Site saved")
         await admin.shot("site-settings")
@@ -117,6 +124,7 @@ async def test_sites_screen(browser: Browser, node: BeckonProcess, chat: ChatSit
                 )
             ).json()
         assert site["settings"]["attribution_window_days"] == 14
+        assert site["settings"]["trust_client_conversions"] is True
         assert site["name"] == f"Shop {XSS}"
         await admin.no_injection()
     finally:
