@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from tests.beckon_process import BeckonProcess, running_node
 from tests.chat_setup import ChatSite, make_chat_site
+from tests.conftest import create_pg_database, drop_pg_database
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 API = "/api/v1"
@@ -20,10 +21,23 @@ DIGITS = "must be a whole number written with the digits 0-9"
 TOO_BIG = "Input should be less than or equal to 9007199254740991"
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def node(tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    async with running_node(tmp_path_factory.mktemp("strict")) as process:
-        yield process
+@pytest_asyncio.fixture(
+    scope="module",
+    loop_scope="module",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+async def node(request, tmp_path_factory) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
+    # Both stores: SQLite overflowed on 40-digit integers, PostgreSQL refuses NUL in text.
+    env, url = {}, None
+    if request.param == "postgres":
+        url = await create_pg_database()
+        env["BECKON_DATABASE_URL"] = url
+    try:
+        async with running_node(tmp_path_factory.mktemp("strict"), env=env) as process:
+            yield process
+    finally:
+        if url is not None:
+            await drop_pg_database(url)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
