@@ -39,7 +39,7 @@ from server.webhooks import USER_AGENT, sign
 
 log = logging.getLogger("beckon.webhooks")
 
-MAX_TOTAL_IN_FLIGHT = 64  # attempts under way on one node, all endpoints together
+MAX_TOTAL_IN_FLIGHT = 256  # attempts under way on one node, all endpoints together
 LEASE_MARGIN_S = 20.0  # a lease outlives the deadline by this much (recording the outcome)
 
 
