@@ -5,7 +5,8 @@ same model.
 Strict on purpose: an integer is ASCII digits only (`str.isdigit` and `int()` accept
 `²` and `٣`), within a bound that fits a 64-bit column (a 40-digit value overflowed
 SQLite), and no text parameter may carry control characters (a NUL broke FTS5 and
-PostgreSQL). Parameters an endpoint does not declare are ignored.
+PostgreSQL). Parameters an endpoint does not declare are ignored; an empty value is the
+same as none.
 """
 
 from __future__ import annotations
@@ -87,9 +88,10 @@ class DeliveriesQuery(Query):
 
 
 def parse_query(model: type[Query], params: dict[str, str]) -> Query:
-    """`params` validated by `model`; ApiError 422 naming each bad parameter."""
+    """`params` validated by `model`; ApiError 422 naming each bad parameter. An empty
+    value is the parameter left out (`?status=&q=` from a form), as it always was."""
     try:
-        return model.model_validate(params)
+        return model.model_validate({k: v for k, v in params.items() if v != ""})
     except ValidationError as exc:
         details = [
             {
