@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
@@ -49,6 +50,7 @@ from server.hub.socket_loop import closing_when_unavailable
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
+from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
 from server.request_ids import StarletteWithRequestIds
 from server.resources import open_services
@@ -58,7 +60,8 @@ from server.sites import site_cache
 from server.static_routes import static_routes
 from server.store.database import StoreUnavailable
 from server.web import BrowserFiles, installed_browser_files
-from server.webhooks import DeliveryWorker, WebhookConfig, WebhookListener
+from server.webhook_worker import DeliveryWorker, WebhookConfig
+from server.webhooks import WebhookListener
 
 log = logging.getLogger("beckon.app")
 
@@ -79,7 +82,13 @@ api = merge(
 
 
 def _json_error(status: int, code: str, message: str) -> Response:
-    return Response(orjson.dumps(error_body(code, message)), status, media_type="application/json")
+    # no-store here too: a 500 is answered outside the middleware (NoStoreApi).
+    return Response(
+        orjson.dumps(error_body(code, message)),
+        status,
+        headers={"Cache-Control": "no-store"},
+        media_type="application/json",
+    )
 
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
@@ -168,9 +177,12 @@ def create_app(
         await reconcile_loads(owned.db, owned.broker)
         owned.broker.add_reconnect_listener(lambda: reconcile_loads(owned.db, owned.broker))
         janitor.start()
-        webhook_worker = DeliveryWorker(
-            owned.db, WebhookConfig.from_env(), settings.allow_private_targets
+        webhook_config = WebhookConfig.from_env(
+            deadline_s=settings.webhook_deadline_s,
+            max_in_flight=settings.webhook_max_in_flight,
+            pause_after=settings.webhook_pause_after,
         )
+        webhook_worker = DeliveryWorker(owned.db, webhook_config, settings.allow_private_targets)
         webhook_listener = WebhookListener(owned.db, webhook_worker)
         webhook_listener.attach(app.state.events)
         app.state.webhook_listener = webhook_listener
@@ -217,6 +229,7 @@ def create_app(
     return StarletteWithRequestIds(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(NoStoreApi)],
         exception_handlers={
             ApiError: _api_error,
             StoreUnavailable: _unavailable,

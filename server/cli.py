@@ -181,7 +181,7 @@ async def _create_site(settings: Settings, args: argparse.Namespace) -> None:
 async def _bootstrap(settings: Settings, services: Any) -> list[str]:
     """First run: an admin with a generated password, and a demo site with an invitation
     rule on the demo shop's checkout. Returns lines to print."""
-    from server.api.models import SiteCreate, WidgetLook
+    from server.api.models import SiteCreate, SiteOptions, WidgetLook
     from server.demo import DEMO_RULE, DEMO_RULE_WAIT_S, create_demo_rule
     from server.sites import create_site
     from server.store import sites as site_queries
@@ -208,9 +208,15 @@ async def _bootstrap(settings: Settings, services: Any) -> list[str]:
         twins = {"//127.0.0.1:": "//localhost:", "//localhost:": "//127.0.0.1:"}
         origins = [origin] + [origin.replace(a, b) for a, b in twins.items() if a in origin]
         look = WidgetLook(color="#2f5d50", greeting="Hi! Questions about a product or an order?")
-        site = await create_site(
-            services.db, SiteCreate(name="Demo site", allowed_origins=origins, widget=look)
+        # The demo shop has no backend: its orders come from the widget, so its stats
+        # count client-reported conversions (a real shop posts them server-side).
+        demo = SiteCreate(
+            name="Demo site",
+            allowed_origins=origins,
+            widget=look,
+            settings=SiteOptions(trust_client_conversions=True),
         )
+        site = await create_site(services.db, demo)
         await create_demo_rule(services.db, site["id"])
         lines.append(f"  demo site:      created, allowed origins {' '.join(origins)}")
         lines.append(

@@ -1,8 +1,14 @@
-"""`/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`."""
+"""`/healthz`, `/readyz`, `/metrics`, `/api/v1/openapi.json`.
+
+`/readyz` names the part that failed (store, broker) and a fixed word for how, never
+the driver's error text (hosts, users, SQL): that goes to the log. `/metrics` is read
+from allowed addresses or with the metrics token (`server/metrics_access.py`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import orjson
@@ -12,10 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.router import ApiRouter
-from server.errors import first_line
+from server.errors import error_body, first_line
+from server.metrics_access import metrics_allowed
 from server.services import Services
 from server.version import package_version
 
+log = logging.getLogger("beckon.ops")
 READY_TIMEOUT_S = 2.0
 
 
@@ -34,34 +42,39 @@ async def _check(name: str, probe, services: Services) -> str | None:  # type: i
     started = time.perf_counter()
     try:
         await asyncio.wait_for(probe(), READY_TIMEOUT_S)
-    except Exception as exc:  # any failure means "not ready"; the reason goes in the body
-        return f"{name}: {first_line(exc, 200)}"
+    except TimeoutError:
+        log.warning("readyz: %s did not answer within %g s", name, READY_TIMEOUT_S)
+        return "timeout"
+    except Exception as exc:  # any failure means "not ready"; the details go to the log
+        log.warning("readyz: %s failed: %s", name, first_line(exc, 300))
+        return "error"
     histogram.labels("ping").observe(time.perf_counter() - started)
     return None
 
 
 async def readyz(request: Request) -> Response:
-    """200 when the store and the broker both answer; 503 naming the ones that did not."""
+    """200 when the store and the broker both answer; 503 naming the ones that did not,
+    each with `timeout` (no answer within 2 s) or `error` (it answered with a failure)."""
     services: Services = request.app.state.services
-    results = await asyncio.gather(
+    store, broker = await asyncio.gather(
         _check("store", services.db.ping, services),
         _check("broker", services.broker.ping, services),
     )
-    failed = [r for r in results if r]
-    if failed:
-        return _json(
-            {
-                "status": "unavailable",
-                "failed": [f.split(":", 1)[0] for f in failed],
-                "reasons": failed,
-            },
-            503,
-        )
+    reasons = {name: why for name, why in (("store", store), ("broker", broker)) if why}
+    if reasons:
+        return _json({"status": "unavailable", "failed": list(reasons), "reasons": reasons}, 503)
     return _json({"status": "ready"})
 
 
 async def metrics(request: Request) -> Response:
     services: Services = request.app.state.services
+    if not metrics_allowed(request.scope, request.headers, services.settings):
+        body = error_body(
+            "forbidden",
+            "metrics are readable from BECKON_METRICS_ALLOW addresses or with the "
+            "BECKON_METRICS_TOKEN bearer token",
+        )
+        return _json(body, 403)
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -9,6 +9,7 @@ stderr and exit code 2. Nothing here opens a connection.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -29,6 +30,7 @@ from server.settings_parse import (
     as_header_name,
     as_int,
     as_str,
+    as_token,
     as_url,
 )
 
@@ -39,6 +41,7 @@ DEFAULT_BROKER_URL = "memory://"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_FILE_NAME = "beckon.secret"
 MIN_SECRET_LENGTH = 32
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 __all__ = ["Settings", "SettingsError", "load_settings", "redact_url", "setting_specs"]
 
@@ -127,6 +130,26 @@ class Settings:
         "BECKON_ALLOW_PRIVATE_TARGETS",
         "let webhooks target private and loopback addresses (tests, intranets)",
         as_bool,
+    )
+    # Webhook isolation (server/webhook_worker.py): one slow or dead receiver never
+    # delays another endpoint's deliveries.
+    webhook_deadline_s: int = setting(
+        10,
+        "BECKON_WEBHOOK_DEADLINE_S",
+        "one overall deadline per webhook attempt (DNS, connect, send, answer), seconds",
+        as_int(1, 300),
+    )
+    webhook_max_in_flight: int = setting(
+        4,
+        "BECKON_WEBHOOK_MAX_IN_FLIGHT",
+        "webhook attempts under way at once to one endpoint, per node",
+        as_int(1, 64),
+    )
+    webhook_pause_after: int = setting(
+        20,
+        "BECKON_WEBHOOK_PAUSE_AFTER",
+        "failed attempts in a row after which a webhook endpoint is paused until resumed",
+        as_int(1, 100_000),
     )
     max_body_bytes: int = setting(
         1024 * 1024,
@@ -223,6 +246,22 @@ class Settings:
         "comma-separated CIDRs of proxies whose `X-Forwarded-For` and "
         "`X-Forwarded-Proto` are believed (e.g. `127.0.0.1/32,10.0.0.0/8`); none by default",
         as_cidrs,
+    )
+
+    # /metrics names sites' traffic and timings: readable from these addresses (the
+    # client address as BECKON_TRUSTED_PROXIES resolves it), or anywhere with the token.
+    metrics_allow: tuple[IPNetwork, ...] = setting(
+        LOOPBACK,
+        "BECKON_METRICS_ALLOW",
+        "comma-separated CIDRs that may read `/metrics` without a token (default loopback "
+        "only; empty: none); a request relayed by an untrusted proxy never qualifies",
+        as_cidrs,
+    )
+    metrics_token: str = setting(
+        "",
+        "BECKON_METRICS_TOKEN",
+        "a bearer token (at least 24 characters) that reads `/metrics` from any address",
+        as_token(24),
     )
 
     @property

@@ -88,3 +88,17 @@ def as_cidrs(name: str, value: str) -> tuple[IPNetwork, ...]:
         except ValueError:
             raise SettingsError(f"{name}: {text!r} is not an IP address or CIDR") from None
     return tuple(networks)
+
+
+def as_token(min_length: int) -> Parser:
+    """A secret token: empty (unset), or at least `min_length` printable characters."""
+
+    def parse(name: str, value: str) -> str:
+        token = value.strip()
+        if token and (len(token) < min_length or not token.isprintable() or " " in token):
+            raise SettingsError(
+                f"{name}: expected at least {min_length} printable characters without spaces"
+            )
+        return token
+
+    return parse

@@ -1,5 +1,6 @@
 """A local HTTP receiver for webhook tests: records every request, answers a chosen
-status, and can be down (its port closed) and come back on the same port."""
+status, can be down (its port closed) and come back on the same port, and can be slow:
+with `hold` set it records each request and then answers only once released."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ class Receiver:
         self.requests: list[Received] = []
         self.status = 200
         self.answer_after_s = 0.0  # a slow target: each answer takes this long
-        self._released = asyncio.Event()  # set by stop(): slow answers go at once
+        self.hold = False  # True: answer nothing until release() (a receiver that hangs)
+        self.answered = 0
+        self._released = asyncio.Event()  # set by stop()/release(): waiting answers go
         self._arrived = asyncio.Event()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -47,7 +50,15 @@ class Receiver:
         if self.answer_after_s:  # the target's own pace
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._released.wait(), self.answer_after_s)
+        if self.hold:
+            await self._released.wait()
+        self.answered += 1
         return Response("ok", self.status)
+
+    def release(self) -> None:
+        """Answer every held request, and hold no more."""
+        self.hold = False
+        self._released.set()
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
@@ -64,6 +75,7 @@ class Receiver:
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
 
     async def stop(self) -> None:
+        self.release()
         if self._server is not None and self._task is not None:
             self._released.set()
             self._server.should_exit = True

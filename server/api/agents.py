@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.api.models import AgentCreate, AgentPatch, UserOut
-from server.api.pagination import decode_cursor, page, parse_limit
+from server.api.pagination import decode_cursor, page
+from server.api.query import Page
 from server.api.router import ApiRouter, Context
 from server.api.users_view import user_out
 from server.errors import ApiError
@@ -19,14 +20,14 @@ routes = ApiRouter()
 ADMIN = frozenset({"admin"})
 
 
-@routes.route("GET", "/agents", roles=ADMIN, tags=["agents"])
+@routes.route("GET", "/agents", roles=ADMIN, query=Page, tags=["agents"])
 async def list_agents(ctx: Context) -> dict[str, Any]:
     """Every user (admins, marketers, agents), paginated."""
-    query = ctx.query()
-    limit = parse_limit(query.get("limit"))
+    args: Page = ctx.args
+    limit = args.limit
     async with ctx.services.db.read() as conn:
         rows = await user_queries.list_users(
-            conn, after_id=decode_cursor(query.get("cursor")), limit=limit + 1
+            conn, after_id=decode_cursor(args.cursor), limit=limit + 1
         )
         result = page(rows, limit)
         result["items"] = [

@@ -11,6 +11,7 @@ from pydantic import Field
 from invitations import SiteContext, backtest, compile_rule
 from server.api.access import site_for
 from server.api.models import Strict
+from server.api.query import MAX_INT
 from server.api.router import ApiRouter, Context
 from server.api.rules import RULE_ROLES, check_rule
 from server.errors import ApiError
@@ -23,8 +24,8 @@ MAX_RANGE_MS = 90 * 86_400_000
 
 
 class BacktestIn(Strict):
-    from_ts: Annotated[int, Field(ge=0)]
-    to_ts: Annotated[int, Field(ge=0)]
+    from_ts: Annotated[int, Field(ge=0, le=MAX_INT)]
+    to_ts: Annotated[int, Field(ge=0, le=MAX_INT)]
     capacity_per_hour: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
 

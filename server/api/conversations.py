@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.api.access import site_for
-from server.api.pagination import decode_ts_cursor, parse_limit, ts_page
+from server.api.pagination import decode_ts_cursor, ts_page
+from server.api.query import ConversationsQuery, MessagesQuery
 from server.api.router import ApiRouter, Context
 from server.chat import conversations, messages
 from server.chat.payloads import conversation_summary, message_frame
@@ -16,20 +17,6 @@ from server.store import conversations as conv_queries
 
 routes = ApiRouter()
 CHAT_ROLES = frozenset({"admin", "agent"})
-STATUSES = ("queued", "active", "closed")
-
-
-def _int_param(query: dict[str, str], name: str, default: int | None = None) -> int | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError("invalid_request", f"{name} must be an integer") from None
-    if value < 0:
-        raise ApiError("invalid_request", f"{name} must be >= 0")
-    return value
 
 
 async def _visible_conversation(ctx: Context) -> dict[str, Any]:
@@ -52,14 +39,17 @@ async def get_conversation(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "GET", "/conversations/{conversation_id}/messages", roles=CHAT_ROLES, tags=["conversations"]
+    "GET",
+    "/conversations/{conversation_id}/messages",
+    roles=CHAT_ROLES,
+    query=MessagesQuery,
+    tags=["conversations"],
 )
 async def get_messages(ctx: Context) -> dict[str, Any]:
     """Messages with seq > after_seq, in order (internal notes included for agents)."""
     conv = await _visible_conversation(ctx)
-    query = ctx.query()
-    after_seq = _int_param(query, "after_seq", 0) or 0
-    limit = parse_limit(query.get("limit"))
+    args: MessagesQuery = ctx.args
+    after_seq, limit = args.after_seq, args.limit
     rows = await messages.after(
         ctx.services.db, conv["id"], after_seq, include_internal=True, limit=limit + 1
     )
@@ -71,28 +61,29 @@ async def get_messages(ctx: Context) -> dict[str, Any]:
     }
 
 
-@routes.route("GET", "/sites/{site_id}/conversations", roles=CHAT_ROLES, tags=["conversations"])
+@routes.route(
+    "GET",
+    "/sites/{site_id}/conversations",
+    roles=CHAT_ROLES,
+    query=ConversationsQuery,
+    tags=["conversations"],
+)
 async def list_conversations(ctx: Context) -> dict[str, Any]:
     """The site's conversations, newest first, each with the visitor brief; filters
     status, agent_id, from_ts, to_ts, q."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    query = ctx.query()
-    status = query.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ApiError("invalid_request", f"status must be one of {', '.join(STATUSES)}")
-    limit = parse_limit(query.get("limit"))
-    after = decode_ts_cursor(query.get("cursor"))
-    text = (query.get("q") or "").strip()
-    if len(text) > 200:
-        raise ApiError("invalid_request", "q must be at most 200 characters")
+    args: ConversationsQuery = ctx.args
+    limit = args.limit
+    after = decode_ts_cursor(args.cursor)
+    text = (args.q or "").strip()
     async with ctx.services.db.read() as conn:
         rows = await conv_queries.list_for_site(
             conn,
             site["id"],
-            status=status,
-            agent_id=query.get("agent_id") or None,
-            from_ts=_int_param(query, "from_ts"),
-            to_ts=_int_param(query, "to_ts"),
+            status=args.status,
+            agent_id=args.agent_id,
+            from_ts=args.from_ts,
+            to_ts=args.to_ts,
             after=after,
             limit=limit + 1,
             text=text or None,

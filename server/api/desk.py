@@ -8,8 +8,9 @@ from pydantic import Field
 from sqlalchemy import and_, delete, or_, select, update
 
 from server.api.access import site_for
-from server.api.models import Strict
-from server.api.pagination import decode_ts_cursor, parse_limit, ts_page
+from server.api.models import Strict, unset
+from server.api.pagination import decode_ts_cursor, ts_page
+from server.api.query import Page
 from server.api.router import ApiRouter, Context
 from server.errors import ApiError
 from server.ids import new_id, now_ms
@@ -26,8 +27,8 @@ class CannedReplyIn(Strict):
 
 
 class CannedReplyPatch(Strict):
-    shortcut: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")] | None = None
-    text: Annotated[str, Field(min_length=1, max_length=4000)] | None = None
+    shortcut: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w-]+$")] = unset()
+    text: Annotated[str, Field(min_length=1, max_length=4000)] = unset()
 
 
 def _canned_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -130,12 +131,14 @@ async def delete_canned(ctx: Context) -> dict[str, Any]:
     return {"ok": True, "id": row["id"]}
 
 
-@routes.route("GET", "/sites/{site_id}/offline-messages", roles=CHAT_ROLES, tags=["desk"])
+@routes.route(
+    "GET", "/sites/{site_id}/offline-messages", roles=CHAT_ROLES, query=Page, tags=["desk"]
+)
 async def list_offline(ctx: Context) -> dict[str, Any]:
     """Messages visitors left while nobody was available, newest first."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    query = ctx.query()
-    limit = parse_limit(query.get("limit"))
+    args: Page = ctx.args
+    limit = args.limit
     table = offline_messages
     select_ = (
         select(table)
@@ -143,7 +146,7 @@ async def list_offline(ctx: Context) -> dict[str, Any]:
         .order_by(table.c.created_ts.desc(), table.c.id.desc())
         .limit(limit + 1)
     )
-    after = decode_ts_cursor(query.get("cursor"))
+    after = decode_ts_cursor(args.cursor)
     if after is not None:
         ts, row_id = after
         select_ = select_.where(

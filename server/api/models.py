@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from publicsuffixlist import PublicSuffixList
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
@@ -15,7 +17,22 @@ HHMM = r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # strict: a wrong JSON type is a 422 ("3" is not a number, 1 is not true).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def unset() -> Any:
+    """The default of a PATCH field that may be left out but never set to null: its type
+    has no None, so an explicit null is a 422 naming the field (a stored null broke
+    every later visitor socket of the site). Handlers read `model_fields_set`."""
+    return Field(default=None)
+
+
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List bundled with the `publicsuffixlist` package (offline),
+    loaded on first use; a pure lookup table, never refreshed over the network."""
+    return PublicSuffixList()
 
 
 def _origin(value: str) -> str:
@@ -25,6 +42,16 @@ def _origin(value: str) -> str:
             "an origin is scheme://host[:port], optionally https://*.example.com; "
             f"got {value[:100]!r}"
         )
+    host = lowered.split("://", 1)[1].split(":", 1)[0]
+    if host.startswith("*."):
+        # `*.` must stand before a registrable domain (example.co.uk), never before a
+        # public suffix (com, co.uk, github.io): that would allow every site under it.
+        rest = host[2:]
+        if _suffixes().privatesuffix(rest) is None:
+            raise ValueError(
+                f"{rest!r} is a public suffix: a wildcard must keep a registrable domain, "
+                "e.g. https://*.example.com"
+            )
     return lowered
 
 
@@ -84,6 +111,9 @@ class SiteOptions(Strict):
     priority_cart_s: Annotated[int, Field(ge=0, le=86400)] = 0
     # A waiting visitor gone from the site this long is recorded as missed (visitor_left).
     abandon_after_s: Annotated[int, Field(ge=10, le=86400)] = 60
+    # Conversions the widget reports can be sent by anyone with the page open: they count
+    # in rule stats and uplift only when the site says so (server-side events always do).
+    trust_client_conversions: bool = False
 
 
 class SiteCreate(Strict):
@@ -99,15 +129,15 @@ class SiteCreate(Strict):
 
 
 class SitePatch(Strict):
-    name: Name | None = None
-    allowed_origins: Annotated[list[Origin], Field(max_length=50)] | None = None
-    timezone: TimeZone | None = None
-    default_lang: Lang | None = None
-    languages: Annotated[list[Lang], Field(max_length=50)] | None = None
-    widget: WidgetLook | None = None
-    departments: Annotated[list[Department], Field(max_length=50)] | None = None
-    business_hours: BusinessHours | None = None
-    settings: SiteOptions | None = None
+    name: Name = unset()
+    allowed_origins: Annotated[list[Origin], Field(max_length=50)] = unset()
+    timezone: TimeZone = unset()
+    default_lang: Lang = unset()
+    languages: Annotated[list[Lang], Field(max_length=50)] = unset()
+    widget: WidgetLook = unset()
+    departments: Annotated[list[Department], Field(max_length=50)] = unset()
+    business_hours: BusinessHours | None = None  # null: no business hours (always open)
+    settings: SiteOptions = unset()
     rotate_identity_secret: bool = False
 
 
@@ -162,13 +192,12 @@ class AgentCreate(Strict):
 
 
 class AgentPatch(Strict):
-    password: Annotated[str, Field(min_length=10, max_length=200)] | None = None
-    role: Role | None = None
-    display_name: Name | None = None
+    password: Annotated[str, Field(min_length=10, max_length=200)] = unset()
+    role: Role = unset()
+    display_name: Name = unset()
+    # null: no avatar
     avatar_url: Annotated[str, Field(max_length=500, pattern=r"^https://")] | None = None
-    capacity: Annotated[int, Field(ge=1, le=50)] | None = None
-    departments: Annotated[list[Department], Field(max_length=50)] | None = None
-    site_ids: (
-        Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] | None
-    ) = None
-    active: bool | None = None
+    capacity: Annotated[int, Field(ge=1, le=50)] = unset()
+    departments: Annotated[list[Department], Field(max_length=50)] = unset()
+    site_ids: Annotated[list[Annotated[str, Field(max_length=32)]], Field(max_length=500)] = unset()
+    active: bool = unset()

@@ -7,8 +7,13 @@ from typing import Any
 
 from server.errors import ApiError
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
+
+def _bad_cursor() -> ApiError:
+    return ApiError(
+        "validation_failed",
+        "the query string is not valid",
+        details=[{"path": "cursor", "message": "not a cursor this list gave out"}],
+    )
 
 
 def encode_cursor(last_id: str) -> str:
@@ -22,15 +27,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ApiError("invalid_request", "cursor is not valid") from None
-
-
-def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError("invalid_request", f"limit must be an integer in 1..{MAX_LIMIT}")
-    return int(raw)
+        raise _bad_cursor() from None
 
 
 def page(items: list[dict[str, Any]], limit: int, key: str = "id") -> dict[str, Any]:
@@ -50,8 +47,8 @@ def decode_ts_cursor(cursor: str | None) -> tuple[int, str] | None:
     if raw is None:
         return None
     ts, _, row_id = raw.partition(":")
-    if not ts.isdigit() or not row_id:
-        raise ApiError("invalid_request", "cursor is not valid")
+    if not (ts.isascii() and ts.isdigit()) or len(ts) > 16 or not row_id:
+        raise _bad_cursor()
     return int(ts), row_id
 
 

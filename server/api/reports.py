@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import Response
 
 from server.api.access import site_for
+from server.api.query import ReportQuery
 from server.api.router import ApiRouter, Context
 from server.errors import ApiError
 from server.ids import now_ms
@@ -24,15 +25,6 @@ REPORT_ROLES = frozenset({"admin", "marketer", "agent"})
 DAY_MS = 86_400_000
 MAX_SPAN_MS = 400 * DAY_MS
 TABLES = ("totals", "agents", "departments", "days", "missed", "funnel", "rules")
-
-
-def _ts(query: dict[str, str], name: str, default: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit():
-        raise ApiError("invalid_request", f"{name} must be milliseconds since the epoch")
-    return int(raw)
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -86,24 +78,31 @@ def table_rows(report: dict[str, Any], table: str) -> list[dict[str, Any]]:
     return list(report[table])
 
 
-@routes.route("GET", "/sites/{site_id}/reports/summary", roles=REPORT_ROLES, tags=["reports"])
+@routes.route(
+    "GET",
+    "/sites/{site_id}/reports/summary",
+    roles=REPORT_ROLES,
+    query=ReportQuery,
+    tags=["reports"],
+)
 async def summary(ctx: Context) -> Any:
     """Chats, missed (with reasons), response times, duration, CSAT, NPS, CES — overall,
     per agent, per department and per day — and the invitation funnel."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    query = ctx.query()
-    to_ts = _ts(query, "to_ts", now_ms())
-    from_ts = _ts(query, "from_ts", to_ts - 30 * DAY_MS)
+    args: ReportQuery = ctx.args
+    to_ts = now_ms() if args.to_ts is None else args.to_ts
+    from_ts = to_ts - 30 * DAY_MS if args.from_ts is None else args.from_ts
     if from_ts >= to_ts:
         raise ApiError("invalid_request", "from_ts must be before to_ts")
     if to_ts - from_ts > MAX_SPAN_MS:
         raise ApiError("invalid_request", "the period is at most 400 days")
-    fmt = query.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError("invalid_request", "format must be json or csv")
-    table = query.get("table", "")
+    fmt, table = args.format, args.table or ""
     if fmt == "csv" and table not in TABLES:
-        raise ApiError("invalid_request", f"table must be one of {', '.join(TABLES)}")
+        raise ApiError(
+            "validation_failed",
+            "the query string is not valid",
+            details=[{"path": "table", "message": f"with format=csv, one of {', '.join(TABLES)}"}],
+        )
     async with ctx.services.db.read() as conn:
         data = await reports.load(conn, site["id"], from_ts, to_ts)
     report = reports.summarise(data, site["timezone"])

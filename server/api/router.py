@@ -18,12 +18,47 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.api.query import Query, parse_query, query_parameters
 from server.auth import ROLES, Principal, authenticate
 from server.errors import ApiError
 from server.services import Services
 
 ANY_ROLE = frozenset(ROLES)
 PUBLIC = frozenset()
+# Every id in a path (sites, agents, conversations, …) has this shape; anything else is
+# answered 404 before it reaches a query (a NUL byte broke PostgreSQL with a 500).
+PATH_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PATH_SCHEMA = {"type": "string", "pattern": PATH_PARAM.pattern}
+# Every error answer (server/errors.py): a stable code, a message, and for validation
+# failures the path and message of each problem.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["path", "message"],
+                        "properties": {
+                            "path": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
 @dataclass(slots=True)
@@ -35,6 +70,7 @@ class Context:
     principal: Principal | None
     body: Any
     params: dict[str, str]
+    args: Any = None  # the validated query-string parameters (the endpoint's `query` model)
 
     @property
     def user(self) -> Principal:
@@ -56,6 +92,8 @@ class Endpoint:
     roles: frozenset[str]
     body: type[BaseModel] | None
     response: type[BaseModel] | None
+    query: type[Query] | None
+    body_schema: dict[str, Any] | None  # a body the handler validates itself
     status: int
     summary: str
     tags: list[str] = field(default_factory=list)
@@ -92,10 +130,29 @@ async def read_json_body(request: Request, limit: int) -> Any:
         if size > limit:
             raise ApiError("too_large", f"the body is larger than {limit} bytes")
         chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
-        return orjson.loads(b"".join(chunks))
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError("invalid_json", f"the body is not valid JSON: {exc}") from None
+    # No field of ours means a NUL, and PostgreSQL refuses one in text (a 500).
+    if b"\\u0000" in raw and _has_nul(parsed):
+        raise ApiError(
+            "validation_failed",
+            "the request body is not valid",
+            details=[{"path": "(body)", "message": "NUL characters (\\u0000) are not allowed"}],
+        )
+    return parsed
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class ApiRouter:
@@ -113,6 +170,8 @@ class ApiRouter:
         roles: frozenset[str] = ANY_ROLE,
         body: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
+        query: type[Query] | None = None,
+        body_schema: dict[str, Any] | None = None,
         status: int = 200,
         summary: str = "",
         tags: list[str] | None = None,
@@ -126,6 +185,8 @@ class ApiRouter:
                     roles,
                     body,
                     response,
+                    query,
+                    body_schema,
                     status,
                     summary or (handler.__doc__ or "").strip().split("\n")[0],
                     tags or [],
@@ -159,6 +220,12 @@ class ApiRouter:
                     raise ApiError("unauthorized", "sign in or send an API token")
                 if principal.role not in endpoint.roles:
                     raise ApiError("forbidden", f"the {principal.role} role cannot do this")
+            for name, value in request.path_params.items():
+                if not PATH_PARAM.match(value):
+                    raise ApiError("not_found", f"no such {name.removesuffix('_id')}")
+            args = None
+            if endpoint.query is not None:
+                args = parse_query(endpoint.query, dict(request.query_params))
             body = None
             if endpoint.body is not None:
                 raw = await read_json_body(request, services.settings.max_body_bytes)
@@ -170,7 +237,7 @@ class ApiRouter:
                         "the request body is not valid",
                         details=validation_details(exc),
                     ) from None
-            ctx = Context(request, services, principal, body, dict(request.path_params))
+            ctx = Context(request, services, principal, body, dict(request.path_params), args)
             result = await endpoint.handler(ctx)
             if isinstance(result, Response):
                 return result
@@ -194,21 +261,27 @@ class ApiRouter:
         for ep in self.endpoints:
             op: dict[str, Any] = {"summary": ep.summary, "tags": ep.tags, "responses": {}}
             params = re.findall(r"{(\w+)}", ep.path)
-            if params:
-                op["parameters"] = [
-                    {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                    for p in params
-                ]
-            if ep.body is not None:
+            parameters = [
+                {"name": p, "in": "path", "required": True, "schema": PATH_SCHEMA} for p in params
+            ]
+            if ep.query is not None:
+                parameters += query_parameters(ep.query)
+            if parameters:
+                op["parameters"] = parameters
+            body_schema = ref(ep.body) if ep.body is not None else ep.body_schema
+            if body_schema is not None:
                 op["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": ref(ep.body)}},
+                    "content": {"application/json": {"schema": body_schema}},
                 }
             ok: dict[str, Any] = {"description": "OK"}
             if ep.response is not None:
                 ok["content"] = {"application/json": {"schema": ref(ep.response)}}
             op["responses"][str(ep.status)] = ok
-            op["responses"]["default"] = {"description": "error: {error: {code, message}}"}
+            op["responses"]["default"] = {
+                "description": "an error",
+                "content": {"application/json": {"schema": ERROR_REF}},
+            }
             if ep.roles:
                 op["security"] = [{"session": []}, {"bearer": []}]
                 op["x-roles"] = sorted(ep.roles)
@@ -218,7 +291,7 @@ class ApiRouter:
             "info": {"title": title, "version": version},
             "paths": paths,
             "components": {
-                "schemas": schemas,
+                "schemas": {**schemas, "Error": ERROR_SCHEMA},
                 "securitySchemes": {
                     "session": {"type": "apiKey", "in": "cookie", "name": "beckon_session"},
                     "bearer": {"type": "http", "scheme": "bearer"},

@@ -8,6 +8,7 @@ from typing import Any
 
 from invitations import catalogue, compile_rule, validate_rule
 from server.api.access import site_for
+from server.api.query import StatsQuery
 from server.api.router import ANY_ROLE, ApiRouter, Context
 from server.chat import visitor_state
 from server.chat.rule_cache import rule_json
@@ -19,6 +20,25 @@ from server.store.rule_stats import rule_stats
 
 routes = ApiRouter()
 RULE_ROLES = frozenset({"admin", "marketer"})
+# Rules are validated by the engine (`check_rule`: a 422 with the path of each problem,
+# docs/protocol.md); the OpenAPI document states their outline.
+RULE_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "when", "variants"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "priority": {"type": "integer"},
+        "enabled": {"type": "boolean"},
+        "when": {"type": "object"},
+        "gates": {"type": "object"},
+        "variants": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+    },
+    "description": "a rule: conditions (when), gates and variants; see docs/protocol.md",
+}
+RULE_PATCH_BODY: dict[str, Any] = {
+    "type": "object",
+    "description": 'some fields of a rule, e.g. {"enabled": false}',
+}
 SERVER_FIELDS = ("id", "version", "created_ts", "updated_ts")
 MAX_RULES_PER_SITE = 500
 
@@ -83,7 +103,13 @@ async def list_rules(ctx: Context) -> dict[str, Any]:
     return {"items": [rule_out(r) for r in rows], "next_cursor": None}
 
 
-@routes.route("POST", "/sites/{site_id}/rules/validate", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules/validate",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    tags=["rules"],
+)
 async def validate(ctx: Context) -> dict[str, Any]:
     """Validate a rule without saving: every problem with its JSON path."""
     await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -91,7 +117,14 @@ async def validate(ctx: Context) -> dict[str, Any]:
     return {"valid": True, "errors": []}
 
 
-@routes.route("POST", "/sites/{site_id}/rules", roles=RULE_ROLES, status=201, tags=["rules"])
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    status=201,
+    tags=["rules"],
+)
 async def create_rule(ctx: Context) -> dict[str, Any]:
     """Save a new rule (version 1)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -147,13 +180,25 @@ async def _save(ctx: Context, merged: dict[str, Any]) -> dict[str, Any]:
     return rule_out(updated)
 
 
-@routes.route("PUT", "/sites/{site_id}/rules/{rule_id}", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "PUT",
+    "/sites/{site_id}/rules/{rule_id}",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    tags=["rules"],
+)
 async def put_rule(ctx: Context) -> dict[str, Any]:
     """Replace a rule; a changed rule is a new version (stats are per version)."""
     return await _save(ctx, await _json_body(ctx))
 
 
-@routes.route("PATCH", "/sites/{site_id}/rules/{rule_id}", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "PATCH",
+    "/sites/{site_id}/rules/{rule_id}",
+    roles=RULE_ROLES,
+    body_schema=RULE_PATCH_BODY,
+    tags=["rules"],
+)
 async def patch_rule(ctx: Context) -> dict[str, Any]:
     """Change some fields, e.g. `{"enabled": false}`."""
     _, row = await _rule(ctx)
@@ -203,7 +248,13 @@ async def matching_count(
     return {"matching": matching, "online": len(visitors)}
 
 
-@routes.route("POST", "/sites/{site_id}/rules/matching", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules/matching",
+    roles=RULE_ROLES,
+    body_schema=RULE_BODY,
+    tags=["rules"],
+)
 async def matching_draft(ctx: Context) -> dict[str, Any]:
     """Live count for a draft rule (the editor's "matching now")."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -217,30 +268,27 @@ async def matching_saved(ctx: Context) -> dict[str, Any]:
     return await matching_count(ctx, site, row["body"])
 
 
-def _range(ctx: Context) -> tuple[int, int]:
-    query = ctx.query()
-    try:
-        now = now_ms()
-        from_ts = int(query.get("from_ts", now - 30 * 86_400_000))
-        to_ts = int(query.get("to_ts", now + 1))
-    except ValueError:
-        raise ApiError("invalid_request", "from_ts and to_ts must be integers (ms)") from None
+def _range(args: StatsQuery) -> tuple[int, int]:
+    to_ts = now_ms() + 1 if args.to_ts is None else args.to_ts
+    from_ts = to_ts - 1 - 30 * 86_400_000 if args.from_ts is None else args.from_ts
     if from_ts >= to_ts:
         raise ApiError("invalid_request", "from_ts must be before to_ts")
-    if query.get("bucket", "day") != "day":
-        raise ApiError("invalid_request", "bucket must be day")
     return from_ts, to_ts
 
 
-@routes.route("GET", "/sites/{site_id}/rules/{rule_id}/stats", roles=RULE_ROLES, tags=["rules"])
+@routes.route(
+    "GET",
+    "/sites/{site_id}/rules/{rule_id}/stats",
+    roles=RULE_ROLES,
+    query=StatsQuery,
+    tags=["rules"],
+)
 async def stats(ctx: Context) -> dict[str, Any]:
     """Funnel per variant, conversions and revenue, holdout uplift (95 % interval)."""
     site, row = await _rule(ctx)
-    from_ts, to_ts = _range(ctx)
-    raw_version = ctx.query().get("version")
-    if raw_version is not None and not raw_version.isdigit():
-        raise ApiError("invalid_request", "version must be an integer")
-    version = int(raw_version) if raw_version else None
+    args: StatsQuery = ctx.args
+    from_ts, to_ts = _range(args)
+    version = args.version
     data = await rule_stats(ctx.services.db, site, row["id"], from_ts, to_ts, version)
     groups = data.pop("groups")
     return _with_uplift(row, version, data, groups["invited"], groups["holdout"])

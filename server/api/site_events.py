@@ -88,6 +88,7 @@ async def post_event(ctx: Context) -> dict[str, Any]:
                 body.user_id,
                 data.get("props") or {},
                 now,
+                client_reported=False,  # the site's backend, with its API token
             )
         except attribution.DuplicateOrder as exc:
             raise ApiError("conflict", f"order {exc} was already recorded") from None

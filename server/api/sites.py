@@ -7,7 +7,8 @@ from typing import Any
 
 from server.api.access import site_for
 from server.api.models import SiteCreate, SiteOut, SitePatch
-from server.api.pagination import decode_cursor, page, parse_limit
+from server.api.pagination import decode_cursor, page
+from server.api.query import Page
 from server.api.router import ANY_ROLE, ApiRouter, Context
 from server.hub.access_events import publish_access_to_admins
 from server.sites import create_site, site_out
@@ -17,16 +18,16 @@ routes = ApiRouter()
 ADMIN = frozenset({"admin"})
 
 
-@routes.route("GET", "/sites", roles=ANY_ROLE, tags=["sites"])
+@routes.route("GET", "/sites", roles=ANY_ROLE, query=Page, tags=["sites"])
 async def list_sites(ctx: Context) -> dict[str, Any]:
     """Sites the caller belongs to (all of them for admins), paginated."""
-    query = ctx.query()
-    limit = parse_limit(query.get("limit"))
+    args: Page = ctx.args
+    limit = args.limit
     async with ctx.services.db.read() as conn:
         rows = await site_queries.list_sites(
             conn,
             member_id=None if ctx.user.is_admin else ctx.user.id,
-            after_id=decode_cursor(query.get("cursor")),
+            after_id=decode_cursor(args.cursor),
             limit=limit + 1,
         )
     base = ctx.services.settings.base_url
@@ -71,7 +72,9 @@ async def patch_site(ctx: Context) -> dict[str, Any]:
     if "settings" in patch.model_fields_set or "languages" in patch.model_fields_set:
         merged = dict(site["settings"] or {})
         if patch.settings is not None:
-            merged.update(patch.settings.model_dump(mode="json"))
+            # Only the options sent: the others keep their values (the admin saves a
+            # few at a time; defaults must not overwrite the rest).
+            merged.update(patch.settings.model_dump(mode="json", exclude_unset=True))
         if patch.languages is not None:
             merged["languages"] = patch.languages
         values["settings"] = merged

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from server.api.access import site_for
 from server.api.models import Strict
-from server.api.pagination import parse_limit
+from server.api.query import DeliveriesQuery
 from server.api.router import ApiRouter, Context
 from server.errors import ApiError
 from server.ids import new_id, now_ms
 from server.store import outbox
-from server.webhooks import (
-    EVENTS,
-    enqueue_test,
-    new_secret,
-    validate_target,
-)
+from server.webhook_targets import validate_target
+from server.webhooks import EVENTS, enqueue_test, new_secret
 
 routes = ApiRouter()
 ADMIN = frozenset({"admin"})
@@ -45,6 +41,58 @@ class WebhookIn(Strict):
     description: Annotated[str, Field(max_length=200)] = ""
 
 
+class WebhookOut(BaseModel):
+    id: str
+    site_id: str
+    url: str
+    description: str
+    events: list[str]
+    active: bool
+    paused: bool
+    paused_ts: int | None
+    paused_reason: str | None
+    failures: int = Field(description="failed attempts in a row")
+    created_ts: int
+    secret_hint: str
+    secret: str | None = Field(None, description="only in the answer that created it")
+
+
+class WebhookResumed(WebhookOut):
+    waiting: int = Field(description="deliveries that waited, now due at once")
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+    next_cursor: None
+    events: list[str]
+
+
+class Attempt(BaseModel):
+    ts: int
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event: str
+    event_id: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_ts: int
+    next_attempt_ts: int | None
+    delivered_ts: int | None
+    attempt_log: list[Attempt]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
 def webhook_out(row: dict[str, Any], secret: bool = False) -> dict[str, Any]:
     out = {
         "id": row["id"],
@@ -53,6 +101,12 @@ def webhook_out(row: dict[str, Any], secret: bool = False) -> dict[str, Any]:
         "description": row["description"],
         "events": row["events"],
         "active": bool(row["active"]),
+        # Paused (by an admin, or after BECKON_WEBHOOK_PAUSE_AFTER failures in a row):
+        # nothing is sent, deliveries wait until resumed.
+        "paused": row.get("paused_ts") is not None,
+        "paused_ts": row.get("paused_ts"),
+        "paused_reason": row.get("paused_reason"),
+        "failures": int(row.get("failures") or 0),
         "created_ts": row["created_ts"],
         "secret_hint": "…" + row["secret"][-4:],
     }
@@ -107,7 +161,9 @@ def _wake_worker(request: Request) -> None:
         worker.wake()
 
 
-@routes.route("GET", "/sites/{site_id}/webhooks", roles=ADMIN, tags=["webhooks"])
+@routes.route(
+    "GET", "/sites/{site_id}/webhooks", roles=ADMIN, response=WebhookList, tags=["webhooks"]
+)
 async def list_webhooks(ctx: Context) -> dict[str, Any]:
     """The site's webhook endpoints (secrets are not shown again)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
@@ -117,7 +173,13 @@ async def list_webhooks(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "POST", "/sites/{site_id}/webhooks", roles=ADMIN, body=WebhookIn, status=201, tags=["webhooks"]
+    "POST",
+    "/sites/{site_id}/webhooks",
+    roles=ADMIN,
+    body=WebhookIn,
+    response=WebhookOut,
+    status=201,
+    tags=["webhooks"],
 )
 async def post_webhook(ctx: Context) -> dict[str, Any]:
     """Add an endpoint; the answer carries its signing secret, shown this once."""
@@ -168,16 +230,53 @@ async def test_webhook(ctx: Context) -> dict[str, Any]:
 
 
 @routes.route(
-    "GET", "/sites/{site_id}/webhooks/{webhook_id}/deliveries", roles=ADMIN, tags=["webhooks"]
+    "POST",
+    "/sites/{site_id}/webhooks/{webhook_id}/pause",
+    roles=ADMIN,
+    response=WebhookOut,
+    tags=["webhooks"],
+)
+async def pause_webhook(ctx: Context) -> dict[str, Any]:
+    """Stop sending to the endpoint; its deliveries wait until it is resumed."""
+    _site, hook = await _webhook(ctx)
+    async with ctx.services.db.write() as conn:
+        await outbox.pause(conn, hook["id"], now_ms(), f"paused by {ctx.user.user['email']}")
+        hook = await outbox.get_webhook(conn, hook["site_id"], hook["id"])
+    assert hook is not None
+    return webhook_out(hook)
+
+
+@routes.route(
+    "POST",
+    "/sites/{site_id}/webhooks/{webhook_id}/resume",
+    roles=ADMIN,
+    response=WebhookResumed,
+    tags=["webhooks"],
+)
+async def resume_webhook(ctx: Context) -> dict[str, Any]:
+    """Send to the endpoint again, starting at once with every delivery that waited."""
+    _site, hook = await _webhook(ctx)
+    async with ctx.services.db.write() as conn:
+        waiting = await outbox.resume(conn, hook["id"], now_ms())
+        hook = await outbox.get_webhook(conn, hook["site_id"], hook["id"])
+    assert hook is not None
+    _wake_worker(ctx.request)
+    return {**webhook_out(hook), "waiting": waiting}
+
+
+@routes.route(
+    "GET",
+    "/sites/{site_id}/webhooks/{webhook_id}/deliveries",
+    roles=ADMIN,
+    query=DeliveriesQuery,
+    response=DeliveryList,
+    tags=["webhooks"],
 )
 async def list_deliveries(ctx: Context) -> dict[str, Any]:
     """Newest deliveries first, each with every attempt's status code or error."""
     _site, hook = await _webhook(ctx)
-    query = ctx.query()
-    limit = parse_limit(query.get("limit"))
-    before = query.get("cursor")
-    if before is not None and not before.isdigit():
-        raise ApiError("invalid_request", "cursor is not valid")
+    args: DeliveriesQuery = ctx.args
+    limit, before = args.limit, args.cursor
     async with ctx.services.db.read() as conn:
         rows = await outbox.deliveries(conn, hook["id"], limit + 1, int(before) if before else None)
     more = len(rows) > limit

@@ -33,8 +33,14 @@ async def record(
     user_id: str | None,
     props: dict[str, Any],
     ts: int,
+    *,
+    client_reported: bool = True,
 ) -> dict[str, Any]:
-    """Store one conversion and its attribution. Raises DuplicateOrder."""
+    """Store one conversion and its attribution. Raises DuplicateOrder.
+
+    `client_reported`: the widget sent it (anyone with the page open can), so it is
+    kept out of rule stats and uplift unless the site trusts client conversions. Only
+    the site's backend (`POST /sites/{id}/events`) passes False — untrusted unless said."""
     value = props.get("value", 0)
     if (
         not isinstance(value, int | float)
@@ -54,6 +60,7 @@ async def record(
         "value": float(value),
         "currency": props.get("currency") if isinstance(props.get("currency"), str) else None,
         "order_id": str(props["order_id"])[:200] if props.get("order_id") else None,
+        "client_reported": client_reported,
         **credit,
     }
     try:

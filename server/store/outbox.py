@@ -9,6 +9,7 @@ node that dies mid-send leaves a lease that simply runs out; the row is due agai
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -63,6 +64,60 @@ async def subscribers(conn: AsyncConnection, site_id: str, event: str) -> list[d
     return [r for r in rows if r["active"] and event in (r["events"] or [])]
 
 
+async def count_outcome(
+    conn: AsyncConnection, webhook_id: str, error: str | None, now: int, pause_after: int
+) -> bool:
+    """Count one attempt's outcome against its endpoint: a success clears the count of
+    consecutive failures, a failure adds one, and the `pause_after`-th pauses the
+    endpoint with a reason naming the last error. True when this attempt paused it."""
+    if error is None:
+        await conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id, webhooks.c.failures != 0)
+            .values(failures=0)
+        )
+        return False
+    await conn.execute(
+        update(webhooks).where(webhooks.c.id == webhook_id).values(failures=webhooks.c.failures + 1)
+    )
+    reason = f"paused after {pause_after} failed attempts in a row; the last: {error}"
+    result = await conn.execute(
+        update(webhooks)
+        .where(
+            webhooks.c.id == webhook_id,
+            webhooks.c.failures >= pause_after,
+            webhooks.c.paused_ts.is_(None),
+        )
+        .values(paused_ts=now, paused_reason=reason[:500])
+    )
+    return result.rowcount == 1
+
+
+async def pause(conn: AsyncConnection, webhook_id: str, now: int, reason: str) -> None:
+    """Stop sending to an endpoint; its deliveries (and new ones) wait in the outbox."""
+    await conn.execute(
+        update(webhooks)
+        .where(webhooks.c.id == webhook_id, webhooks.c.paused_ts.is_(None))
+        .values(paused_ts=now, paused_reason=reason[:500])
+    )
+
+
+async def resume(conn: AsyncConnection, webhook_id: str, now: int) -> int:
+    """Send to an endpoint again, starting with everything that waited (due at once);
+    the count of consecutive failures starts over. Returns how many deliveries waited."""
+    await conn.execute(
+        update(webhooks)
+        .where(webhooks.c.id == webhook_id)
+        .values(paused_ts=None, paused_reason=None, failures=0)
+    )
+    result = await conn.execute(
+        update(webhook_outbox)
+        .where(webhook_outbox.c.webhook_id == webhook_id, webhook_outbox.c.status == PENDING)
+        .values(next_attempt_ts=now)
+    )
+    return int(result.rowcount or 0)
+
+
 # -- the outbox ---------------------------------------------------------------------
 
 
@@ -76,25 +131,37 @@ async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     )
 
 
-async def due_ids(conn: AsyncConnection, now: int, limit: int) -> list[str]:
-    """Ids of pending deliveries whose time has come and whose lease (if any) ran out."""
+async def due(
+    conn: AsyncConnection, now: int, limit: int, skip_webhooks: Collection[str] = ()
+) -> list[tuple[str, str]]:
+    """(id, webhook_id) of pending deliveries whose time has come and whose lease (if
+    any) ran out, oldest due first — leaving out paused endpoints and `skip_webhooks`
+    (those this node already sends its most to), so one busy endpoint's backlog never
+    fills the batch that other endpoints wait behind."""
     query = (
-        select(webhook_outbox.c.id)
+        select(webhook_outbox.c.id, webhook_outbox.c.webhook_id)
+        .join(webhooks, webhooks.c.id == webhook_outbox.c.webhook_id)
         .where(
             webhook_outbox.c.status == PENDING,
             webhook_outbox.c.next_attempt_ts <= now,
             or_(webhook_outbox.c.locked_until.is_(None), webhook_outbox.c.locked_until < now),
+            webhooks.c.paused_ts.is_(None),
         )
         .order_by(webhook_outbox.c.next_attempt_ts, webhook_outbox.c.id)
         .limit(limit)
     )
-    return [r[0] for r in await conn.execute(query)]
+    if skip_webhooks:
+        query = query.where(webhook_outbox.c.webhook_id.not_in(list(skip_webhooks)))
+    return [(r[0], r[1]) for r in await conn.execute(query)]
 
 
 async def next_due_ts(conn: AsyncConnection) -> int | None:
-    """When the earliest pending delivery falls due (ignoring leases), or None."""
-    query = select(func.min(webhook_outbox.c.next_attempt_ts)).where(
-        webhook_outbox.c.status == PENDING
+    """When the earliest pending delivery of an unpaused endpoint falls due (ignoring
+    leases), or None."""
+    query = (
+        select(func.min(webhook_outbox.c.next_attempt_ts))
+        .join(webhooks, webhooks.c.id == webhook_outbox.c.webhook_id)
+        .where(webhook_outbox.c.status == PENDING, webhooks.c.paused_ts.is_(None))
     )
     return (await conn.execute(query)).scalar()
 

@@ -67,11 +67,33 @@ async def _load(
     return rows, chats, sales
 
 
+def _would_count(
+    sale: dict[str, Any],
+    entered: dict[str, dict[str, int]],
+    rule_id: str,
+    version: int | None,
+    window_ms: int,
+) -> bool:
+    """Whether a sale would have counted for this rule: in a group member's window, or
+    credited to the rule (version)."""
+    for members in entered.values():
+        since = members.get(sale["visitor_id"])
+        if since is not None and since <= sale["ts"] <= since + window_ms:
+            return True
+    credited = sale["rule_id"] == rule_id and not sale["held_out"]
+    return credited and (version is None or sale["rule_version"] == version)
+
+
 async def rule_stats(
     db: Database, site: dict[str, Any], rule_id: str, from_ts: int, to_ts: int, version: int | None
 ) -> dict[str, Any]:
-    window_ms = int((site.get("settings") or {}).get("attribution_window_days", 7)) * DAY_MS
+    options = site.get("settings") or {}
+    window_ms = int(options.get("attribution_window_days", 7)) * DAY_MS
     rows, chats, sales = await _load(db, site, rule_id, from_ts, to_ts, version, window_ms)
+    # Widget-reported conversions can be forged by any visitor: out of conversions,
+    # revenue and uplift unless the site trusts them; counted apart so none vanish.
+    distrust = not options.get("trust_client_conversions", False)
+    untrusted = 0
     tz = ZoneInfo(site["timezone"])
     variants: dict[str, dict[str, Any]] = defaultdict(_variant)
     days: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -100,6 +122,9 @@ async def rule_stats(
         variants[chat["variant_id"] or "-"]["chats"] += 1
     groups = {name: _group(members) for name, members in entered.items()}
     for sale in sales:
+        if distrust and sale["client_reported"]:
+            untrusted += _would_count(sale, entered, rule_id, version, window_ms)
+            continue
         currency = sale["currency"] or "-"
         # Uplift compares every invited visitor with every held-out one, accepted or not
         # (intent to treat): a conversion counts for a group inside the member's window.
@@ -123,4 +148,5 @@ async def rule_stats(
         ],
         "groups": groups,
         "days": [{"day": d, **dict(v)} for d, v in sorted(days.items())],
+        "client_reported_excluded": untrusted,
     }

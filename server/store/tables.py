@@ -303,6 +303,9 @@ conversions = Table(
     Column("rule_version", Integer, nullable=True),
     Column("variant_id", String(64), nullable=True),
     Column("held_out", Boolean, nullable=False, server_default=text("false")),
+    # Reported by the widget (anyone can send it), not by the site's backend: kept out
+    # of revenue uplift unless the site's `trust_client_conversions` is on.
+    Column("client_reported", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("site_id", "order_id"),
     Index(None, "site_id", "ts"),
     Index(None, "rule_id", "ts"),
@@ -321,6 +324,11 @@ webhooks = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_ts", BigInteger, nullable=False),
     Column("created_by", String(32), nullable=True),
+    # Consecutive failed attempts; at BECKON_WEBHOOK_PAUSE_AFTER the endpoint is paused
+    # (paused_ts set): its deliveries wait in the outbox until an admin resumes it.
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("paused_ts", BigInteger, nullable=True),
+    Column("paused_reason", String(500), nullable=True),
     Index(None, "site_id"),
 )
 

@@ -105,8 +105,15 @@ async def test_sites_screen(browser: Browser, node: BeckonProcess, chat: ChatSit
         error = page.locator('.field-error[data-path="allowed_origins.1"]')
         await expect(error).to_contain_text("an origin is scheme://host[:port]")
         assert await origins.evaluate("el => el.classList.contains('invalid')")
+        # A wildcard over a public suffix is refused with the server's reason.
+        await origins.fill("https://shop.example.com\nhttps://*.co.uk")
+        await page.get_by_role("button", name="Save changes").click()
+        await expect(page.locator('.field-error[data-path="allowed_origins.1"]')).to_contain_text(
+            "'co.uk' is a public suffix"
+        )
         await origins.fill("https://shop.example.com")
         await page.get_by_label("Attribution window (days)").fill("14")
+        await page.get_by_label("Count conversions the widget reports").check()
         await page.get_by_role("button", name="Save changes").click()
         await expect(page.locator(".toast")).to_contain_text("Site saved")
         await admin.shot("site-settings")
@@ -118,6 +125,7 @@ async def test_sites_screen(browser: Browser, node: BeckonProcess, chat: ChatSit
                 )
             ).json()
         assert site["settings"]["attribution_window_days"] == 14
+        assert site["settings"]["trust_client_conversions"] is True
         assert site["name"] == f"Shop {XSS}"
         await admin.no_injection()
     finally:
@@ -181,6 +189,12 @@ async def test_webhooks_screen(browser: Browser, node: BeckonProcess, chat: Chat
         got = await receiver.wait_for(lambda rs: len(rs) >= 1)
         assert verify(secret, got[0]) and got[0].headers["x-beckon-event"] == "webhook.test"
         await admin.shot("webhooks")
+        # Pause shows who paused it; resume sends again.
+        await endpoints.get_by_role("button", name="Pause").click()
+        await expect(endpoints.locator(".hook-paused")).to_have_text("Paused")
+        await expect(endpoints).to_contain_text(f"paused by {ADMIN[0]}")
+        await endpoints.get_by_role("button", name="Resume").click()
+        await expect(endpoints.locator(".hook-sending")).to_have_text("Sending")
         # Shown once: after a reload the secret is nowhere on the page.
         await page.reload()
         await expect(page.locator("#view")).to_have_attribute("data-ready", "true")

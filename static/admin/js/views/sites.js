@@ -33,7 +33,8 @@ async function renderSite(ctx, page, siteId) {
   const w = {color: '#2563eb', position: 'right', greeting: 'Hi! How can we help?', prechat: false,
     prechat_fields: [], survey: ['csat'], sound: true, ...s.widget};
   const o = {attribution_window_days: 7, queue_timeout_s: 600, offline_mode: 'offline_message',
-    max_invitations_per_visit: 2, max_invitations_per_day: 4, consent_mode: 'none', routing: 'least_busy', ...s.settings};
+    max_invitations_per_visit: 2, max_invitations_per_day: 4, consent_mode: 'none', routing: 'least_busy',
+    trust_client_conversions: false, ...s.settings};
   const errors = new Errors();
 
   const name = errors.at('name', input({value: s.name, maxlength: 200, required: true}));
@@ -57,6 +58,8 @@ async function renderSite(ctx, page, siteId) {
   const perDay = numberInput('settings.max_invitations_per_day', o.max_invitations_per_day, 0, 50);
   const consent = errors.at('settings.consent_mode', select([['none', 'Not needed'], ['required', 'Required before tracking']], o.consent_mode));
   const offline = errors.at('settings.offline_mode', select([['offline_message', 'Offer an offline message'], ['keep_queued', 'Keep the chat queued']], o.offline_mode));
+  const [trustLabel, trust] = checkbox('Count conversions the widget reports', o.trust_client_conversions);
+  errors.at('settings.trust_client_conversions', trustLabel);
   const routing = errors.at('settings.routing', select([['least_busy', 'Least busy agent'], ['round_robin', 'Round robin'], ['offer', 'Offer to one agent at a time']], o.routing));
 
   const hoursBox = h('div', {class: 'stack'});
@@ -95,7 +98,9 @@ async function renderSite(ctx, page, siteId) {
       field('Routing', routing), field('When no agent is free', offline),
       field('Queue timeout (s)', queueTimeout), field('Consent mode', consent, 'Required: the widget tracks behaviour only after consent'),
       field('Attribution window (days)', attribution, 'Conversions this long after an accepted invitation count for its rule'),
-      field('Invitations per visit', perVisit), field('Invitations per day', perDay))),
+      field('Invitations per visit', perVisit), field('Invitations per day', perDay),
+      h('div', {class: 'field wide'}, h('span', {class: 'field-label', text: 'Widget conversions'}), trustLabel,
+        h('span', {class: 'hint', text: 'Any visitor can report one. Off: rule stats and uplift count only orders your backend posts to /events.'})))),
     h('div', {class: 'form-foot'}, save, h('a', {class: 'btn btn-ghost', href: '#sites', text: 'Cancel'}), errors.footer));
 
   form.addEventListener('submit', async (event) => {
@@ -110,7 +115,8 @@ async function renderSite(ctx, page, siteId) {
       business_hours: windows.length || list(holidays.value).length ? {windows: windows.map((e) => e.read()), holidays: list(holidays.value)} : null,
       settings: {attribution_window_days: Number(attribution.value), queue_timeout_s: Number(queueTimeout.value),
         offline_mode: offline.value, max_invitations_per_visit: Number(perVisit.value),
-        max_invitations_per_day: Number(perDay.value), consent_mode: consent.value, routing: routing.value},
+        max_invitations_per_day: Number(perDay.value), consent_mode: consent.value, routing: routing.value,
+        trust_client_conversions: trust.checked},
     };
     save.disabled = true;
     try {

@@ -1,6 +1,7 @@
 'use strict';
 // Webhooks (admins): endpoints of the selected site with their events, the signing
-// secret shown once at creation, a delivery log with status codes, and a test send.
+// secret shown once at creation, a delivery log with status codes, a test send, and
+// pause / resume (an endpoint that keeps failing is paused by the server, with the reason).
 
 import {Errors, checkbox, field, h, input, panel, secretBox, table, toast, unavailable, when} from '../ui.js';
 
@@ -36,6 +37,12 @@ export async function renderWebhooks(ctx, page) {
         toast('Test delivery queued');
         showLog(hook);
       });
+      const toggle = h('button', {type: 'button', class: 'btn btn-sm', text: hook.paused ? 'Resume' : 'Pause'});
+      toggle.addEventListener('click', async () => {
+        const done = await ctx.api.post(`${base}/${hook.id}/${hook.paused ? 'resume' : 'pause'}`);
+        toast(hook.paused ? `Resumed; ${done.waiting} waiting deliveries go now` : 'Paused; deliveries wait');
+        await drawList();
+      });
       const log = h('button', {type: 'button', class: 'btn btn-sm btn-ghost', text: 'Deliveries'});
       log.addEventListener('click', () => showLog(hook));
       const del = h('button', {type: 'button', class: 'btn btn-sm btn-ghost btn-danger-ghost', text: 'Delete'});
@@ -45,11 +52,14 @@ export async function renderWebhooks(ctx, page) {
         logBox.replaceChildren();
         await drawList();
       });
-      return h('span', {class: 'row'}, test, log, del);
+      return h('span', {class: 'row'}, test, toggle, log, del);
     };
     listBox.replaceChildren(panel('Endpoints', table([
       {label: 'URL', value: (w) => h('span', {}, h('strong', {text: w.url}), w.description ? h('div', {class: 'small muted', text: w.description}) : null)},
       {label: 'Events', value: (w) => h('span', {class: 'chips'}, ...w.events.map((e) => h('span', {class: 'chip', text: e})))},
+      {label: 'State', value: (w) => (w.paused
+        ? h('span', {}, h('strong', {class: 'hook-paused', text: 'Paused'}), h('div', {class: 'small muted', text: w.paused_reason || ''}))
+        : h('span', {class: 'hook-sending', text: w.failures ? `Sending (${w.failures} failed in a row)` : 'Sending'}))},
       {label: 'Secret', value: (w) => w.secret_hint},
       {label: 'Created', value: (w) => when(w.created_ts)},
       {label: '', value: actions},
