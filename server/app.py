@@ -39,6 +39,7 @@ from server.chat.visitor_briefs import VisitorBriefs
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
 from server.gc_tuning import tune_after_startup
+from server.hub.address_limits import AddressLimits
 from server.hub.agent_ws import agent_endpoint
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, visitor_channel
@@ -113,6 +114,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         app.state.services = owned
         hub = Hub(owned.db, owned.broker, owned.metrics)
         app.state.hub = hub
+        app.state.address_limits = AddressLimits(owned.broker, hub.node_id, settings)
         app.state.events = EventBus()
         router = Router(owned.db, owned.broker, settings.offer_timeout_s)
         app.state.briefs = VisitorBriefs(owned.db, owned.broker)
@@ -166,6 +168,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             await app.state.sites_by_key.close()
             # Sockets still open at shutdown are told to reconnect elsewhere (1012).
             await hub.close_all(1012, "server shutting down")
+            await app.state.address_limits.close()
             await app.state.events.drain()
             await webhook_listener.flush()
             await webhook_worker.close()

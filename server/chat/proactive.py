@@ -19,6 +19,7 @@ from invitations import (
     CancelPending,
     HoldOut,
     Invite,
+    VisitorFacts,
     apply_event_changes,
     evaluate,
 )
@@ -27,6 +28,9 @@ from server.chat import invitation_log, pacing, visitor_state
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_state import VisitorState
+from server.chat.watch_feed import WatchFeed
+from server.chat.watch_feed import watch_channel as watch_channel  # agent_ws reads it here
+from server.keyed_locks import KeyedLocks
 from server.scheduler import Scheduler
 from server.store.database import Database
 
@@ -42,11 +46,6 @@ WATCHED_EVENTS = frozenset(
 def online_group(site_id: str) -> str:
     """Visitors with a socket open on the site, on any node."""
     return f"online-visitors:{site_id}"
-
-
-def watch_channel(site_id: str) -> str:
-    """Agents watching the site's live visitor list."""
-    return f"watch:{site_id}"
 
 
 def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
@@ -109,7 +108,8 @@ class Proactive:
         self.rules = rules
         self.loads = loads
         self._publish = publish
-        self._publish_channel = publish_channel
+        self.watch = WatchFeed(publish_channel)
+        self._visitor_locks = KeyedLocks()
         self._emit = emit
         self.scheduler = Scheduler(self._wake)
         self.local: dict[str, dict[str, Any]] = {}  # visitor id -> site (sockets here)
@@ -121,6 +121,7 @@ class Proactive:
 
     async def close(self) -> None:
         await self.scheduler.close()
+        await self.watch.close()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,11 +138,7 @@ class Proactive:
         if site is not None:
             with contextlib.suppress(Exception):
                 await self.broker.presence_remove(online_group(site["id"]), visitor_id)
-                await self._publish_watch(
-                    site["id"],
-                    "visitor_left",
-                    {"type": "visitor_left", "site_id": site["id"], "visitor_id": visitor_id},
-                )
+                await self.watch.left(site["id"], visitor_id)
 
     async def _refresh_online(self) -> None:
         # One loop per node (not a task per visitor) keeps its visitors "online".
@@ -160,11 +157,33 @@ class Proactive:
         visitor_id: str,
         event: dict[str, Any],
         now: float | None = None,
+        *,
+        check: Callable[[VisitorFacts, dict[str, Any]], None] | None = None,
         **counter_changes: Any,
     ) -> VisitorState:
-        """Apply one behaviour event and act on what the rules decide."""
+        """Apply one behaviour event and act on what the rules decide.
+
+        `check(facts, event)` runs on the visitor's current facts before anything is
+        applied; what it raises (a bound the event would pass) propagates, and
+        nothing of the event is kept. One event per visitor at a time on this node:
+        its tabs' events must not overwrite each other's facts (nor slip past a bound
+        together)."""
         now = time.time() if now is None else now
+        async with self._visitor_locks.hold(visitor_id):
+            return await self._event(site, visitor_id, event, now, check, counter_changes)
+
+    async def _event(
+        self,
+        site: dict[str, Any],
+        visitor_id: str,
+        event: dict[str, Any],
+        now: float,
+        check: Callable[[VisitorFacts, dict[str, Any]], None] | None,
+        counter_changes: dict[str, Any],
+    ) -> VisitorState:
         state = await visitor_state.load(self.broker, visitor_id)
+        if check is not None:
+            check(state.facts, event)
         try:
             state.facts, changed = apply_event_changes(state.facts, event, now)
         except ValueError as exc:
@@ -175,15 +194,8 @@ class Proactive:
             changed = None
         await self._decide(site, state, now, changed)
         if event["type"] in WATCHED_EVENTS:
-            await self._publish_watch(
-                site["id"],
-                "visitor",
-                {"type": "visitor", "site_id": site["id"], "visitor": visitor_summary(state, now)},
-            )
+            await self.watch.visitor(site["id"], visitor_id, visitor_summary(state, now))
         return state
-
-    async def _publish_watch(self, site_id: str, kind: str, payload: dict[str, Any]) -> None:
-        await self._publish_channel(watch_channel(site_id), kind, payload)
 
     async def _wake(self, visitor_id: str, due: float) -> None:
         site = self.local.get(visitor_id)

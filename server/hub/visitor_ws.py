@@ -1,13 +1,17 @@
 """`GET /ws/visitor?site=SITE_KEY` — the widget's socket (protocol.md, visitor socket).
 
-The endpoint only: origin check, the hello, then frames until the socket ends. What a
-socket knows and how each frame type is handled live in `server/hub/visitor/`.
+The endpoint only: origin check, the client address's socket limits (4429), the hello,
+then frames until the socket ends. What a socket knows and how each frame type is
+handled live in `server/hub/visitor/`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.websockets import WebSocket
 
+from server.hub.address_limits import CLOSE_TOO_MANY, AddressLimits, socket_client_ip
 from server.hub.hub import Hub
 from server.hub.origins import origin_allowed
 from server.hub.socket_loop import run_frames
@@ -32,7 +36,22 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     if not origin_allowed(ws.headers.get("origin"), site["allowed_origins"]):
         await ws.close(CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
         return
-    session = VisitorSession(ws, services, hub, site)
+    address = socket_client_ip(ws, services.settings)
+    limits: AddressLimits = ws.app.state.address_limits
+    refusal = await limits.open_socket(address)
+    if refusal is not None:
+        await ws.close(CLOSE_TOO_MANY, refusal)
+        return
+    try:
+        await _serve(ws, services, hub, site, address)
+    finally:
+        await limits.close_socket(address)
+
+
+async def _serve(
+    ws: WebSocket, services: Services, hub: Hub, site: dict[str, Any], address: str
+) -> None:
+    session = VisitorSession(ws, services, hub, site, address)
     hub.add(session.conn)
     try:
         first = await hello.wait_hello(session)

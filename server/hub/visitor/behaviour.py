@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from server.chat import attribution, conversations
+from server.chat.visitor_bounds import OverBound, VisitorBounds
+from server.hub.socket_loop import Refused
+from server.hub.visitor import limits
 from server.ids import now_ms
 
 if TYPE_CHECKING:
@@ -17,18 +20,20 @@ async def on_behaviour(session: VisitorSession, frame: Any) -> None:
     site = session.site
     data = frame.model_dump(mode="json", exclude={"type", "ref"}, exclude_none=True)
     now = now_ms()
+    # The bounds are checked on the visitor's live facts before anything is kept: past
+    # one, the frame is refused and neither the facts nor the visit log see it.
+    bounds = VisitorBounds.from_settings(session.services.settings)
+    event = {"type": frame.type, **data}
+    conversion = frame.type == "track" and frame.event == "conversion"
+    if conversion:  # each one is a stored row: counted before anything is kept
+        await limits.take(session, limits.conversions(session))
+    try:
+        await session.proactive.event(site, session.visitor_id, event, check=bounds.check)
+    except OverBound as exc:
+        raise Refused(exc.code, exc.message) from None
     session.services.visit_log.append(site["id"], session.visitor_id, now, frame.type, data)
-    await session.proactive.event(site, session.visitor_id, {"type": frame.type, **data})
-    if frame.type == "track" and frame.event == "conversion":
-        await attribution.record(
-            session.services,
-            session.events,
-            site,
-            session.visitor_id,
-            None,
-            data.get("props") or {},
-            now,
-        )
+    if conversion:
+        await _record_conversion(session, data.get("props") or {}, now)
     if frame.type == "attributes":
         attrs = dict(frame.attributes)
         name, email = attrs.get("name"), attrs.get("email")
@@ -42,7 +47,18 @@ async def on_behaviour(session: VisitorSession, frame: Any) -> None:
                 "email": email if isinstance(email, str) else None,
                 "last_seen_ts": now,
             },
+            bounds.max_attributes,
         )
+
+
+async def _record_conversion(session: VisitorSession, props: dict[str, Any], now: int) -> None:
+    try:
+        await attribution.record(
+            session.services, session.events, session.site, session.visitor_id, None, props, now
+        )
+    except attribution.DuplicateOrder:
+        await limits.give_back(session, limits.conversions(session))
+        raise Refused("conflict", "this order_id was already recorded") from None
 
 
 async def server_event(session: VisitorSession, payload: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from server.chat.state import BadTransition
 from server.hub import chat_events
 from server.hub.hub import conv_channel, visitor_channel
 from server.hub.socket_loop import Refused
+from server.hub.visitor import limits
 from server.ids import now_ms
 
 if TYPE_CHECKING:
@@ -126,7 +127,11 @@ async def on_chat_start(session: VisitorSession, frame: Any) -> None:
                 "last_seen_ts": now_ms(),
             },
         )
+    quota = limits.chat_starts(session)
+    await limits.take(session, quota)
     conv, created = await start(session, department)
+    if not created:
+        await limits.give_back(session, quota)  # the open one: nothing new was started
     session.reply(await session.conversation_frame(conv), frame.ref)
     await session.follow_conversation(conv["id"], 0 if created else None)
     if frame.text:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.chat import feedback
 from server.hub.socket_loop import Refused
+from server.hub.visitor import limits
 
 if TYPE_CHECKING:
     from server.hub.visitor.session import Handler, VisitorSession
@@ -27,6 +28,7 @@ async def on_survey(session: VisitorSession, frame: Any) -> None:
 
 
 async def on_offline_message(session: VisitorSession, frame: Any) -> None:
+    await limits.take(session, limits.offline_messages(session))
     row = await feedback.save_offline_message(
         session.db,
         site_id=session.site["id"],

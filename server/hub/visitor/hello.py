@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from server.chat import visitor_state
 from server.chat import visitor_token as tokens
+from server.chat.visitor_bounds import OverBound, VisitorBounds
 from server.hub.dispatch import visitors_channel
 from server.hub.hub import visitor_channel
 from server.hub.socket_loop import Refused, receive_text
@@ -80,6 +82,24 @@ def _verified_identity(
     return None, None, None
 
 
+async def _bounded_attributes(session: VisitorSession, hello: Any, is_new: bool) -> dict:
+    """The hello's attributes, or none of them (with a `limit_reached` error) when they
+    would take the visitor past its attribute bounds — the hello itself goes on."""
+    attributes = dict(hello.attributes or {})
+    if not attributes:
+        return attributes
+    current: Any = {}
+    if not is_new:  # a visitor this node just named has no facts yet
+        current = (await visitor_state.load(session.services.broker, session.visitor_id)).facts
+        current = current.attrs
+    try:
+        VisitorBounds.from_settings(session.services.settings).check_attributes(current, attributes)
+    except OverBound as exc:
+        session.conn.send(error_frame(exc.code, exc.message, hello.ref))
+        return {}
+    return attributes
+
+
 async def on_hello(session: VisitorSession, hello: Any) -> None:
     now = now_ms()
     site = session.site
@@ -102,7 +122,7 @@ async def on_hello(session: VisitorSession, hello: Any) -> None:
         return
     session.visitor_id = visitor_id
     user_id, name, email = _verified_identity(session, hello)
-    attributes = dict(hello.attributes or {})
+    attributes = await _bounded_attributes(session, hello, is_new)
     await session.services.visitor_writer.save(
         {
             "id": visitor_id,

@@ -10,7 +10,7 @@ from server.chat import invitation_log, visitor_state
 from server.chat.payloads import message_frame
 from server.hub import chat_events
 from server.hub.socket_loop import Refused
-from server.hub.visitor import chat
+from server.hub.visitor import chat, limits
 from server.ids import now_ms
 
 if TYPE_CHECKING:
@@ -42,15 +42,20 @@ async def on_accept(session: VisitorSession, frame: Any) -> None:
     row = await invitation_log.get(session.db, frame.invitation_id)
     if row is None or row["visitor_id"] != session.visitor_id:
         raise Refused("not_found", "no such invitation")
+    # Counted before the invitation is answered, so a refusal leaves it open.
+    quota = limits.chat_starts(session)
+    await limits.take(session, quota)
     if not await session.proactive.close_invitation(
         site_id, session.visitor_id, row["id"], "accepted"
     ):
+        await limits.give_back(session, quota)
         raise Refused("conflict", "the invitation is no longer open")
     _log(session, "invitation_accept", row["id"])
     conv, created = await chat.start(
         session, None, rule_id=row["rule_id"], variant_id=row["variant_id"], invitation_id=row["id"]
     )
     if not created:
+        await limits.give_back(session, quota)
         raise Refused("conflict", "a conversation is already open")
     await invitation_log.link_conversation(session.db, row["id"], conv["id"])
     session.events.emit(

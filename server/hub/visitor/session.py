@@ -34,6 +34,7 @@ HANDLERS: dict[str, Handler] = {
 class VisitorSession:
     # Slots: one of these per socket, most of them idle (no per-instance dict).
     __slots__ = (
+        "address",
         "conn",
         "db",
         "dispatch",
@@ -48,8 +49,11 @@ class VisitorSession:
         "ws",
     )
 
-    def __init__(self, ws: WebSocket, services: Services, hub: Hub, site: dict[str, Any]) -> None:
+    def __init__(
+        self, ws: WebSocket, services: Services, hub: Hub, site: dict[str, Any], address: str
+    ) -> None:
         self.ws = ws
+        self.address = address  # the client's, as `server/client_address.py` decides
         self.services = services
         self.db = services.db
         self.hub = hub
