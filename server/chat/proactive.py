@@ -29,7 +29,8 @@ from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_state import VisitorState
 from server.chat.watch_feed import WatchFeed
-from server.chat.watch_feed import watch_channel as watch_channel  # agent_ws reads it here
+from server.chat.watch_feed import visitor_summary as visitor_summary  # agent_ws, api
+from server.chat.watch_feed import watch_channel as watch_channel  # agent_ws
 from server.keyed_locks import KeyedLocks
 from server.scheduler import Scheduler
 from server.store.database import Database
@@ -46,42 +47,6 @@ WATCHED_EVENTS = frozenset(
 def online_group(site_id: str) -> str:
     """Visitors with a socket open on the site, on any node."""
     return f"online-visitors:{site_id}"
-
-
-def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
-    """What the console's live list and context panel show about a visitor."""
-    f = state.facts
-    return {
-        "id": f.visitor_id,
-        "name": f.name,
-        "email": f.email,
-        "identified": f.identified,
-        "returning": f.visits > 1,
-        "visits": f.visits,
-        "chats": f.chats,
-        "page": {
-            "url": f.page_url,
-            "title": f.page_title,
-            "since_ts": int(f.page_started * 1000) if f.page_started else None,
-        },
-        "visit": {
-            "started_ts": int(f.visit_started * 1000) if f.visit_started else None,
-            "page_views": f.visit_page_views,
-            "referrer": f.visit_referrer,
-            "landing_url": f.visit_landing_url,
-            "utm": {"source": f.utm_source, "medium": f.utm_medium, "campaign": f.utm_campaign},
-        },
-        "device": f.device,
-        "lang": f.lang_tag,
-        "tz": f.tz,
-        "location": {"country": f.country} if f.country else None,
-        "cart": {"value": f.cart_value, "currency": f.cart_currency, "items": f.cart_items}
-        if f.cart_value is not None
-        else None,
-        "attributes": dict(f.attrs),
-        "in_chat": state.counters.open_conversation,
-        "invitation": state.invitation,
-    }
 
 
 MAX_ROUNDS = 4

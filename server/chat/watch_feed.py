@@ -17,6 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from server.chat.visitor_state import VisitorState
+
 log = logging.getLogger("beckon.watch")
 WATCH_INTERVAL_S = 1.0
 PublishChannel = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
@@ -25,6 +27,42 @@ PublishChannel = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
 def watch_channel(site_id: str) -> str:
     """Agents watching the site's live visitor list."""
     return f"watch:{site_id}"
+
+
+def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
+    """What the console's live list and context panel show about a visitor."""
+    f = state.facts
+    return {
+        "id": f.visitor_id,
+        "name": f.name,
+        "email": f.email,
+        "identified": f.identified,
+        "returning": f.visits > 1,
+        "visits": f.visits,
+        "chats": f.chats,
+        "page": {
+            "url": f.page_url,
+            "title": f.page_title,
+            "since_ts": int(f.page_started * 1000) if f.page_started else None,
+        },
+        "visit": {
+            "started_ts": int(f.visit_started * 1000) if f.visit_started else None,
+            "page_views": f.visit_page_views,
+            "referrer": f.visit_referrer,
+            "landing_url": f.visit_landing_url,
+            "utm": {"source": f.utm_source, "medium": f.utm_medium, "campaign": f.utm_campaign},
+        },
+        "device": f.device,
+        "lang": f.lang_tag,
+        "tz": f.tz,
+        "location": {"country": f.country} if f.country else None,
+        "cart": {"value": f.cart_value, "currency": f.cart_currency, "items": f.cart_items}
+        if f.cart_value is not None
+        else None,
+        "attributes": dict(f.attrs),
+        "in_chat": state.counters.open_conversation,
+        "invitation": state.invitation,
+    }
 
 
 class Coalescer:
