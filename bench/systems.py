@@ -222,6 +222,7 @@ class Beckon(System):
             BECKON_VISITOR_CHAT_STARTS_PER_HOUR="100000",
             BECKON_VISITOR_OFFLINE_MESSAGES_PER_HOUR="100000",
             BECKON_VISITOR_CONVERSIONS_PER_HOUR="100000",
+            BECKON_VISITOR_EVENTS_PER_HOUR="1000000",
             BECKON_IP_CONVERSIONS_PER_HOUR="1000000",
         )
         done = await asyncio.to_thread(

@@ -162,6 +162,13 @@ class Settings:
         "the largest `cart.items` a visitor may report (more: `limit_reached`)",
         as_int(1, 10**9),
     )
+    visitor_events_per_hour: int = setting(
+        1000,
+        "BECKON_VISITOR_EVENTS_PER_HOUR",
+        "behaviour frames (`page_view`, `track`, `cart`, `attributes`) one visitor socket "
+        "may send per hour, each recorded for backtests (more: `rate_limited`)",
+        as_int(1, 1_000_000),
+    )
     visitor_chat_starts_per_hour: int = setting(
         10,
         "BECKON_VISITOR_CHAT_STARTS_PER_HOUR",

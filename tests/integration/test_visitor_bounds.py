@@ -221,3 +221,22 @@ async def test_conversions_per_visitor(chat: ChatSite) -> None:
     )
     assert len([f for f in visitor.frames if f.get("type") == "error"]) == 0
     await visitor.close()
+
+
+async def test_behaviour_events_per_socket(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Each behaviour frame is a row of the visit log (the backtests' input).
+    env = {"BECKON_VISITOR_EVENTS_PER_HOUR": "5"}
+    async with running_node(tmp_path, env=env) as node:
+        chat = await make_chat_site(node)
+        visitor, _ = await chat.visitor()
+        for n in range(5):
+            await visitor.send({"type": "page_view", "url": f"https://shop.example.com/{n}"})
+        error = await visitor.request({"type": "track", "event": "sixth"})
+        assert (error["code"], error["message"]) == (
+            "rate_limited",
+            "at most 5 behaviour events per hour per socket",
+        )
+        assert not [f for f in visitor.frames if f.get("type") == "error"]
+        # chatting is not behaviour: it goes on
+        assert (await visitor.request({"type": "chat_start"}))["type"] == "conversation"
+        await visitor.close()

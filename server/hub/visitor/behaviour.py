@@ -4,19 +4,34 @@ engine's facts (`server/chat/proactive.py`), conversions attributed."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from server.chat import attribution, conversations
 from server.chat.visitor_bounds import OverBound, VisitorBounds
+from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
 from server.hub.visitor import limits
+from server.hub.visitor.limits import HOUR_S
 from server.ids import now_ms
 
 if TYPE_CHECKING:
     from server.hub.visitor.session import Handler, VisitorSession
 
 
+def _take_event(session: VisitorSession) -> None:
+    """Each behaviour frame is a row of the visit log: a socket may send so many per
+    hour (a bucket that starts full and refills over the hour)."""
+    limit = session.services.settings.visitor_events_per_hour
+    budget = session.events_budget
+    if budget is None:
+        budget = session.events_budget = TokenBucket(limit / HOUR_S, limit)
+    if not budget.take(time.monotonic()):
+        raise Refused("rate_limited", f"at most {limit} behaviour events per hour per socket")
+
+
 async def on_behaviour(session: VisitorSession, frame: Any) -> None:
+    _take_event(session)
     site = session.site
     data = frame.model_dump(mode="json", exclude={"type", "ref"}, exclude_none=True)
     now = now_ms()

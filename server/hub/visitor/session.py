@@ -15,6 +15,7 @@ from server.events import EventBus
 from server.hub.connection import Connection
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, conv_channel
+from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
 from server.hub.visitor import behaviour, chat, feedback, invitations
 from server.services import Services
@@ -39,6 +40,7 @@ class VisitorSession:
         "db",
         "dispatch",
         "events",
+        "events_budget",
         "hub",
         "owned",
         "proactive",
@@ -65,6 +67,7 @@ class VisitorSession:
         self.proactive: Proactive = ws.app.state.proactive
         self.versions: dict[str, int] = {}
         self.owned: set[str] = set()  # conversations checked to be this visitor's
+        self.events_budget: TokenBucket | None = None  # made by the first behaviour frame
 
     @property
     def key(self) -> bytes:
