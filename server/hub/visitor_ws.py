@@ -40,6 +40,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     limits: AddressLimits = ws.app.state.address_limits
     refusal = await limits.open_socket(address)
     if refusal is not None:
+        services.metrics.errors.labels("address_limit").inc()
         await ws.close(CLOSE_TOO_MANY, refusal)
         return
     try:

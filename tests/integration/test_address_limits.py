@@ -49,15 +49,20 @@ async def proxied(tmp_path_factory) -> AsyncIterator[ChatSite]:  # type: ignore[
 
 
 async def _connect(
-    chat: ChatSite, forwarded_for: str | None = None, node_url: str | None = None
+    chat: ChatSite,
+    forwarded_for: str | None = None,
+    node_url: str | None = None,
+    visitor_token: str | None = None,
 ) -> tuple[WsClient | None, tuple[int | None, str] | None]:
-    """(client that got its welcome, None) or (None, (close code, reason))."""
+    """(client that got its welcome, None) or (None, (close code, reason)). The
+    client's `welcome` stays in its `frames`."""
     url = ws_url(node_url or chat.server_url, f"/ws/visitor?site={chat.site['key']}")
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
     client = await WsClient.connect(url, headers=headers)
+    hello = {**HELLO, "visitor_token": visitor_token} if visitor_token else HELLO
     try:
-        await client.send(HELLO)
-        await client.expect("welcome")
+        await client.send(hello)
+        client.frames.append(await client.expect("welcome"))
     except ConnectionClosed as exc:
         return None, (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (None, "")
     return client, None
@@ -165,11 +170,30 @@ async def test_conversions_per_address(proxied: ChatSite) -> None:
 
 
 async def test_open_sockets_are_counted_across_nodes(tmp_path: Path, redis_prefix: str) -> None:
-    env = {"BECKON_IP_MAX_VISITOR_SOCKETS": "4", "BECKON_IP_VISITOR_CONNECTS_PER_S": "10000"}
+    env = {
+        "BECKON_IP_MAX_VISITOR_SOCKETS": "4",
+        "BECKON_IP_VISITOR_CONNECTS_PER_S": "10000",
+        "BECKON_VISITOR_OFFLINE_MESSAGES_PER_HOUR": "1",
+    }
     async with cluster(tmp_path, prefix=redis_prefix, extra_env=env) as (a, b):
         chat = await make_chat_site(a)
-        opened = [await _connect(chat, node_url=node.url) for node in (a, b, a, b)]
+        first, _ = await _connect(chat, node_url=a.url)
+        assert first is not None
+        token = (await first.expect("welcome"))["visitor_token"]
+        # the same visitor on the other node
+        opened = [(first, None), await _connect(chat, node_url=b.url, visitor_token=token)]
+        opened += [await _connect(chat, node_url=node.url) for node in (a, b)]
         assert [refusal for _, refusal in opened] == [None] * 4
         for node in (a, b):
             assert (await _connect(chat, node_url=node.url))[1] == TOO_MANY_SOCKETS
+        # a visitor's quotas are shared by its sockets on every node too
+        frame = {"type": "offline_message", "email": "eve@example.com", "text": "call me"}
+        tab_a, tab_b = opened[0][0], opened[1][0]
+        assert tab_a is not None and tab_b is not None
+        assert (await tab_a.request(frame))["type"] == "offline_message_saved"
+        error = await tab_b.request(frame)
+        assert (error["code"], error["message"]) == (
+            "rate_limited",
+            "at most 1 offline messages per hour per visitor",
+        )
         await _close_all([client for client, _ in opened])
