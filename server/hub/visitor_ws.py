@@ -7,10 +7,12 @@ handled live in `server/hub/visitor/`.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.websockets import WebSocket
 
+from server.broker.base import BrokerUnavailable
 from server.hub.address_limits import CLOSE_TOO_MANY, AddressLimits, socket_client_ip
 from server.hub.hub import Hub
 from server.hub.origins import origin_allowed
@@ -20,7 +22,9 @@ from server.hub.visitor.session import VisitorSession
 from server.services import Services
 from server.wire.frames import parse_visitor_frame
 
+log = logging.getLogger("beckon.visitor")
 CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_TRY_AGAIN = 1013  # RFC 6455: try again later
 
 
 async def visitor_endpoint(ws: WebSocket) -> None:
@@ -38,7 +42,13 @@ async def visitor_endpoint(ws: WebSocket) -> None:
         return
     address = socket_client_ip(ws, services.settings)
     limits: AddressLimits = ws.app.state.address_limits
-    refusal = await limits.open_socket(address)
+    try:
+        refusal = await limits.open_socket(address)
+    except BrokerUnavailable as exc:
+        # The address's sockets cannot be counted: no socket without the Broker anyway.
+        log.warning("visitor socket refused, broker unavailable: %s", exc)
+        await ws.close(CLOSE_TRY_AGAIN, "temporarily unavailable; retry")
+        return
     if refusal is not None:
         services.metrics.errors.labels("address_limit").inc()
         await ws.close(CLOSE_TOO_MANY, refusal)

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.beckon_process import running_node
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.cluster import cluster
+from tests.cluster import RedisServer, cluster
 from tests.ws_client import WsClient, ws_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -197,3 +197,20 @@ async def test_open_sockets_are_counted_across_nodes(tmp_path: Path, redis_prefi
             "at most 1 offline messages per hour per visitor",
         )
         await _close_all([client for client, _ in opened])
+
+
+async def test_without_the_broker_a_new_socket_is_told_to_retry(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path)
+    await redis.start()
+    try:
+        env = {"BECKON_BROKER_URL": redis.url}
+        async with running_node(tmp_path, env=env) as node:
+            chat = await make_chat_site(node)
+            visitor, refusal = await _connect(chat)
+            assert refusal is None and visitor is not None
+            await visitor.close()
+            await redis.kill()
+            _, refusal = await _connect(chat)
+            assert refusal == (1013, "temporarily unavailable; retry")
+    finally:
+        await redis.kill()
