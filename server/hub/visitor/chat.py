@@ -6,6 +6,7 @@ also how an accepted invitation opens its conversation.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from server.chat import conversations, messages, visitor_state
@@ -115,21 +116,28 @@ async def on_chat_start(session: VisitorSession, frame: Any) -> None:
     department = prechat.department if prechat else None
     if department and department not in session.site["departments"]:
         raise Refused("invalid_frame", f"unknown department '{department}'")
-    if prechat and (prechat.name or prechat.email):
-        await conversations.ensure_visitor(
-            session.db,
-            {
-                "id": session.visitor_id,
-                "site_id": session.site["id"],
-                "name": prechat.name,
-                "email": prechat.email,
-                "attributes": None,
-                "last_seen_ts": now_ms(),
-            },
-        )
+    # Counted first: a refused start keeps nothing, not even the pre-chat form.
     quota = limits.chat_starts(session)
     await limits.take(session, quota)
-    conv, created = await start(session, department)
+    try:
+        if prechat and (prechat.name or prechat.email):
+            await conversations.ensure_visitor(
+                session.db,
+                {
+                    "id": session.visitor_id,
+                    "site_id": session.site["id"],
+                    "name": prechat.name,
+                    "email": prechat.email,
+                    "attributes": None,
+                    "last_seen_ts": now_ms(),
+                },
+            )
+        conv, created = await start(session, department)
+    except Exception:
+        # Nothing was started (the Store or Broker failed): the visitor may retry.
+        with contextlib.suppress(Exception):
+            await limits.give_back(session, quota)
+        raise
     if not created:
         await limits.give_back(session, quota)  # the open one: nothing new was started
     session.reply(await session.conversation_frame(conv), frame.ref)

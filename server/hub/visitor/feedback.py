@@ -3,6 +3,7 @@ agent is online). Drives `server/chat/feedback.py`; both fire webhooks."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from server.chat import feedback
@@ -28,15 +29,21 @@ async def on_survey(session: VisitorSession, frame: Any) -> None:
 
 
 async def on_offline_message(session: VisitorSession, frame: Any) -> None:
-    await limits.take(session, limits.offline_messages(session))
-    row = await feedback.save_offline_message(
-        session.db,
-        site_id=session.site["id"],
-        visitor_id=session.visitor_id,
-        name=frame.name,
-        email=frame.email,
-        text=frame.text,
-    )
+    quota = limits.offline_messages(session)
+    await limits.take(session, quota)
+    try:
+        row = await feedback.save_offline_message(
+            session.db,
+            site_id=session.site["id"],
+            visitor_id=session.visitor_id,
+            name=frame.name,
+            email=frame.email,
+            text=frame.text,
+        )
+    except Exception:
+        with contextlib.suppress(Exception):  # not stored: the visitor may retry
+            await limits.give_back(session, quota)
+        raise
     session.reply({"type": "offline_message_saved", "id": row["id"]}, frame.ref)
     session.events.emit("offline_message.created", row)
 
