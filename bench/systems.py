@@ -213,6 +213,17 @@ class Beckon(System):
             BECKON_SECRET_KEY="bench-secret-" + secrets.token_hex(24),
             BECKON_BROKER_PREFIX=self.prefix,
             BECKON_LOG_LEVEL="WARNING",
+            # Every simulated visitor connects from loopback: lift the per-address and
+            # per-visitor quotas (docs/security.md), which would otherwise cap the load.
+            BECKON_IP_MAX_VISITOR_SOCKETS="1000000",
+            BECKON_IP_VISITOR_CONNECTS_PER_S="1000000",
+            BECKON_IP_CHAT_STARTS_PER_HOUR="1000000",
+            BECKON_IP_OFFLINE_MESSAGES_PER_HOUR="1000000",
+            BECKON_VISITOR_CHAT_STARTS_PER_HOUR="100000",
+            BECKON_VISITOR_OFFLINE_MESSAGES_PER_HOUR="100000",
+            BECKON_VISITOR_CONVERSIONS_PER_HOUR="100000",
+            BECKON_VISITOR_EVENTS_PER_HOUR="1000000",
+            BECKON_IP_CONVERSIONS_PER_HOUR="1000000",
         )
         done = await asyncio.to_thread(
             subprocess.run,

@@ -41,6 +41,7 @@ from server.chat.visitor_briefs import VisitorBriefs
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
 from server.gc_tuning import tune_after_startup
+from server.hub.address_limits import AddressLimits
 from server.hub.agent_ws import agent_endpoint
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, visitor_channel
@@ -147,6 +148,7 @@ def create_app(
         app.state.services = owned
         hub = Hub(owned.db, owned.broker, owned.metrics)
         app.state.hub = hub
+        app.state.address_limits = AddressLimits(owned.broker, hub.node_id, settings)
         app.state.events = EventBus()
         router = Router(owned.db, owned.broker, settings.offer_timeout_s)
         app.state.briefs = VisitorBriefs(owned.db, owned.broker)
@@ -217,6 +219,7 @@ def create_app(
                     "was cut short",
                     settings.shutdown_timeout_s / 2,
                 )
+            await app.state.address_limits.close()
             await webhook_worker.close()
             await owned.close()
 

@@ -63,7 +63,7 @@ async def open_services(settings: Settings) -> Services:
         metrics=metrics,
         visit_log=visit_log,
         message_writer=MessageWriter(db),
-        visitor_writer=VisitorWriter(db),
+        visitor_writer=VisitorWriter(db, settings.visitor_max_attributes),
         passwords=Passwords(settings.password_hash_threads),
     )
 

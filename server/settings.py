@@ -229,6 +229,90 @@ class Settings:
         "recorded visit events (the backtest's input) older than this are pruned, days",
         as_int(1, 3650),
     )
+    # What one anonymous visitor may make the node keep (docs/security.md, "Visitor-
+    # controlled state"): past a bound its frame gets an error and nothing is stored.
+    visitor_max_attributes: int = setting(
+        50,
+        "BECKON_VISITOR_MAX_ATTRIBUTES",
+        "custom attributes one visitor may hold, across frames and sockets (more: `limit_reached`)",
+        as_int(1, 1000),
+    )
+    visitor_max_attribute_bytes: int = setting(
+        8192,
+        "BECKON_VISITOR_MAX_ATTRIBUTE_BYTES",
+        "size of one visitor's attributes as JSON, bytes (more: `limit_reached`)",
+        as_int(256, 1024 * 1024),
+    )
+    visitor_max_event_names: int = setting(
+        50,
+        "BECKON_VISITOR_MAX_EVENT_NAMES",
+        "distinct custom `track` event names one visitor may use per visit (more: `limit_reached`)",
+        as_int(1, 1000),
+    )
+    visitor_max_cart_items: int = setting(
+        10_000,
+        "BECKON_VISITOR_MAX_CART_ITEMS",
+        "the largest `cart.items` a visitor may report (more: `limit_reached`)",
+        as_int(1, 10**9),
+    )
+    visitor_events_per_hour: int = setting(
+        1000,
+        "BECKON_VISITOR_EVENTS_PER_HOUR",
+        "behaviour frames (`page_view`, `track`, `cart`, `attributes`) one visitor socket "
+        "may send per hour, each recorded for backtests (more: `rate_limited`)",
+        as_int(1, 1_000_000),
+    )
+    visitor_chat_starts_per_hour: int = setting(
+        10,
+        "BECKON_VISITOR_CHAT_STARTS_PER_HOUR",
+        "conversations one visitor may open per hour (more: `rate_limited`)",
+        as_int(1, 100_000),
+    )
+    visitor_offline_messages_per_hour: int = setting(
+        3,
+        "BECKON_VISITOR_OFFLINE_MESSAGES_PER_HOUR",
+        "offline messages one visitor may leave per hour (more: `rate_limited`)",
+        as_int(1, 100_000),
+    )
+    visitor_conversions_per_hour: int = setting(
+        20,
+        "BECKON_VISITOR_CONVERSIONS_PER_HOUR",
+        "conversions (`track` `conversion`) one visitor may report per hour (more: `rate_limited`)",
+        as_int(1, 100_000),
+    )
+    # Per client address (`server/client_address.py`: the peer, or what a trusted proxy
+    # says), counted in the Broker so every node sharing it shares the budget.
+    ip_max_visitor_sockets: int = setting(
+        100,
+        "BECKON_IP_MAX_VISITOR_SOCKETS",
+        "visitor sockets one client address may hold open, across nodes (more: close 4429)",
+        as_int(1, 1_000_000),
+    )
+    ip_visitor_connects_per_s: int = setting(
+        20,
+        "BECKON_IP_VISITOR_CONNECTS_PER_S",
+        "visitor sockets one client address may open per second, across nodes (more: close 4429)",
+        as_int(1, 1_000_000),
+    )
+    ip_chat_starts_per_hour: int = setting(
+        30,
+        "BECKON_IP_CHAT_STARTS_PER_HOUR",
+        "conversations visitors from one client address may open per hour (more: `rate_limited`)",
+        as_int(1, 1_000_000),
+    )
+    ip_offline_messages_per_hour: int = setting(
+        10,
+        "BECKON_IP_OFFLINE_MESSAGES_PER_HOUR",
+        "offline messages visitors from one client address may leave per hour (more: "
+        "`rate_limited`)",
+        as_int(1, 1_000_000),
+    )
+    ip_conversions_per_hour: int = setting(
+        100,
+        "BECKON_IP_CONVERSIONS_PER_HOUR",
+        "conversions visitors from one client address may report per hour (more: `rate_limited`)",
+        as_int(1, 1_000_000),
+    )
     # Off by default: without an edge that sets it on every request, browsers could send
     # the header themselves.
     geo_country_header: str = setting(

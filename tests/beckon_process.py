@@ -150,14 +150,32 @@ def env_without_beckon() -> dict[str, str]:
 TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
 
 
+# Every test client connects from loopback, and a module's tests share a node: the
+# per-address and per-visitor quotas are lifted here, and the tests of those limits
+# (test_address_limits.py, test_visitor_bounds.py) set their own.
+UNLIMITED_QUOTAS = {
+    "BECKON_IP_MAX_VISITOR_SOCKETS": "1000000",
+    "BECKON_IP_VISITOR_CONNECTS_PER_S": "1000000",
+    "BECKON_IP_CHAT_STARTS_PER_HOUR": "1000000",
+    "BECKON_IP_OFFLINE_MESSAGES_PER_HOUR": "1000000",
+    "BECKON_VISITOR_CHAT_STARTS_PER_HOUR": "100000",
+    "BECKON_VISITOR_OFFLINE_MESSAGES_PER_HOUR": "100000",
+    "BECKON_VISITOR_CONVERSIONS_PER_HOUR": "100000",
+    "BECKON_VISITOR_EVENTS_PER_HOUR": "1000000",
+    "BECKON_IP_CONVERSIONS_PER_HOUR": "1000000",
+}
+
+
 def subprocess_env(directory: Path) -> dict[str, str]:
-    """Environment for a `beckon` subprocess on the embedded defaults, in `directory`."""
+    """Environment for a `beckon` subprocess on the embedded defaults, in `directory`
+    (the quotas on loopback traffic lifted: `UNLIMITED_QUOTAS`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BECKON_")}
     env.update(
         BECKON_DATABASE_URL=f"sqlite+aiosqlite:///{directory}/beckon.db",
         BECKON_BROKER_URL="memory://",
         BECKON_SECRET_KEY=TEST_SECRET,
         BECKON_LOG_LEVEL="WARNING",
+        **UNLIMITED_QUOTAS,
     )
     return env
 

@@ -259,6 +259,56 @@ def presence_members(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> 
     return flat
 
 
+def _expire_at_last(ks: MemoryKeyspace, keys: list[str], expiry: dict[bytes, float]) -> None:
+    last = int(max(expiry.values()))
+    ks.pexpire_at(keys[0], last)
+    ks.pexpire_at(keys[1], last)
+
+
+def address_sockets_take(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    node = _arg(args, 0)
+    limit = _int_arg("address_sockets_take", args, 1, "limit", 0)
+    ttl_ms = _int_arg("address_sockets_take", args, 2, "ttl_ms", 1)
+    expiry = _drop_expired_members(ks, keys)
+    counts = ks.hash(keys[1])
+    total = sum(int(count) for count in counts.values())
+    if total + 1 > limit:
+        ks.drop_if_empty(keys[0])
+        ks.drop_if_empty(keys[1])
+        return -1
+    counts[node] = str(int(counts.get(node, b"0")) + 1).encode()
+    expiry[node] = ks.now_ms() + ttl_ms
+    _expire_at_last(ks, keys, expiry)
+    return total + 1
+
+
+def address_sockets_release(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    node = _arg(args, 0)
+    counts = ks.hash(keys[1])
+    count = int(counts.get(node, b"0"))
+    if count <= 1:
+        counts.pop(node, None)
+        ks.zset(keys[0]).pop(node, None)
+        ks.drop_if_empty(keys[0])
+        ks.drop_if_empty(keys[1])
+        return 0
+    counts[node] = str(count - 1).encode()
+    return count - 1
+
+
+def address_sockets_renew(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    node = _arg(args, 0)
+    ttl_ms = _int_arg("address_sockets_renew", args, 1, "ttl_ms", 1)
+    counts = ks.hash(keys[1])
+    if node not in counts:
+        ks.drop_if_empty(keys[1])
+        return 0
+    expiry = ks.zset(keys[0])
+    expiry[node] = ks.now_ms() + ttl_ms
+    _expire_at_last(ks, keys, expiry)
+    return 1
+
+
 SCRIPTS: dict[str, MemoryScript] = {
     "incr_capped": incr_capped,
     "decr_floor": decr_floor,
@@ -276,5 +326,8 @@ SCRIPTS: dict[str, MemoryScript] = {
     "presence_set": presence_set,
     "presence_remove": presence_remove,
     "presence_members": presence_members,
+    "address_sockets_take": address_sockets_take,
+    "address_sockets_release": address_sockets_release,
+    "address_sockets_renew": address_sockets_renew,
 }
 """Script name -> Python twin; the names match the files in server/broker/lua/."""

@@ -16,9 +16,12 @@ from server.store import conversations as queries
 from server.store.database import Database
 
 
-async def ensure_visitor(db: Database, row: dict[str, Any]) -> None:
+async def ensure_visitor(
+    db: Database, row: dict[str, Any], max_attributes: int | None = None
+) -> None:
+    """Insert or refresh the visitor's row (`upsert_visitor`, attributes capped)."""
     async with db.write() as conn:
-        await queries.upsert_visitor(conn, row)
+        await queries.upsert_visitor(conn, row, max_attributes)
 
 
 async def start(

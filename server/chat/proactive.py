@@ -19,6 +19,7 @@ from invitations import (
     CancelPending,
     HoldOut,
     Invite,
+    VisitorFacts,
     apply_event_changes,
     evaluate,
 )
@@ -27,6 +28,10 @@ from server.chat import invitation_log, pacing, visitor_state
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_state import VisitorState
+from server.chat.watch_feed import WatchFeed
+from server.chat.watch_feed import visitor_summary as visitor_summary  # agent_ws, api
+from server.chat.watch_feed import watch_channel as watch_channel  # agent_ws
+from server.keyed_locks import KeyedLocks
 from server.scheduler import Scheduler
 from server.store.database import Database
 
@@ -42,47 +47,6 @@ WATCHED_EVENTS = frozenset(
 def online_group(site_id: str) -> str:
     """Visitors with a socket open on the site, on any node."""
     return f"online-visitors:{site_id}"
-
-
-def watch_channel(site_id: str) -> str:
-    """Agents watching the site's live visitor list."""
-    return f"watch:{site_id}"
-
-
-def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
-    """What the console's live list and context panel show about a visitor."""
-    f = state.facts
-    return {
-        "id": f.visitor_id,
-        "name": f.name,
-        "email": f.email,
-        "identified": f.identified,
-        "returning": f.visits > 1,
-        "visits": f.visits,
-        "chats": f.chats,
-        "page": {
-            "url": f.page_url,
-            "title": f.page_title,
-            "since_ts": int(f.page_started * 1000) if f.page_started else None,
-        },
-        "visit": {
-            "started_ts": int(f.visit_started * 1000) if f.visit_started else None,
-            "page_views": f.visit_page_views,
-            "referrer": f.visit_referrer,
-            "landing_url": f.visit_landing_url,
-            "utm": {"source": f.utm_source, "medium": f.utm_medium, "campaign": f.utm_campaign},
-        },
-        "device": f.device,
-        "lang": f.lang_tag,
-        "tz": f.tz,
-        "location": {"country": f.country} if f.country else None,
-        "cart": {"value": f.cart_value, "currency": f.cart_currency, "items": f.cart_items}
-        if f.cart_value is not None
-        else None,
-        "attributes": dict(f.attrs),
-        "in_chat": state.counters.open_conversation,
-        "invitation": state.invitation,
-    }
 
 
 MAX_ROUNDS = 4
@@ -109,7 +73,8 @@ class Proactive:
         self.rules = rules
         self.loads = loads
         self._publish = publish
-        self._publish_channel = publish_channel
+        self.watch = WatchFeed(publish_channel)
+        self._visitor_locks = KeyedLocks()
         self._emit = emit
         self.scheduler = Scheduler(self._wake)
         self.local: dict[str, dict[str, Any]] = {}  # visitor id -> site (sockets here)
@@ -121,6 +86,7 @@ class Proactive:
 
     async def close(self) -> None:
         await self.scheduler.close()
+        await self.watch.close()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,11 +103,7 @@ class Proactive:
         if site is not None:
             with contextlib.suppress(Exception):
                 await self.broker.presence_remove(online_group(site["id"]), visitor_id)
-                await self._publish_watch(
-                    site["id"],
-                    "visitor_left",
-                    {"type": "visitor_left", "site_id": site["id"], "visitor_id": visitor_id},
-                )
+                await self.watch.left(site["id"], visitor_id)
 
     async def _refresh_online(self) -> None:
         # One loop per node (not a task per visitor) keeps its visitors "online".
@@ -160,11 +122,33 @@ class Proactive:
         visitor_id: str,
         event: dict[str, Any],
         now: float | None = None,
+        *,
+        check: Callable[[VisitorFacts, dict[str, Any]], None] | None = None,
         **counter_changes: Any,
     ) -> VisitorState:
-        """Apply one behaviour event and act on what the rules decide."""
+        """Apply one behaviour event and act on what the rules decide.
+
+        `check(facts, event)` runs on the visitor's current facts before anything is
+        applied; what it raises (a bound the event would pass) propagates, and
+        nothing of the event is kept. One event per visitor at a time on this node:
+        its tabs' events must not overwrite each other's facts (nor slip past a bound
+        together)."""
         now = time.time() if now is None else now
+        async with self._visitor_locks.hold(visitor_id):
+            return await self._event(site, visitor_id, event, now, check, counter_changes)
+
+    async def _event(
+        self,
+        site: dict[str, Any],
+        visitor_id: str,
+        event: dict[str, Any],
+        now: float,
+        check: Callable[[VisitorFacts, dict[str, Any]], None] | None,
+        counter_changes: dict[str, Any],
+    ) -> VisitorState:
         state = await visitor_state.load(self.broker, visitor_id)
+        if check is not None:
+            check(state.facts, event)
         try:
             state.facts, changed = apply_event_changes(state.facts, event, now)
         except ValueError as exc:
@@ -175,15 +159,8 @@ class Proactive:
             changed = None
         await self._decide(site, state, now, changed)
         if event["type"] in WATCHED_EVENTS:
-            await self._publish_watch(
-                site["id"],
-                "visitor",
-                {"type": "visitor", "site_id": site["id"], "visitor": visitor_summary(state, now)},
-            )
+            await self.watch.visitor(site["id"], visitor_id, visitor_summary(state, now))
         return state
-
-    async def _publish_watch(self, site_id: str, kind: str, payload: dict[str, Any]) -> None:
-        await self._publish_channel(watch_channel(site_id), kind, payload)
 
     async def _wake(self, visitor_id: str, due: float) -> None:
         site = self.local.get(visitor_id)

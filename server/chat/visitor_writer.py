@@ -25,23 +25,29 @@ from server.store.visitor_batch import fold_known, write_visitors_postgres, writ
 Item = tuple[dict[str, Any], bool]  # (row, new)
 
 
-async def write_visitors(conn: AsyncConnection, batch: list[Item]) -> list[Exception | None]:
+async def write_visitors(
+    conn: AsyncConnection, batch: list[Item], max_attributes: int | None = None
+) -> list[Exception | None]:
     """Store a batch in the caller's transaction; one result per item, in order.
+    A visitor keeps at most `max_attributes` attributes (None: no cap).
 
     Raises IntegrityError when a row's data fails the batch (nothing is stored then):
     `GroupCommit` settles each item on its own.
     """
     new = [row for row, is_new in batch if is_new]
-    known = fold_known([row for row, is_new in batch if not is_new])
+    known = fold_known([row for row, is_new in batch if not is_new], max_attributes)
     if conn.dialect.name == "postgresql":
-        await _write_postgres(conn, new, known)
+        await _write_postgres(conn, new, known, max_attributes)
     else:
-        await _write_sqlite(conn, new, known)
+        await _write_sqlite(conn, new, known, max_attributes)
     return [None] * len(batch)
 
 
 async def _write_postgres(
-    conn: AsyncConnection, new: list[dict[str, Any]], known: list[dict[str, Any]]
+    conn: AsyncConnection,
+    new: list[dict[str, Any]],
+    known: list[dict[str, Any]],
+    max_attributes: int | None,
 ) -> None:
     """One statement in autocommit on the pooled asyncpg connection: the SQLAlchemy
     transaction around it stays empty (asyncpg's adapter begins only on first use)."""
@@ -49,7 +55,7 @@ async def _write_postgres(
 
     async with raw_postgres(conn) as pg:
         try:
-            await write_visitors_postgres(pg, new, known)
+            await write_visitors_postgres(pg, new, known, max_attributes)
         except (
             asyncpg.IntegrityConstraintViolationError,
             asyncpg.CardinalityViolationError,
@@ -61,28 +67,35 @@ async def _write_postgres(
 
 
 async def _write_sqlite(
-    conn: AsyncConnection, new: list[dict[str, Any]], known: list[dict[str, Any]]
+    conn: AsyncConnection,
+    new: list[dict[str, Any]],
+    known: list[dict[str, Any]],
+    max_attributes: int | None,
 ) -> None:
     """The batch's statements in one hop to aiosqlite's thread, inside the caller's
     BEGIN IMMEDIATE (`Database.write`), which also commits."""
     driver = (await conn.get_raw_connection()).driver_connection  # aiosqlite.Connection
     try:
         # aiosqlite's own way of running a call on its connection thread.
-        await driver._execute(write_visitors_sqlite, driver._conn, new, known)
+        await driver._execute(write_visitors_sqlite, driver._conn, new, known, max_attributes)
     except sqlite3.IntegrityError as exc:
         raise IntegrityError("visitor batch", None, exc) from exc
 
 
 class VisitorWriter:
-    """One per node."""
+    """One per node. A visitor keeps at most `max_attributes` attributes (None: no cap)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, max_attributes: int | None = None) -> None:
         self._db = db
-        self._commit: GroupCommit[Item, None] = GroupCommit(db, write_visitors, self._single)
+        self._max_attributes = max_attributes
+        self._commit: GroupCommit[Item, None] = GroupCommit(db, self._batch, self._single)
+
+    async def _batch(self, conn: AsyncConnection, batch: list[Item]) -> list[Exception | None]:
+        return await write_visitors(conn, batch, self._max_attributes)
 
     async def _single(self, item: Item) -> None:
         async with self._db.write() as conn:
-            await queries.upsert_visitor(conn, item[0])
+            await queries.upsert_visitor(conn, item[0], self._max_attributes)
 
     async def save(self, row: dict[str, Any], *, new: bool) -> None:
         """Insert (`new`: an id this node just made) or refresh the visitor's row."""

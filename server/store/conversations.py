@@ -9,24 +9,35 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.tables import conversations, messages, visitors
+from server.store.visitor_batch import capped_merge
 
 
-async def upsert_visitor(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    """Insert the visitor, or refresh last_seen and identity fields if it exists."""
+async def upsert_visitor(
+    conn: AsyncConnection, row: dict[str, Any], max_attributes: int | None = None
+) -> None:
+    """Insert the visitor, or refresh last_seen and identity fields if it exists.
+
+    Given attributes are merged over the stored ones, keeping at most `max_attributes`
+    keys (stored keys first; None: no cap)."""
     found = (
         await conn.execute(
             select(visitors.c.id, visitors.c.attributes).where(visitors.c.id == row["id"])
         )
     ).first()
     if found is None:
-        await conn.execute(
-            visitors.insert().values(**{**row, "attributes": row.get("attributes") or {}})
-        )
+        attributes = row.get("attributes") or {}
+        if max_attributes is not None:
+            attributes = capped_merge({}, attributes, max_attributes)
+        await conn.execute(visitors.insert().values(**{**row, "attributes": attributes}))
         return
     values = {k: v for k, v in row.items() if k not in ("id", "site_id", "first_seen_ts")}
     values = {k: v for k, v in values.items() if v is not None}
     if "attributes" in values:
-        values["attributes"] = {**(found.attributes or {}), **values["attributes"]}
+        stored = found.attributes or {}
+        if max_attributes is None:
+            values["attributes"] = {**stored, **values["attributes"]}
+        else:
+            values["attributes"] = capped_merge(stored, values["attributes"], max_attributes)
     await conn.execute(update(visitors).where(visitors.c.id == row["id"]).values(**values))
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 _COLUMNS = (
@@ -72,12 +73,29 @@ ON CONFLICT (id) DO UPDATE SET
             FROM json_each(EXCLUDED.attributes) WITH ORDINALITY AS g(key, value, n)
             WHERE NOT EXISTS (
                 SELECT 1 FROM json_each(v.attributes) AS s WHERE s.key = g.key)
+            -- The cap (NULL: none): stored keys first, then new ones while there is room.
+            ORDER BY part, n LIMIT $10
         ) AS m
     ) END
 """
 
 
-def fold_known(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def capped_merge(
+    stored: Mapping[str, Any] | None, given: Mapping[str, Any], max_keys: int
+) -> dict[str, Any]:
+    """`{**stored, **given}` keeping at most `max_keys` keys: stored keys first, then new
+    ones while there is room. The Store's own bound on a visitor's attributes, so a
+    visitor whose live facts expired cannot grow its row past the cap visit by visit."""
+    merged = dict(stored or {})
+    for key, value in given.items():
+        if key in merged or len(merged) < max_keys:
+            merged[key] = value
+    return merged
+
+
+def fold_known(
+    rows: list[dict[str, Any]], max_attributes: int | None = None
+) -> list[dict[str, Any]]:
     """One row per id with the effect of upserting `rows` one after the other.
 
     The first row of an id gives `site_id` and `first_seen_ts` (they matter only if the
@@ -96,8 +114,16 @@ def fold_known(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 into[name] = row[name]
         given = row.get("attributes")
         if given is not None:
-            into["attributes"] = {**(into["attributes"] or {}), **given}
+            into["attributes"] = _merge(into["attributes"], given, max_attributes)
     return list(folded.values())
+
+
+def _merge(
+    stored: dict[str, Any] | None, given: dict[str, Any], max_attributes: int | None
+) -> dict[str, Any]:
+    if max_attributes is None:
+        return {**(stored or {}), **given}
+    return capped_merge(stored, given, max_attributes)
 
 
 def _json(attributes: dict[str, Any] | None) -> str:
@@ -114,7 +140,10 @@ def _arrays(new: list[dict[str, Any]], known: list[dict[str, Any]]) -> list[list
 
 
 async def write_visitors_postgres(
-    pg: Any, new: list[dict[str, Any]], known: list[dict[str, Any]]
+    pg: Any,
+    new: list[dict[str, Any]],
+    known: list[dict[str, Any]],
+    max_attributes: int | None = None,
 ) -> None:
     """Insert `new` and upsert `known` (each id once: see `fold_known`) through the
     asyncpg connection `pg`, in one statement; everything is committed on return.
@@ -127,7 +156,7 @@ async def write_visitors_postgres(
     # Through asyncpg's statement cache: one round trip per batch (an unnamed prepare
     # would add one), and the plan is the same whatever the arguments (an insert that
     # probes the primary key).
-    await pg.execute(_BATCH, *_arrays(new, known))
+    await pg.execute(_BATCH, *_arrays(new, known), max_attributes)
 
 
 _INSERT = (
@@ -143,7 +172,10 @@ def _insert_values(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def write_visitors_sqlite(
-    db: sqlite3.Connection, new: list[dict[str, Any]], known: list[dict[str, Any]]
+    db: sqlite3.Connection,
+    new: list[dict[str, Any]],
+    known: list[dict[str, Any]],
+    max_attributes: int | None = None,
 ) -> None:
     """`write_visitors_postgres`'s contract on SQLite, run on the driver's thread inside
     the caller's `BEGIN IMMEDIATE` transaction (nothing changes between a row's read
@@ -158,7 +190,7 @@ def write_visitors_sqlite(
         values = {name: row.get(name) for name in _GIVEN if row.get(name) is not None}
         if row.get("attributes") is not None:
             stored = json.loads(found[0]) if found[0] is not None else None
-            values["attributes"] = json.dumps({**(stored or {}), **row["attributes"]})
+            values["attributes"] = json.dumps(_merge(stored, row["attributes"], max_attributes))
         if values:
             assignments = ", ".join(f"{name} = ?" for name in values)
             db.execute(

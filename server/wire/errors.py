@@ -14,6 +14,7 @@ FRAME_ERROR_CODES = frozenset(
         "unknown_type",
         "too_large",
         "rate_limited",
+        "limit_reached",
         "unauthorized",
         "forbidden",
         "not_found",

@@ -281,3 +281,41 @@ async def test_a_lost_postgresql_connection_is_unavailable_then_replaced(
         await killer.close()
         await writer.close()
     assert await _visitor(seeded, "vi_l2") == _row("vi_l2", 3)
+
+
+async def test_attributes_are_capped_stored_keys_first_on_both_paths(seeded: Database) -> None:
+    # A visitor whose live facts expired comes back with new keys: the row keeps at most
+    # the cap, the keys it had first (docs/security.md, visitor-controlled state).
+    stored = {
+        "user_id": None,
+        "name": None,
+        "email": None,
+        "attributes": {"a": 1, "b": 1, "c": 1},
+        "first_seen_ts": 5,
+        "last_seen_ts": 6,
+    }
+    for vid in ("vi_up", "vi_batch"):
+        await _store(seeded, vid, stored)
+    rows = [
+        _row("x", 70, attributes={"b": 2, "d": 4}),
+        _row("x", 71, attributes={"e": 5, "a": 0}),
+    ]
+    async with seeded.write() as conn:
+        for row in rows:
+            await upsert_visitor(conn, {**row, "id": "vi_up"}, max_attributes=4)
+    writer = VisitorWriter(seeded, max_attributes=4)
+    try:
+        await asyncio.gather(*(writer.save({**row, "id": "vi_batch"}, new=False) for row in rows))
+    finally:
+        await writer.close()
+    capped = {"a": 0, "b": 2, "c": 1, "d": 4}
+    for vid in ("vi_up", "vi_batch"):
+        found = await _visitor(seeded, vid)
+        assert found is not None and found["attributes"] == capped, vid
+    # a new visitor is capped too
+    async with seeded.write() as conn:
+        await upsert_visitor(
+            conn, _row("vi_fresh", 1, attributes={str(i): i for i in range(6)}), max_attributes=4
+        )
+    found = await _visitor(seeded, "vi_fresh")
+    assert found is not None and found["attributes"] == {"0": 0, "1": 1, "2": 2, "3": 3}
