@@ -175,6 +175,17 @@ class RedisClusterBroker:
     async def publish(self, channel: str, data: bytes) -> None:
         await self._node(self.prefix + check_name("channel", channel)).publish(channel, data)
 
+    def publish_nowait(self, channel: str, data: bytes) -> asyncio.Future[None]:
+        # One channel is always one shard, whose pipeline keeps call order.
+        full_name = self.prefix + check_name("channel", channel)
+        try:
+            node = self._node(full_name)
+        except BrokerUnavailable as exc:  # closed: a failed future, as the contract says
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            future.set_exception(exc)
+            return future
+        return node.publish_nowait(channel, data)
+
     async def subscribe(self, channel: str, handler: Handler) -> Subscription:
         return await self._node(self.prefix + check_name("channel", channel)).subscribe(
             channel, handler
