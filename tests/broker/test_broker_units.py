@@ -77,6 +77,9 @@ def test_every_lua_script_has_a_memory_twin_and_a_header():
         "hash_set": (1, 2),
         "counter_get": (1, 0),
         "login_attempt": (2, 3),
+        "address_sockets_take": (2, 3),
+        "address_sockets_renew": (2, 2),
+        "address_sockets_release": (2, 1),
     }
     for script in lua.values():
         assert script.source.startswith(f"-- {script.name}: ".encode())
