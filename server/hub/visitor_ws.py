@@ -47,7 +47,7 @@ async def visitor_endpoint(ws: WebSocket) -> None:
     except BrokerUnavailable as exc:
         # The address's sockets cannot be counted: no socket without the Broker anyway.
         log.warning("visitor socket refused, broker unavailable: %s", exc)
-        await ws.close(CLOSE_TRY_AGAIN, "temporarily unavailable; retry")
+        await ws.close(CLOSE_TRY_AGAIN, "temporarily unavailable; reconnect")
         return
     if refusal is not None:
         services.metrics.errors.labels("address_limit").inc()

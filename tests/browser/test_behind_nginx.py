@@ -47,7 +47,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.asyncio(loop_scope="module"),
 ]
-MAX_FAILURES = 2  # BECKON_LOGIN_MAX_FAILURES on the nodes
+MAX_FAILURES = 2  # BECKON_LOGIN_MAX_FAILURES(_PER_ADDRESS) on the nodes
 BEFORE_KILL = 6  # messages sent before the kill starts; the rest race it or follow it
 TOTAL = 20
 FAILOVER_MS = 20_000
@@ -71,6 +71,8 @@ async def proxied(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pro
     env = {
         "BECKON_TRUSTED_PROXIES": "127.0.0.1/32",  # nginx reaches the nodes from here
         "BECKON_LOGIN_MAX_FAILURES": str(MAX_FAILURES),
+        # The lockout keyed by client address is what tells clients apart through nginx.
+        "BECKON_LOGIN_MAX_FAILURES_PER_ADDRESS": str(MAX_FAILURES),
     }
     try:
         async with cluster(tmp, nodes=2, prefix=prefix, extra_env=env) as nodes:

@@ -211,6 +211,6 @@ async def test_without_the_broker_a_new_socket_is_told_to_retry(tmp_path: Path) 
             await visitor.close()
             await redis.kill()
             _, refusal = await _connect(chat)
-            assert refusal == (1013, "temporarily unavailable; retry")
+            assert refusal == (1013, "temporarily unavailable; reconnect")
     finally:
         await redis.kill()
