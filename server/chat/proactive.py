@@ -22,11 +22,14 @@ from invitations import (
     apply_event_changes,
     evaluate,
 )
+from invitations.signals import SignalCapped
+from invitations.signals import summary as signal_summary
 from server.broker.base import Broker
 from server.chat import invitation_log, pacing, visitor_state
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_state import VisitorState
+from server.errors import ApiError
 from server.scheduler import Scheduler
 from server.store.database import Database
 
@@ -80,6 +83,7 @@ def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
         if f.cart_value is not None
         else None,
         "attributes": dict(f.attrs),
+        "signals": signal_summary(f, now),
         "in_chat": state.counters.open_conversation,
         "invitation": state.invitation,
     }
@@ -167,6 +171,8 @@ class Proactive:
         state = await visitor_state.load(self.broker, visitor_id)
         try:
             state.facts, changed = apply_event_changes(state.facts, event, now)
+        except SignalCapped as exc:  # a flood of struggle signals: the sender hears of it
+            raise ApiError(exc.code, str(exc)) from None
         except ValueError as exc:
             log.warning("event not applied for %s: %s", visitor_id, exc)
             return state
