@@ -124,3 +124,17 @@ def test_time_wakes_a_rule_waiting_for_a_quiet_spell_after_a_signal() -> None:
     assert waiting.actions == () and waiting.next_wake == T0 + 21
     due = evaluate(f, rules, VisitorCounters(), SITE, T0 + 21)
     assert [type(a) for a in due.actions] == [Invite]
+
+
+def test_a_backtest_replays_a_logged_flood_as_the_live_path_did() -> None:
+    """The socket logs a frame before the engine refuses it: the replay skips it too."""
+    from invitations.replay import backtest
+
+    def ev(seconds: float, type_: str, **fields: object) -> dict:
+        return {"visitor_id": "v", "ts": int((T0 + seconds) * 1000), "type": type_, **fields}
+
+    flood = [ev(1 + i / 100, "track", event="dead_click") for i in range(MAX_PER_VISIT + 5)]
+    log = [ev(0, "hello", page={"url": "https://s/a"}), *flood]
+    when = {"fact": "signal.dead_click", "op": "gte", "value": MAX_PER_VISIT}
+    report = backtest(log, [rule("flood", when, gates={"max_per_visit": 1})])
+    assert report.rules[0].triggered == 1
