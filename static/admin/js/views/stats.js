@@ -97,7 +97,7 @@ function revenuePanel(report, stop) {
       {label: `vs ${base}`, num: true, value: (r) => diff(r.diff)},
       {label: `${Math.round(report.confidence * 100)} % interval`, value: (r) => range(r.interval)},
       {label: 'Always-valid interval', value: (r) => range(r.always_valid)},
-      {label: 'Verdict', value: (r) => h('span', {class: `chip ${r.verdict === 'better' ? 'chip-ok' : r.verdict === 'worse' ? 'chip-bad' : 'chip-muted'}`, dataset: {verdict: r.verdict}, text: VERDICTS[r.verdict] || r.verdict})},
+      {label: 'Verdict', value: (r) => h('span', {class: `chip ${r.verdict === 'better' ? 'chip-ok' : r.verdict === 'worse' ? 'chip-bad' : 'chip-muted'}`, dataset: {revenueVerdict: r.verdict}, text: VERDICTS[r.verdict] || r.verdict})},
       {label: 'Action', value: action},
     ], report.variants, 'No variants.'));
 }
