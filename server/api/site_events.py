@@ -102,6 +102,8 @@ async def post_event(ctx: Context) -> dict[str, Any]:
         facts = apply_event(state.facts, event, now / 1000)
     except SignalCapped as exc:
         raise ApiError(exc.code, str(exc)) from None
+    except ValueError:  # as on the socket: a valid frame the engine cannot apply is skipped
+        facts = state.facts
     ctx.services.visit_log.append(site["id"], visitor_id, now, frame.type, data)
     online = await ctx.services.broker.presence_members(online_group(site["id"]))
     if visitor_id in online:
