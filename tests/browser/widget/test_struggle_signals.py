@@ -181,6 +181,31 @@ async def test_error_page_is_seen_once(browser: Browser, signals_shop: Shop) -> 
         await tab.context.close()
 
 
+async def test_error_page_by_status_alone_and_by_the_js_api_alone(
+    browser: Browser, signals_shop: Shop
+) -> None:
+    # Without the shop's script the 404 template says nothing: the widget reads the status.
+    tab = await open_tab(browser, signals_shop.node.url + "/demo/")
+    try:
+        await tab.page.route("**/demo/assets/shop.js", lambda route: route.abort())
+        await tab.page.goto(signals_shop.node.url + "/demo/products/sofa")
+        sent = await tab.sent_matching(lambda f: f.get("event") == "error_page")
+        assert sent["props"] == {"status": 404}
+    finally:
+        await tab.context.close()
+    # On a page served with 200, a site's error template declares it (e.g. a soft 500).
+    tab = await shop_tab(browser, signals_shop)
+    try:
+        await tab.page.evaluate("Beckon('errorPage', 200)")  # not an error: ignored
+        await tab.page.evaluate("Beckon('errorPage', 500)")
+        sent = await tab.sent_matching(lambda f: f.get("event") == "error_page")
+        assert sent["props"] == {"status": 500}
+        assert len([f for f in signals_sent(tab) if f["event"] == "error_page"]) == 1
+        await fired(tab, "error_page")
+    finally:
+        await tab.context.close()
+
+
 async def test_long_queue_wait_then_the_rule_fires_once_the_chat_ends(
     browser: Browser, signals_shop: Shop
 ) -> None:
