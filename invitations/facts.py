@@ -251,6 +251,8 @@ def get_fact(facts: VisitorFacts, name: str, now: float, load: DepartmentLoad | 
 
 
 _MAPPINGS = ("attrs", "events", "signals")
+# Fields added after facts version 1 shipped; a missing one takes its default.
+_OMIT_EMPTY = frozenset(signals.FIELDS)
 
 
 def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
@@ -258,6 +260,8 @@ def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
     `facts_from_dict`; versioned by the "v" key."""
     out: dict[str, Any] = {"v": 1}
     for name, value in zip(VisitorFacts._fields, facts, strict=True):
+        if name in _OMIT_EMPTY and not value:
+            continue  # left out while empty: a node of the previous release can read it
         out[name] = dict(value) if name in _MAPPINGS else value
     return out
 

@@ -138,3 +138,18 @@ def test_a_backtest_replays_a_logged_flood_as_the_live_path_did() -> None:
     when = {"fact": "signal.dead_click", "op": "gte", "value": MAX_PER_VISIT}
     report = backtest(log, [rule("flood", when, gates={"max_per_visit": 1})])
     assert report.rules[0].triggered == 1
+
+
+def test_stored_facts_without_signals_stay_readable_by_the_previous_release() -> None:
+    """Empty signal fields are left out of the stored form (a node still running the
+    release before signals refuses unknown fields during a rolling restart)."""
+    quiet = facts_to_dict(visiting())
+    assert not {"signals", "signal_at", "rage_click_at"} & set(quiet)
+    assert facts_from_dict(quiet) == visiting()
+    loud = facts_to_dict(signal(visiting(), "rage_click", T0 + 1, clicks=3))
+    assert (loud["signals"], loud["rage_click_at"], loud["signal_at"]) == (
+        {"rage_click": 1},
+        T0 + 1,
+        T0 + 1,
+    )
+    assert "dead_click_at" not in loud
