@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from invitations import signals
+
 STRING = "string"
 NUMBER = "number"
 BOOL = "bool"
@@ -108,6 +110,21 @@ _FACT_LIST = (
     FactSpec("cart.currency", STRING, "currency of the cart, ISO 4217"),
     FactSpec("site.agents_online", NUMBER, "agents online for the rule's department"),
     FactSpec("site.queue_length", NUMBER, "chats waiting for the rule's department"),
+    *(
+        spec
+        for kind in signals.KINDS
+        for spec in (
+            FactSpec(signals.PREFIX + kind.name, NUMBER, kind.description + ", this visit"),
+            FactSpec(
+                signals.PREFIX + kind.name + ".ago_s",
+                NUMBER,
+                f"seconds since the last {kind.name} signal this visit",
+                True,
+            ),
+        )
+    ),
+    FactSpec(signals.PREFIX + "count", NUMBER, "struggle signals of every kind, this visit"),
+    FactSpec(signals.PREFIX + "ago_s", NUMBER, "seconds since the last struggle signal", True),
 )
 FACTS: dict[str, FactSpec] = {spec.name: spec for spec in _FACT_LIST}
 

@@ -13,7 +13,8 @@ A hello or page_view opens a page (a page view, `page.time_s` from zero) only wh
 url is not the page the visitor is on: every socket's hello carries the page, so the
 widget's own page view after it, and a reconnect's hello, are the same view.
 - `track` {event, props?} — reserved: `scroll` (props.depth 0–100), `idle` (not an
-  activity), `active`, `exit_intent`, `conversion`.
+  activity), `active`, `exit_intent`, `conversion`, and the struggle signals of
+  `invitations.signals` (counted as `signal.*` facts, not `event.*`; capped per visit).
 - `cart` {value, currency, items?} — replaces the cart.
 - `attributes` {attributes {...}} or the attributes as flat fields of the frame.
 - `chat_started`, `chat_closed` — `visitor.chats` counts conversations started.
@@ -33,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from invitations import signals
 from invitations.catalogue import ATTR_PREFIX, EVENT_PREFIX, VISIT_TIMEOUT_S
 from invitations.device import device_class
 from invitations.facts import VisitorFacts, evolve
@@ -97,6 +99,7 @@ def _start_visit(facts: VisitorFacts, now: float, event: Mapping[str, Any]) -> V
         visit_referrer=_opt_str(page.get("referrer")) if page else None,
         visit_landing_url=url,
         events=MappingProxyType({}),
+        **signals.FIELDS,
         visits=facts.visits + 1,
         page_started=now,
         page_scroll_pct=0 if facts.page_url is not None else None,
@@ -206,6 +209,8 @@ def _track(f: VisitorFacts, event: Mapping[str, Any], now: float) -> tuple:
     name = event.get("event")
     if not isinstance(name, str) or not name:
         raise ValueError("track: expected a non-empty string 'event'")
+    if name in signals.BY_NAME:
+        return signals.fold(f, name, now)
     events = dict(f.events)
     events[name] = events.get(name, 0) + 1
     changes: dict[str, Any] = {"events": MappingProxyType(events)}

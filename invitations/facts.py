@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from invitations import signals
 from invitations.catalogue import ATTR_PREFIX, EVENT_PREFIX
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -89,6 +90,17 @@ class VisitorFacts(NamedTuple):
     cart_currency: str | None = None
     attrs: Mapping[str, str | int | float | bool] = _EMPTY
     events: Mapping[str, int] = _EMPTY  # track counts, this visit
+    # Struggle signals this visit (invitations.signals): counts per kind, and the
+    # instant of the last one per kind and of any kind (the recency facts' anchors).
+    signals: Mapping[str, int] = _EMPTY
+    signal_at: float | None = None
+    rage_click_at: float | None = None
+    dead_click_at: float | None = None
+    form_error_at: float | None = None
+    page_loop_at: float | None = None
+    search_no_results_at: float | None = None
+    error_page_at: float | None = None
+    long_wait_at: float | None = None
 
 
 _FIELD_INDEX = {name: i for i, name in enumerate(VisitorFacts._fields)}
@@ -175,11 +187,30 @@ _GETTERS: dict[str, Getter] = {
     "site.queue_length": _queue,
 }
 
+
+def _signal_count(name: str | None) -> Getter:
+    # Like event.NAME: a visit that saw no such signal counts 0; no visit, no value.
+    def get(f: VisitorFacts, now: float, load: DepartmentLoad | None) -> int | None:
+        if f.visit_started is None:
+            return None
+        return f.signals.get(name, 0) if name else sum(f.signals.values())
+
+    return get
+
+
+for _kind in signals.KINDS:
+    _GETTERS[signals.PREFIX + _kind.name] = _signal_count(_kind.name)
+    _GETTERS[signals.PREFIX + _kind.name + ".ago_s"] = _since(_kind.anchor)
+_GETTERS[signals.PREFIX + "count"] = _signal_count(None)
+_GETTERS[signals.PREFIX + "ago_s"] = _since(signals.TOTAL_ANCHOR)
+
 # Which anchor attribute each time-growing fact is measured from (used by timing).
 TIME_ANCHORS: dict[str, str] = {
     "page.time_s": "page_started",
     "visit.time_s": "visit_started",
     "idle_s": "last_activity",
+    signals.PREFIX + "ago_s": signals.TOTAL_ANCHOR,
+    **{signals.PREFIX + k.name + ".ago_s": k.anchor for k in signals.KINDS},
 }
 
 
@@ -219,7 +250,9 @@ def get_fact(facts: VisitorFacts, name: str, now: float, load: DepartmentLoad | 
     return MISSING if value is None else value
 
 
-_MAPPINGS = ("attrs", "events")
+_MAPPINGS = ("attrs", "events", "signals")
+# Fields added after facts version 1 shipped; a missing one takes its default.
+_OMIT_EMPTY = frozenset(signals.FIELDS)
 
 
 def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
@@ -227,6 +260,8 @@ def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
     `facts_from_dict`; versioned by the "v" key."""
     out: dict[str, Any] = {"v": 1}
     for name, value in zip(VisitorFacts._fields, facts, strict=True):
+        if name in _OMIT_EMPTY and not value:
+            continue  # left out while empty: a node of the previous release can read it
         out[name] = dict(value) if name in _MAPPINGS else value
     return out
 

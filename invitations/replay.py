@@ -29,6 +29,7 @@ from invitations.engine import HoldOut, Invite, RuleSet, evaluate
 from invitations.events import apply_event_changes
 from invitations.facts import DepartmentLoad, VisitorFacts
 from invitations.rules import CompiledRule
+from invitations.signals import SignalCapped
 
 _OPENS_CHAT = frozenset({"chat_start", "chat_started"})
 _CLOSES_CHAT = frozenset({"chat_closed", "close"})
@@ -179,7 +180,10 @@ class _Visitor:
             counters = counters.with_conversation(False)
         if kind == "chat_start":
             event = {**event, "type": "chat_started"}
-        self.facts, changed = apply_event_changes(self.facts, event, now)
+        try:
+            self.facts, changed = apply_event_changes(self.facts, event, now)
+        except SignalCapped:  # refused live too (rate_limited): nothing changed
+            return
         if counters is not self.counters:
             self.counters, changed = counters, None
         self.tally.visits.add((self.facts.visitor_id, self.facts.visit_started))

@@ -4,7 +4,8 @@ put in, and the invitation rule that first-run setup gives the demo site.
 Which site's snippet: `?site=KEY` (remembered in a cookie for the next pages), else the
 cookie's site, else the first site. A page is `static/demo/<name>.html` for a name made
 of lowercase letters, digits and dashes, at most one folder deep; anything else is a 404
-page, as is an unknown `?site=` key.
+page in the shop's layout (with the widget, which sees the error), and an unknown
+`?site=` key a bare 404 page.
 """
 
 from __future__ import annotations
@@ -119,10 +120,25 @@ async def render(demo_dir: Path, path: Path, site: dict[str, Any], origin: str) 
     title = _TITLE_LINE.match(page)
     if title is None:
         raise ValueError(f"{path} does not start with its title line")
+    return await _in_layout(
+        demo_dir, title.group(1), page[title.end() :].rstrip("\n"), site, origin
+    )
+
+
+async def render_not_found(demo_dir: Path, site: dict[str, Any], origin: str, message: str) -> str:
+    """The shop's 404 page for a known site: in the layout, with the widget, whose
+    struggle signals see the error page (docs/rules.md, "Struggle signals")."""
+    main = NOT_FOUND_MAIN.replace("{message}", html.escape(message))
+    return await _in_layout(demo_dir, "Not found", main, site, origin)
+
+
+async def _in_layout(
+    demo_dir: Path, title: str, main: str, site: dict[str, Any], origin: str
+) -> str:
     layout = await anyio.Path(demo_dir / LAYOUT).read_text("utf-8")
     return (
-        layout.replace(TITLE_MARK, title.group(1))
-        .replace(MAIN_MARK, page[title.end() :].rstrip("\n"))
+        layout.replace(TITLE_MARK, title)
+        .replace(MAIN_MARK, main)
         .replace(SNIPPET_MARK, snippet(site["key"], origin))
         .replace(SITE_NAME_MARK, html.escape(site["name"]))
     )
@@ -131,6 +147,10 @@ async def render(demo_dir: Path, path: Path, site: dict[str, Any], origin: str) 
 def not_found_page(message: str) -> str:
     return NOT_FOUND.replace("{message}", html.escape(message))
 
+
+NOT_FOUND_MAIN = """<main class="wrap notfound" data-page="notfound">
+<h1>Not found</h1><p>{message}</p>
+<p><a class="btn" href="/demo/">Back to the demo shop</a></p></main>"""
 
 NOT_FOUND = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

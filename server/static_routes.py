@@ -79,14 +79,18 @@ def static_routes(browser: BrowserFiles) -> list[BaseRoute]:
         services: Services = request.app.state.services
         asked = request.query_params.get("site") or None
         try:
-            path = demo_shop.page_file(demo_dir, request.path_params.get("page", ""))
             async with services.db.read() as conn:
                 site, remember = await demo_shop.choose_site(
                     conn, asked, request.cookies.get(demo_shop.SITE_COOKIE)
                 )
-            body = await demo_shop.render(demo_dir, path, site, _origin(request))
         except demo_shop.DemoNotFound as exc:
             return HTMLResponse(demo_shop.not_found_page(str(exc)), 404, headers=DEMO_HEADERS)
+        try:
+            path = demo_shop.page_file(demo_dir, request.path_params.get("page", ""))
+        except demo_shop.DemoNotFound as exc:
+            body = await demo_shop.render_not_found(demo_dir, site, _origin(request), str(exc))
+            return HTMLResponse(body, 404, headers=DEMO_HEADERS)
+        body = await demo_shop.render(demo_dir, path, site, _origin(request))
         response = HTMLResponse(body, headers=DEMO_HEADERS)
         if remember:
             response.set_cookie(

@@ -30,6 +30,7 @@ MODULES = (
     "outbox.js",
     "connection.js",
     "tracking.js",
+    "signals.js",
     "ui/style.js",
     "ui/messages.js",
     "ui/forms.js",

@@ -39,6 +39,10 @@ B.api = (chat, events) => {
     track: (event, props) => chat.behave({ type: 'track', event: String(event).slice(0, 64), props: props && scalars(props) }),
     conversion: (props) => chat.behave({ type: 'track', event: 'conversion', props: scalars(props) }),
     consent: (given) => chat.consent(given),
+    // Struggle signals the site declares (docs/rules.md): numbers only, never text.
+    searchNoResults: () => chat.signals.noResults(),
+    errorPage: (status) => chat.signals.errorPage(status),
+    formError: (fields) => chat.signals.formError(fields),
   };
   const Beckon = function (name, ...args) {
     if (typeof methods[name] === 'function') return methods[name](...args);

@@ -174,6 +174,7 @@ B.chat = (opts) => {
 
   const setConversation = (f) => {
     s.conv = Object.assign(s.conv && s.conv.id === f.id ? s.conv : {}, f);
+    signals.queue(s.conv);
     if (f.status !== 'closed') {
       stored.conv = f.id;
       s.survey = null;
@@ -187,6 +188,7 @@ B.chat = (opts) => {
     if (stored.conv === f.conversation_id) stored.conv = null;
     persist();
     if (s.conv && s.conv.id === f.conversation_id) s.conv.status = 'closed';
+    signals.queue(s.conv);
     if (announce) list.note(B.t('ended'));
     for (const item of s.outbox.items().filter((i) => i.conv === f.conversation_id)) {
       s.outbox.drop(item.id);
@@ -297,19 +299,21 @@ B.chat = (opts) => {
   // The page view held back for want of consent is sent once consent is given (rules on
   // the page must see it); everything else not consented to is dropped, not kept.
   let heldView = null;
+  const allowed = () => !(s.consent === false || (s.cfg.consent_required && s.consent !== true));
   /** Send (or queue) a behaviour frame; false when consent holds it back. */
   const behave = (frame) => {
-    if (s.consent === false || (s.cfg.consent_required && s.consent !== true)) {
+    if (!allowed()) {
       if (frame.type === 'page_view') heldView = frame;
       return false;
     }
     if (!send(frame) && behaviour.length < 50) behaviour.push(frame);
     return true;
   };
-  const tracker = B.tracking(behave);
+  const signals = B.signals((event, props) => behave({ type: 'track', event, props }), allowed, 'beckon:' + site);
+  const tracker = B.tracking(behave, signals.page);
 
   const chat = {
-    s, view, list, send, say, open, newChat, setTyping, behave, flush,
+    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals,
     start() {
       view.look(s.cfg);
       for (const item of s.outbox.items()) list.addPending(item);

@@ -1,6 +1,7 @@
 'use strict';
 // Behaviour the invitation rules watch (protocol.md, reserved `track` events): page views on
-// load and SPA navigation, exit intent, scroll depth, idle/active and tab visibility. Every
+// load and SPA navigation (each also told to `onPage`, the page-loop watch), exit intent,
+// scroll depth, idle/active and tab visibility. Every
 // frame goes through `send`, which the chat gates on consent (false: held back) and queues
 // while offline. What consent held back does not count against the throttles.
 
@@ -8,7 +9,7 @@ const IDLE_MS = 60000;
 const EXIT_GAP_MS = 30000;
 const SCROLL_MS = 1000;
 
-B.tracking = (send) => {
+B.tracking = (send, onPage) => {
   const track = (event, props) => send({ type: 'track', event, props });
   let url = location.href;
 
@@ -17,6 +18,7 @@ B.tracking = (send) => {
     if (location.href === url) return;
     const referrer = url;
     url = location.href;
+    onPage();
     // Routers usually set document.title after pushState: read it a tick later.
     setTimeout(() => send({ type: 'page_view', url, title: document.title.slice(0, 1000), referrer }));
   };
@@ -85,7 +87,9 @@ B.tracking = (send) => {
 
   return {
     /** The first page view of this page load. */
-    pageView: () =>
-      send({ type: 'page_view', url, title: document.title.slice(0, 1000), referrer: document.referrer }),
+    pageView: () => {
+      onPage();
+      send({ type: 'page_view', url, title: document.title.slice(0, 1000), referrer: document.referrer });
+    },
   };
 };

@@ -13,6 +13,7 @@ from server.api.router import ANY_ROLE, ApiRouter, Context
 from server.chat import visitor_state
 from server.chat.rule_cache import rule_json
 from server.chat.uplift import newcombe
+from server.chat.variant_uplift import variant_report
 from server.errors import ApiError
 from server.ids import new_id, now_ms
 from server.store import rules as rule_queries
@@ -212,6 +213,27 @@ async def patch_rule(ctx: Context) -> dict[str, Any]:
     return await _save(ctx, {**row["body"], **patch})
 
 
+@routes.route(
+    "POST",
+    "/sites/{site_id}/rules/{rule_id}/variants/{variant_id}/stop",
+    roles=RULE_ROLES,
+    tags=["rules"],
+)
+async def stop_variant(ctx: Context) -> dict[str, Any]:
+    """Stop one variant (weight 0: a new rule version); the admin's one-click "Stop"."""
+    _, row = await _rule(ctx)
+    variant_id = ctx.params["variant_id"]
+    variants = row["body"]["variants"]
+    if not any(v["id"] == variant_id for v in variants):
+        raise ApiError("not_found", "no such variant")
+    stopped = [{**v, "weight": 0} if v["id"] == variant_id else v for v in variants]
+    if not any(v.get("weight", 1) > 0 for v in stopped):
+        raise ApiError(
+            "conflict", "the last running variant cannot be stopped: disable the rule instead"
+        )
+    return await _save(ctx, {**row["body"], "variants": stopped})
+
+
 @routes.route("DELETE", "/sites/{site_id}/rules/{rule_id}", roles=RULE_ROLES, tags=["rules"])
 async def delete_rule(ctx: Context) -> dict[str, Any]:
     """Remove a rule (its stats and versions are kept)."""
@@ -284,7 +306,8 @@ def _range(args: StatsQuery) -> tuple[int, int]:
     tags=["rules"],
 )
 async def stats(ctx: Context) -> dict[str, Any]:
-    """Funnel per variant, conversions and revenue, holdout uplift (95 % interval)."""
+    """Funnel per variant, conversions and revenue, holdout uplift (95 % interval), and
+    revenue uplift per visitor per variant (Welch and always-valid mSPRT intervals)."""
     site, row = await _rule(ctx)
     args: StatsQuery = ctx.args
     from_ts, to_ts = _range(args)
@@ -301,6 +324,8 @@ def _with_uplift(
     invited: dict[str, Any],
     holdout: dict[str, Any],
 ) -> dict[str, Any]:
+    revenue = data.pop("revenue")
+    weights = {v["id"]: v.get("weight", 1) for v in row["body"]["variants"]}
     x1, n1 = len(invited["converted"]), invited["visitors"]
     x2, n2 = len(holdout["converted"]), holdout["visitors"]
     diff, low, high = newcombe(x1, n1, x2, n2)
@@ -330,4 +355,7 @@ def _with_uplift(
             "ci_high_pp": round(high * 100, 3),
             "method": "newcombe",
         },
+        "revenue_uplift": variant_report(
+            revenue["holdout"], revenue["invited"], revenue["variant_of"], weights
+        ),
     }

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from sqlalchemy import select
 
 from invitations import apply_event
+from invitations.signals import SignalCapped
 from server.api.access import site_for
 from server.api.models import Strict
 from server.api.router import ANY_ROLE, ApiRouter, Context
@@ -96,15 +97,21 @@ async def post_event(ctx: Context) -> dict[str, Any]:
         if conversion is None:
             raise ApiError("not_found", "no such visitor on this site")
         return {"accepted": True, "visitor_id": None, "conversion": conversion}
-    ctx.services.visit_log.append(site["id"], visitor_id, now, frame.type, data)
     event = {"type": frame.type, **data}
+    state = await visitor_state.load(ctx.services.broker, visitor_id)
+    try:  # checked here even when the visitor's socket applies it: a capped signal is 429
+        facts = apply_event(state.facts, event, now / 1000)
+    except SignalCapped as exc:
+        raise ApiError(exc.code, str(exc)) from None
+    except ValueError:  # as on the socket: a valid frame the engine cannot apply is skipped
+        facts = state.facts
+    ctx.services.visit_log.append(site["id"], visitor_id, now, frame.type, data)
     online = await ctx.services.broker.presence_members(online_group(site["id"]))
     if visitor_id in online:
         await ctx.request.app.state.hub.publish(
             visitor_channel(visitor_id), "server_event", {"event": event}
         )
     else:
-        state = await visitor_state.load(ctx.services.broker, visitor_id)
-        state.facts = apply_event(state.facts, event, now / 1000)
+        state.facts = facts
         await visitor_state.save(ctx.services.broker, state)
     return {"accepted": True, "visitor_id": visitor_id, "conversion": conversion}

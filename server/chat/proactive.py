@@ -23,6 +23,7 @@ from invitations import (
     apply_event_changes,
     evaluate,
 )
+from invitations.signals import SignalCapped
 from server.broker.base import Broker
 from server.chat import invitation_log, pacing, visitor_state
 from server.chat.rule_cache import RuleCache
@@ -31,6 +32,7 @@ from server.chat.visitor_state import VisitorState
 from server.chat.watch_feed import WatchFeed
 from server.chat.watch_feed import visitor_summary as visitor_summary  # agent_ws, api
 from server.chat.watch_feed import watch_channel as watch_channel  # agent_ws
+from server.errors import ApiError
 from server.keyed_locks import KeyedLocks
 from server.scheduler import Scheduler
 from server.store.database import Database
@@ -151,6 +153,8 @@ class Proactive:
             check(state.facts, event)
         try:
             state.facts, changed = apply_event_changes(state.facts, event, now)
+        except SignalCapped as exc:  # a flood of struggle signals: the sender hears of it
+            raise ApiError(exc.code, str(exc)) from None
         except ValueError as exc:
             log.warning("event not applied for %s: %s", visitor_id, exc)
             return state

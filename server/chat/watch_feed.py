@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from invitations.signals import summary as signal_summary
 from server.chat.visitor_state import VisitorState
 
 log = logging.getLogger("beckon.watch")
@@ -60,6 +61,7 @@ def visitor_summary(state: VisitorState, now: float) -> dict[str, Any]:
         if f.cart_value is not None
         else None,
         "attributes": dict(f.attrs),
+        "signals": signal_summary(f, now),
         "in_chat": state.counters.open_conversation,
         "invitation": state.invitation,
     }

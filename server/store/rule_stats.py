@@ -1,5 +1,6 @@
 """Per rule (version) and variant: the funnel, chats, credited conversions and revenue,
-by day; and the invited and held-out groups for uplift."""
+by day; the invited and held-out groups for uplift; and each group member's revenue
+(per currency, inside their attribution window) for revenue uplift per variant."""
 
 from __future__ import annotations
 
@@ -99,12 +100,14 @@ async def rule_stats(
     days: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     # When each visitor entered a group: conversions count from then, for the window.
     entered: dict[str, dict[str, int]] = {"invited": {}, "holdout": {}}
-    for row in rows:
+    # The variant of each invited visitor's first invitation (revenue per variant).
+    variant_of: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r["created_ts"]):
         day = days[_day(row["created_ts"], tz)]
         members = entered["holdout" if row["status"] == "held_out" else "invited"]
-        members[row["visitor_id"]] = min(
-            members.get(row["visitor_id"], row["created_ts"]), row["created_ts"]
-        )
+        members.setdefault(row["visitor_id"], row["created_ts"])
+        if row["status"] != "held_out":
+            variant_of.setdefault(row["visitor_id"], row["variant_id"] or "-")
         if row["status"] == "held_out":
             day["held_out"] += 1
             continue
@@ -121,6 +124,8 @@ async def rule_stats(
     for chat in chats:
         variants[chat["variant_id"] or "-"]["chats"] += 1
     groups = {name: _group(members) for name, members in entered.items()}
+    # Revenue per member in their window, per currency: the input of revenue uplift.
+    per_visitor: dict[str, dict[str, dict[str, float]]] = {name: {} for name in entered}
     for sale in sales:
         if distrust and sale["client_reported"]:
             untrusted += _would_count(sale, entered, rule_id, version, window_ms)
@@ -134,6 +139,8 @@ async def rule_stats(
                 groups[name]["conversions"] += 1
                 groups[name]["converted"].add(sale["visitor_id"])
                 groups[name]["revenue"][currency] += sale["value"]
+                spent = per_visitor[name].setdefault(sale["visitor_id"], {})
+                spent[currency] = spent.get(currency, 0.0) + sale["value"]
         # A variant is credited only through an accepted invitation (attribution).
         credited = sale["rule_id"] == rule_id and not sale["held_out"]
         if credited and (version is None or sale["rule_version"] == version):
@@ -147,6 +154,11 @@ async def rule_stats(
             for vid, stats in sorted(variants.items())
         ],
         "groups": groups,
+        "revenue": {
+            "holdout": {v: per_visitor["holdout"].get(v, {}) for v in entered["holdout"]},
+            "invited": {v: per_visitor["invited"].get(v, {}) for v in entered["invited"]},
+            "variant_of": variant_of,
+        },
         "days": [{"day": d, **dict(v)} for d, v in sorted(days.items())],
         "client_reported_excluded": untrusted,
     }

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
+from invitations import signals
 from server.wire.fields import (
     Amount,
     Attributes,
@@ -88,7 +89,8 @@ def _number(value: Any) -> bool:
 
 
 class VisitorTrack(Frame):
-    """Custom behaviour; reserved events have typed props (protocol.md)."""
+    """Custom behaviour; reserved events have typed props (protocol.md). A struggle
+    signal (`invitations.signals`) takes only its own numeric props: never text."""
 
     type: Literal["track"] = "track"
     event: EventName
@@ -97,7 +99,11 @@ class VisitorTrack(Frame):
     @model_validator(mode="after")
     def _reserved_props(self) -> VisitorTrack:
         props = self.props or {}
-        if self.event == "scroll":
+        if self.event in signals.BY_NAME:
+            problem = signals.check_props(self.event, props)
+            if problem is not None:
+                raise invalid(problem[1], problem[0])
+        elif self.event == "scroll":
             depth = props.get("depth")
             if not _number(depth) or not 0 <= depth <= 100:
                 raise invalid("must be a number from 0 to 100", "props.depth")

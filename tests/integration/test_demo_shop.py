@@ -142,6 +142,11 @@ async def test_every_page_carries_the_snippet_and_bad_input_is_a_404_page(first_
             assert "Traceback" not in response.text
         missing = await client.get("/demo/nope")
         assert "<p>There is no such page in the demo shop.</p>" in missing.text
+        # A known site's 404 is the shop's own error page, with the widget (which sees it).
+        assert 'data-page="notfound"' in missing.text
+        assert 'data-site="sk_' in missing.text  # the cookie is garbage: the first site
+        assert "<!--beckon:" not in missing.text
+        assert SITE_COOKIE not in missing.headers.get("set-cookie", "")
 
         assert (await client.get("/demo", follow_redirects=False)).headers["location"] == "/demo/"
         assert (await client.post("/demo/cart")).status_code == 405

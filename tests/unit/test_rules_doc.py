@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from invitations import caps, gates_parser, rules
+from invitations import caps, gates_parser, rules, signals
 from invitations.catalogue import (
     ANY,
     BOOL,
@@ -88,6 +88,11 @@ def test_every_gate_code_is_documented_and_real() -> None:
     source = "".join(p.read_text() for p in INVITATIONS.glob("*.py"))
     for code in documented:
         assert f'"{code}"' in source, code
+
+
+def test_every_struggle_signal_is_documented_with_its_cap() -> None:
+    assert set(_table(_section("Struggle signals"))) == set(signals.BY_NAME)
+    assert f"at most {signals.MAX_PER_VISIT} signals of one kind" in DOC
 
 
 def test_limits_are_the_code_s() -> None:

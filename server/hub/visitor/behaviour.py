@@ -4,11 +4,13 @@ engine's facts (`server/chat/proactive.py`), conversions attributed."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from server.chat import attribution, conversations
 from server.chat.visitor_bounds import OverBound, VisitorBounds
+from server.errors import ApiError
 from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
 from server.hub.visitor import limits
@@ -17,6 +19,8 @@ from server.ids import now_ms
 
 if TYPE_CHECKING:
     from server.hub.visitor.session import Handler, VisitorSession
+
+log = logging.getLogger("beckon.visitor")
 
 
 def _take_event(session: VisitorSession) -> None:
@@ -78,7 +82,10 @@ async def _record_conversion(session: VisitorSession, props: dict[str, Any], now
 
 async def server_event(session: VisitorSession, payload: dict[str, Any]) -> None:
     """A behaviour event the site's backend posted (REST) for this visitor."""
-    await session.proactive.event(session.site, session.visitor_id, payload["event"])
+    try:
+        await session.proactive.event(session.site, session.visitor_id, payload["event"])
+    except ApiError as exc:  # REST checked the cap first; a race past it is dropped here
+        log.info("server event for %s not applied: %s", session.visitor_id, exc)
 
 
 HANDLERS: dict[str, Handler] = {

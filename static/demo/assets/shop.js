@@ -83,15 +83,34 @@ const stepper = (value, onChange, label) =>
 
 // -- pages -------------------------------------------------------------------------------
 const pages = {
-  list() {
+  list(main) {
     for (const node of document.querySelectorAll('[data-price-of]')) {
       const item = CATALOGUE[node.dataset.priceOf];
       if (item) node.textContent = money.format(item.price);
     }
+    const search = main && main.querySelector('form.search');
+    if (!search) return;
+    // A search that finds nothing is a struggle signal only the site can see: declare it.
+    search.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const words = String(new FormData(search).get('q') || '').trim().toLowerCase();
+      let shown = 0;
+      for (const card of main.querySelectorAll('.grid .card')) {
+        card.hidden = !!words && !card.textContent.toLowerCase().includes(words);
+        if (!card.hidden) shown += 1;
+      }
+      main.querySelector('[data-no-results]').hidden = shown > 0;
+      if (!shown) Beckon('searchNoResults');
+    });
+  },
+
+  // The 404 template tells the widget (which also reads the status itself; it counts once).
+  notfound() {
+    Beckon('errorPage', 404);
   },
 
   product(main) {
-    pages.list();
+    pages.list(null);
     const sku = main.dataset.sku;
     const item = CATALOGUE[sku];
     const box = main.querySelector('[data-buy]');

@@ -105,6 +105,26 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
         {"ref": None, "type": "track", "event": "scroll", "props": {"depth": 75}},
     ),
     (
+        {"type": "track", "event": "rage_click", "props": {"clicks": 4}},
+        VisitorTrack,
+        {"ref": None, "type": "track", "event": "rage_click", "props": {"clicks": 4}},
+    ),
+    (
+        {"type": "track", "event": "error_page", "props": {"status": 404}},
+        VisitorTrack,
+        {"ref": None, "type": "track", "event": "error_page", "props": {"status": 404}},
+    ),
+    (
+        {"type": "track", "event": "long_wait", "props": {"wait_s": 61.5}},
+        VisitorTrack,
+        {"ref": None, "type": "track", "event": "long_wait", "props": {"wait_s": 61.5}},
+    ),
+    (
+        {"type": "track", "event": "page_loop"},
+        VisitorTrack,
+        {"ref": None, "type": "track", "event": "page_loop", "props": None},
+    ),
+    (
         {
             "type": "track",
             "event": "conversion",

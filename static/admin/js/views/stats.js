@@ -1,9 +1,10 @@
 'use strict';
 // A rule's results: funnel per variant, invited vs holdout with the uplift and its
-// 95 % interval in plain words, and a daily chart.
+// 95 % interval in plain words, revenue per visitor per variant with a fixed-horizon and
+// an always-valid interval (and a one-click stop for a variant), and a daily chart.
 
 import {chart, daySeconds} from '../chart.js';
-import {h, num, panel, periodPicker, table, unavailable} from '../ui.js';
+import {h, num, panel, periodPicker, table, toast, unavailable} from '../ui.js';
 import {kpi} from './editor.js';
 
 const pct = (x, n) => (n ? `${num((100 * x) / n)} %` : '–');
@@ -48,12 +49,60 @@ export async function renderStats(ctx, page, ruleId) {
       body.replaceChildren(err.missing ? unavailable('Rule stats') : h('p', {class: 'form-error', role: 'alert', text: err.message}));
       return;
     }
-    show(body, stats);
+    show(body, stats, stopper(ctx, base, () => load(picker.period())));
   }
   await load(picker.period());
 }
 
-function show(body, stats) {
+/** One click stops a variant (weight 0, a new rule version), then the page reloads. */
+function stopper(ctx, base, reload) {
+  return async (variant, button) => {
+    button.disabled = true;
+    try {
+      await ctx.api.post(`${base}/variants/${encodeURIComponent(variant.variant_id)}/stop`);
+      toast(`Variant ${variant.variant_id} stopped: no visitor will see it any more.`);
+      await reload();
+    } catch (err) {
+      button.disabled = false;
+      toast(err.message, true);
+    }
+  };
+}
+
+const VERDICTS = {better: 'Earns more', worse: 'Earns less', unclear: 'Not clear yet'};
+
+function revenuePanel(report, stop) {
+  if (!report) return null;
+  const cur = report.currency;
+  const amount = (v) => (cur ? `${v < 0 ? '−' : ''}${Math.abs(v).toFixed(2)} ${cur}` : '–');
+  const diff = (v) => (cur ? `${v > 0 ? '+' : ''}${amount(v)}` : '–');
+  const range = (i) => (i ? `${diff(i.low)} … ${diff(i.high)}` : 'not enough data');
+  const base = report.baseline === 'holdout' ? 'holdout' : 'other variants';
+  const running = report.variants.filter((r) => !r.stopped).length;
+  const action = (r) => {
+    if (r.stopped) return h('span', {class: 'chip chip-muted', text: 'Stopped'});
+    if (running < 2) return null;
+    const button = h('button', {type: 'button', class: `btn ${r.verdict === 'worse' ? 'btn-danger-ghost' : 'btn-ghost'}`, text: 'Stop', 'aria-label': `Stop variant ${r.variant_id}`});
+    button.addEventListener('click', () => stop(r, button));
+    return button;
+  };
+  return panel('Revenue per visitor, by variant',
+    h('p', {class: 'muted small', text: `Each variant's visitors (all invited, accepted or not) against the ${base}, in ${cur || 'the sales currency (no sales yet)'}. `
+      + `The ${Math.round(report.confidence * 100)} % interval is Welch's: right for one look at a sample size fixed in advance. `
+      + `The always-valid interval (mSPRT) stays right however often you look; the verdict reads only it, once both groups have ${report.min_visitors} visitors.`}),
+    table([
+      {label: 'Variant', value: (r) => r.variant_id},
+      {label: 'Visitors', num: true, value: (r) => r.visitors},
+      {label: 'Revenue / visitor', num: true, value: (r) => amount(r.revenue_per_visitor)},
+      {label: `vs ${base}`, num: true, value: (r) => diff(r.diff)},
+      {label: `${Math.round(report.confidence * 100)} % interval`, value: (r) => range(r.interval)},
+      {label: 'Always-valid interval', value: (r) => range(r.always_valid)},
+      {label: 'Verdict', value: (r) => h('span', {class: `chip ${r.verdict === 'better' ? 'chip-ok' : r.verdict === 'worse' ? 'chip-bad' : 'chip-muted'}`, dataset: {revenueVerdict: r.verdict}, text: VERDICTS[r.verdict] || r.verdict})},
+      {label: 'Action', value: action},
+    ], report.variants, 'No variants.'));
+}
+
+function show(body, stats, stop) {
   const variants = stats.variants || [];
   const v = verdict(stats.uplift);
   const inv = stats.invited || {};
@@ -79,6 +128,8 @@ function show(body, stats) {
       {label: 'Conversions', num: true, value: ratio('conversions', 'shown')},
       {label: 'Revenue', num: true, value: (r) => money(r.revenue)},
     ], variants, 'No invitations in this period.')));
+  const revenue = revenuePanel(stats.revenue_uplift, stop);
+  if (revenue) body.appendChild(revenue);
   const days = stats.days || [];
   const daily = panel('By day');
   body.appendChild(daily);

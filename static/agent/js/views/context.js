@@ -118,6 +118,7 @@ function body(ctl, chat, details, why) {
       row('Visits', v.visits),
     ),
   );
+  out.push(signalsSection(v.signals));
   const attrs = v.attributes && typeof v.attributes === 'object' ? Object.entries(v.attributes) : [];
   out.push(section('Attributes', attrs.map(([k, val]) => row(k, typeof val === 'object' ? JSON.stringify(val) : val))));
   // The chat's own link to the invitation that started it wins over the one on screen.
@@ -155,6 +156,31 @@ function body(ctl, chat, details, why) {
   );
   out.push(whySection(why));
   return out.filter(Boolean);
+}
+
+// Struggle signals (docs/rules.md): this visit's count per kind and how long ago the last was.
+const SIGNALS = {
+  rage_click: 'Rage clicks',
+  dead_click: 'Dead clicks',
+  form_error: 'Form errors',
+  page_loop: 'Page loops',
+  search_no_results: 'Searches without results',
+  error_page: 'Error pages',
+  long_wait: 'Long queue waits',
+};
+
+function signalsSection(signals) {
+  const entries = signals && typeof signals === 'object' ? Object.entries(signals) : [];
+  return section(
+    'Struggle signals',
+    entries.map(([kind, seen]) => {
+      const count = seen && Number.isInteger(seen.count) ? seen.count : null;
+      const ago = seen && Number.isFinite(seen.ago_s) ? ` · last ${duration(seen.ago_s * 1000)} ago` : '';
+      const item = row(SIGNALS[kind] || kind, count === null ? null : `${count}${ago}`);
+      if (item) item.dataset.signal = kind;
+      return item;
+    }),
+  );
 }
 
 // The engine's outcomes (invitations/engine.py, Trace) in words an agent reads at a glance.
