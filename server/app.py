@@ -31,6 +31,7 @@ from server.api import (
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
+from server.chat.chat_end import ChatEndListener
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
@@ -148,8 +149,10 @@ def create_app(
             lambda vid, kind, payload: hub.publish(visitor_channel(vid), kind, payload),
             app.state.events.emit,
             hub.publish,
+            owned.visit_log,
         )
         app.state.proactive = proactive
+        ChatEndListener(proactive).attach(app.state.events)
         proactive.start()
         await app.state.rules.follow(owned.broker)
         janitor = Janitor(

@@ -43,14 +43,19 @@ class RuleCache(AnnouncedCache[RuleSetEntry]):
         self.db = db
 
     async def _compile(self, site_id: str) -> RuleSetEntry:
-        async with self.db.read() as conn:
-            rows = await rule_queries.list_rules(conn, site_id, enabled_only=True)
-        compiled: dict[str, CompiledRule] = {}
-        versions: dict[str, int] = {}
-        for row in rows:
-            try:
-                compiled[row["id"]] = compile_rule(rule_json(row))
-                versions[row["id"]] = row["version"]
-            except RuleValidationError as exc:  # stored before a stricter engine: skip it
-                log.warning("rule %s no longer compiles: %s", row["id"], exc)
-        return RuleSet(list(compiled.values())), compiled, versions
+        return await compile_site_rules(self.db, site_id)
+
+
+async def compile_site_rules(db: Database, site_id: str) -> RuleSetEntry:
+    """The site's enabled rules, compiled (what the live node runs; backtests too)."""
+    async with db.read() as conn:
+        rows = await rule_queries.list_rules(conn, site_id, enabled_only=True)
+    compiled: dict[str, CompiledRule] = {}
+    versions: dict[str, int] = {}
+    for row in rows:
+        try:
+            compiled[row["id"]] = compile_rule(rule_json(row))
+            versions[row["id"]] = row["version"]
+        except RuleValidationError as exc:  # stored before a stricter engine: skip it
+            log.warning("rule %s no longer compiles: %s", row["id"], exc)
+    return RuleSet(list(compiled.values())), compiled, versions
