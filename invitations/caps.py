@@ -166,8 +166,10 @@ def visitor_gate(
     if counters.on_screen:
         return "invitation_on_screen", None
     per_visit = site.max_invitations_per_visit
-    if per_visit is not None and visit_started == counters.visit_started:
-        if counters.visit_invites >= per_visit:
+    if per_visit is not None:
+        # A visit the counters have not seen yet has shown nothing (a budget of 0 holds).
+        shown = counters.visit_invites if visit_started == counters.visit_started else 0
+        if shown >= per_visit:
             return "fatigue", None
     per_day = site.max_invitations_per_day
     if per_day is not None:

@@ -134,6 +134,7 @@ def backtest(
     capacity: Iterable[CapacityPoint] | None = None,
     snapshot_at: float | None = None,
     visitors_listed: int = MAX_VISITORS_LISTED,
+    until: float | None = None,
 ) -> BacktestReport:
     """Replay `events` (dicts with visitor_id, ts, type and the frame's fields; `ts` in
     units of `ts_unit` seconds — milliseconds by default, as in the protocol).
@@ -142,7 +143,8 @@ def backtest(
     ignored: load comes from `capacity`, a step series; None = every department online
     with room to spare). `capacity_per_hour` is what the agents can take, for the
     hourly comparison. `snapshot_at` (seconds): the instant of each visitor's
-    `gates_at` (default: after the last event).
+    `gates_at` (default: after the last event). `until` (seconds): the end of the
+    recorded window — nothing after it is simulated (default: until every visit ends).
     """
     rule_list = list(rules)
     site = site or SiteContext()
@@ -158,7 +160,7 @@ def backtest(
     sim.snapshot_at = at
     for visitor_id in sorted(per_visitor):
         push_events(sim, sorted(per_visitor[visitor_id], key=lambda e: (e[0], e[1])))
-    sim.run()
+    sim.run(until)
     listed = sorted(per_visitor)[:visitors_listed]
     visitors = tuple(
         VisitorReport(

@@ -118,8 +118,12 @@ class Simulation:
             found = self.visitors[visitor_id] = SimVisitor(self, visitor_id)
         return found
 
-    def run(self) -> None:
+    def run(self, until: float | None = None) -> None:
+        """Process everything queued, in time order; with `until`, stop after it (the
+        end of the recorded window: what came next was not recorded)."""
         while self._heap:
+            if until is not None and self._heap[0][0] > until:
+                break
             when, kind, _, visitor_id, payload = heapq.heappop(self._heap)
             if self.snapshot is None and self.snapshot_at is not None and when > self.snapshot_at:
                 self._take_snapshot()

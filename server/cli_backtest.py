@@ -138,7 +138,7 @@ async def run(
                 cursor = page[-1]["ts"] + 1
             progress.update(task, description="replaying", total=len(rows), completed=len(rows))
             report = await asyncio.to_thread(
-                backtest_run.run, rows, rules, site, capacity, series, None
+                backtest_run.run, rows, rules, site, capacity, series, None, to_ts
             )
     finally:
         await db.close()

@@ -85,6 +85,7 @@ async def run_backtest(
         window.capacity_per_hour,
         capacity,
         window.snapshot_ts,
+        window.to_ts,
     )
     return {
         "from_ts": window.from_ts,

@@ -41,8 +41,10 @@ def run(
     capacity_per_hour: int | None,
     capacity: list[CapacityPoint] | None,
     snapshot_ts: int | None,
+    to_ts: int,
 ) -> BacktestReport:
-    """CPU-bound: call it in a worker thread from the event loop."""
+    """CPU-bound: call it in a worker thread from the event loop. Nothing after `to_ts`
+    (ms, the window's end) is simulated: the log does not say what came next."""
     return backtest(
         engine_events(rows),
         rules,
@@ -50,6 +52,7 @@ def run(
         capacity_per_hour,
         capacity=capacity,
         snapshot_at=None if snapshot_ts is None else snapshot_ts / 1000,
+        until=to_ts / 1000,
     )
 
 

@@ -199,3 +199,10 @@ def test_pacing_shares_the_capacity_series_between_visitors():
     offline = backtest(log, rules, capacity=[CapacityPoint(T0 + 5000, "", 1, 1)])
     assert sum(r.shown for r in offline.rules) == 0
     assert dict(offline.per_visitor[0].blocked)["r"] == ("agent_offline",)
+
+
+def test_nothing_after_the_window_is_simulated():
+    log = [ev("v", 0, "hello", page={"url": "https://s/"})]
+    rules = [rule("r")]
+    assert len(outcomes(backtest(log, rules), "v")) == 15  # every 120 s for 30 min
+    assert outcomes(backtest(log, rules, until=T0 + 119), "v") == [(0, "r", "invited", None)]
