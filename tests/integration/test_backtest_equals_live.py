@@ -292,3 +292,74 @@ def live_decisions(database: Any, site_id: str) -> dict[str, list[tuple[str, str
 @given(budget=budgets, bodies=rule_bodies, plans=traffic)
 def test_the_backtest_decides_as_the_live_node(node: LiveNode, budget, bodies, plans) -> None:  # type: ignore[no-untyped-def]
     node.call(scenario(node, budget, bodies, plans))
+
+
+async def test_the_site_budget_holds_in_the_backtest_as_live(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The reported "17 shown in the backtest vs 1 live": the site's per-visit budget."""
+    process = BeckonProcess(subprocess_env(tmp_path), tmp_path)
+    await process.create_admin()
+    await process.start()
+    try:
+        chat = await make_chat_site(process)
+        site_id = chat.site["id"]
+        auth = {"Authorization": f"Bearer {chat.admin_token}"}
+        async with httpx.AsyncClient(base_url=chat.server_url, headers=auth, timeout=60) as api:
+            await api.patch(
+                f"/api/v1/sites/{site_id}", json={"settings": {"max_invitations_per_visit": 1}}
+            )
+            rule = {
+                "name": "every page",
+                "when": {"fact": "visit.page_views", "op": "gte", "value": 1},
+                "variants": [{"id": "a", "text": {"en": "Hi"}}],
+            }
+            saved = (await api.post(f"/api/v1/sites/{site_id}/rules", json=rule)).json()
+            started = int(time.time() * 1000) - 1000
+            url = ws_url(chat.server_url, f"/ws/visitor?site={chat.site['key']}")
+            plan = [("dismiss", None), *[("page_view", p) for p in PATHS * 3]]
+            (visitor,) = await run_traffic(url, [plan])
+            window = {"from_ts": started, "to_ts": int(time.time() * 1000) + 1}
+            await asyncio.sleep(0.5)  # the visit log is written in batches (every 0.2 s)
+            one = await api.post(
+                f"/api/v1/sites/{site_id}/rules/{saved['id']}/backtest", json=window
+            )
+            every = await api.post(f"/api/v1/sites/{site_id}/backtest", json=window)
+            await visitor.leave()
+            assert live_decisions(tmp_path / "beckon.db", site_id) == {
+                visitor.visitor_id: [(saved["id"], "a", "invited")]
+            }
+            for report in (one.json(), every.json()):
+                assert report["rules"][0]["shown"] == 1
+                (mine,) = report["per_visitor"]
+                assert [o["outcome"] for o in mine["outcomes"]] == ["invited"]
+                assert mine["blocked"] == {"*": ["fatigue", "invitation_on_screen"]}
+            # Bad input: exact codes and messages.
+            cases = [
+                (
+                    f"/api/v1/sites/{site_id}/backtest",
+                    {**window, "replaces": "rl_nope"},
+                    404,
+                    "no such enabled rule to replace",
+                ),
+                (
+                    f"/api/v1/sites/{site_id}/backtest",
+                    {**window, "capacity": [{"from_ts": 0, "agents_online": 1}]},
+                    422,
+                    None,
+                ),
+                (
+                    f"/api/v1/sites/{site_id}/backtest",
+                    {"from_ts": 5, "to_ts": 5},
+                    400,
+                    "from_ts must be before to_ts",
+                ),
+            ]
+            for path, body, status, message in cases:
+                response = await api.post(path, json=body)
+                assert response.status_code == status, response.text
+                if message is not None:
+                    assert response.json()["error"]["message"] == message
+                else:
+                    details = response.json()["error"]["details"]
+                    assert details[0]["path"] == "capacity.0.free_slots", details
+    finally:
+        await process.stop()
