@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from invitations.catalogue import ATTR_PREFIX, EVENT_PREFIX, VISIT_TIMEOUT_S
 from invitations.device import device_class
-from invitations.facts import VisitorFacts, evolve
+from invitations.facts import MAX_EVENT_TIMES, VisitorFacts, evolve
 
 _PAGE_CHANGED = frozenset(
     {
@@ -97,6 +97,7 @@ def _start_visit(facts: VisitorFacts, now: float, event: Mapping[str, Any]) -> V
         visit_referrer=_opt_str(page.get("referrer")) if page else None,
         visit_landing_url=url,
         events=MappingProxyType({}),
+        event_times=MappingProxyType({}),
         visits=facts.visits + 1,
         page_started=now,
         page_scroll_pct=0 if facts.page_url is not None else None,
@@ -208,7 +209,12 @@ def _track(f: VisitorFacts, event: Mapping[str, Any], now: float) -> tuple:
         raise ValueError("track: expected a non-empty string 'event'")
     events = dict(f.events)
     events[name] = events.get(name, 0) + 1
-    changes: dict[str, Any] = {"events": MappingProxyType(events)}
+    times = dict(f.event_times)
+    times[name] = (*times.get(name, ())[-(MAX_EVENT_TIMES - 1) :], now)
+    changes: dict[str, Any] = {
+        "events": MappingProxyType(events),
+        "event_times": MappingProxyType(times),
+    }
     if name == "scroll":
         props = event.get("props")
         depth = props.get("depth") if isinstance(props, Mapping) else None

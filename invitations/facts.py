@@ -89,6 +89,8 @@ class VisitorFacts(NamedTuple):
     cart_currency: str | None = None
     attrs: Mapping[str, str | int | float | bool] = _EMPTY
     events: Mapping[str, int] = _EMPTY  # track counts, this visit
+    # The last MAX_EVENT_TIMES instants of each track event, this visit (sliding windows).
+    event_times: Mapping[str, tuple[float, ...]] = _EMPTY
 
 
 _FIELD_INDEX = {name: i for i, name in enumerate(VisitorFacts._fields)}
@@ -209,6 +211,19 @@ def fact_getter(name: str) -> Getter:
     raise KeyError(name)
 
 
+def window_getter(event: str, within_s: float) -> Getter:
+    """Count of `event` in the `within_s` seconds up to `now` (an instant `t` counts while
+    `now - t < within_s`); 0 in a visit without it, missing before any visit. Counts
+    stop at MAX_EVENT_TIMES (only that many instants are kept)."""
+
+    def get(f: VisitorFacts, now: float, load: DepartmentLoad | None) -> int | None:
+        if f.visit_started is None:
+            return None
+        return sum(1 for t in f.event_times.get(event, ()) if now - t < within_s)
+
+    return get
+
+
 def get_fact(facts: VisitorFacts, name: str, now: float, load: DepartmentLoad | None = None) -> Any:
     """The value of fact `name` at instant `now` (seconds since epoch), or `MISSING`.
 
@@ -219,7 +234,8 @@ def get_fact(facts: VisitorFacts, name: str, now: float, load: DepartmentLoad | 
     return MISSING if value is None else value
 
 
-_MAPPINGS = ("attrs", "events")
+_MAPPINGS = ("attrs", "events", "event_times")
+MAX_EVENT_TIMES = 50
 
 
 def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
@@ -245,4 +261,7 @@ def facts_from_dict(data: Mapping[str, Any]) -> VisitorFacts:
     for name in _MAPPINGS:
         if name in kwargs:
             kwargs[name] = MappingProxyType(dict(kwargs[name]))
+    if "event_times" in kwargs:  # JSON lists back to tuples
+        times = {k: tuple(v) for k, v in kwargs["event_times"].items()}
+        kwargs["event_times"] = MappingProxyType(times)
     return VisitorFacts(**kwargs)

@@ -46,7 +46,8 @@ def parse_instant(text: str, name: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def load_rule(path: str) -> Any:
+def load_rule(path: str, timezone: str = "UTC") -> Any:
+    """The rule file compiled; time conditions read `timezone` (the site's)."""
     try:
         data = json.loads(Path(path).read_text())
     except OSError as exc:
@@ -55,7 +56,8 @@ def load_rule(path: str) -> Any:
         raise BacktestError(f"--rule: {path} is not JSON: {exc}") from None
     try:
         return compile_rule(
-            {**data, "id": data.get("id", "rl_file")} if isinstance(data, dict) else data
+            {**data, "id": data.get("id", "rl_file")} if isinstance(data, dict) else data,
+            timezone,
         )
     except RuleValidationError as exc:
         raise BacktestError(
@@ -94,7 +96,8 @@ async def run(
     show_visitors: bool = False,
 ) -> None:
     """`rule_path` None: the site's enabled rules, together."""
-    rule = load_rule(rule_path) if rule_path is not None else None
+    if rule_path is not None:
+        load_rule(rule_path)  # a bad file is reported before the database is opened
     series = load_capacity(capacity_path) if capacity_path is not None else None
     from_ts, to_ts = parse_instant(from_text, "from"), parse_instant(to_text, "to")
     if from_ts >= to_ts:
@@ -108,8 +111,8 @@ async def run(
             ) or await site_queries.get_site_by_key(conn, site_ref)
         if site is None:
             raise BacktestError(f"--site: no site with id or key {site_ref!r}")
-        if rule is not None:
-            rules = [rule]
+        if rule_path is not None:
+            rules = [load_rule(rule_path, site["timezone"])]
         else:
             rules = list((await compile_site_rules(db, site["id"]))[1].values())
             if not rules:

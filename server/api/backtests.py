@@ -94,8 +94,8 @@ async def run_backtest(
     }
 
 
-def compile_draft(body: dict[str, Any]) -> CompiledRule:
-    return compile_rule({**body, "id": body.get("id", "rl_draft")})
+def compile_draft(body: dict[str, Any], site: dict[str, Any]) -> CompiledRule:
+    return compile_rule({**body, "id": body.get("id", "rl_draft")}, site["timezone"])
 
 
 @routes.route(
@@ -109,7 +109,7 @@ async def backtest_draft(ctx: Context) -> dict[str, Any]:
     """Backtest an unsaved rule over recorded visits (alone, within the site's budget)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
     body: DraftBacktestIn = ctx.body
-    return await run_backtest(ctx, site, [compile_draft(check_rule(body.rule))], body)
+    return await run_backtest(ctx, site, [compile_draft(check_rule(body.rule), site)], body)
 
 
 @routes.route(
@@ -127,7 +127,7 @@ async def backtest_saved(ctx: Context) -> dict[str, Any]:
     if row is None:
         raise ApiError("not_found", "no such rule")
     # As the live node compiles it (columns included), enabled or not.
-    rule = compile_rule({**rule_json(row), "enabled": True})
+    rule = compile_rule({**rule_json(row), "enabled": True}, site["timezone"])
     return await run_backtest(ctx, site, [rule], ctx.body)
 
 
@@ -148,6 +148,6 @@ async def backtest_rule_set(ctx: Context) -> dict[str, Any]:
             raise ApiError("not_found", "no such enabled rule to replace")
         compiled = {k: v for k, v in compiled.items() if k != body.replaces}
     if body.rule is not None:
-        draft = compile_draft(check_rule(body.rule))
+        draft = compile_draft(check_rule(body.rule), site)
         compiled = {**compiled, draft.id: draft}
     return await run_backtest(ctx, site, list(compiled.values()), body)

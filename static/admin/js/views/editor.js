@@ -108,8 +108,9 @@ export async function renderEditor(ctx, page, ruleId, copy) {
   async function countMatching() {
     try {
       const result = await ctx.api.post(`${base}/matching`, draft);
-      liveCount.textContent = `${result.matching} of ${result.online} online visitor${result.online === 1 ? '' : 's'} match now`;
+      liveCount.textContent = `${result.matching} of ${result.online} online visitor${result.online === 1 ? '' : 's'} match now; ${result.would_invite} would be invited now`;
       liveCount.dataset.matching = String(result.matching);
+      liveCount.dataset.wouldInvite = String(result.would_invite);
     } catch (err) {
       liveCount.textContent = err.missing ? 'Live count not available' : (err.status === 422 ? 'Fix the rule to see who matches' : err.message);
     }
