@@ -28,6 +28,10 @@ class CapacityPoint:
     agents_online: int
     free_slots: int
     queued_chats: int = 0
+    # Predicted-wait inputs (invitations.erlang); servers None = free_slots.
+    servers: int | None = None
+    arrivals_per_s: float = 0.0
+    handle_time_s: float = 0.0
 
 
 class CapacitySeries:
@@ -58,12 +62,21 @@ class CapacitySeries:
         point = self.at(department, now)
         if point is None:
             return None
-        return DepartmentLoad(point.agents_online, point.free_slots, pending, point.queued_chats)
+        servers = point.free_slots if point.servers is None else point.servers
+        return DepartmentLoad(
+            point.agents_online,
+            point.free_slots,
+            pending,
+            point.queued_chats,
+            servers,
+            point.arrivals_per_s,
+            point.handle_time_s,
+        )
 
 
 def points_from_json(items: Iterable[Mapping[str, Any]], ts_unit: float = 0.001) -> list:
-    """API/CLI form (`from_ts` in ms by default) → points. Raises ValueError naming the
-    first bad item."""
+    """API/CLI form (`from_ts` in ms by default, `arrivals_per_hour`) → points.
+    Raises ValueError naming the first bad item."""
     points = []
     for n, item in enumerate(items):
         try:
@@ -74,6 +87,9 @@ def points_from_json(items: Iterable[Mapping[str, Any]], ts_unit: float = 0.001)
                     agents_online=int(item["agents_online"]),
                     free_slots=int(item["free_slots"]),
                     queued_chats=int(item.get("queued_chats", 0)),
+                    servers=None if item.get("servers") is None else int(item["servers"]),
+                    arrivals_per_s=float(item.get("arrivals_per_hour", 0)) / 3600,
+                    handle_time_s=float(item.get("handle_time_s", 0)),
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -51,6 +51,11 @@ class DepartmentLoad:
     free_slots: int = 0
     pending_invitations: int = 0
     queued_chats: int = 0
+    # Inputs of the predicted wait (invitations.erlang): chats the online agents can
+    # hold at once, new chats per second lately, mean chat duration in seconds.
+    servers: int = 0
+    arrivals_per_s: float = 0.0
+    handle_time_s: float = 0.0
 
 
 class VisitorFacts(NamedTuple):

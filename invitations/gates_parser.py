@@ -19,6 +19,7 @@ _GATE_FIELDS = frozenset(
         "max_per_visit",
         "min_days_between",
         "cooldown_after_dismiss_s",
+        "max_predicted_wait_s",
     }
 )
 
@@ -36,6 +37,12 @@ class Gates:
     max_per_visit: int | None = None
     min_days_between: float = 0
     cooldown_after_dismiss_s: float = 0
+    max_predicted_wait_s: float | None = None  # offer only when the wait is below this
+
+    @property
+    def paced(self) -> bool:
+        """Reads the department's load: capacity or predicted wait."""
+        return self.require_agent_online or self.max_predicted_wait_s is not None
 
 
 def parse_gates(data: Any, path: str, errors: list[RuleError]) -> Gates | None:
@@ -64,6 +71,11 @@ def parse_gates(data: Any, path: str, errors: list[RuleError]) -> Gates | None:
         if not is_number(value) or value < 0:
             errors.append(RuleError(f"{path}.{key}", f"expected a number of {unit} ≥ 0"))
         durations[key] = value
+    max_wait = data.get("max_predicted_wait_s")
+    if max_wait is not None and (not is_number(max_wait) or max_wait <= 0):
+        errors.append(
+            RuleError(f"{path}.max_predicted_wait_s", "expected a number of seconds above 0")
+        )
     schedule = None
     if data.get("schedule") is not None:
         schedule = _schedule(data["schedule"], f"{path}.schedule", errors)
@@ -76,6 +88,7 @@ def parse_gates(data: Any, path: str, errors: list[RuleError]) -> Gates | None:
         max_per_visit=max_per_visit,
         min_days_between=durations["min_days_between"],
         cooldown_after_dismiss_s=durations["cooldown_after_dismiss_s"],
+        max_predicted_wait_s=None if max_wait is None else float(max_wait),
     )
 
 

@@ -80,7 +80,7 @@ class RuleSet:
             time_leaves(r.when) for r in self.rules
         )
         self.needs_load: tuple[bool, ...] = tuple(
-            r.gates.require_agent_online or bool(r.reads & SITE_FACTS) for r in self.rules
+            r.gates.paced or bool(r.reads & SITE_FACTS) for r in self.rules
         )
         self._by_fact: dict[str, int] = {}
         self.time_mask = 0
@@ -88,8 +88,8 @@ class RuleSet:
         for i, rule in enumerate(self.rules):
             bit = 1 << i
             reads = set(rule.reads)
-            if rule.gates.require_agent_online:
-                reads |= SITE_FACTS  # capacity depends on the department's load
+            if rule.gates.paced:
+                reads |= SITE_FACTS  # capacity and wait depend on the department's load
             for name in reads:
                 self._by_fact[name] = self._by_fact.get(name, 0) | bit
             g = rule.gates
@@ -120,7 +120,7 @@ class RuleSet:
                     or rule.gates.cooldown_after_dismiss_s
                     or rule.gates.min_days_between
                 ),
-                rule.gates.require_agent_online,
+                rule.gates.paced,
             )
             for i, rule in enumerate(self.rules)
         )

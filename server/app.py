@@ -26,6 +26,7 @@ from server.api import (
     site_events,
     sites,
     visitors,
+    wait_prediction,
     webhooks,
 )
 from server.api.router import merge
@@ -37,6 +38,7 @@ from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_briefs import VisitorBriefs
+from server.chat.wait_inputs import WaitInputs
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
 from server.gc_tuning import tune_after_startup
@@ -69,6 +71,7 @@ api = merge(
     desk.routes,
     rules.routes,
     backtests.routes,
+    wait_prediction.routes,
     visitors.routes,
     site_events.routes,
     reports.routes,
@@ -140,7 +143,11 @@ def create_app(
             owned.db, hub, router, WaitEstimator(owned.db), app.state.briefs
         )
         app.state.rules = RuleCache(owned.db)
-        app.state.loads = SiteLoads(owned.db, owned.broker)
+        app.state.loads = SiteLoads(
+            owned.db,
+            owned.broker,
+            WaitInputs(owned.db, settings.wait_window_s, settings.default_handle_time_s),
+        )
         proactive = Proactive(
             owned.db,
             owned.broker,

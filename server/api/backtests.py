@@ -32,6 +32,10 @@ class CapacityPointIn(Strict):
     agents_online: Annotated[int, Field(ge=0, le=100_000)]
     free_slots: Annotated[int, Field(ge=0, le=10_000_000)]
     queued_chats: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    # Predicted-wait inputs (rules with max_predicted_wait_s); servers absent = free_slots.
+    servers: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    arrivals_per_hour: Annotated[float, Field(ge=0, le=1_000_000)] = 0
+    handle_time_s: Annotated[float, Field(ge=0, le=86_400)] = 0
 
 
 class BacktestIn(Strict):
@@ -72,7 +76,14 @@ async def run_backtest(
     if window.capacity is not None:
         capacity = [
             CapacityPoint(
-                p.from_ts / 1000, p.department, p.agents_online, p.free_slots, p.queued_chats
+                p.from_ts / 1000,
+                p.department,
+                p.agents_online,
+                p.free_slots,
+                p.queued_chats,
+                p.servers,
+                p.arrivals_per_hour / 3600,
+                p.handle_time_s,
             )
             for p in window.capacity
         ]
