@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from tests.beckon_process import BeckonProcess, subprocess_env
 from tests.chat_setup import make_chat_site
+from tests.waiting import wait_until
 from tests.ws_client import ORIGIN, ws_url
 
 STEP_S = 0.5
@@ -361,5 +362,64 @@ async def test_the_site_budget_holds_in_the_backtest_as_live(tmp_path) -> None: 
                 else:
                     details = response.json()["error"]["details"]
                     assert details[0]["path"] == "capacity.0.free_slots", details
+    finally:
+        await process.stop()
+
+
+async def test_an_agents_close_reaches_the_engine_and_the_visit_log(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Before, only the visitor's reconnect told the engine a chat had ended (and the log
+    never did): a visitor whose chat an agent closed was never invited again."""
+    process = BeckonProcess(subprocess_env(tmp_path), tmp_path)
+    await process.create_admin()
+    await process.start()
+    try:
+        chat = await make_chat_site(process)
+        site_id = chat.site["id"]
+        auth = {"Authorization": f"Bearer {chat.admin_token}"}
+        async with httpx.AsyncClient(base_url=chat.server_url, headers=auth, timeout=60) as api:
+            rule = {
+                "name": "every visit, twice",
+                "when": {"fact": "visit.page_views", "op": "gte", "value": 1},
+                "gates": {"max_per_visit": 2},
+                "variants": [{"id": "a", "text": {"en": "Hi"}}],
+            }
+            saved = (await api.post(f"/api/v1/sites/{site_id}/rules", json=rule)).json()
+            agent, _ = await chat.agent_socket()
+            await agent.request({"type": "status", "status": "online"})
+            started = int(time.time() * 1000) - 1000
+            visitor, _ = await chat.visitor(page={"url": "https://shop.example.com/"})
+            first = await visitor.expect("invitation")
+            await visitor.send(
+                {"type": "invitation_shown", "invitation_id": first["invitation_id"]}
+            )
+            conv = await visitor.request(
+                {"type": "invitation_accept", "invitation_id": first["invitation_id"]}
+            )
+            assert conv["type"] == "conversation", conv
+            await agent.expect(lambda f: f.get("type") == "conversation" and f["id"] == conv["id"])
+            await agent.request({"type": "close", "conversation_id": conv["id"]})
+            second = await visitor.expect("invitation", timeout=10)
+            assert second["invitation_id"] != first["invitation_id"]
+            await visitor.send(
+                {"type": "invitation_shown", "invitation_id": second["invitation_id"]}
+            )
+            window = {"from_ts": started, "to_ts": int(time.time() * 1000) + 1}
+
+            async def replay() -> dict:
+                return (await api.post(f"/api/v1/sites/{site_id}/backtest", json=window)).json()
+
+            report = await wait_until(
+                replay,
+                lambda r: len(r["per_visitor"]) == 1 and len(r["per_visitor"][0]["outcomes"]) > 1,
+                10,
+                "the backtest to replay both invitations",
+            )
+            (mine,) = report["per_visitor"]
+            assert [(o["rule_id"], o["outcome"]) for o in mine["outcomes"]] == [
+                (saved["id"], "invited"),
+                (saved["id"], "invited"),
+            ]
+            await visitor.close()
+            await agent.close()
     finally:
         await process.stop()
