@@ -43,6 +43,26 @@ condition = st.sampled_from(
         {"fact": "page.path", "op": "glob", "value": "/shop/*"},
         {"fact": "cart.value", "op": "gte", "value": 100},
         {"fact": "page.time_s", "op": "gte", "value": 0.2},
+        # Two adds within 0.75 s: steps are 0.5 s apart, so an add leaves the window
+        # half-way between steps (time-driven, like a wake).
+        {"fact": "event.add_to_cart", "op": "gte", "value": 2, "within_s": 0.75},
+        {"fact": "event.add_to_cart", "op": "lt", "value": 1, "within_s": 0.75},
+        {
+            "time": {
+                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                "from": "00:00",
+                "to": "24:00",
+            }
+        },
+        {
+            "not": {
+                "time": {
+                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "from": "00:00",
+                    "to": "24:00",
+                }
+            }
+        },
     ]
 )
 gates = st.fixed_dictionaries(
@@ -72,6 +92,7 @@ rule_bodies = st.lists(
 action = st.one_of(
     st.tuples(st.just("page_view"), st.sampled_from(PATHS)),
     st.tuples(st.just("cart"), st.sampled_from([50, 150])),
+    st.tuples(st.just("add_to_cart"), st.none()),
     # Answers often, so the budgets and caps are reached within a short run.
     st.tuples(
         st.sampled_from(["dismiss", "dismiss", "accept", "close_chat", "leave", "wait"]),
@@ -184,6 +205,8 @@ class Visitor:
             return
         if kind == "page_view":
             await self.send({"type": "page_view", "url": f"https://shop.example.com{arg}"})
+        elif kind == "add_to_cart":
+            await self.send({"type": "track", "event": "add_to_cart"})
         elif kind == "cart":
             await self.send({"type": "cart", "value": arg, "currency": "EUR", "items": 1})
         elif kind in ("dismiss", "accept") and self.invitation is not None:
