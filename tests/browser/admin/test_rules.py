@@ -331,3 +331,40 @@ async def test_stats_page_shows_funnel_and_uplift(
         await admin.no_injection()
     finally:
         await admin.close()
+
+
+async def test_backtest_of_every_rule_lists_each_visitors_decisions(
+    browser: Browser, node: BeckonProcess, chat: ChatSite
+) -> None:
+    site = chat.site["id"]
+    async with httpx.AsyncClient(base_url=node.url, timeout=10) as client:
+        response = await client.post(
+            f"/api/v1/sites/{site}/rules",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+            json={
+                "name": "Everyone, at once",
+                "when": {"fact": "visit.page_views", "op": "gte", "value": 1},
+                "gates": {"max_per_visit": 1},
+                "variants": [{"id": "a", "text": {"en": "Hello"}}],
+            },
+        )
+        assert response.status_code == 201, response.text
+    visitor, welcome = await chat.visitor(page={"url": "https://shop.example.com/all"})
+    await visitor.expect("invitation")
+    await visitor.close()
+    admin = await signed_in(browser, node.url, MARKETER_EMAIL, MARKETER_PASSWORD)
+    try:
+        await admin.goto("#rules")
+        region = admin.page.get_by_role("region", name="Backtest all rules")
+        deadline = time.monotonic() + 15
+        while True:  # the visit log is written in batches; retry until it has landed
+            await region.get_by_role("button", name="Apply").click()
+            try:
+                await expect(region).to_contain_text(welcome["visitor_id"], timeout=2000)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+        await expect(region).to_contain_text("Everyone, at once: invited")
+    finally:
+        await admin.close()
