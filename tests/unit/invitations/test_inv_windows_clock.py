@@ -134,3 +134,27 @@ def test_bad_windows_and_times_are_refused_at_their_path(when, path, message):
         {"id": "r", "when": when, "variants": [{"id": "a", "text": {"en": "x"}}]}
     )
     assert [(e.path, e.message) for e in errors] == [(path, message)]
+
+
+def test_the_generated_check_agrees_with_the_reference_closures():
+    from invitations.codegen import compile_fast
+    from invitations.conditions import compile_node
+
+    rule = make(
+        {
+            "all": [
+                {
+                    "any": [
+                        TWO_IN_TEN,
+                        {"not": {"time": {"days": ["tue"], "from": "12:30", "to": "13:00"}}},
+                    ]
+                },
+                {"time": {"days": ["tue"], "from": "11:00", "to": "14:00"}},
+            ]
+        },
+        "Europe/Zagreb",
+    )
+    fast, reference = compile_fast(rule.when), compile_node(rule.when)
+    for facts in (visitor(), visitor(0, 100), active_at(1900)):
+        for at in range(0, 7200, 300):
+            assert fast(facts, T0 + at, None) == reference(facts, T0 + at, None), at
