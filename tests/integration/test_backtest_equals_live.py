@@ -446,3 +446,72 @@ async def test_an_agents_close_reaches_the_engine_and_the_visit_log(tmp_path) ->
             await agent.close()
     finally:
         await process.stop()
+
+
+async def test_pacing_on_the_capacity_series_decides_as_live(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """One agent with one free slot: the second visitor waits for the first's dismissal,
+    live and in the backtest given that capacity."""
+    process = BeckonProcess(subprocess_env(tmp_path), tmp_path)
+    await process.create_admin()
+    await process.start()
+    try:
+        chat = await make_chat_site(process, capacity=1)
+        site_id = chat.site["id"]
+        auth = {"Authorization": f"Bearer {chat.admin_token}"}
+        async with httpx.AsyncClient(base_url=chat.server_url, headers=auth, timeout=60) as api:
+            rule = {
+                "name": "paced",
+                "when": {"fact": "visit.page_views", "op": "gte", "value": 1},
+                "gates": {"require_agent_online": True, "max_per_visit": 1},
+                "variants": [{"id": "a", "text": {"en": "Hi"}}],
+            }
+            saved = (await api.post(f"/api/v1/sites/{site_id}/rules", json=rule)).json()
+            agent, _ = await chat.agent_socket()
+            await agent.request({"type": "status", "status": "online"})
+            started = int(time.time() * 1000)
+            first, _ = await chat.visitor(page={"url": "https://shop.example.com/"})
+            offer = await first.expect("invitation")
+            second, welcome = await chat.visitor(page={"url": "https://shop.example.com/"})
+
+            async def why() -> list:
+                path = f"/api/v1/sites/{site_id}/visitors/{welcome['visitor_id']}/why"
+                return (await api.get(path)).json()["items"]
+
+            held = await wait_until(
+                why, lambda i: bool(i) and i[0]["reason"] != "no_visit", 10, "the hello applied"
+            )
+            assert [(i["outcome"], i["reason"]) for i in held] == [("blocked", "no_capacity")]
+            await first.send(
+                {"type": "invitation_dismiss", "invitation_id": offer["invitation_id"]}
+            )
+            assert (await second.expect("invitation", timeout=10))["rule_id"] == saved["id"]
+            window = {
+                "from_ts": started - 1000,
+                "to_ts": int(time.time() * 1000) + 1,
+                "capacity": [{"from_ts": started - 1000, "agents_online": 1, "free_slots": 1}],
+            }
+
+            async def replay() -> dict:
+                return (await api.post(f"/api/v1/sites/{site_id}/backtest", json=window)).json()
+
+            report = await wait_until(
+                replay,
+                lambda r: sum(len(v["outcomes"]) for v in r["per_visitor"]) >= 2,
+                10,
+                "both visits in the log",
+            )
+            by_visitor = {v["visitor_id"]: v for v in report["per_visitor"]}
+            late = by_visitor[welcome["visitor_id"]]
+            assert [o["outcome"] for o in late["outcomes"]] == ["invited"]
+            assert late["blocked"][saved["id"]] == ["no_capacity"]
+            # Without a capacity series every department has room: both at once.
+            unbounded = await api.post(
+                f"/api/v1/sites/{site_id}/backtest",
+                json={"from_ts": window["from_ts"], "to_ts": window["to_ts"]},
+            )
+            free = {v["visitor_id"]: v for v in unbounded.json()["per_visitor"]}
+            assert saved["id"] not in free[welcome["visitor_id"]]["blocked"]
+            for ws in (first, second, agent):
+                await ws.close()
+    finally:
+        await process.stop()
