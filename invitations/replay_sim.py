@@ -12,6 +12,8 @@ What the live node does, and so this does:
   conversation is open, before that hello's decision;
 - `invitation_dismiss` / `invitation_accept` answer the invitation on screen (not
   facts: the live node does not fold them); an accepted one opens a conversation;
+  `invitation_withdrawn` takes it away (agents went offline); `invitation_manual` is an
+  agent's invitation by hand: on screen and counted in the budget;
 - an unanswered invitation expires after `INVITATION_EXPIRY_S` (closed, not
   dismissed: no cooldown);
 - agents' load comes from the capacity series plus the simulated pending invitations;
@@ -191,6 +193,21 @@ class SimVisitor:
                 counters = self.counters.record_closed_invitation()
                 self.counters = counters.with_conversation(True)
                 self._decide_if_connected(now)
+            return
+        if kind == "invitation_withdrawn":  # agents went offline
+            if self.counters.on_screen:
+                self._close_screen()
+                self.counters = self.counters.record_closed_invitation()
+                self._decide_if_connected(now)
+            return
+        if kind == "invitation_manual":  # an agent invited by hand: on screen, budgeted
+            self._close_screen()
+            visit = self.facts.visit_started
+            self.counters = self.counters.record_invite("manual", now, visit)
+            self.screen_token += 1
+            self.sim.push(
+                now + self.sim.expiry_s, _EXPIRY, self.facts.visitor_id, self.screen_token
+            )
             return
         if kind == "chat_start":  # older logs
             event, kind = {**event, "type": "chat_started"}, "chat_started"

@@ -349,6 +349,8 @@ class Proactive:
         department = state.invitation.get("department") if state.invitation else None
         if state.invitation and state.invitation.get("id") == invitation_id:
             state.invitation = None
+        if status == "withdrawn":  # not the visitor's doing: the replay must be told
+            self._log(site_id, visitor_id, time.time(), "invitation_withdrawn", {})
         if status == "dismissed":
             state.counters = state.counters.record_dismiss(time.time())
         else:
@@ -420,6 +422,8 @@ class Proactive:
         )
         state.invitation = {"id": row["id"], "rule_id": None, "department": None, "paced": False}
         await visitor_state.save(self.broker, state)
+        # It counts in the visitor's budget and is on screen: the replay must know.
+        self._log(site["id"], visitor_id, time.time(), "invitation_manual", {})
         await self._publish(
             visitor_id,
             "invitation",

@@ -515,3 +515,65 @@ async def test_pacing_on_the_capacity_series_decides_as_live(tmp_path) -> None: 
                 await ws.close()
     finally:
         await process.stop()
+
+
+async def test_an_agents_manual_invitation_counts_in_the_replay(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    process = BeckonProcess(subprocess_env(tmp_path), tmp_path)
+    await process.create_admin()
+    await process.start()
+    try:
+        chat = await make_chat_site(process)
+        site_id = chat.site["id"]
+        auth = {"Authorization": f"Bearer {chat.admin_token}"}
+        async with httpx.AsyncClient(base_url=chat.server_url, headers=auth, timeout=60) as api:
+            await api.patch(
+                f"/api/v1/sites/{site_id}", json={"settings": {"max_invitations_per_visit": 1}}
+            )
+            rule = {
+                "name": "second page",
+                "when": {"fact": "visit.page_views", "op": "gte", "value": 2},
+                "variants": [{"id": "a", "text": {"en": "Hi"}}],
+            }
+            saved = (await api.post(f"/api/v1/sites/{site_id}/rules", json=rule)).json()
+            agent, _ = await chat.agent_socket()
+            started = int(time.time() * 1000)
+            visitor, welcome = await chat.visitor(page={"url": "https://shop.example.com/"})
+
+            async def why() -> list:
+                path = f"/api/v1/sites/{site_id}/visitors/{welcome['visitor_id']}/why"
+                return (await api.get(path)).json()["items"]
+
+            # The hello reaches the engine after the welcome: invite once it has.
+            await wait_until(why, lambda i: i[0]["outcome"] == "false", 10, "the hello")
+            invited = await agent.request(
+                {"type": "invite", "visitor_id": welcome["visitor_id"], "text": "Hello from Ana"}
+            )
+            assert invited["type"] == "invited", invited
+            manual = await visitor.expect("invitation")
+            await visitor.send(
+                {"type": "invitation_dismiss", "invitation_id": manual["invitation_id"]}
+            )
+            await visitor.send({"type": "page_view", "url": "https://shop.example.com/2"})
+
+            gates = await wait_until(
+                why, lambda i: i[0]["reason"] == "fatigue", 10, "the page view"
+            )
+            assert [(i["rule_id"], i["reason"]) for i in gates] == [(saved["id"], "fatigue")]
+            window = {"from_ts": started - 1000, "to_ts": int(time.time() * 1000) + 1}
+
+            async def replay() -> dict:
+                return (await api.post(f"/api/v1/sites/{site_id}/backtest", json=window)).json()
+
+            report = await wait_until(
+                replay,
+                lambda r: r["events"] >= 5,  # hello, its conversation state, manual, dismiss, view
+                10,
+                "the visit in the log",
+            )
+            (mine,) = report["per_visitor"]
+            assert mine["outcomes"] == []
+            assert mine["gates_at"] == [{"rule_id": saved["id"], "gate": "fatigue"}]
+            await visitor.close()
+            await agent.close()
+    finally:
+        await process.stop()

@@ -206,3 +206,18 @@ def test_nothing_after_the_window_is_simulated():
     rules = [rule("r")]
     assert len(outcomes(backtest(log, rules), "v")) == 15  # every 120 s for 30 min
     assert outcomes(backtest(log, rules, until=T0 + 119), "v") == [(0, "r", "invited", None)]
+
+
+def test_manual_and_withdrawn_invitations_are_replayed():
+    when = {"fact": "visit.page_views", "op": "gte", "value": 2}
+    rules = [rule("r", when=when, gates={"max_per_visit": 1})]
+    log = [
+        ev("v", 0, "hello", page={"url": "https://s/"}),
+        ev("v", 5, "invitation_manual"),
+        ev("v", 10, "page_view", url="https://s/2"),
+    ]
+    report = backtest(log, rules, SiteContext(max_invitations_per_visit=1))
+    assert outcomes(report, "v") == []  # the agent's invitation used the budget
+    assert report.per_visitor[0].gates_at == (("r", "invitation_on_screen"),)
+    withdrawn = [*log, ev("v", 20, "invitation_withdrawn")]
+    assert outcomes(backtest(withdrawn, rules), "v") == [(20, "r", "invited", None)]
