@@ -32,7 +32,7 @@ from tests.chat_setup import make_chat_site
 from tests.waiting import wait_until
 from tests.ws_client import ORIGIN, ws_url
 
-STEP_S = 0.5
+STEP_S = 0.8  # time-driven edges fall ≥ 0.4 s from any step: room for a slow machine
 PATHS = ("/a", "/b", "/shop/1")
 
 condition = st.sampled_from(
@@ -42,11 +42,11 @@ condition = st.sampled_from(
         {"fact": "page.path", "op": "eq", "value": "/a"},
         {"fact": "page.path", "op": "glob", "value": "/shop/*"},
         {"fact": "cart.value", "op": "gte", "value": 100},
-        {"fact": "page.time_s", "op": "gte", "value": 0.2},
-        # Two adds within 0.75 s: steps are 0.5 s apart, so an add leaves the window
+        {"fact": "page.time_s", "op": "gte", "value": 0.4},
+        # Two adds within 1.2 s: steps are 0.8 s apart, so an add leaves the window
         # half-way between steps (time-driven, like a wake).
-        {"fact": "event.add_to_cart", "op": "gte", "value": 2, "within_s": 0.75},
-        {"fact": "event.add_to_cart", "op": "lt", "value": 1, "within_s": 0.75},
+        {"fact": "event.add_to_cart", "op": "gte", "value": 2, "within_s": 1.2},
+        {"fact": "event.add_to_cart", "op": "lt", "value": 1, "within_s": 1.2},
         {
             "time": {
                 "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
@@ -73,7 +73,7 @@ gates = st.fixed_dictionaries(
     },
 )
 variants = st.lists(
-    st.fixed_dictionaries({"weight": st.integers(1, 3), "delay_s": st.sampled_from([0, 0, 0.2])}),
+    st.fixed_dictionaries({"weight": st.integers(1, 3), "delay_s": st.sampled_from([0, 0, 0.4])}),
     min_size=1,
     max_size=2,
 )
@@ -263,7 +263,7 @@ async def scenario(node: LiveNode, budget: dict, bodies: list[dict], plans: list
             live_why[v.visitor_id] = sorted(
                 (i["rule_id"], i["reason"]) for i in why["items"] if i["outcome"] == "blocked"
             )
-        await asyncio.sleep(0.5)  # the visit log is written in batches (every 0.2 s)
+        await visit_log_written(api)
         report = await api.post(
             f"/api/v1/sites/{site_id}/backtest",
             json={"from_ts": started, "to_ts": snapshot_ts + 1, "snapshot_ts": snapshot_ts},
@@ -284,6 +284,20 @@ async def scenario(node: LiveNode, budget: dict, bodies: list[dict], plans: list
         assert (
             sorted((g["rule_id"], g["gate"]) for g in mine["gates_at"]) == live_why[v.visitor_id]
         ), (budget, bodies, plans)
+
+
+async def visit_log_written(api: httpx.AsyncClient) -> None:
+    """The node writes the visit log in batches: wait until nothing is left to write."""
+
+    async def waiting() -> str:
+        return (await api.get("/metrics")).text
+
+    await wait_until(
+        waiting,
+        lambda text: 'beckon_write_queue{writer="visit_events"} 0.0' in text,
+        10,
+        "the visit log to be written",
+    )
 
 
 def live_decisions(database: Any, site_id: str) -> dict[str, list[tuple[str, str, str]]]:
@@ -342,7 +356,7 @@ async def test_the_site_budget_holds_in_the_backtest_as_live(tmp_path) -> None: 
             plan = [("dismiss", None), *[("page_view", p) for p in PATHS * 3]]
             (visitor,) = await run_traffic(url, [plan])
             window = {"from_ts": started, "to_ts": int(time.time() * 1000) + 1}
-            await asyncio.sleep(0.5)  # the visit log is written in batches (every 0.2 s)
+            await visit_log_written(api)
             one = await api.post(
                 f"/api/v1/sites/{site_id}/rules/{saved['id']}/backtest", json=window
             )
