@@ -44,7 +44,9 @@ class WaitInputs:
 
     async def rates(self, site_id: str, now: float) -> Rates:
         now_ms = int(now * 1000)
-        dept = func.coalesce(conversations.c.department, "")
+        # Grouped by the bare column (a COALESCE with a bound "" is not the same
+        # expression to PostgreSQL in SELECT and GROUP BY); NULL means no department.
+        dept = conversations.c.department
         arrivals = (
             select(dept, func.count())
             .where(
