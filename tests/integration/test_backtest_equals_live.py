@@ -4,9 +4,9 @@ in the visit log as production records it) and then through the whole-rule-set
 backtest; every visitor's decisions must be the same — invited / held out, rule and
 variant, in order — and so must the gates blocking each rule at the end (the "why").
 
-Traffic runs in real time with steps `STEP_S` apart (`tests/backtest_traffic.py`); the rules' time-driven parts
-(delays, time on page) sit well inside a step so a scheduling hiccup cannot reorder
-them. Pacing on agents' load is left out here (a live node's load moves with real
+Traffic runs in real time with steps `STEP_S` apart (`tests/backtest_traffic.py`); the
+rules' time-driven parts (delays, time on page, sliding windows) sit well inside a step
+so a scheduling hiccup cannot reorder them. Pacing on agents' load is left out here (a live node's load moves with real
 agents); `tests/integration/test_backtest_live_cases.py` and
 `tests/unit/invitations/test_inv_replay.py` cover it on a capacity series.
 """
