@@ -6,9 +6,9 @@ variant, in order — and so must the gates blocking each rule at the end (the "
 
 Traffic runs in real time with steps `STEP_S` apart (`tests/backtest_traffic.py`); the
 rules' time-driven parts (delays, time on page, sliding windows) sit well inside a step
-so a scheduling hiccup cannot reorder them. Pacing on agents' load is left out here (a live node's load moves with real
-agents); `tests/integration/test_backtest_live_cases.py` and
-`tests/unit/invitations/test_inv_replay.py` cover it on a capacity series.
+so a scheduling hiccup cannot reorder them. Pacing on agents' load is left out here (a
+live node's load moves with real agents); `tests/integration/test_backtest_live_cases.py`
+and `tests/unit/invitations/test_inv_replay.py` cover it on a capacity series.
 """
 
 from __future__ import annotations
