@@ -8,7 +8,8 @@ counts belong to the visit that began at `visit_started` (the facts' own
 
 Gate codes: `open_conversation`, `invitation_on_screen`, `invitation_pending`,
 `fatigue` (site budget per visit or per rolling 24 h), `max_per_visit`,
-`min_days_between`, `cooldown`, `schedule_closed`, `agent_offline`, `no_capacity`.
+`min_days_between`, `cooldown`, `schedule_closed`, `agent_offline`, `no_capacity`,
+`predicted_wait`.
 Instants are float seconds since the epoch; durations are seconds.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from invitations.erlang import predict_wait
 from invitations.facts import DepartmentLoad
 from invitations.timing import first_instant
 
@@ -166,8 +168,10 @@ def visitor_gate(
     if counters.on_screen:
         return "invitation_on_screen", None
     per_visit = site.max_invitations_per_visit
-    if per_visit is not None and visit_started == counters.visit_started:
-        if counters.visit_invites >= per_visit:
+    if per_visit is not None:
+        # A visit the counters have not seen yet has shown nothing (a budget of 0 holds).
+        shown = counters.visit_invites if visit_started == counters.visit_started else 0
+        if shown >= per_visit:
             return "fatigue", None
     per_day = site.max_invitations_per_day
     if per_day is not None:
@@ -211,11 +215,19 @@ def time_gate(
 
 def capacity_gate(gates: Any, load: DepartmentLoad | None) -> str | None:
     """With require_agent_online: an agent must be online and have a free slot left
-    after pending invitations and queued chats (so a popular rule cannot flood them)."""
-    if not gates.require_agent_online:
+    after pending invitations and queued chats (so a popular rule cannot flood them).
+    With max_predicted_wait_s: the department's predicted wait (Erlang C) must be below
+    it — a visitor who accepts is answered soon, not queued."""
+    if not gates.paced:
         return None
     if load is None or load.agents_online <= 0:
         return "agent_offline"
-    if load.pending_invitations + load.queued_chats >= load.free_slots:
-        return "no_capacity"
+    if gates.require_agent_online:
+        if load.pending_invitations + load.queued_chats >= load.free_slots:
+            return "no_capacity"
+    limit = gates.max_predicted_wait_s
+    if limit is not None:
+        wait = predict_wait(load.servers, load.arrivals_per_s, load.handle_time_s)
+        if not wait.predicted_wait_s < limit:
+            return "predicted_wait"
     return None

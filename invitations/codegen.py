@@ -19,6 +19,7 @@ from invitations.catalogue import fact_spec
 from invitations.conditions import (
     AllOf,
     Check,
+    Clock,
     Leaf,
     Node,
     NotOf,
@@ -72,7 +73,7 @@ class _Emitter:
 
     def leaf_expr(self, leaf: Leaf) -> str:
         """A boolean expression for `leaf` (True when the condition holds)."""
-        x = self.value_expr(leaf.fact)
+        x = self.value_expr(leaf.fact) if leaf.within_s is None else None
         loose = fact_spec(leaf.fact).type == "any"
         op, c = leaf.op, leaf.value
         if x is None or loose:
@@ -111,6 +112,8 @@ class _Emitter:
     def bool_expr(self, node: Node) -> str:
         if isinstance(node, Leaf):
             return f"({self.leaf_expr(node)})"
+        if isinstance(node, Clock):
+            return f"({self.const(node.schedule.state)}(now)[0])"
         if isinstance(node, NotOf):
             return f"(not {self.bool_expr(node.child)})"
         joiner = " and " if isinstance(node, AllOf) else " or "

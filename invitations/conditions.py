@@ -10,6 +10,8 @@ false — so the trace costs nothing extra. Semantics:
 - `contains`, `not_contains`, `starts_with`, `ends_with` ignore case; `eq`, `ne`, `in`,
   `not_in`, `glob` do not; `regex` is RE2 `search` (use `(?i)` to ignore case);
 - `glob` matches the whole string, `*` any run of characters, `?` one character;
+- an `event.NAME` leaf with `within_s` counts the events of the last `within_s`
+  seconds; a `Clock` (time condition) is true inside its weekly window;
 - custom attributes (type "any") compare only with values of the same kind: a number
   attribute is never equal to a string, `true` is not `1`; operators that need a
   number or a string are false on a value of another kind.
@@ -23,8 +25,9 @@ from typing import Any
 
 import re2
 
-from invitations.catalogue import ANY, fact_spec
-from invitations.facts import DepartmentLoad, Getter, VisitorFacts, fact_getter
+from invitations.catalogue import ANY, EVENT_PREFIX, fact_spec
+from invitations.facts import DepartmentLoad, Getter, VisitorFacts, fact_getter, window_getter
+from invitations.schedule import Schedule
 
 Check = Callable[[VisitorFacts, float, DepartmentLoad | None], str | None]
 
@@ -35,6 +38,15 @@ class Leaf:
     fact: str
     op: str
     value: Any = None
+    within_s: float | None = None  # event.NAME only: count the last `within_s` seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """True while the site's local wall clock is inside `schedule` (a time condition)."""
+
+    path: str
+    schedule: Schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +67,29 @@ class NotOf:
     child: Node
 
 
-Node = Leaf | AllOf | AnyOf | NotOf
+Node = Leaf | Clock | AllOf | AnyOf | NotOf
 
 
 def leaves(node: Node) -> list[Leaf]:
-    """All leaves of `node`, depth first."""
+    """All fact leaves of `node`, depth first (time conditions read no fact)."""
     if isinstance(node, Leaf):
         return [node]
+    if isinstance(node, Clock):
+        return []
     if isinstance(node, NotOf):
         return leaves(node.child)
     return [leaf for child in node.children for leaf in leaves(child)]
+
+
+def clocks(node: Node) -> list[Clock]:
+    """All time conditions of `node`, depth first."""
+    if isinstance(node, Clock):
+        return [node]
+    if isinstance(node, Leaf):
+        return []
+    if isinstance(node, NotOf):
+        return clocks(node.child)
+    return [clock for child in node.children for clock in clocks(child)]
 
 
 def re2_options() -> re2.Options:
@@ -90,6 +115,9 @@ def compile_node(node: Node) -> Check:
     """The check closure for a validated tree."""
     if isinstance(node, Leaf):
         return _compile_leaf(node)
+    if isinstance(node, Clock):
+        state, path = node.schedule.state, node.path
+        return lambda f, now, load: None if state(now)[0] else path
     if isinstance(node, NotOf):
         child, path = compile_node(node.child), node.path
 
@@ -147,7 +175,10 @@ def _only(get: Getter, kinds: tuple[type, ...]) -> Getter:
 
 
 def _compile_leaf(leaf: Leaf) -> Check:
-    get = fact_getter(leaf.fact)
+    if leaf.within_s is None:
+        get = fact_getter(leaf.fact)
+    else:
+        get = window_getter(leaf.fact[len(EVENT_PREFIX) :], leaf.within_s)
     op, c, path = leaf.op, leaf.value, leaf.path
     loose = fact_spec(leaf.fact).type == ANY
     if op == "exists":

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from invitations import signals
 from invitations.catalogue import ATTR_PREFIX, EVENT_PREFIX, VISIT_TIMEOUT_S
 from invitations.device import device_class
-from invitations.facts import VisitorFacts, evolve
+from invitations.facts import MAX_EVENT_TIMES, VisitorFacts, evolve
 
 _PAGE_CHANGED = frozenset(
     {
@@ -100,6 +100,7 @@ def _start_visit(facts: VisitorFacts, now: float, event: Mapping[str, Any]) -> V
         visit_landing_url=url,
         events=MappingProxyType({}),
         **signals.FIELDS,
+        event_times=MappingProxyType({}),
         visits=facts.visits + 1,
         page_started=now,
         page_scroll_pct=0 if facts.page_url is not None else None,
@@ -213,7 +214,12 @@ def _track(f: VisitorFacts, event: Mapping[str, Any], now: float) -> tuple:
         return signals.fold(f, name, now)
     events = dict(f.events)
     events[name] = events.get(name, 0) + 1
-    changes: dict[str, Any] = {"events": MappingProxyType(events)}
+    times = dict(f.event_times)
+    times[name] = (*times.get(name, ())[-(MAX_EVENT_TIMES - 1) :], now)
+    changes: dict[str, Any] = {
+        "events": MappingProxyType(events),
+        "event_times": MappingProxyType(times),
+    }
     if name == "scroll":
         props = event.get("props")
         depth = props.get("depth") if isinstance(props, Mapping) else None

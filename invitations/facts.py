@@ -52,6 +52,11 @@ class DepartmentLoad:
     free_slots: int = 0
     pending_invitations: int = 0
     queued_chats: int = 0
+    # Inputs of the predicted wait (invitations.erlang): chats the online agents can
+    # hold at once, new chats per second lately, mean chat duration in seconds.
+    servers: int = 0
+    arrivals_per_s: float = 0.0
+    handle_time_s: float = 0.0
 
 
 class VisitorFacts(NamedTuple):
@@ -101,6 +106,8 @@ class VisitorFacts(NamedTuple):
     search_no_results_at: float | None = None
     error_page_at: float | None = None
     long_wait_at: float | None = None
+    # The last MAX_EVENT_TIMES instants of each track event, this visit (sliding windows).
+    event_times: Mapping[str, tuple[float, ...]] = _EMPTY
 
 
 _FIELD_INDEX = {name: i for i, name in enumerate(VisitorFacts._fields)}
@@ -240,6 +247,19 @@ def fact_getter(name: str) -> Getter:
     raise KeyError(name)
 
 
+def window_getter(event: str, within_s: float) -> Getter:
+    """Count of `event` in the `within_s` seconds up to `now` (an instant `t` counts while
+    `now - t < within_s`); 0 in a visit without it, missing before any visit. Counts
+    stop at MAX_EVENT_TIMES (only that many instants are kept)."""
+
+    def get(f: VisitorFacts, now: float, load: DepartmentLoad | None) -> int | None:
+        if f.visit_started is None:
+            return None
+        return sum(1 for t in f.event_times.get(event, ()) if now - t < within_s)
+
+    return get
+
+
 def get_fact(facts: VisitorFacts, name: str, now: float, load: DepartmentLoad | None = None) -> Any:
     """The value of fact `name` at instant `now` (seconds since epoch), or `MISSING`.
 
@@ -250,9 +270,11 @@ def get_fact(facts: VisitorFacts, name: str, now: float, load: DepartmentLoad | 
     return MISSING if value is None else value
 
 
-_MAPPINGS = ("attrs", "events", "signals")
-# Fields added after facts version 1 shipped; a missing one takes its default.
-_OMIT_EMPTY = frozenset(signals.FIELDS)
+_MAPPINGS = ("attrs", "events", "signals", "event_times")
+MAX_EVENT_TIMES = 50
+# Fields added after facts version 1 shipped; a missing one takes its default, and one
+# left out while empty keeps the record readable by a node of the previous release.
+_OMIT_EMPTY = frozenset((*signals.FIELDS, "event_times"))
 
 
 def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
@@ -280,4 +302,7 @@ def facts_from_dict(data: Mapping[str, Any]) -> VisitorFacts:
     for name in _MAPPINGS:
         if name in kwargs:
             kwargs[name] = MappingProxyType(dict(kwargs[name]))
+    if "event_times" in kwargs:  # JSON lists back to tuples
+        times = {k: tuple(v) for k, v in kwargs["event_times"].items()}
+        kwargs["event_times"] = MappingProxyType(times)
     return VisitorFacts(**kwargs)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from invitations.errors import RuleError
-from invitations.schedule import DAYS, Schedule, Window
+from invitations.schedule import Schedule
 from invitations.when_parser import is_number
+from invitations.window_parser import parse_window
 
 _GATE_FIELDS = frozenset(
     {
@@ -19,10 +19,9 @@ _GATE_FIELDS = frozenset(
         "max_per_visit",
         "min_days_between",
         "cooldown_after_dismiss_s",
+        "max_predicted_wait_s",
     }
 )
-_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-_DAY_LIST = ", ".join(DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +37,12 @@ class Gates:
     max_per_visit: int | None = None
     min_days_between: float = 0
     cooldown_after_dismiss_s: float = 0
+    max_predicted_wait_s: float | None = None  # offer only when the wait is below this
+
+    @property
+    def paced(self) -> bool:
+        """Reads the department's load: capacity or predicted wait."""
+        return self.require_agent_online or self.max_predicted_wait_s is not None
 
 
 def parse_gates(data: Any, path: str, errors: list[RuleError]) -> Gates | None:
@@ -66,6 +71,11 @@ def parse_gates(data: Any, path: str, errors: list[RuleError]) -> Gates | None:
         if not is_number(value) or value < 0:
             errors.append(RuleError(f"{path}.{key}", f"expected a number of {unit} ≥ 0"))
         durations[key] = value
+    max_wait = data.get("max_predicted_wait_s")
+    if max_wait is not None and (not is_number(max_wait) or max_wait <= 0):
+        errors.append(
+            RuleError(f"{path}.max_predicted_wait_s", "expected a number of seconds above 0")
+        )
     schedule = None
     if data.get("schedule") is not None:
         schedule = _schedule(data["schedule"], f"{path}.schedule", errors)
@@ -78,6 +88,7 @@ def parse_gates(data: Any, path: str, errors: list[RuleError]) -> Gates | None:
         max_per_visit=max_per_visit,
         min_days_between=durations["min_days_between"],
         cooldown_after_dismiss_s=durations["cooldown_after_dismiss_s"],
+        max_predicted_wait_s=None if max_wait is None else float(max_wait),
     )
 
 
@@ -103,47 +114,9 @@ def _schedule(data: Any, path: str, errors: list[RuleError]) -> Schedule | None:
         errors.append(RuleError(f"{path}.windows", "expected a list of at least one window"))
     else:
         for i, item in enumerate(windows):
-            window = _window(item, f"{path}.windows[{i}]", errors)
+            window = parse_window(item, f"{path}.windows[{i}]", errors)
             if window is not None:
                 parsed.append(window)
     if len(errors) != before:
         return None
     return Schedule(tz, tuple(parsed))
-
-
-def _window(data: Any, path: str, errors: list[RuleError]) -> Window | None:
-    if not isinstance(data, dict):
-        errors.append(RuleError(path, 'expected an object with "days", "from" and "to"'))
-        return None
-    before = len(errors)
-    for key in data:
-        if key not in ("days", "from", "to"):
-            errors.append(RuleError(f"{path}.{key}", "unknown field"))
-    days = data.get("days")
-    day_set: set[int] = set()
-    if not isinstance(days, list) or not days:
-        errors.append(RuleError(f"{path}.days", f"expected a list of days ({_DAY_LIST})"))
-    else:
-        for i, day in enumerate(days):
-            if day not in DAYS:
-                errors.append(RuleError(f"{path}.days[{i}]", f"expected one of {_DAY_LIST}"))
-            else:
-                day_set.add(DAYS.index(day))
-    start = _clock(data.get("from"), f"{path}.from", False, errors)
-    end = _clock(data.get("to"), f"{path}.to", True, errors)
-    if start is not None and end is not None and start == end:
-        errors.append(RuleError(f"{path}.to", '"to" must differ from "from"'))
-    if len(errors) != before:
-        return None
-    return Window(frozenset(day_set), start, end)
-
-
-def _clock(value: Any, path: str, allow_24: bool, errors: list[RuleError]) -> int | None:
-    """Seconds after midnight for "HH:MM"; "24:00" only as an end."""
-    if allow_24 and value == "24:00":
-        return 86400
-    match = _HHMM.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        errors.append(RuleError(path, "expected a time as HH:MM, from 00:00 to 23:59"))
-        return None
-    return int(match.group(1)) * 3600 + int(match.group(2)) * 60

@@ -1,16 +1,11 @@
-"""Backtests: replay recorded visitor events through rules in simulated time (docs/rules.md,
-"Backtests").
+"""Backtests: replay recorded visitor events through a rule set in simulated time
+(docs/rules.md, "Backtests").
 
-Each visitor's events are folded through `apply_event_changes` and `evaluate` exactly
-as the server would, and between events the simulation jumps from `next_wake` to
-`next_wake`, so time-driven firings ("30 s on the page") happen with no event.
-
-Assumptions (the log records real invitations, not the simulated ones):
-- a simulated invitation is on screen for `auto_close_s` (120 s, an invitation's expiry)
-  and then counts as dismissed — unless the log has the visitor dismiss
-  (`invitation_dismiss`) or accept (`invitation_accept`, opening a conversation) first;
-- `chat_start`/`chat_started` open a conversation and `chat_closed`/`close` end it;
-- the site context (agents' load, fatigue budget) is constant over the replay.
+All visitors share one simulated clock (`invitations.replay_sim`), driven exactly as
+the live node drives the engine: the site's fatigue budget, per-rule caps, holdout
+hashing, variants, delays, schedules and pacing (on the capacity series given) — so
+the rules compete for one budget, as they do live. The report has per-rule totals,
+the hourly load, and each visitor's decisions.
 
 The same input always gives the same report.
 """
@@ -20,20 +15,17 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from invitations.caps import SiteContext, VisitorCounters
-from invitations.catalogue import VISIT_TIMEOUT_S
-from invitations.engine import HoldOut, Invite, RuleSet, evaluate
-from invitations.events import apply_event_changes
-from invitations.facts import DepartmentLoad, VisitorFacts
+from invitations.capacity import CapacityPoint, CapacitySeries
+from invitations.caps import SiteContext
+from invitations.engine import RuleSet
+from invitations.pacing import INVITATION_EXPIRY_S
+from invitations.replay_sim import Outcome, Simulation, SimVisitor, push_events
 from invitations.rules import CompiledRule
-from invitations.signals import SignalCapped
 
-_OPENS_CHAT = frozenset({"chat_start", "chat_started"})
-_CLOSES_CHAT = frozenset({"chat_closed", "close"})
-_MAX_STEPS_PER_VISITOR = 100_000  # a safety stop, far above any real visit
+MAX_VISITORS_LISTED = 1000  # per-visitor outcomes kept in a report (the first, by id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +59,18 @@ class HourLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class VisitorReport:
+    """One visitor's decisions, in order; `blocked`: gate codes that held back each rule
+    ("*" = every rule: a visitor-level gate) at some evaluation; `gates_at`: the gates
+    blocking each rule at the report's `snapshot_at` instant (the live "why")."""
+
+    visitor_id: str
+    outcomes: tuple[Outcome, ...]
+    blocked: tuple[tuple[str, tuple[str, ...]], ...]
+    gates_at: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestReport:
     visitors: int
     visits: int
@@ -75,6 +79,8 @@ class BacktestReport:
     hourly_load: tuple[HourLoad, ...]
     peak_per_hour: int
     hours_over_capacity: int
+    per_visitor: tuple[VisitorReport, ...] = ()
+    visitors_truncated: bool = False
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -88,12 +94,34 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 class _Tally:
     def __init__(self) -> None:
-        self.matched: dict[str, set[tuple[str, float]]] = defaultdict(set)
+        self.matched_visits: dict[str, set[tuple[str, float | None]]] = defaultdict(set)
         self.triggered: dict[tuple[str, str], list[float]] = defaultdict(list)
         self.held: dict[tuple[str, str], int] = defaultdict(int)
         self.shown: dict[tuple[str, str], int] = defaultdict(int)
         self.hours: dict[float, int] = defaultdict(int)
-        self.visits: set[tuple[str, float]] = set()
+        self.outcomes: dict[str, list[Outcome]] = defaultdict(list)
+        self.gates: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def outcome(self, visitor: SimVisitor, outcome: Outcome) -> None:
+        key = (outcome.rule_id, outcome.variant_id)
+        since_visit = outcome.ts - (visitor.facts.visit_started or outcome.ts)
+        self.outcomes[visitor.facts.visitor_id].append(outcome)
+        if outcome.outcome == "held_out":
+            self.held[key] += 1
+            self.triggered[key].append(since_visit)
+        elif outcome.outcome == "delayed":
+            self.triggered[key].append(since_visit)
+        elif outcome.outcome == "invited":
+            if outcome.detail != "after_delay":  # a delayed one was counted when chosen
+                self.triggered[key].append(since_visit)
+            self.shown[key] += 1
+            self.hours[math.floor(outcome.ts / 3600) * 3600.0] += 1
+
+    def matched(self, visitor: SimVisitor, rule_id: str) -> None:
+        self.matched_visits[rule_id].add((visitor.facts.visitor_id, visitor.facts.visit_started))
+
+    def blocked(self, visitor: SimVisitor, rule_id: str | None, gate: str) -> None:
+        self.gates[visitor.facts.visitor_id][rule_id or "*"].add(gate)
 
 
 def backtest(
@@ -102,135 +130,59 @@ def backtest(
     site: SiteContext | None = None,
     capacity_per_hour: int | None = None,
     ts_unit: float = 0.001,
-    auto_close_s: float = 120.0,
+    auto_close_s: float = INVITATION_EXPIRY_S,
+    capacity: Iterable[CapacityPoint] | None = None,
+    snapshot_at: float | None = None,
+    visitors_listed: int = MAX_VISITORS_LISTED,
+    until: float | None = None,
 ) -> BacktestReport:
     """Replay `events` (dicts with visitor_id, ts, type and the frame's fields; `ts` in
     units of `ts_unit` seconds — milliseconds by default, as in the protocol).
 
-    `site` defaults to an always-available site-wide department, so the report shows
-    the load the rules would create; `capacity_per_hour` is what the agents can take.
+    `site` carries the default language and the fatigue budget (its `departments` are
+    ignored: load comes from `capacity`, a step series; None = every department online
+    with room to spare). `capacity_per_hour` is what the agents can take, for the
+    hourly comparison. `snapshot_at` (seconds): the instant of each visitor's
+    `gates_at` (default: after the last event). `until` (seconds): the end of the
+    recorded window — nothing after it is simulated (default: until every visit ends).
     """
     rule_list = list(rules)
-    rule_set = RuleSet(rule_list)
-    if site is None:
-        site = SiteContext(departments=_Unbounded())
+    site = site or SiteContext()
+    tally = _Tally()
+    sim = Simulation(RuleSet(rule_list), site, CapacitySeries(capacity), auto_close_s, tally)
     per_visitor: dict[str, list[tuple[float, int, Mapping[str, Any]]]] = defaultdict(list)
     count = 0
     for n, event in enumerate(events):
         per_visitor[str(event["visitor_id"])].append((float(event["ts"]) * ts_unit, n, event))
         count += 1
-    tally = _Tally()
+    last = max((ts for evs in per_visitor.values() for ts, _, _ in evs), default=0.0)
+    at = snapshot_at if snapshot_at is not None else last
+    sim.snapshot_at = at
     for visitor_id in sorted(per_visitor):
-        _Visitor(visitor_id, rule_set, site, auto_close_s, tally).run(
-            sorted(per_visitor[visitor_id])
+        push_events(sim, sorted(per_visitor[visitor_id], key=lambda e: (e[0], e[1])))
+    sim.run(until)
+    listed = sorted(per_visitor)[:visitors_listed]
+    visitors = tuple(
+        VisitorReport(
+            vid,
+            tuple(tally.outcomes.get(vid, ())),
+            tuple((rid, tuple(sorted(g))) for rid, g in sorted(tally.gates.get(vid, {}).items())),
+            sim.gates_at_snapshot(vid, at),
         )
-    return _report(rule_list, tally, len(per_visitor), count, capacity_per_hour)
-
-
-class _Unbounded(dict):
-    """Every department online with room to spare (the backtest default)."""
-
-    def get(self, key: Any, default: Any = None) -> DepartmentLoad:
-        return DepartmentLoad(agents_online=1, free_slots=1 << 30)
-
-
-class _Visitor:
-    def __init__(
-        self, visitor_id: str, rule_set: RuleSet, site: SiteContext, close_s: float, tally: _Tally
-    ) -> None:
-        self.facts = VisitorFacts(visitor_id)
-        self.counters = VisitorCounters()
-        self.rule_set, self.site, self.close_s, self.tally = rule_set, site, close_s, tally
-        self.wake: float | None = None
-        self.screen_until: float | None = None
-        self.steps = 0
-
-    def run(self, events: list[tuple[float, int, Mapping[str, Any]]]) -> None:
-        for ts, _, event in events:
-            self.advance(ts)
-            self.apply(event, ts)
-        if self.facts.last_activity is not None:
-            self.advance(self.facts.last_activity + VISIT_TIMEOUT_S)
-
-    def advance(self, until: float) -> None:
-        """Process the timer wakes and invitation expiries due up to `until`."""
-        while self.steps < _MAX_STEPS_PER_VISITOR:
-            self.steps += 1
-            close, wake = self.screen_until, self.wake
-            if close is not None and close <= until and (wake is None or close <= wake):
-                self.screen_until = None
-                self.counters = self.counters.record_dismiss(close)
-                self.decide(close, None)
-            elif wake is not None and wake <= until:
-                self.decide(wake, frozenset())
-            else:
-                return
-
-    def apply(self, event: Mapping[str, Any], now: float) -> None:
-        kind = event.get("type")
-        counters = self.counters
-        if kind == "invitation_dismiss" and counters.on_screen:
-            counters, self.screen_until = counters.record_dismiss(now), None
-        elif kind == "invitation_accept" and counters.on_screen:
-            counters = counters.record_closed_invitation().with_conversation(True)
-            self.screen_until = None
-        elif kind in _OPENS_CHAT:
-            counters = counters.with_conversation(True)
-        elif kind in _CLOSES_CHAT:
-            counters = counters.with_conversation(False)
-        if kind == "chat_start":
-            event = {**event, "type": "chat_started"}
-        try:
-            self.facts, changed = apply_event_changes(self.facts, event, now)
-        except SignalCapped:  # refused live too (rate_limited): nothing changed
-            return
-        if counters is not self.counters:
-            self.counters, changed = counters, None
-        self.tally.visits.add((self.facts.visitor_id, self.facts.visit_started))
-        self.decide(now, changed)
-
-    def decide(self, now: float, changed: frozenset[str] | None) -> None:
-        for _ in range(8):  # act, record, re-evaluate until nothing new happens
-            decision = evaluate(
-                self.facts, self.rule_set, self.counters, self.site, now, changed, self.wake
-            )
-            self.wake = decision.next_wake
-            for entry in decision.trace:
-                if entry.outcome != "false":
-                    self.tally.matched[entry.rule_id].add(
-                        (self.facts.visitor_id, self.facts.visit_started)
-                    )
-            if not decision.actions:
-                return
-            for action in decision.actions:
-                self.act(action, now)
-            changed = None
-
-    def act(self, action: Any, now: float) -> None:
-        key = (action.rule_id, action.variant_id)
-        visit = self.facts.visit_started
-        if isinstance(action, HoldOut):
-            self.tally.held[key] += 1
-            self.tally.triggered[key].append(now - visit)
-            self.counters = self.counters.record_holdout(action.rule_id, now, visit)
-        elif isinstance(action, Invite) and action.delay_s > 0:
-            self.tally.triggered[key].append(now - visit)
-            self.counters = self.counters.with_pending(
-                action.rule_id, action.variant_id, now + action.delay_s
-            )
-        elif isinstance(action, Invite):
-            if self.counters.pending is None:  # a delayed one was counted when it fired
-                self.tally.triggered[key].append(now - visit)
-            self.tally.shown[key] += 1
-            self.tally.hours[math.floor(now / 3600) * 3600.0] += 1
-            self.counters = self.counters.record_invite(action.rule_id, now, visit)
-            self.screen_until = now + self.close_s
-        else:  # CancelPending
-            self.counters = self.counters.clear_pending()
+        for vid in listed
+    )
+    visits = sum(len(v.visits) for v in sim.visitors.values())
+    report = _report(rule_list, tally, len(per_visitor), count, capacity_per_hour, visits)
+    return replace(report, per_visitor=visitors, visitors_truncated=len(per_visitor) > len(listed))
 
 
 def _report(
-    rules: list[CompiledRule], tally: _Tally, visitors: int, events: int, capacity: int | None
+    rules: list[CompiledRule],
+    tally: _Tally,
+    visitors: int,
+    events: int,
+    capacity: int | None,
+    visits: int,
 ) -> BacktestReport:
     reports = []
     for rule in rules:
@@ -251,7 +203,7 @@ def _report(
         reports.append(
             RuleReport(
                 rule.id,
-                len(tally.matched.get(rule.id, ())),
+                len(tally.matched_visits.get(rule.id, ())),
                 sum(v.triggered for v in variants),
                 sum(v.held_out for v in variants),
                 sum(v.shown for v in variants),
@@ -266,7 +218,7 @@ def _report(
     )
     return BacktestReport(
         visitors=visitors,
-        visits=len(tally.visits),
+        visits=visits,
         events=events,
         rules=tuple(reports),
         hourly_load=hours,

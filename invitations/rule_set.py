@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from invitations.catalogue import SITE_FACTS
-from invitations.conditions import AllOf, Check, Leaf, Node, NotOf, compile_node
+from invitations.conditions import AllOf, Check, Clock, Leaf, Node, NotOf, compile_node
 from invitations.facts import VisitorFacts
 from invitations.rules import CompiledRule
-from invitations.timing import TimeLeaf, time_leaves
+from invitations.timing import AnyTimeLeaf, time_leaves
 
 _PATH_MEMO_MAX = 8192
 
@@ -33,20 +33,20 @@ def _path_guards(node: Node) -> tuple[Leaf, ...]:
 
 
 def _paths(node: Node) -> set[str]:
-    if isinstance(node, Leaf):
+    if isinstance(node, Leaf | Clock):
         return {node.path}
     if isinstance(node, NotOf):
         return {node.path} | _paths(node.child)
     return {node.path}.union(*(_paths(c) for c in node.children))
 
 
-def _flips_by_path(node: Node) -> dict[str, tuple[TimeLeaf, ...]]:
+def _flips_by_path(node: Node) -> dict[str, tuple[AnyTimeLeaf, ...]]:
     """For each path the check can report as false, the time leaves whose flip could
     make the rule true: those of the top-level conjunct containing it (an `all` is
     true only once its false conjunct is). Paths absent or empty: time cannot help,
     only an event can (and that re-evaluates the rule)."""
     parts = node.children if isinstance(node, AllOf) else (node,)
-    out: dict[str, tuple[TimeLeaf, ...]] = {}
+    out: dict[str, tuple[AnyTimeLeaf, ...]] = {}
     for part in parts:
         flips = time_leaves(part)
         if flips:
@@ -76,11 +76,11 @@ class RuleSet:
         self.by_id = {r.id: r for r in self.rules}
         self.indexed = indexed
         self.all_mask = (1 << len(self.rules)) - 1
-        self.time_leaves: tuple[tuple[TimeLeaf, ...], ...] = tuple(
+        self.time_leaves: tuple[tuple[AnyTimeLeaf, ...], ...] = tuple(
             time_leaves(r.when) for r in self.rules
         )
         self.needs_load: tuple[bool, ...] = tuple(
-            r.gates.require_agent_online or bool(r.reads & SITE_FACTS) for r in self.rules
+            r.gates.paced or bool(r.reads & SITE_FACTS) for r in self.rules
         )
         self._by_fact: dict[str, int] = {}
         self.time_mask = 0
@@ -88,8 +88,8 @@ class RuleSet:
         for i, rule in enumerate(self.rules):
             bit = 1 << i
             reads = set(rule.reads)
-            if rule.gates.require_agent_online:
-                reads |= SITE_FACTS  # capacity depends on the department's load
+            if rule.gates.paced:
+                reads |= SITE_FACTS  # capacity and wait depend on the department's load
             for name in reads:
                 self._by_fact[name] = self._by_fact.get(name, 0) | bit
             g = rule.gates
@@ -120,7 +120,7 @@ class RuleSet:
                     or rule.gates.cooldown_after_dismiss_s
                     or rule.gates.min_days_between
                 ),
-                rule.gates.require_agent_online,
+                rule.gates.paced,
             )
             for i, rule in enumerate(self.rules)
         )

@@ -87,15 +87,17 @@ def validate_rule(data: Any) -> list[RuleError]:
     return _build(data)[1]
 
 
-def compile_rule(data: Any) -> CompiledRule:
-    """The compiled rule for `data`. Raises RuleValidationError listing every problem."""
-    rule, errors = _build(data)
+def compile_rule(data: Any, timezone: str = "UTC") -> CompiledRule:
+    """The compiled rule for `data`; `timezone` (the site's IANA zone) is where time
+    conditions that name no zone are read. Raises RuleValidationError listing every
+    problem."""
+    rule, errors = _build(data, timezone)
     if errors or rule is None:
         raise RuleValidationError(errors)
     return rule
 
 
-def _build(data: Any) -> tuple[CompiledRule | None, list[RuleError]]:
+def _build(data: Any, timezone: str = "UTC") -> tuple[CompiledRule | None, list[RuleError]]:
     errors: list[RuleError] = []
     if not isinstance(data, dict):
         return None, [RuleError("", "expected a rule object")]
@@ -121,7 +123,7 @@ def _build(data: Any) -> tuple[CompiledRule | None, list[RuleError]]:
     if "when" not in data:
         errors.append(RuleError("when", "is required"))
     else:
-        when = parse_when(data["when"], "when", errors)
+        when = parse_when(data["when"], "when", errors, timezone)
     gates = parse_gates(data.get("gates", {}), "gates", errors)
     variants = _variants(data.get("variants"), errors)
     if errors or when is None or gates is None or variants is None:

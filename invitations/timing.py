@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from invitations.catalogue import TIME_GROWING_FACTS
-from invitations.conditions import Leaf, Node, leaves
+from invitations.catalogue import EVENT_PREFIX, TIME_GROWING_FACTS
+from invitations.conditions import Leaf, Node, clocks, leaves
 from invitations.facts import TIME_ANCHORS, VisitorFacts
+from invitations.schedule import Schedule
 
 _INF = math.inf
 
@@ -53,12 +54,35 @@ class TimeLeaf:
     above: tuple[float, ...]  # thresholds whose `>` edge can flip the leaf
 
 
-def time_leaves(node: Node) -> tuple[TimeLeaf, ...]:
-    """The leaves of `node` that time alone can flip."""
-    out = []
+@dataclass(frozen=True, slots=True)
+class WindowLeaf:
+    """A count over a sliding window: it changes when an event leaves the window."""
+
+    event: str
+    within_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClockLeaf:
+    """A time-of-day/week condition: it changes when its window opens or closes."""
+
+    schedule: Schedule
+
+
+AnyTimeLeaf = TimeLeaf | WindowLeaf | ClockLeaf
+
+
+def time_leaves(node: Node) -> tuple[AnyTimeLeaf, ...]:
+    """The conditions of `node` that time alone can flip."""
+    out: list[AnyTimeLeaf] = []
     for leaf in leaves(node):
-        if leaf.fact in TIME_GROWING_FACTS and leaf.op not in ("exists", "not_exists"):
+        if leaf.op in ("exists", "not_exists"):
+            continue
+        if leaf.within_s is not None:
+            out.append(WindowLeaf(leaf.fact[len(EVENT_PREFIX) :], leaf.within_s))
+        elif leaf.fact in TIME_GROWING_FACTS:
             out.append(_time_leaf(leaf))
+    out.extend(ClockLeaf(clock.schedule) for clock in clocks(node))
     return tuple(out)
 
 
@@ -69,7 +93,7 @@ def _time_leaf(leaf: Leaf) -> TimeLeaf:
     return TimeLeaf(TIME_ANCHORS[leaf.fact], at_least, above)
 
 
-def next_flip(leaves_: tuple[TimeLeaf, ...], facts: VisitorFacts, now: float) -> float | None:
+def next_flip(leaves_: tuple[AnyTimeLeaf, ...], facts: VisitorFacts, now: float) -> float | None:
     """The earliest instant after `now` at which any of `leaves_` flips, or None.
 
     An over-approximation of when the whole tree flips: waking early is harmless,
@@ -77,6 +101,11 @@ def next_flip(leaves_: tuple[TimeLeaf, ...], facts: VisitorFacts, now: float) ->
     """
     best = _INF
     for leaf in leaves_:
+        if not isinstance(leaf, TimeLeaf):
+            t = _other_flip(leaf, facts, now)
+            if t is not None and now < t < best:
+                best = t
+            continue
         anchor = getattr(facts, leaf.anchor)
         if anchor is None:
             continue  # a missing fact stays missing until an event sets it
@@ -91,3 +120,13 @@ def next_flip(leaves_: tuple[TimeLeaf, ...], facts: VisitorFacts, now: float) ->
                 if now < t < best:
                     best = t
     return None if best == _INF else best
+
+
+def _other_flip(leaf: WindowLeaf | ClockLeaf, facts: VisitorFacts, now: float) -> float | None:
+    if isinstance(leaf, ClockLeaf):
+        return leaf.schedule.state(now)[1]
+    # The count drops when its oldest instant still in the window leaves it.
+    for t in facts.event_times.get(leaf.event, ()):  # oldest first
+        if now - t < leaf.within_s:
+            return first_instant(t, leaf.within_s, False)
+    return None

@@ -28,16 +28,19 @@ from server.api import (
     site_events,
     sites,
     visitors,
+    wait_prediction,
     webhooks,
 )
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
+from server.chat.chat_end import ChatEndListener
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_briefs import VisitorBriefs
+from server.chat.wait_inputs import WaitInputs
 from server.errors import ApiError, error_body, error_response
 from server.events import EventBus
 from server.gc_tuning import tune_after_startup
@@ -75,6 +78,7 @@ api = merge(
     desk.routes,
     rules.routes,
     backtests.routes,
+    wait_prediction.routes,
     visitors.routes,
     site_events.routes,
     reports.routes,
@@ -156,7 +160,11 @@ def create_app(
             owned.db, hub, router, WaitEstimator(owned.db), app.state.briefs
         )
         app.state.rules = RuleCache(owned.db)
-        app.state.loads = SiteLoads(owned.db, owned.broker)
+        app.state.loads = SiteLoads(
+            owned.db,
+            owned.broker,
+            WaitInputs(owned.db, settings.wait_window_s, settings.default_handle_time_s),
+        )
         proactive = Proactive(
             owned.db,
             owned.broker,
@@ -165,8 +173,10 @@ def create_app(
             lambda vid, kind, payload: hub.publish(visitor_channel(vid), kind, payload),
             app.state.events.emit,
             hub.publish,
+            owned.visit_log,
         )
         app.state.proactive = proactive
+        ChatEndListener(proactive).attach(app.state.events)
         proactive.start()
         await app.state.rules.follow(owned.broker)
         janitor = Janitor(

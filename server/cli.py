@@ -75,13 +75,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     site.add_argument("--timezone", default="UTC")
     site.add_argument("--public-url", help="overrides BECKON_PUBLIC_URL (for the snippet)")
-    replay = with_db(sub.add_parser("backtest", help="replay recorded visits through a rule"))
+    replay = with_db(
+        sub.add_parser("backtest", help="replay recorded visits through a rule or all rules")
+    )
     replay.add_argument("--site", required=True, help="site id or key")
-    replay.add_argument("--rule", required=True, help="rule JSON file")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--rule", help="rule JSON file")
+    which.add_argument(
+        "--all-rules", action="store_true", help="the site's enabled rules, sharing one budget"
+    )
     replay.add_argument("--from", dest="from_", required=True, help="ms or ISO date")
     replay.add_argument("--to", required=True, help="ms or ISO date")
     replay.add_argument("--capacity", type=int, default=None, help="invitations per hour")
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
+    replay.add_argument(
+        "--capacity-series",
+        default=None,
+        help="JSON file: agents' capacity over time (default: always room)",
+    )
+    replay.add_argument("--visitors", action="store_true", help="list each visitor's decisions")
     return parser
 
 
@@ -89,7 +101,17 @@ async def _backtest(settings: Settings, args: argparse.Namespace) -> None:
     from server.cli_backtest import BacktestError, run
 
     try:
-        await run(settings, args.site, args.rule, args.from_, args.to, args.capacity, args.json)
+        await run(
+            settings,
+            args.site,
+            args.rule,
+            args.from_,
+            args.to,
+            args.capacity,
+            args.json,
+            args.capacity_series,
+            args.visitors,
+        )
     except BacktestError as exc:
         raise CliError(str(exc), EXIT_CONFIG) from None
     except StoreUnavailable as exc:

@@ -313,6 +313,20 @@ class Settings:
         "conversions visitors from one client address may report per hour (more: `rate_limited`)",
         as_int(1, 1_000_000),
     )
+    wait_window_s: int = setting(
+        900,
+        "BECKON_WAIT_WINDOW_S",
+        "the recent past whose new chats give the arrival rate of the predicted wait "
+        "(rules with max_predicted_wait_s), seconds",
+        as_int(60, 86400),
+    )
+    default_handle_time_s: int = setting(
+        300,
+        "BECKON_DEFAULT_HANDLE_TIME_S",
+        "mean chat duration the predicted wait assumes until chats closed in the last "
+        "hour give one, seconds",
+        as_int(1, 86400),
+    )
     # Off by default: without an edge that sets it on every request, browsers could send
     # the header themselves.
     geo_country_header: str = setting(

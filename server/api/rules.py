@@ -4,9 +4,10 @@ with holdout uplift (docs/protocol.md; docs/rules.md). Backtests are in backtest
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
-from invitations import catalogue, compile_rule, validate_rule
+from invitations import RuleSet, catalogue, compile_rule, evaluate, validate_rule
 from server.api.access import site_for
 from server.api.query import StatsQuery
 from server.api.router import ANY_ROLE, ApiRouter, Context
@@ -254,20 +255,26 @@ async def list_versions(ctx: Context) -> dict[str, Any]:
 
 
 async def matching_count(
-    ctx: Context, site: dict[str, Any], rule_body: dict[str, Any]
+    ctx: Context, site: dict[str, Any], rule_body: dict[str, Any], rule_id: str = "rl_draft"
 ) -> dict[str, Any]:
-    """How many visitors online now satisfy the rule's `when` (gates aside)."""
-    compiled = compile_rule({**rule_body, "id": "rl_draft"})
+    """Online visitors now: how many satisfy the rule's `when` (`matching`), and how many
+    the rule would invite now (`would_invite`: the gates, the site's fatigue budget and
+    the holdout applied, as the live engine would — the rule alone, no other rule)."""
+    compiled = compile_rule({**rule_body, "id": rule_id}, site["timezone"])
+    alone = RuleSet([replace(compiled, enabled=True)])
     visitors = await ctx.services.broker.presence_members(f"online-visitors:{site['id']}")
     now = time.time()
     context = await ctx.request.app.state.loads.context(site)
     load = context.load_for(compiled.gates.department)
-    matching = 0
+    matching = would_invite = 0
     for visitor_id in list(visitors)[:5000]:
         state = await visitor_state.load(ctx.services.broker, visitor_id)
         if compiled.check(state.facts, now, load) is None:
             matching += 1
-    return {"matching": matching, "online": len(visitors)}
+            decision = evaluate(state.facts, alone, state.counters, context, now, explain=True)
+            if any(t.outcome == "fired" for t in decision.trace):
+                would_invite += 1
+    return {"matching": matching, "would_invite": would_invite, "online": len(visitors)}
 
 
 @routes.route(
@@ -287,7 +294,7 @@ async def matching_draft(ctx: Context) -> dict[str, Any]:
 async def matching_saved(ctx: Context) -> dict[str, Any]:
     """Live count for a saved rule."""
     site, row = await _rule(ctx)
-    return await matching_count(ctx, site, row["body"])
+    return await matching_count(ctx, site, rule_json(row), row["id"])
 
 
 def _range(args: StatsQuery) -> tuple[int, int]:

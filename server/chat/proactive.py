@@ -23,6 +23,7 @@ from invitations import (
     apply_event_changes,
     evaluate,
 )
+from invitations.pacing import MAX_ROUNDS, blocked_by_load, retry_wake
 from invitations.signals import SignalCapped
 from server.broker.base import Broker
 from server.chat import invitation_log, pacing, visitor_state
@@ -36,10 +37,9 @@ from server.errors import ApiError
 from server.keyed_locks import KeyedLocks
 from server.scheduler import Scheduler
 from server.store.database import Database
+from server.store.visits import VisitLog
 
 log = logging.getLogger("beckon.proactive")
-PACING_RETRY_S = 2.0
-LOAD_GATES = frozenset({"no_capacity", "agent_offline"})
 ONLINE_TTL_S = 90.0
 WATCHED_EVENTS = frozenset(
     {"hello", "page_view", "cart", "attributes", "chat_started", "chat_closed"}
@@ -50,8 +50,6 @@ def online_group(site_id: str) -> str:
     """Visitors with a socket open on the site, on any node."""
     return f"online-visitors:{site_id}"
 
-
-MAX_ROUNDS = 4
 
 # (kind, payload) to the visitor's sockets on whichever node holds them.
 Publish = Callable[[str, str, dict[str, Any]], Any]
@@ -67,10 +65,15 @@ class Proactive:
         publish: Publish,
         emit: Callable[[str, dict[str, Any]], None],
         publish_channel: Publish,
+        visit_log: VisitLog | None = None,
     ) -> None:
         """`publish(visitor_id, kind, payload)` reaches a visitor's sockets on any node;
-        `publish_channel(channel, kind, payload)` any channel (the watch list)."""
+        `publish_channel(channel, kind, payload)` any channel (the watch list).
+        `visit_log` receives what the engine saw that the socket code does not log
+        (a chat's end, whether a chat was open at hello, a socket leaving), so a
+        backtest replays the same decisions."""
         self.db = db
+        self.visit_log = visit_log
         self.broker = broker
         self.rules = rules
         self.loads = loads
@@ -103,6 +106,7 @@ class Proactive:
         site = self.local.pop(visitor_id, None)
         self.scheduler.schedule(visitor_id, None)
         if site is not None:
+            self._log(site["id"], visitor_id, time.time(), "visitor_left", {})
             with contextlib.suppress(Exception):
                 await self.broker.presence_remove(online_group(site["id"]), visitor_id)
                 await self.watch.left(site["id"], visitor_id)
@@ -126,9 +130,11 @@ class Proactive:
         now: float | None = None,
         *,
         check: Callable[[VisitorFacts, dict[str, Any]], None] | None = None,
+        decide: bool = True,
         **counter_changes: Any,
     ) -> VisitorState:
-        """Apply one behaviour event and act on what the rules decide.
+        """Apply one behaviour event and act on what the rules decide (`decide=False`:
+        only record it — the visitor has no socket open, nobody to invite).
 
         `check(facts, event)` runs on the visitor's current facts before anything is
         applied; what it raises (a bound the event would pass) propagates, and
@@ -137,7 +143,7 @@ class Proactive:
         together)."""
         now = time.time() if now is None else now
         async with self._visitor_locks.hold(visitor_id):
-            return await self._event(site, visitor_id, event, now, check, counter_changes)
+            return await self._event(site, visitor_id, event, now, check, decide, counter_changes)
 
     async def _event(
         self,
@@ -146,6 +152,7 @@ class Proactive:
         event: dict[str, Any],
         now: float,
         check: Callable[[VisitorFacts, dict[str, Any]], None] | None,
+        decide: bool,
         counter_changes: dict[str, Any],
     ) -> VisitorState:
         state = await visitor_state.load(self.broker, visitor_id)
@@ -159,12 +166,26 @@ class Proactive:
             log.warning("event not applied for %s: %s", visitor_id, exc)
             return state
         if "conversation_open" in counter_changes:
-            state.counters = state.counters.with_conversation(counter_changes["conversation_open"])
+            is_open = bool(counter_changes["conversation_open"])
+            state.counters = state.counters.with_conversation(is_open)
             changed = None
-        await self._decide(site, state, now, changed)
+            # Logged beside the event (the socket code logs hello and chat_started, not
+            # a chat's end nor what the Store said at hello): replay needs both.
+            if event["type"] == "hello":
+                self._log(site["id"], visitor_id, now, "conversation_state", {"open": is_open})
+        if event["type"] == "chat_closed":
+            self._log(site["id"], visitor_id, now, "chat_closed", {})
+        if decide:
+            await self._decide(site, state, now, changed)
+        else:
+            await visitor_state.save(self.broker, state)
         if event["type"] in WATCHED_EVENTS:
             await self.watch.visitor(site["id"], visitor_id, visitor_summary(state, now))
         return state
+
+    def _log(self, site_id: str, visitor_id: str, now: float, kind: str, data: dict) -> None:
+        if self.visit_log is not None:
+            self.visit_log.append(site_id, visitor_id, int(now * 1000), kind, data)
 
     async def _wake(self, visitor_id: str, due: float) -> None:
         site = self.local.get(visitor_id)
@@ -197,16 +218,16 @@ class Proactive:
         for _round in range(MAX_ROUNDS):
             decision = evaluate(state.facts, rule_set, state.counters, context, now, changed, wake)
             wake = decision.next_wake
-            if any(t.outcome == "blocked" and t.detail in LOAD_GATES for t in decision.trace):
+            if blocked_by_load(decision):
                 # Agents' load is not an event: look again shortly, as it changes.
-                wake = min(wake or now + PACING_RETRY_S, now + PACING_RETRY_S)
+                wake = retry_wake(wake, now)
             if not decision.actions:
                 break
             retry = False
             for action in decision.actions:
                 retry |= not await self._act(site, state, action, compiled, versions, now)
             if retry:
-                wake = min(wake or now + PACING_RETRY_S, now + PACING_RETRY_S)
+                wake = retry_wake(wake, now)
                 break
             changed = None  # an action changed the counters: look at everything again
         state.wake = wake
@@ -310,10 +331,16 @@ class Proactive:
         department = state.invitation.get("department") if state.invitation else None
         if state.invitation and state.invitation.get("id") == invitation_id:
             state.invitation = None
+        if status == "withdrawn":  # not the visitor's doing: the replay must be told
+            self._log(site_id, visitor_id, time.time(), "invitation_withdrawn", {})
         if status == "dismissed":
             state.counters = state.counters.record_dismiss(time.time())
         else:
             state.counters = state.counters.record_closed_invitation()
+        if status == "accepted":
+            # The conversation opens next; no other invitation may slip in meanwhile
+            # (and a backtest, which sees one "accept", decides the same).
+            state.counters = state.counters.with_conversation(True)
         await visitor_state.save(self.broker, state)
         if paced:
             await pacing.give_back(self.broker, site_id, department)
@@ -377,6 +404,8 @@ class Proactive:
         )
         state.invitation = {"id": row["id"], "rule_id": None, "department": None, "paced": False}
         await visitor_state.save(self.broker, state)
+        # It counts in the visitor's budget and is on screen: the replay must know.
+        self._log(site["id"], visitor_id, time.time(), "invitation_manual", {})
         await self._publish(
             visitor_id,
             "invitation",

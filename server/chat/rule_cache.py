@@ -13,6 +13,7 @@ from typing import Any
 from invitations import CompiledRule, RuleSet, RuleValidationError, compile_rule
 from server.announced_cache import AnnouncedCache
 from server.store import rules as rule_queries
+from server.store import sites as site_queries
 from server.store.database import Database
 
 log = logging.getLogger("beckon.rules")
@@ -43,14 +44,21 @@ class RuleCache(AnnouncedCache[RuleSetEntry]):
         self.db = db
 
     async def _compile(self, site_id: str) -> RuleSetEntry:
-        async with self.db.read() as conn:
-            rows = await rule_queries.list_rules(conn, site_id, enabled_only=True)
-        compiled: dict[str, CompiledRule] = {}
-        versions: dict[str, int] = {}
-        for row in rows:
-            try:
-                compiled[row["id"]] = compile_rule(rule_json(row))
-                versions[row["id"]] = row["version"]
-            except RuleValidationError as exc:  # stored before a stricter engine: skip it
-                log.warning("rule %s no longer compiles: %s", row["id"], exc)
-        return RuleSet(list(compiled.values())), compiled, versions
+        return await compile_site_rules(self.db, site_id)
+
+
+async def compile_site_rules(db: Database, site_id: str) -> RuleSetEntry:
+    """The site's enabled rules, compiled (what the live node runs; backtests too)."""
+    async with db.read() as conn:
+        rows = await rule_queries.list_rules(conn, site_id, enabled_only=True)
+        site = await site_queries.get_site(conn, site_id)
+    timezone = site["timezone"] if site else "UTC"  # time conditions read the site's clock
+    compiled: dict[str, CompiledRule] = {}
+    versions: dict[str, int] = {}
+    for row in rows:
+        try:
+            compiled[row["id"]] = compile_rule(rule_json(row), timezone)
+            versions[row["id"]] = row["version"]
+        except RuleValidationError as exc:  # stored before a stricter engine: skip it
+            log.warning("rule %s no longer compiles: %s", row["id"], exc)
+    return RuleSet(list(compiled.values())), compiled, versions

@@ -1,6 +1,8 @@
 """The engine's view of a site right now: agents online, free slots, pending
-invitations and queued chats, per department (cached for a second per node; the
-reload after expiry is shared by every caller that needs it meanwhile)."""
+invitations and queued chats, and the predicted wait's inputs (chat slots, recent
+arrival rate, mean chat duration — `server/chat/wait_inputs.py`), per department
+(cached for a second per node; the reload after expiry is shared by every caller that
+needs it meanwhile)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from invitations import DepartmentLoad, SiteContext
 from server.broker.base import Broker
 from server.chat import pacing, presence
+from server.chat.wait_inputs import WaitInputs
 from server.single_flight import SingleFlight
 from server.store.database import Database
 from server.store.tables import conversations
@@ -20,9 +23,10 @@ CACHE_S = 1.0
 
 
 class SiteLoads:
-    def __init__(self, db: Database, broker: Broker) -> None:
+    def __init__(self, db: Database, broker: Broker, wait: WaitInputs | None = None) -> None:
         self.db = db
         self.broker = broker
+        self.wait = wait or WaitInputs(db)
         self._cache: dict[str, tuple[SiteContext, float]] = {}
         self._loads: SingleFlight[str, SiteContext] = SingleFlight()
         self._changes: dict[str, int] = {}  # invalidations per site
@@ -48,14 +52,19 @@ class SiteLoads:
         )
         async with self.db.read() as conn:
             queued = {dept: int(n) for dept, n in await conn.execute(query)}
+        rates = await self.wait.rates(site["id"], time.time())
         loads = {}
         for dept in ["", *site["departments"]]:
             serving = [a for a in agents if a.serves(dept or None)]
+            arrivals_per_s, handle_time_s = rates.for_department(dept)
             loads[dept] = DepartmentLoad(
                 agents_online=len(serving),
                 free_slots=sum(a.free for a in serving),
                 pending_invitations=await pacing.pending(self.broker, site["id"], dept or None),
                 queued_chats=sum(queued.values()) if not dept else queued.get(dept, 0),
+                servers=sum(a.capacity for a in serving),
+                arrivals_per_s=arrivals_per_s,
+                handle_time_s=handle_time_s,
             )
         settings = site.get("settings") or {}
         context = SiteContext(

@@ -215,6 +215,8 @@ async def test_backtest_command(beckon_env, tmp_path) -> None:  # type: ignore[n
     assert '"visitors": 0' in out
     bad_rule = tmp_path / "bad.json"
     bad_rule.write_text('{"name": "r", "when": {"all": []}, "variants": []}')
+    capacity = tmp_path / "capacity.json"
+    capacity.write_text('[{"from_ts": 0, "agents_online": 1}]')
     for args, message in [
         (["--site", "sk_nope", "--rule", str(rule_file)], "beckon: --site: no site with id or key"),
         (
@@ -222,6 +224,15 @@ async def test_backtest_command(beckon_env, tmp_path) -> None:  # type: ignore[n
             "beckon: --rule: cannot read",
         ),
         (["--site", site_key, "--rule", str(bad_rule)], "beckon: --rule: "),
+        (["--site", site_key, "--all-rules"], "beckon: --all-rules: the site has no enabled rule"),
+        (
+            ["--site", site_key, "--rule", str(rule_file), "--capacity-series", str(bad_rule)],
+            "beckon: --capacity-series: expected a JSON list of objects",
+        ),
+        (
+            ["--site", site_key, "--rule", str(rule_file), "--capacity-series", str(capacity)],
+            "beckon: --capacity-series: capacity[0]: KeyError: 'free_slots'",
+        ),
     ]:
         code, _out, err = await run_cli(
             ["backtest", *args, "--from", "2026-01-01", "--to", "2026-01-02"], beckon_env, tmp_path

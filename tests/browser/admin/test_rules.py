@@ -147,6 +147,11 @@ async def test_marketer_builds_the_spec_example(
         try:
             await expect(live).to_have_attribute("data-matching", "1", timeout=UI_TIMEOUT_MS)
             await expect(live).to_contain_text("1 of 1 online visitor match now")
+            await expect(live).to_contain_text("would be invited now")
+            # The predicted wait (Erlang C) of the rule's department, with its inputs.
+            wait = page.get_by_role("region", name="Predicted wait")
+            await expect(wait).to_contain_text("a chat starting now would wait")
+            await expect(wait).to_contain_text("chat slots")
 
             # Backtest over today's recorded visits: a chart against agent capacity.
             backtest = page.get_by_role("region", name="Backtest")
@@ -324,5 +329,42 @@ async def test_stats_page_shows_funnel_and_uplift(
         ).to_have_count(1)
         await admin.shot("rule-stats")
         await admin.no_injection()
+    finally:
+        await admin.close()
+
+
+async def test_backtest_of_every_rule_lists_each_visitors_decisions(
+    browser: Browser, node: BeckonProcess, chat: ChatSite
+) -> None:
+    site = chat.site["id"]
+    async with httpx.AsyncClient(base_url=node.url, timeout=10) as client:
+        response = await client.post(
+            f"/api/v1/sites/{site}/rules",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+            json={
+                "name": "Everyone, at once",
+                "when": {"fact": "visit.page_views", "op": "gte", "value": 1},
+                "gates": {"max_per_visit": 1},
+                "variants": [{"id": "a", "text": {"en": "Hello"}}],
+            },
+        )
+        assert response.status_code == 201, response.text
+    visitor, welcome = await chat.visitor(page={"url": "https://shop.example.com/all"})
+    await visitor.expect("invitation")
+    await visitor.close()
+    admin = await signed_in(browser, node.url, MARKETER_EMAIL, MARKETER_PASSWORD)
+    try:
+        await admin.goto("#rules")
+        region = admin.page.get_by_role("region", name="Backtest all rules")
+        deadline = time.monotonic() + 15
+        while True:  # the visit log is written in batches; retry until it has landed
+            await region.get_by_role("button", name="Apply").click()
+            try:
+                await expect(region).to_contain_text(welcome["visitor_id"], timeout=2000)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+        await expect(region).to_contain_text("Everyone, at once: invited")
     finally:
         await admin.close()

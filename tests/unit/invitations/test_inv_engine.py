@@ -103,6 +103,9 @@ def test_visitor_level_gates():
         VisitorCounters().record_invite("rx", T0 - 7200, T0 - 7200).record_dismiss(T0 - 7100)
     )
     assert blocked(r, counters=other_visit, site=site)[0] is None
+    # A budget of 0 holds from a visit's first evaluation (counters of no visit yet).
+    none = SiteContext(SITE.departments, max_invitations_per_visit=0)
+    assert blocked(r, counters=VisitorCounters(), site=none)[0] == "fatigue"
     day = (
         VisitorCounters()
         .record_invite("rx", T0 - 86000, T0 - 86000)

@@ -72,8 +72,8 @@ def test_compile_raises_with_every_error():
         compile_rule({"id": "", "when": {}, "variants": []})
     assert [str(e) for e in info.value.errors] == [
         "id: expected a string of 1 to 64 characters",
-        'when: expected a condition: {"fact", "op", "value"}, {"all": [...]}, '
-        '{"any": [...]} or {"not": {...}}',
+        'when: expected a condition: {"fact", "op", "value"}, {"time": {...}}, '
+        '{"all": [...]}, {"any": [...]} or {"not": {...}}',
         "variants: at least one variant is required",
     ]
 

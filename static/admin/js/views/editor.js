@@ -108,15 +108,38 @@ export async function renderEditor(ctx, page, ruleId, copy) {
   async function countMatching() {
     try {
       const result = await ctx.api.post(`${base}/matching`, draft);
-      liveCount.textContent = `${result.matching} of ${result.online} online visitor${result.online === 1 ? '' : 's'} match now`;
+      liveCount.textContent = `${result.matching} of ${result.online} online visitor${result.online === 1 ? '' : 's'} match now; ${result.would_invite} would be invited now`;
       liveCount.dataset.matching = String(result.matching);
+      liveCount.dataset.wouldInvite = String(result.would_invite);
     } catch (err) {
       liveCount.textContent = err.missing ? 'Live count not available' : (err.status === 422 ? 'Fix the rule to see who matches' : err.message);
     }
   }
+  // Predicted wait (Erlang C) of the rule's department and its inputs: what the
+  // max_predicted_wait_s gate reads (GET sites/{id}/wait-prediction).
+  const waitBody = h('div', {dataset: {waitPrediction: ''}, text: '…'});
+  const waitPanel = h('section', {class: 'panel', 'aria-label': 'Predicted wait'}, h('h3', {text: 'Predicted wait'}), waitBody);
+  async function showWait() {
+    try {
+      const {items} = await ctx.api.get(`/sites/${site.id}/wait-prediction`);
+      const dept = (draft.gates && draft.gates.department) || '';
+      const row = items.find((item) => item.department === dept) || items[0];
+      if (!row) return;
+      const wait = row.predicted_wait_s === null ? 'no agent can take it' : `${row.predicted_wait_s.toFixed(1)} s`;
+      waitBody.dataset.waitPrediction = row.predicted_wait_s === null ? 'none' : String(row.predicted_wait_s);
+      waitBody.replaceChildren(
+        h('p', {text: `${row.department || 'Whole site'}: a chat starting now would wait ${wait}`}),
+        h('p', {class: 'muted small', text: `${row.agents_online} agents online, ${row.servers} chat slots, ${row.arrivals_per_hour} chats/hour lately, ${row.handle_time_s} s per chat (${row.load_erlangs} erlangs, P(wait) ${row.wait_probability})`}),
+      );
+    } catch (err) {
+      waitBody.textContent = err.missing ? 'Prediction not available' : err.message;
+    }
+  }
+  showWait();
   const poll = setInterval(() => {
     if (!page.isConnected) return clearInterval(poll);
     if (status.dataset.valid === 'true') countMatching();
+    showWait();
   }, MATCH_EVERY_MS);
 
   const saveBtn = h('button', {type: 'button', class: 'btn btn-primary', text: isNew ? 'Save rule' : 'Save new version'});
@@ -138,7 +161,7 @@ export async function renderEditor(ctx, page, ruleId, copy) {
 
   const side = h('div', {class: 'stack'});
   async function renderSide() {
-    side.replaceChildren(live, panel('JSON', h('p', {class: 'panel-note', text: 'Edit either side: the form and the JSON follow each other.'}), json, jsonError));
+    side.replaceChildren(live, waitPanel, panel('JSON', h('p', {class: 'panel-note', text: 'Edit either side: the form and the JSON follow each other.'}), json, jsonError));
     if (current) {
       side.append(togglePanel(ctx, base, current, (r) => { current = r; draft.enabled = r.enabled; changed(false); }),
         backtestPanel(ctx, base, () => draft, current), await versionsPanel(ctx, base, current));
