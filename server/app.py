@@ -43,6 +43,8 @@ from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
+from server.hub.visitor_mirror import VISITOR_RECONCILE_S, VisitorMirrors
+from server.hub.visitor_views import VisitorViews
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
@@ -138,6 +140,10 @@ def create_app(
         )
         app.state.proactive = proactive
         proactive.start()
+        app.state.visitor_views = VisitorViews(
+            VisitorMirrors(hub, owned.db, owned.broker, VISITOR_RECONCILE_S)
+        )
+        app.state.visitor_views.start()
         await app.state.rules.follow(owned.broker)
         janitor = Janitor(
             app.state.dispatch,
@@ -172,6 +178,7 @@ def create_app(
             await sampler.close()
             await lag.close()
             await janitor.close()
+            await app.state.visitor_views.close()
             await proactive.close()
             await app.state.rules.close()
             await webhook_listener.wanted.close()

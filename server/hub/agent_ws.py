@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,17 +16,19 @@ from starlette.websockets import WebSocket
 
 from server.api.users_view import user_out
 from server.auth import SESSION_COOKIE, Principal, principal_from_cookie, principal_from_token
-from server.chat import conversations, messages, presence, visitor_state
+from server.chat import conversations, messages, presence
 from server.chat.assignment import RoutingError
 from server.chat.payloads import conversation_frame, message_frame
-from server.chat.proactive import Proactive, online_group, visitor_summary, watch_channel
+from server.chat.proactive import Proactive, online_group
 from server.chat.state import BadTransition
+from server.chat.visitor_query import QueryError, parse_query
 from server.events import EventBus
 from server.hub import chat_events
 from server.hub.connection import Connection
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
+from server.hub.visitor_views import VisitorViews
 from server.services import Services
 from server.store import conversations as conv_queries
 from server.store import sites as site_queries
@@ -157,6 +158,8 @@ class AgentSession:
     async def stop(self) -> None:
         if self._presence_task is not None:
             self._presence_task.cancel()
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.forget(self.conn)
         with contextlib.suppress(Exception):
             await presence.leave(
                 self.services.broker, self.agent["id"], self.site_ids, self.socket_id
@@ -208,8 +211,6 @@ class AgentSession:
         elif kind == "status":
             if payload.get("origin") != self.socket_id and payload["status"] != self.status:
                 self.conn.spawn(self._set_status(payload["status"]))
-        elif kind in ("visitor", "visitor_left"):
-            self.conn.send(payload)
         elif kind == "revoke":
             session = payload.get("session")
             if session is None or session == self.principal.session_hash:
@@ -441,27 +442,28 @@ class AgentSession:
         await self.dispatch.route(closed["site_id"])
 
     # -- live visitors and manual invitations -------------------------------------------
+    async def _on_view(self, frame: Any) -> None:
+        await self._show(frame.site_id, frame.query, frame.offset, frame.limit, frame.ref)
+
     async def _on_watch(self, frame: Any) -> None:
-        if frame.site_id not in self.sites:
+        # The first version's frame: the default view's first rows.
+        await self._show(frame.site_id, {}, 0, 50, frame.ref)
+
+    async def _show(
+        self, site_id: str, params: dict[str, Any], offset: int, limit: int, ref: str | None
+    ) -> None:
+        if site_id not in self.sites:
             raise Refused("not_found", "no such site")
-        await self.hub.follow(self.conn, watch_channel(frame.site_id), self.on_event)
-        members = await self.services.broker.presence_members(online_group(frame.site_id))
-        now = time.time()
-        listed = []
-        for visitor_id in sorted(members)[:500]:
-            state = await visitor_state.load(self.services.broker, visitor_id)
-            listed.append(visitor_summary(state, now))
-        self.conn.send(
-            {
-                "type": "visitors",
-                "site_id": frame.site_id,
-                "visitors": listed,
-                **({"ref": frame.ref} if frame.ref else {}),
-            }
-        )
+        try:
+            query = parse_query(params)
+        except QueryError as exc:
+            raise Refused("invalid_frame", f"field 'query': {exc}") from None
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.show(self.conn, site_id, query, offset, limit, ref)
 
     async def _on_unwatch(self, frame: Any) -> None:
-        await self.hub.unfollow(self.conn, watch_channel(frame.site_id))
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.hide(self.conn, frame.site_id)
         self.conn.send(
             {
                 "type": "unwatched",

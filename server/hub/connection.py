@@ -95,6 +95,15 @@ class Connection:
         encoded = _encode(frame)
         self._put(encoded, len(encoded.text))
 
+    def offer(self, frame: dict[str, Any]) -> bool:
+        """Queue a frame a newer one will supersede (the live visitor view) only if the
+        socket is keeping up: nothing is waiting to be written. Returns False, and
+        queues nothing, when it is behind — never a reason to close the socket."""
+        if self.closed or self._pending:
+            return False
+        self.send(frame)
+        return True
+
     def deliver(self, conversation_id: str, seq: int, frame: dict[str, Any] | None) -> None:
         """Queue a message for in-order delivery; duplicates and old seqs are dropped."""
         encoded = _encode(frame) if frame is not None else None

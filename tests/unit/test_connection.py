@@ -129,3 +129,26 @@ async def test_a_closed_socket_gets_nothing_and_no_error() -> None:
     conn.deliver("cv_9", 1, store.add("cv_9", 1))
     await next_loop_turn()
     assert h.transport.take() == b"" and conn._writer is None
+
+
+async def test_an_offered_frame_goes_out_when_the_socket_keeps_up_and_is_skipped_when_behind() -> (
+    None
+):
+    h, conn, store = await open_connection()
+    assert conn.offer({"type": "visitor_view", "text": "v1"}) is True
+    assert sent_texts(h) == ["v1"]
+    h.protocol.pause_writing()
+    conn.track("cv_1", 0)
+    conn.deliver("cv_1", 1, store.add("cv_1", 1))  # the chat frame waits: behind
+    assert conn.offer({"type": "visitor_view", "text": "v2"}) is False
+    # Far more skipped offers than the queue bound: never a reason to close (4408).
+    for i in range(5000):
+        assert conn.offer({"type": "visitor_view", "text": f"x{i}" * 100}) is False
+    assert not conn.closed
+    h.protocol.resume_writing()
+    conn.deliver("cv_1", 2, store.add("cv_1", 2))
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    assert conn.offer({"type": "visitor_view", "text": "v3"}) is True
+    assert sent_texts(h) == ["cv_1#1", "cv_1#2", "v3"]
