@@ -114,6 +114,7 @@ class AgentSession:
         self.socket_id = secrets.token_hex(6)
         self.status = "offline"
         self.presence_ttl_s = float(services.settings.presence_ttl_s)
+        self.signed_out = False
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=True)
@@ -161,13 +162,27 @@ class AgentSession:
         views: VisitorViews = self.conn.ws.app.state.visitor_views
         await views.forget(self.conn)
         with contextlib.suppress(Exception):
-            await presence.leave(
-                self.services.broker, self.agent["id"], self.site_ids, self.socket_id
-            )
+            await self._leave()
             for site_id in self.site_ids:
                 site = await self.dispatch.site(site_id)
                 if site is not None:
                     await self.dispatch.availability(site)
+
+    async def _leave(self) -> None:
+        """The console is gone. Unless signed out, it may be a network blip, a slow
+        reader closed with 4408 or a node restart: the socket stays present, as
+        offline (routing offers it nothing), for the reconnect grace, so the agent's
+        chats are not requeued if a console comes back in time (the janitor requeues
+        them once no presence is left)."""
+        grace_s = float(self.services.settings.agent_reconnect_grace_s)
+        if self.signed_out or grace_s <= 0:
+            await presence.leave(
+                self.services.broker, self.agent["id"], self.site_ids, self.socket_id
+            )
+            return
+        await presence.announce(
+            self.services.broker, self.agent, self.site_ids, "offline", self.socket_id, grace_s
+        )
 
     async def _follow(self, conversation_id: str, after_seq: int) -> None:
         self.conn.track(conversation_id, after_seq)
@@ -214,6 +229,7 @@ class AgentSession:
         elif kind == "revoke":
             session = payload.get("session")
             if session is None or session == self.principal.session_hash:
+                self.signed_out = True  # no reconnect grace: the chats go back now
                 self.conn.close_soon(4401, "session revoked")
 
     async def _take(self, frame: dict[str, Any]) -> None:
