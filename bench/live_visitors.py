@@ -117,6 +117,15 @@ class LiveVisitors:
         await self._write(moved, now, presence=False)
         return moved
 
+    async def touch(self, visitor_id: str, **facts: Any) -> None:
+        """Change one visitor's facts (e.g. `cart_value=999.0`) and announce it."""
+        state = self.states[visitor_id]
+        if "cart_value" in facts:
+            facts.setdefault("cart_currency", "EUR")
+            facts.setdefault("cart_items", 1)
+        state.facts = state.facts._replace(**facts)
+        await self._write([visitor_id], time.time(), presence=False)
+
     async def refresh_presence(self) -> None:
         """What a node's refresher does (the online group's TTL is 90 s)."""
         await self._batched(

@@ -26,7 +26,9 @@ from server.store import conversations as conv_queries
 from server.store.database import Database
 
 log = logging.getLogger("beckon.visitor_view")
-VISITOR_RECONCILE_S = 30.0  # the presence group's TTL is 90 s: a dead node's visitors go
+# A full re-read of the site's visitors (10,000: ~0.5 s of one core) this often; within
+# the online group's 90 s TTL, so a dead node's visitors leave the view within 2 min.
+VISITOR_RECONCILE_S = 30.0
 MAX_CACHED_LISTINGS = 64  # distinct queries per site per mirror version
 
 
@@ -55,13 +57,13 @@ class SiteMirror:
         self.reconciled = 0.0
         self.users = 0
         self.follower = _Follower()
-        self._loading: dict[str, WatchChange] | None = None  # changes seen while loading
+        self._loading: list[WatchChange] | None = None  # changes seen while loading
         self._listings: dict[tuple[Any, ...], Listing] = {}
         self._listed_version = -1
 
     def apply(self, change: WatchChange) -> None:
         if self._loading is not None:
-            self._loading[change.visitor_id] = change
+            self._loading.append(change)
         self._apply(change)
 
     def _apply(self, change: WatchChange) -> None:
@@ -78,17 +80,25 @@ class SiteMirror:
         self.entries[change.visitor_id] = Entry.of(merged, self.version)
 
     def begin_load(self) -> None:
-        self._loading = {}
+        self._loading = []
 
     def finish_load(self, summaries: dict[str, dict[str, Any]], online: set[str]) -> None:
         """Replace the visitors by a loaded snapshot; changes that arrived while it was
         being read are newer and are applied over it."""
-        seen, self._loading = self._loading or {}, None
+        seen, self._loading = self._loading or [], None
         self.version += 1
-        self.entries = {
-            vid: Entry.of(s, self.version) for vid, s in summaries.items() if vid in online
-        }
-        for change in seen.values():
+        self.unknown = set()
+        old = self.entries
+        entries: dict[str, Entry] = {}
+        for vid, summary in summaries.items():
+            if vid not in online:
+                continue
+            kept = old.get(vid)
+            # Unchanged visitors keep their revision: consoles are not sent them again.
+            same = kept is not None and kept.summary == summary
+            entries[vid] = kept if same and kept is not None else Entry.of(summary, self.version)
+        self.entries = entries
+        for change in seen:
             self._apply(change)
 
     def set_queued(self, queued: frozenset[str]) -> None:
@@ -183,7 +193,7 @@ class VisitorMirrors:
         mirror.finish_load(summaries, online)
         await self._refresh_queued(mirror)
         mirror.reconciled = time.monotonic()
-        log.info(
+        log.debug(
             "mirrored %d visitors of %s in %.3f s",
             len(mirror.entries),
             mirror.site_id,
@@ -197,18 +207,10 @@ class VisitorMirrors:
         mirror.set_queued(frozenset(r["visitor_id"] for r in rows))
 
     async def _reconcile(self, mirror: SiteMirror) -> None:
-        """Drop visitors gone from the presence group (their node died), add any the
-        watch channel did not announce (e.g. published while the broker was down)."""
-        mirror.reconciled = time.monotonic()
-        online = await live_visitors.online_ids(self.broker, mirror.site_id)
-        for gone in set(mirror.entries) - online:
-            mirror.apply(WatchChange(gone, None))
-        missing = (online - set(mirror.entries)) | (mirror.unknown & online)
-        mirror.unknown = set()
-        if missing:
-            loaded = await live_visitors.load_summaries(self.broker, missing, time.time())
-            for vid, summary in loaded.items():
-                mirror.apply(WatchChange(vid, summary))
+        """Read every visitor again: pub/sub is a hint (style habit 4). Drops visitors
+        gone from the presence group (their node died) and repairs any change whose
+        watch event was lost (published while the broker was down, say)."""
+        await self._load(mirror)
 
     async def _read_unknown(self, mirror: SiteMirror) -> None:
         wanted, mirror.unknown = mirror.unknown, set()

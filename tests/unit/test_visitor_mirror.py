@@ -66,3 +66,19 @@ def test_listings_are_cached_per_version() -> None:
     assert again is not first and again.states == {"v1": "queued"}
     mirror.set_queued(frozenset({"v1"}))  # no change: same version, same listing
     assert mirror.listing(query) is again
+
+
+def test_a_reload_keeps_the_revision_of_unchanged_visitors() -> None:
+    mirror = SiteMirror("st_1")
+    mirror.begin_load()
+    mirror.finish_load(
+        {"v1": summary("v1", "https://a/"), "v2": summary("v2", "https://b/")}, online={"v1", "v2"}
+    )
+    revs = {vid: e.rev for vid, e in mirror.entries.items()}
+    mirror.begin_load()
+    mirror.finish_load(
+        {"v1": summary("v1", "https://a/"), "v2": summary("v2", "https://c/")}, online={"v1", "v2"}
+    )
+    assert mirror.entries["v1"].rev == revs["v1"]
+    assert mirror.entries["v2"].rev > revs["v2"]
+    assert mirror.entries["v2"].summary["page"] == {"url": "https://c/"}

@@ -161,9 +161,9 @@ export function mountTable({onSort, onInvite, onWindow}) {
         else th.removeAttribute('aria-sort');
       }
     },
-    /** A new query (or a new socket): back to the top, nothing held, ask again. */
+    /** A new query: back to the top, ask again. The rows held stay until the next
+     * frame says which to keep: the server sends only rows this console lacks. */
     reset() {
-      rows.clear();
       asked = null;
       win = {offset: 0, ids: [], total: 0, group: false};
       scroller.scrollTop = 0;

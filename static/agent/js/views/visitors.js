@@ -51,10 +51,12 @@ export function mountVisitors(ctl) {
     table.element,
   );
 
+  // Before the socket's welcome the sites are not known yet: a linked site is kept.
   const fillSites = () => {
     const chosen = site || siteSelect.value;
     siteSelect.replaceChildren(...[...ctl.state.sites.values()].map((s) => h('option', {value: s.id, text: s.name})));
     if (chosen && ctl.state.sites.has(chosen)) siteSelect.value = chosen;
+    if (!ctl.state.sites.size) return chosen || null;
     return siteSelect.value || null;
   };
 
@@ -141,7 +143,13 @@ export function mountVisitors(ctl) {
     },
     /** After a reconnect the server forgot our view: ask for the window on screen again. */
     rewatch() {
-      if (!active || !site) return;
+      if (!active) return;
+      const chosen = fillSites();
+      if (chosen !== site) {
+        site = chosen;
+        if (site) history.replaceState(null, '', toHash(site, query));
+      }
+      if (!site) return;
       fresh = true;
       table.refresh();
     },
