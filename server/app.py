@@ -43,7 +43,7 @@ from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
-from server.hub.visitor_mirror import VISITOR_RECONCILE_S, VisitorMirrors
+from server.hub.visitor_mirror import VisitorMirrors
 from server.hub.visitor_views import VisitorViews
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
@@ -140,9 +140,7 @@ def create_app(
         )
         app.state.proactive = proactive
         proactive.start()
-        app.state.visitor_views = VisitorViews(
-            VisitorMirrors(hub, owned.db, owned.broker, VISITOR_RECONCILE_S)
-        )
+        app.state.visitor_views = VisitorViews(VisitorMirrors(hub, owned.db, owned.broker))
         app.state.visitor_views.start()
         await app.state.rules.follow(owned.broker)
         janitor = Janitor(

@@ -29,6 +29,7 @@ log = logging.getLogger("beckon.visitor_view")
 # A full re-read of the site's visitors (10,000: ~0.5 s of one core) this often; within
 # the online group's 90 s TTL, so a dead node's visitors leave the view within 2 min.
 VISITOR_RECONCILE_S = 30.0
+LINGER_S = 60.0  # a mirror nobody watches is kept this long before it is dropped
 MAX_CACHED_LISTINGS = 64  # distinct queries per site per mirror version
 
 
@@ -56,6 +57,7 @@ class SiteMirror:
         self.unknown: set[str] = set()  # changed visitors to read whole
         self.reconciled = 0.0
         self.users = 0
+        self.idle_since = 0.0  # when `users` last dropped to 0
         self.follower = _Follower()
         self._loading: list[WatchChange] | None = None  # changes seen while loading
         self._listings: dict[tuple[Any, ...], Listing] = {}
@@ -129,11 +131,19 @@ class VisitorMirrors:
     """The node's mirrors by site id: `acquire` (waits for the first load) and
     `release`; `upkeep` is called about once a second by the view loop."""
 
-    def __init__(self, hub: Hub, db: Database, broker: Broker, reconcile_s: float) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        db: Database,
+        broker: Broker,
+        reconcile_s: float = VISITOR_RECONCILE_S,
+        linger_s: float = LINGER_S,
+    ) -> None:
         self.hub = hub
         self.db = db
         self.broker = broker
         self.reconcile_s = reconcile_s
+        self.linger_s = linger_s
         self.mirrors: dict[str, SiteMirror] = {}
         broker.add_reconnect_listener(self._on_reconnect)
 
@@ -147,7 +157,7 @@ class VisitorMirrors:
             try:
                 await self._start(mirror)
             except BaseException:
-                await self.release(site_id)
+                await self._drop(site_id, mirror)
                 raise
             finally:
                 mirror.ready.set()
@@ -160,13 +170,18 @@ class VisitorMirrors:
         return mirror
 
     async def release(self, site_id: str) -> None:
+        """One console less. A mirror nobody watches lingers `LINGER_S` (a reload, a
+        switch to Chats and back, a reconnect find it loaded), then `upkeep` drops it."""
         mirror = self.mirrors.get(site_id)
         if mirror is None:
             return
         mirror.users -= 1
-        if mirror.users > 0:
-            return
-        del self.mirrors[site_id]
+        if mirror.users <= 0:
+            mirror.idle_since = time.monotonic()
+
+    async def _drop(self, site_id: str, mirror: SiteMirror) -> None:
+        if self.mirrors.get(site_id) is mirror:
+            del self.mirrors[site_id]
         mirror.follower.closed = True
         for channel in list(mirror.follower.channels):
             await self.hub.unfollow(mirror.follower, channel)  # type: ignore[arg-type]
@@ -220,7 +235,10 @@ class VisitorMirrors:
 
     async def upkeep(self) -> None:
         now = time.monotonic()
-        for mirror in list(self.mirrors.values()):
+        for site_id, mirror in list(self.mirrors.items()):
+            if mirror.users <= 0 and now - mirror.idle_since >= self.linger_s:
+                await self._drop(site_id, mirror)
+                continue
             try:
                 if mirror.queued_dirty:
                     await self._refresh_queued(mirror)

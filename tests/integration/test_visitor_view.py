@@ -8,7 +8,8 @@ everyone with the same filters (no 500 cap) and the view's counts are exact.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,37 @@ async def _visitors(chat: ChatSite) -> list[tuple[WsClient, str]]:
     return out
 
 
+class ViewReader:
+    """Reads an agent socket's frames in order, holding the rows of the window as the
+    console does, and checks the contract: a frame's `rows` are only rows new to the
+    window or changed, and every id of the window is held after it."""
+
+    def __init__(self, agent: WsClient) -> None:
+        self.agent = agent
+        self.held: dict[str, dict] = {}
+
+    def take(self, frame: dict) -> None:
+        for row in frame["rows"]:
+            assert self.held.get(row["id"]) != row, f"unchanged row sent again: {row['id']}"
+            self.held[row["id"]] = row
+        assert all(vid in self.held for vid in frame["ids"]), frame
+        self.held = {vid: self.held[vid] for vid in frame["ids"]}
+
+    async def until(self, match: Callable[[dict], bool]) -> dict:
+        async with asyncio.timeout(10):
+            while True:
+                frame = await self.agent.pump()
+                if frame.get("type") == "visitor_view":
+                    self.take(frame)
+                if match(frame):
+                    return frame
+
+    async def request(self, frame: dict) -> dict:
+        ref = self.agent.next_id("v")
+        await self.agent.send({**frame, "ref": ref})
+        return await self.until(lambda f: f.get("ref") == ref)
+
+
 @pytest.mark.asyncio(loop_scope="module")
 async def test_the_view_sends_a_window_exact_counts_and_only_changed_rows(chat: ChatSite) -> None:
     site_id = chat.site["id"]
@@ -62,8 +94,9 @@ async def test_the_view_sends_a_window_exact_counts_and_only_changed_rows(chat: 
     await cart_visitor.send({"type": "cart", "value": 120.0, "currency": "EUR", "items": 2})
     queued = await visitors[1][0].request({"type": "chat_start", "text": "hello?"})
     agent, _ = await chat.agent_socket()
+    view = ViewReader(agent)
 
-    first = await agent.request(view_frame(site_id, query={"sort": "page"}, limit=3))
+    first = await view.request(view_frame(site_id, query={"sort": "page"}, limit=3))
     assert first["type"] == "visitor_view"
     assert (first["site_id"], first["offset"], first["total"]) == (site_id, 0, 4)
     assert first["query"] == {"sort": "page"}
@@ -75,26 +108,29 @@ async def test_the_view_sends_a_window_exact_counts_and_only_changed_rows(chat: 
     assert {r["id"]: r["state"] for r in first["rows"]}[ids[1]] == "queued"
     assert queued["status"] == "queued"
 
-    # One visitor changes page: the next frame carries that row only.
+    # One visitor changes page: a later frame moves it out and brings the 4th row in,
+    # sending that row (new to the window) and no unchanged one (ViewReader checks).
     await visitors[3][0].send({"type": "page_view", "url": f"{SHOP}/zzz", "title": "Z"})
-    update = await agent.expect(lambda f: f.get("type") == "visitor_view" and not f.get("ref"))
-    assert update["ids"] == [ids[0], ids[1], ids[2]]
-    assert [r["id"] for r in update["rows"]] == [ids[2]]  # new in the window
-    # A filter: every other view of the same console is replaced.
-    carts = await agent.request(view_frame(site_id, query={"cart_min": 100}))
+    update = await view.until(
+        lambda f: f.get("type") == "visitor_view" and f["ids"] == [ids[0], ids[1], ids[2]]
+    )
+    assert ids[2] in [r["id"] for r in update["rows"]]
+    assert ids[3] not in [r["id"] for r in update["rows"]]
+    # A filter: the console's view of the site is replaced.
+    carts = await view.request(view_frame(site_id, query={"cart_min": 100}))
     assert (carts["ids"], carts["total"], carts["counts"]["with_cart"]) == ([ids[0]], 1, 1)
-    assert carts["rows"] == []  # the console already holds that row, unchanged
-    by_lang = await agent.request(view_frame(site_id, query={"lang": "de", "sort": "-page"}))
+    assert view.held[ids[0]]["cart"]["value"] == 120.0
+    by_lang = await view.request(view_frame(site_id, query={"lang": "de", "sort": "-page"}))
     assert by_lang["ids"] == [ids[3], ids[0]]
-    assert [r["id"] for r in by_lang["rows"]] == [ids[3]]
+    assert ids[3] in [r["id"] for r in by_lang["rows"]]  # new to the window
 
     # A visitor leaves: counts follow.
     await visitors[3][0].close()
-    left = await agent.expect(lambda f: f.get("type") == "visitor_view" and f["total"] == 1)
+    left = await view.until(lambda f: f.get("type") == "visitor_view" and f["total"] == 1)
     assert (left["ids"], left["counts"]["online"]) == ([ids[0]], 3)
 
     # `watch` (the first version's frame) is the default view.
-    watched = await agent.request({"type": "watch", "site_id": site_id})
+    watched = await view.request({"type": "watch", "site_id": site_id})
     assert watched["type"] == "visitor_view" and watched["total"] == 3
     gone = await agent.request({"type": "unwatch", "site_id": site_id})
     assert gone == {"type": "unwatched", "site_id": site_id, "ref": gone["ref"]}
@@ -187,6 +223,20 @@ async def test_rest_pages_through_everyone_and_the_view_counts_are_exact(
                 assert body["total"] == len(expected_de) and body["next_cursor"] is None
                 values = [i["cart"]["value"] for i in body["items"]]
                 assert values == sorted(values, reverse=True)
+
+                # The rule editor's "matching now" counts every visitor, not a sample.
+                big_carts = {
+                    "name": "Big carts",
+                    "priority": 1,
+                    "when": {"all": [{"fact": "cart.value", "op": "gte", "value": 100}]},
+                    "variants": [{"id": "a", "weight": 1, "text": {"en": "Hi"}}],
+                }
+                matching = await api.post(
+                    f"/api/v1/sites/{site_id}/rules/matching", json=big_carts, headers=headers
+                )
+                assert matching.status_code == 200, matching.text
+                expected = sum(1 for f in facts if (f.cart_value or -1) >= 100)
+                assert matching.json() == {"matching": expected, "online": 1200, "exact": True}
 
                 for params, message in [
                     ({"cursor": "!!"}, "'cursor' is not valid"),

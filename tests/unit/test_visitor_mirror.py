@@ -4,9 +4,24 @@ arrive while the first snapshot is being read."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+
+from invitations import VisitorFacts
+from server.broker.memory_broker import MemoryBroker
+from server.chat import visitor_state
+from server.chat.proactive import online_group, watch_channel
 from server.chat.visitor_query import parse_query
-from server.hub.visitor_mirror import SiteMirror
+from server.chat.visitor_state import VisitorState
+from server.hub.hub import Hub
+from server.hub.visitor_mirror import SiteMirror, VisitorMirrors
 from server.hub.watch_adapter import WatchChange, watch_change
+from server.metrics import Metrics
+from server.store.database import open_database
+from server.store.migrate import upgrade_to_head
+from tests.waiting import settled
 
 
 def summary(vid: str, url: str, **extra: object) -> dict:
@@ -82,3 +97,44 @@ def test_a_reload_keeps_the_revision_of_unchanged_visitors() -> None:
     assert mirror.entries["v1"].rev == revs["v1"]
     assert mirror.entries["v2"].rev > revs["v2"]
     assert mirror.entries["v2"].summary["page"] == {"url": "https://c/"}
+
+
+# -- the node's mirrors: shared, loaded once, lingering after the last console ------------
+@pytest_asyncio.fixture
+async def mirrors(tmp_path: Path) -> AsyncIterator[tuple[VisitorMirrors, MemoryBroker, Hub]]:
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path}/mirror.db")
+    await upgrade_to_head(db)
+    broker = MemoryBroker()
+    await broker.start()
+    hub = Hub(db, broker, Metrics())
+    for i in range(3):
+        state = VisitorState(VisitorFacts(f"vi_{i}", page_url=f"https://a/{i}"))
+        await visitor_state.save(broker, state)
+        await broker.presence_set(online_group("st_1"), f"vi_{i}", b"1", 60)
+    try:
+        yield VisitorMirrors(hub, db, broker, reconcile_s=3600, linger_s=0.0), broker, hub
+    finally:
+        await broker.close()
+        await db.close()
+
+
+async def test_a_mirror_is_shared_follows_the_watch_channel_and_lingers(mirrors) -> None:  # type: ignore[no-untyped-def]
+    registry, broker, hub = mirrors
+    first = await registry.acquire("st_1")
+    assert sorted(first.entries) == ["vi_0", "vi_1", "vi_2"]
+    assert await registry.acquire("st_1") is first and first.users == 2
+    # vi_1 leaves, as a visitor node says it: off the presence group, then the event.
+    await broker.presence_remove(online_group("st_1"), "vi_1")
+    await hub.publish(
+        watch_channel("st_1"), "visitor_left", {"type": "visitor_left", "visitor_id": "vi_1"}
+    )
+    await settled(lambda: "vi_1" not in first.entries)
+    await registry.release("st_1")
+    await registry.release("st_1")
+    assert registry.mirrors["st_1"] is first  # lingers until the next upkeep
+    assert await registry.acquire("st_1") is first  # a reload finds it loaded
+    await registry.release("st_1")
+    await registry.upkeep()  # linger_s=0: dropped, and the node unsubscribes
+    assert registry.mirrors == {} and first.follower.channels == []
+    again = await registry.acquire("st_1")
+    assert again is not first and sorted(again.entries) == ["vi_0", "vi_2"]
