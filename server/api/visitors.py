@@ -64,8 +64,8 @@ async def online_visitors(ctx: Context) -> dict[str, Any]:
 async def _live(ctx: Context, site_id: str) -> tuple[dict[str, Entry], frozenset[str]]:
     """Every live visitor of the site: this node's mirror when a console here watches
     the site (kept current), else read from the Broker now."""
-    mirror = ctx.request.app.state.visitor_views.mirrors.mirrors.get(site_id)
-    if mirror is not None and mirror.ready.is_set():
+    mirror = ctx.request.app.state.visitor_views.mirrors.loaded(site_id)
+    if mirror is not None:
         return mirror.entries, mirror.queued
     online = await live_visitors.online_ids(ctx.services.broker, site_id)
     summaries = await live_visitors.load_summaries(ctx.services.broker, online, time.time())

@@ -147,6 +147,11 @@ class VisitorMirrors:
         self.mirrors: dict[str, SiteMirror] = {}
         broker.add_reconnect_listener(self._on_reconnect)
 
+    def loaded(self, site_id: str) -> SiteMirror | None:
+        """The site's mirror if this node holds one, loaded (else None); not acquired."""
+        mirror = self.mirrors.get(site_id)
+        return mirror if mirror is not None and mirror.ready.is_set() else None
+
     async def acquire(self, site_id: str) -> SiteMirror:
         """The site's mirror, loaded. Raises BrokerUnavailable/StoreUnavailable (and
         holds nothing) if it cannot be loaded."""

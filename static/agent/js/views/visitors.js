@@ -34,7 +34,7 @@ export function mountVisitors(ctl) {
     onInvite: (id) => invite.open(id),
     onWindow: (offset, limit) => sendView(offset, limit),
   });
-  const invite = mountInvite(ctl, () => table);
+  const invite = mountInvite(ctl);
 
   view.replaceChildren(
     h(
