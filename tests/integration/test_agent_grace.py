@@ -35,7 +35,6 @@ async def test_a_dropped_console_keeps_its_chats_within_the_grace(node: BeckonPr
     ana, _ = await chat.agent_socket()
     carl, _ = await chat.agent_socket(token=control["token"])
     dora, _ = await chat.agent_socket(token=later["token"])
-    watcher, _ = await chat.agent_socket(token=observer["token"])
 
     kept_visitor, _ = await chat.visitor()
     kept = await kept_visitor.request({"type": "chat_start", "text": "help me"})
@@ -46,6 +45,11 @@ async def test_a_dropped_console_keeps_its_chats_within_the_grace(node: BeckonPr
     last_visitor, _ = await chat.visitor()
     last = await last_visitor.request({"type": "chat_start", "text": "and me"})
     await dora.request({"type": "accept", "conversation_id": last["id"]})
+
+    # Another agent's console, from when all three chats are taken: it must never see
+    # Ana's chat in the queue.
+    watcher, welcome = await chat.agent_socket(token=observer["token"])
+    assert welcome["queue"] == []
 
     # Ana's console drops (not a sign-out); Carl is deactivated (signed out everywhere).
     await ana.close()
