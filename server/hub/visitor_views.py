@@ -117,6 +117,9 @@ class VisitorViews:
     async def tick(self) -> None:
         await self.mirrors.upkeep()
         for conn, views in list(self._views.items()):
+            if conn.closed:  # a `show` that finished after its socket's `forget`
+                await self.forget(conn)
+                continue
             for view in list(views.values()):
                 if view.version != view.mirror.version:
                     self._push(conn, view)

@@ -1,6 +1,7 @@
-"""server/hub/visitor_mirror.py's SiteMirror and the watch adapter: changes in, the
-visitors the mirror holds out — whole records, partial changes, and changes that
-arrive while the first snapshot is being read."""
+"""server/hub/visitor_mirror.py, visitor_views.py and the watch adapter: changes in,
+the visitors the mirror holds and the frames a console gets out — whole records,
+partial changes, changes that arrive while the snapshot is being read, a console that
+is behind, a console that closed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from server.chat.visitor_query import parse_query
 from server.chat.visitor_state import VisitorState
 from server.hub.hub import Hub
 from server.hub.visitor_mirror import SiteMirror, VisitorMirrors
+from server.hub.visitor_views import VisitorViews
 from server.hub.watch_adapter import WatchChange, watch_change
 from server.metrics import Metrics
 from server.store.database import open_database
@@ -138,3 +140,46 @@ async def test_a_mirror_is_shared_follows_the_watch_channel_and_lingers(mirrors)
     assert registry.mirrors == {} and first.follower.channels == []
     again = await registry.acquire("st_1")
     assert again is not first and sorted(again.entries) == ["vi_0", "vi_2"]
+
+
+class FakeConsole:
+    """What VisitorViews needs of a Connection: `offer` and `closed`."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.behind = False
+        self.frames: list[dict] = []
+
+    def offer(self, frame: dict) -> bool:
+        if self.behind:
+            return False
+        self.frames.append(frame)
+        return True
+
+
+async def test_views_send_changes_only_skip_when_behind_and_forget_closed_consoles(
+    mirrors,  # type: ignore[no-untyped-def]
+) -> None:
+    registry, _broker, _hub = mirrors
+    views = VisitorViews(registry)
+    console = FakeConsole()
+    await views.show(console, "st_1", parse_query({"sort": "page"}), 0, 2, "r1")  # type: ignore[arg-type]
+    (first,) = console.frames
+    assert (first["ref"], first["ids"], first["total"]) == ("r1", ["vi_0", "vi_1"], 3)
+    assert [r["id"] for r in first["rows"]] == ["vi_0", "vi_1"]
+    await views.tick()  # nothing changed: nothing sent
+    assert len(console.frames) == 1
+    mirror = registry.mirrors["st_1"]
+    mirror.apply(WatchChange("vi_1", {"page": {"url": "https://a/1b"}}))
+    console.behind = True
+    await views.tick()  # behind: skipped, never queued
+    assert len(console.frames) == 1 and views.dropped == 1
+    mirror.apply(WatchChange("vi_1", {"page": {"url": "https://a/1c"}}))
+    console.behind = False
+    await views.tick()  # the latest state, the changed row only
+    latest = console.frames[-1]
+    assert latest["ids"] == ["vi_0", "vi_1"] and "ref" not in latest
+    assert [(r["id"], r["page"]["url"]) for r in latest["rows"]] == [("vi_1", "https://a/1c")]
+    console.closed = True
+    await views.tick()
+    assert mirror.users == 0  # released (it lingers until upkeep drops it)
