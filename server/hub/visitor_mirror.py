@@ -59,6 +59,7 @@ class SiteMirror:
         self.users = 0
         self.idle_since = 0.0  # when `users` last dropped to 0
         self.follower = _Follower()
+        self.loading = asyncio.Lock()  # held by the load in progress
         self._loading: list[WatchChange] | None = None  # changes seen while loading
         self._listings: dict[tuple[Any, ...], Listing] = {}
         self._listed_version = -1
@@ -83,6 +84,10 @@ class SiteMirror:
 
     def begin_load(self) -> None:
         self._loading = []
+
+    def abort_load(self) -> None:
+        """The read failed: keep what the changes made of the visitors held."""
+        self._loading = None
 
     def finish_load(self, summaries: dict[str, dict[str, Any]], online: set[str]) -> None:
         """Replace the visitors by a loaded snapshot; changes that arrived while it was
@@ -206,10 +211,20 @@ class VisitorMirrors:
         await self._load(mirror)
 
     async def _load(self, mirror: SiteMirror) -> None:
+        """Read every visitor of the site. One load at a time per mirror: the changes a
+        load records while it reads belong to it (two at once would lose them)."""
+        async with mirror.loading:
+            await self._load_now(mirror)
+
+    async def _load_now(self, mirror: SiteMirror) -> None:
         mirror.begin_load()
-        started = time.monotonic()
-        online = await live_visitors.online_ids(self.broker, mirror.site_id)
-        summaries = await live_visitors.load_summaries(self.broker, online, time.time())
+        started = mirror.reconciled = time.monotonic()
+        try:
+            online = await live_visitors.online_ids(self.broker, mirror.site_id)
+            summaries = await live_visitors.load_summaries(self.broker, online, time.time())
+        except BaseException:
+            mirror.abort_load()
+            raise
         mirror.finish_load(summaries, online)
         await self._refresh_queued(mirror)
         mirror.reconciled = time.monotonic()
@@ -244,6 +259,8 @@ class VisitorMirrors:
             if mirror.users <= 0 and now - mirror.idle_since >= self.linger_s:
                 await self._drop(site_id, mirror)
                 continue
+            if mirror.loading.locked() or not mirror.ready.is_set():
+                continue  # the load in progress reads everything anyway
             try:
                 if mirror.queued_dirty:
                     await self._refresh_queued(mirror)

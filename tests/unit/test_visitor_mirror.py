@@ -5,12 +5,14 @@ is behind, a console that closed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
 
 from invitations import VisitorFacts
+from server.broker.base import BrokerUnavailable
 from server.broker.memory_broker import MemoryBroker
 from server.chat import visitor_state
 from server.chat.proactive import online_group, watch_channel
@@ -23,7 +25,7 @@ from server.hub.watch_adapter import WatchChange, watch_change
 from server.metrics import Metrics
 from server.store.database import open_database
 from server.store.migrate import upgrade_to_head
-from tests.waiting import settled
+from tests.waiting import next_loop_turn, settled
 
 
 def summary(vid: str, url: str, **extra: object) -> dict:
@@ -183,3 +185,46 @@ async def test_views_send_changes_only_skip_when_behind_and_forget_closed_consol
     console.closed = True
     await views.tick()
     assert mirror.users == 0  # released (it lingers until upkeep drops it)
+
+
+async def test_a_reconcile_never_runs_over_a_load_in_progress(mirrors) -> None:  # type: ignore[no-untyped-def]
+    registry, broker, hub = mirrors
+    registry.reconcile_s = 0.0  # every upkeep would re-read
+    gate = asyncio.Event()
+    real_get_many = broker.state_get_many
+
+    async def slow_get_many(keys: list[str]) -> list[bytes | None]:
+        got = await real_get_many(keys)  # read now, answered later: a slow Redis
+        await gate.wait()
+        return got
+
+    broker.state_get_many = slow_get_many
+    loading = asyncio.create_task(registry.acquire("st_1"))
+    await settled(
+        lambda: "st_1" in registry.mirrors and registry.mirrors["st_1"]._loading is not None
+    )
+    # While the snapshot is in flight vi_2 moves on; an upkeep must not start a second load.
+    moved = {"id": "vi_2", "page": {"url": "https://a/moved"}, "in_chat": False, "invitation": None}
+    await hub.publish(watch_channel("st_1"), "visitor", {"type": "visitor", "visitor": moved})
+    await settled(lambda: "vi_2" in registry.mirrors["st_1"].entries)
+    upkeeping = asyncio.create_task(registry.upkeep())
+    for _ in range(5):
+        await next_loop_turn()  # a second load, if one started, is now reading too
+    gate.set()
+    mirror = await loading
+    await upkeeping
+    assert mirror.entries["vi_2"].summary["page"] == {"url": "https://a/moved"}
+    assert mirror._loading is None
+
+
+async def test_a_failed_load_stops_recording_changes(mirrors) -> None:  # type: ignore[no-untyped-def]
+    registry, broker, _hub = mirrors
+    mirror = await registry.acquire("st_1")
+
+    async def down(keys: list[str]) -> list[bytes | None]:
+        raise BrokerUnavailable("redis down")
+
+    broker.state_get_many = down
+    registry.reconcile_s = 0.0
+    await registry.upkeep()  # logged and retried later, nothing left recording
+    assert mirror._loading is None and sorted(mirror.entries) == ["vi_0", "vi_1", "vi_2"]
