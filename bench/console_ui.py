@@ -139,13 +139,15 @@ class Browsing:
 
     async def _run(self) -> None:
         fraction = min(1.0, EVENTS_PER_VISITOR_S)
-        for _ in range(3600):  # at most an hour of steps
+        for step in range(3600):  # at most an hour of steps
             await self.running.wait()
             started = time.monotonic()
             async with self.lock:
                 if not self.running.is_set():
                     continue
                 self.events += len(await self.load.step(fraction))
+                if step % 30 == 29:  # as a visitor node does (the online group's TTL: 90 s)
+                    await self.load.refresh_presence()
             # One step a second; a step slower than that runs back to back.
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
