@@ -27,6 +27,7 @@ log = logging.getLogger("beckon.hub")
 
 OUTBOUND_LIMIT = 1024  # queued items
 OUTBOUND_BYTES = 1024 * 1024  # queued encoded frames; the real memory bound per socket
+OFFER_BACKLOG = 64 * 1024  # queued bytes past which droppable frames are skipped
 GAP_PAGE = 500  # what one GapLoader call returns at most
 CLOSE_SLOW_READER = 4408
 # Loads messages with seq > after_seq, visible to this socket, in order.
@@ -97,9 +98,10 @@ class Connection:
 
     def offer(self, frame: dict[str, Any]) -> bool:
         """Queue a frame a newer one will supersede (the live visitor view) only if the
-        socket is keeping up: nothing is waiting to be written. Returns False, and
-        queues nothing, when it is behind — never a reason to close the socket."""
-        if self.closed or self._pending:
+        socket is keeping up: less than OFFER_BACKLOG bytes waiting to be written.
+        Returns False, and queues nothing, when it is behind — so offered frames never
+        fill the queue towards OUTBOUND_BYTES and are never a reason to close it."""
+        if self.closed or self._queued_bytes >= OFFER_BACKLOG:
             return False
         self.send(frame)
         return True
