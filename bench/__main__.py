@@ -1,4 +1,5 @@
-"""`python -m bench run [--quick] [--scenarios abcde] [--systems ...] [--soak N]`.
+"""`python -m bench run [--quick] [--scenarios abcde] [--systems ...] [--soak N]`,
+`python -m bench console [--sizes 1000,3000,10000] [--quick]` (the console's UI bench).
 
 Starts a private Redis and PostgreSQL pinned to the server core, runs every scenario
 for Beckon (PostgreSQL and SQLite) and each peer with the same load generator, prints
@@ -48,7 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         help="scheduling priority for the bench and everything it starts (e.g. -10 on a "
         "machine shared with other work; negative needs root)",
     )
+    c = sub.add_parser("console", help="the agent console at 1,000 / 3,000 / 10,000 visitors")
+    c.add_argument("--sizes", default="1000,3000,10000", help="visitor counts, comma separated")
+    c.add_argument("--seconds", type=float, default=30.0, help="measurement window per size")
+    c.add_argument("--quick", action="store_true", help="200 visitors, a 5 s window")
+    c.add_argument("--output", default=None, help="JSON (default bench/results/console_ui.json)")
     args = parser.parse_args(argv)
+    if args.command == "console":
+        from bench.console_ui import console_bench
+
+        sizes = [200] if args.quick else [int(x) for x in args.sizes.split(",") if x.strip()]
+        seconds = 5.0 if args.quick else args.seconds
+        return asyncio.run(console_bench(sizes, seconds, args.output))
     scenarios = set(args.scenarios.replace(",", "").lower())
     if not scenarios <= set("abcde"):
         parser.error("--scenarios takes letters among a, b, c, d, e")

@@ -51,6 +51,8 @@ from server.hub.hub import Hub, visitor_channel
 from server.hub.janitor import Janitor
 from server.hub.loads import reconcile_loads
 from server.hub.socket_loop import closing_when_unavailable
+from server.hub.visitor_mirror import VisitorMirrors
+from server.hub.visitor_views import VisitorViews
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
@@ -178,6 +180,8 @@ def create_app(
         app.state.proactive = proactive
         ChatEndListener(proactive).attach(app.state.events)
         proactive.start()
+        app.state.visitor_views = VisitorViews(VisitorMirrors(hub, owned.db, owned.broker))
+        app.state.visitor_views.start()
         await app.state.rules.follow(owned.broker)
         janitor = Janitor(
             app.state.dispatch,
@@ -215,6 +219,7 @@ def create_app(
             await sampler.close()
             await lag.close()
             await janitor.close()
+            await app.state.visitor_views.close()
             await proactive.close()
             await app.state.rules.close()
             await webhook_listener.wanted.close()

@@ -217,6 +217,15 @@ class Settings:
         "how long an agent stays present after its node stops refreshing, seconds",
         as_int(2, 3600),
     )
+    # A console that drops (network, 4408, node restart) and reconnects in time keeps its
+    # chats: nothing is requeued and other agents see no churn.
+    agent_reconnect_grace_s: int = setting(
+        30,
+        "BECKON_AGENT_RECONNECT_GRACE_S",
+        "how long an agent whose console disconnected keeps their chats (offered nothing "
+        "new) before they go back to the queue, seconds; 0 requeues them at once",
+        as_int(0, 3600),
+    )
     offer_timeout_s: int = setting(
         20,
         "BECKON_OFFER_TIMEOUT_S",

@@ -3,22 +3,34 @@ engine's trace for that visitor now — plus the site's team for transfers."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from invitations import evaluate
 from server.api.access import site_for
+from server.api.query import Limit, Query
+from server.api.query import parse_query as parse_query_string
 from server.api.router import ANY_ROLE, ApiRouter, Context
-from server.chat import presence, visitor_state
+from server.chat import live_visitors, presence, visitor_listing, visitor_state
 from server.chat.payloads import conversation_summary
 from server.chat.proactive import online_group, visitor_summary
+from server.chat.visitor_listing import Entry
+from server.chat.visitor_query import QueryError, parse_query
 from server.errors import ApiError
 from server.store import conversations as conv_queries
 from server.store.tables import site_members, users
 
 routes = ApiRouter()
 CONTEXT_ROLES = frozenset({"admin", "agent", "marketer"})
-MAX_LISTED = 500
+PAGING = frozenset({"limit", "cursor"})
+
+
+class VisitorsPage(Query):
+    """The paging half of the visitors list's query string (the filters are
+    `visitor_query`'s)."""
+
+    limit: Limit = 50
 
 
 async def _visitor(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -32,15 +44,55 @@ async def _visitor(ctx: Context) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @routes.route("GET", "/sites/{site_id}/visitors", roles=CONTEXT_ROLES, tags=["visitors"])
 async def online_visitors(ctx: Context) -> dict[str, Any]:
-    """Visitors on the site now (any node), with page, time, cart and chat state."""
+    """Visitors on the site now (any node), filtered, sorted and paged like the
+    console's view (`visitor_query`), with the exact counts."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    members = await ctx.services.broker.presence_members(online_group(site["id"]))
-    now = time.time()
-    items = []
-    for visitor_id in sorted(members)[:MAX_LISTED]:
-        state = await visitor_state.load(ctx.services.broker, visitor_id)
-        items.append(visitor_summary(state, now))
-    return {"items": items, "next_cursor": None, "online": len(members)}
+    params = ctx.query()
+    page: VisitorsPage = parse_query_string(VisitorsPage, params)  # type: ignore[assignment]
+    limit = page.limit
+    try:
+        query = parse_query(params, ignore=PAGING)
+        cursor = params.get("cursor")
+        after = visitor_listing.decode_cursor(query, cursor) if cursor else None
+    except QueryError as exc:
+        raise _bad_query(exc) from None
+    entries, queued = await _live(ctx, site["id"])
+    listing = visitor_listing.run(entries, queued, query)
+    try:
+        ids, last = visitor_listing.page_after(listing, after, limit)
+    except QueryError as exc:
+        raise _bad_query(exc) from None
+    return {
+        "items": [{**entries[v].summary, "state": listing.states[v]} for v in ids],
+        "next_cursor": visitor_listing.encode_cursor(query, last) if last else None,
+        "online": listing.counts["online"],
+        "total": listing.counts["matching"],
+        "counts": listing.counts,
+    }
+
+
+def _bad_query(exc: QueryError) -> ApiError:
+    """A 422 naming the parameter, like every other query string (strict input)."""
+    named = re.search(r"'([a-z_]+)'", str(exc))
+    path = named.group(1) if named else "(query)"
+    return ApiError(
+        "validation_failed",
+        "the query string is not valid",
+        details=[{"path": path, "message": str(exc)}],
+    )
+
+
+async def _live(ctx: Context, site_id: str) -> tuple[dict[str, Entry], frozenset[str]]:
+    """Every live visitor of the site: this node's mirror when a console here watches
+    the site (kept current), else read from the Broker now."""
+    mirror = ctx.request.app.state.visitor_views.mirrors.loaded(site_id)
+    if mirror is not None:
+        return mirror.entries, mirror.queued
+    online = await live_visitors.online_ids(ctx.services.broker, site_id)
+    summaries = await live_visitors.load_summaries(ctx.services.broker, online, time.time())
+    async with ctx.services.db.read() as conn:
+        queued = frozenset(r["visitor_id"] for r in await conv_queries.list_queued(conn, [site_id]))
+    return {vid: Entry.of(s, 0) for vid, s in summaries.items()}, queued
 
 
 @routes.route(

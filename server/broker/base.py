@@ -127,6 +127,11 @@ class Broker(Protocol):
         """The value stored at `key`, or None if missing or expired."""
         ...
 
+    async def state_get_many(self, keys: list[str]) -> list[bytes | None]:
+        """The values at `keys`, in order (None for a missing or expired key), read in
+        one command (Redis MGET): for reading thousands of visitors' live state."""
+        ...
+
     async def state_set(self, key: str, value: bytes, ttl_s: float) -> None:
         """Store `value` at `key` for `ttl_s` seconds (replacing any value and TTL)."""
         ...

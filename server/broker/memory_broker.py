@@ -131,6 +131,10 @@ class MemoryBroker:
         self._check_open()
         return self._keyspace.get(self.prefix + check_name("key", key))
 
+    async def state_get_many(self, keys: list[str]) -> list[bytes | None]:
+        self._check_open()
+        return [self._keyspace.get(self.prefix + check_name("key", key)) for key in keys]
+
     async def state_set(self, key: str, value: bytes, ttl_s: float) -> None:
         self._check_open()
         check_bytes("value", value)

@@ -317,6 +317,12 @@ class RedisBroker:
         full_key = self.prefix + check_name("key", key)
         return await self._execute(("GET", full_key), retry_after_send=True)
 
+    async def state_get_many(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        full_keys = [self.prefix + check_name("key", key) for key in keys]
+        return list(await self._execute(("MGET", *full_keys), retry_after_send=True))
+
     async def state_set(self, key: str, value: bytes, ttl_s: float) -> None:
         full_key = self.prefix + check_name("key", key)
         check_bytes("value", value)

@@ -212,6 +212,28 @@ class RedisClusterBroker:
     async def state_get(self, key: str) -> bytes | None:
         return await self._node(self.prefix + check_name("key", key)).state_get(key)
 
+    async def state_get_many(self, keys: list[str]) -> list[bytes | None]:
+        # MGET takes one slot's keys only: one MGET per slot, all pipelined at once.
+        by_slot: dict[int, list[int]] = {}
+        for i, key in enumerate(keys):
+            slot = key_slot((self.prefix + check_name("key", key)).encode())
+            by_slot.setdefault(slot, []).append(i)
+        self._check_open()
+        groups = list(by_slot.values())
+        answers = await asyncio.gather(
+            *(
+                self._by_slot[key_slot((self.prefix + keys[g[0]]).encode())].state_get_many(
+                    [keys[i] for i in g]
+                )
+                for g in groups
+            )
+        )
+        values: list[bytes | None] = [None] * len(keys)
+        for group, answer in zip(groups, answers, strict=True):
+            for i, value in zip(group, answer, strict=True):
+                values[i] = value
+        return values
+
     async def state_set(self, key: str, value: bytes, ttl_s: float) -> None:
         await self._node(self.prefix + check_name("key", key)).state_set(key, value, ttl_s)
 

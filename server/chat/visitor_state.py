@@ -28,7 +28,17 @@ def key(visitor_id: str) -> str:
 
 
 async def load(broker: Broker, visitor_id: str) -> VisitorState:
-    raw = await broker.state_get(key(visitor_id))
+    return parse(visitor_id, await broker.state_get(key(visitor_id)))
+
+
+async def load_many(broker: Broker, visitor_ids: list[str]) -> list[VisitorState]:
+    """`load` for many visitors in one Broker command."""
+    raws = await broker.state_get_many([key(v) for v in visitor_ids])
+    return [parse(v, raw) for v, raw in zip(visitor_ids, raws, strict=True)]
+
+
+def parse(visitor_id: str, raw: bytes | None) -> VisitorState:
+    """The state stored as `raw` (a fresh state when there is none)."""
     if raw is None:
         return VisitorState(VisitorFacts(visitor_id))
     data = orjson.loads(raw)

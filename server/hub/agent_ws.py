@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,11 +19,12 @@ from starlette.websockets import WebSocket
 
 from server.api.users_view import user_out
 from server.auth import SESSION_COOKIE, Principal, principal_from_cookie, principal_from_token
-from server.chat import conversations, messages, presence, visitor_state
+from server.chat import conversations, messages, presence
 from server.chat.assignment import RoutingError
 from server.chat.payloads import conversation_frame, message_frame
-from server.chat.proactive import Proactive, online_group, visitor_summary, watch_channel
+from server.chat.proactive import Proactive, online_group
 from server.chat.state import BadTransition
+from server.chat.visitor_query import QueryError, parse_query
 from server.events import EventBus
 from server.hub import chat_events
 from server.hub.access_events import revoke_hits
@@ -38,6 +38,7 @@ from server.hub.connection import Connection
 from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
+from server.hub.visitor_views import VisitorViews
 from server.ids import now_ms
 from server.services import Services
 from server.store import conversations as conv_queries
@@ -134,6 +135,7 @@ class AgentSession:
         self.socket_id = secrets.token_hex(6)
         self.status = "offline"
         self.presence_ttl_s = float(services.settings.presence_ttl_s)
+        self.signed_out = False
 
     async def _load_gap(self, conversation_id: str, after_seq: int) -> list[dict[str, Any]]:
         rows = await messages.after(self.db, conversation_id, after_seq, include_internal=True)
@@ -176,14 +178,30 @@ class AgentSession:
     async def stop(self) -> None:
         if self._presence_task is not None:
             self._presence_task.cancel()
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.forget(self.conn)
         with contextlib.suppress(Exception):
-            await presence.leave(
-                self.services.broker, self.agent["id"], self.site_ids, self.socket_id
-            )
+            await self._leave()
             for site_id in self.site_ids:
                 site = await self.dispatch.site(site_id)
                 if site is not None:
                     await self.dispatch.availability(site)
+
+    async def _leave(self) -> None:
+        """The console is gone. Unless signed out, it may be a network blip, a slow
+        reader closed with 4408 or a node restart: the socket stays present, as
+        offline (routing offers it nothing), for the reconnect grace, so the agent's
+        chats are not requeued if a console comes back in time (the janitor requeues
+        them once no presence is left)."""
+        grace_s = float(self.services.settings.agent_reconnect_grace_s)
+        if self.signed_out or grace_s <= 0:
+            await presence.leave(
+                self.services.broker, self.agent["id"], self.site_ids, self.socket_id
+            )
+            return
+        await presence.announce(
+            self.services.broker, self.agent, self.site_ids, "offline", self.socket_id, grace_s
+        )
 
     async def _follow(self, conversation_id: str, after_seq: int) -> None:
         self.conn.track(conversation_id, after_seq)
@@ -228,11 +246,10 @@ class AgentSession:
         elif kind == "status":
             if payload.get("origin") != self.socket_id and payload["status"] != self.status:
                 self.conn.spawn(self._set_status(payload["status"]))
-        elif kind in ("visitor", "visitor_left"):
-            self.conn.send(payload)
         elif kind == "revoke":
             if revoke_hits(payload, self.principal):
                 reason = "token revoked" if self.principal.via == "token" else "session revoked"
+                self.signed_out = True  # no reconnect grace: the chats go back now
                 self.conn.close_soon(CLOSE_UNAUTHORIZED, reason)
         elif kind == "access":
             self.conn.spawn(self._recheck_access())
@@ -256,6 +273,7 @@ class AgentSession:
             try:
                 access = await current_access(self.db, self.principal)
             except AccessDenied as exc:
+                self.signed_out = True  # no reconnect grace for a user who lost access
                 self.conn.close_soon(exc.code, exc.reason)
                 return False
             except StoreUnavailable:
@@ -282,7 +300,8 @@ class AgentSession:
         """Stop answering for `site_id`: its queue, live visitors and chats stop reaching
         this socket (nothing of them is replayed), and routing no longer counts it."""
         await self.hub.unfollow(self.conn, site_channel(site_id))
-        await self.hub.unfollow(self.conn, watch_channel(site_id))
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.hide(self.conn, site_id)
         for conversation_id in list(self.conn.positions):
             conv = await conversations.get(self.db, conversation_id)
             if conv is None or conv["site_id"] not in self.sites:
@@ -522,27 +541,28 @@ class AgentSession:
         await self.dispatch.route(closed["site_id"])
 
     # -- live visitors and manual invitations -------------------------------------------
+    async def _on_view(self, frame: Any) -> None:
+        await self._show(frame.site_id, frame.query, frame.offset, frame.limit, frame.ref)
+
     async def _on_watch(self, frame: Any) -> None:
-        if frame.site_id not in self.sites:
+        # The first version's frame: the default view's first rows.
+        await self._show(frame.site_id, {}, 0, 50, frame.ref)
+
+    async def _show(
+        self, site_id: str, params: dict[str, Any], offset: int, limit: int, ref: str | None
+    ) -> None:
+        if site_id not in self.sites:
             raise Refused("not_found", "no such site")
-        await self.hub.follow(self.conn, watch_channel(frame.site_id), self.on_event)
-        members = await self.services.broker.presence_members(online_group(frame.site_id))
-        now = time.time()
-        listed = []
-        for visitor_id in sorted(members)[:500]:
-            state = await visitor_state.load(self.services.broker, visitor_id)
-            listed.append(visitor_summary(state, now))
-        self.conn.send(
-            {
-                "type": "visitors",
-                "site_id": frame.site_id,
-                "visitors": listed,
-                **({"ref": frame.ref} if frame.ref else {}),
-            }
-        )
+        try:
+            query = parse_query(params)
+        except QueryError as exc:
+            raise Refused("invalid_frame", f"field 'query': {exc}") from None
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.show(self.conn, site_id, query, offset, limit, ref)
 
     async def _on_unwatch(self, frame: Any) -> None:
-        await self.hub.unfollow(self.conn, watch_channel(frame.site_id))
+        views: VisitorViews = self.conn.ws.app.state.visitor_views
+        await views.hide(self.conn, frame.site_id)
         self.conn.send(
             {
                 "type": "unwatched",

@@ -28,6 +28,7 @@ log = logging.getLogger("beckon.hub")
 
 OUTBOUND_LIMIT = 1024  # queued items
 OUTBOUND_BYTES = 1024 * 1024  # queued encoded frames; the real memory bound per socket
+OFFER_BACKLOG = 64 * 1024  # queued bytes past which droppable frames are skipped
 GAP_PAGE = 500  # what one GapLoader call returns at most
 CLOSE_SLOW_READER = 4408
 DRAIN_TIMEOUT_S = 2.0  # what is queued may still go out when the server closes a socket
@@ -101,6 +102,16 @@ class Connection:
     def send(self, frame: dict[str, Any]) -> None:
         encoded = _encode(frame)
         self._put(encoded, len(encoded.text))
+
+    def offer(self, frame: dict[str, Any]) -> bool:
+        """Queue a frame a newer one will supersede (the live visitor view) only if the
+        socket is keeping up: less than OFFER_BACKLOG bytes waiting to be written.
+        Returns False, and queues nothing, when it is behind — so offered frames never
+        fill the queue towards OUTBOUND_BYTES and are never a reason to close it."""
+        if self.closed or self._queued_bytes >= OFFER_BACKLOG:
+            return False
+        self.send(frame)
+        return True
 
     def deliver(self, conversation_id: str, seq: int, frame: dict[str, Any] | None) -> None:
         """Queue a message for in-order delivery; duplicates and old seqs are dropped."""

@@ -5,11 +5,11 @@ One model per `type`, all strict and closed (see `fields.WireModel`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from server.wire.fields import ClientMsgId, Frame, Id, Seq, Text, Token, invalid
+from server.wire.fields import ClientMsgId, Frame, Id, Seq, Text, Token, explained, invalid
 
 
 class AgentHello(Frame):
@@ -103,6 +103,23 @@ class AgentWatch(Frame):
     site_id: Id
 
 
+class AgentView(Frame):
+    """Set this console's live visitor view of a site: the query (the same flat
+    parameters as `GET /sites/{id}/visitors`, checked by `visitor_query`) and the
+    window of rows on screen. Answered by `visitor_view`; replaces any earlier view of
+    the site. `unwatch` ends it."""
+
+    type: Literal["view"] = "view"
+    site_id: Id
+    query: dict[
+        str, Annotated[str | int | float | bool, explained("must be a string, number or boolean")]
+    ] = Field(default_factory=dict)
+    offset: Annotated[
+        int, Field(ge=0, le=1_000_000), explained("must be an integer 0..1000000")
+    ] = 0
+    limit: Annotated[int, Field(ge=1, le=200), explained("must be an integer 1..200")] = 50
+
+
 class AgentUnwatch(Frame):
     type: Literal["unwatch"] = "unwatch"
     site_id: Id
@@ -125,6 +142,7 @@ AgentFrame = (
     | AgentClose
     | AgentInvite
     | AgentWatch
+    | AgentView
     | AgentUnwatch
     | AgentPing
 )

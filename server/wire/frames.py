@@ -30,6 +30,7 @@ from server.wire.agent_frames import (
     AgentTransfer,
     AgentTyping,
     AgentUnwatch,
+    AgentView,
     AgentWatch,
 )
 from server.wire.errors import FrameError
@@ -78,6 +79,7 @@ __all__ = [
     "AgentTransfer",
     "AgentTyping",
     "AgentUnwatch",
+    "AgentView",
     "AgentWatch",
     "Identity",
     "Page",

@@ -107,6 +107,16 @@ async def test_state_set_get_delete(broker, probe):
     assert await broker.state_get("visitor:1") is None
 
 
+async def test_state_get_many_reads_in_order_with_none_for_missing(broker, probe):
+    assert await broker.state_get_many([]) == []
+    await broker.state_set("visitor:1", b"one", 60)
+    await broker.state_set("visitor:3", b"\x00three", 60)
+    got = await broker.state_get_many(["visitor:3", "visitor:2", "visitor:1", "visitor:3"])
+    assert got == [b"\x00three", None, b"one", b"\x00three"]
+    with pytest.raises(ValueError, match=r"^key must not be empty$"):
+        await broker.state_get_many(["visitor:1", ""])
+
+
 async def test_state_expires(broker, expiry, probe):
     await broker.state_set("visitor:1", b"v", 0.2)
     assert 0 < await probe.pttl("visitor:1") <= 200

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from server.hub.connection import Connection
+from server.hub.connection import OFFER_BACKLOG, Connection
 from server.metrics import Metrics
 from server.store.database import StoreUnavailable
 from tests.unit.test_ws_protocol import ACCEPTED, HANDSHAKE, Harness, server_close
@@ -191,3 +191,28 @@ async def test_a_replay_the_store_cannot_serve_closes_1013_to_reconnect_and_resu
     await h.until(lambda: bool(h.transport.out))
     assert h.transport.take() == server_close(1013, "temporarily unavailable; reconnect")
     assert conn.closed
+
+
+async def test_an_offered_frame_goes_out_when_the_socket_keeps_up_and_is_skipped_when_behind() -> (
+    None
+):
+    h, conn, store = await open_connection()
+    assert conn.offer({"type": "visitor_view", "text": "v1"}) is True
+    assert sent_texts(h) == ["v1"]
+    h.protocol.pause_writing()
+    conn.track("cv_1", 0)
+    conn.deliver("cv_1", 1, store.add("cv_1", 1))  # a chat frame waits: a little behind
+    assert conn.offer({"type": "visitor_view", "text": "v2"}) is True
+    # Offers stop once OFFER_BACKLOG bytes wait; far more of them never close (4408).
+    big = "x" * 10_000
+    accepted = sum(conn.offer({"type": "visitor_view", "text": big}) for _ in range(5000))
+    assert accepted == 7  # 7 × ~10 KB reach 64 KiB
+    assert conn._queued_bytes < OFFER_BACKLOG + 11_000 and not conn.closed
+    h.protocol.resume_writing()
+    conn.deliver("cv_1", 2, store.add("cv_1", 2))
+    async with asyncio.timeout(2):
+        while conn._writer is not None:
+            await next_loop_turn()
+    h.transport.take()
+    assert conn.offer({"type": "visitor_view", "text": "v3"}) is True
+    assert sent_texts(h) == ["v3"]

@@ -121,12 +121,8 @@ class Console {
         return this.onClosed(f);
       case 'offer':
         return this.onOffer(f);
-      case 'visitors':
-        return this.state.applyVisitors(f);
-      case 'visitor':
-        return this.state.applyVisitor(f);
-      case 'visitor_left':
-        return this.state.applyVisitorLeft(f);
+      case 'visitor_view':
+        return this.emit('visitor_view', f);
       case 'status':
         return this.showStatus(f.status);
       case 'declined':
@@ -469,7 +465,9 @@ class Console {
 
   route() {
     const hash = window.location.hash.replace(/^#/, '') || 'chats';
-    const [view, arg] = hash.split('/');
+    // `#visitors?site=…&q=…`: the part after `?` is the visitor view's query (deep link).
+    const [path, search = ''] = hash.split('?');
+    const [view, arg] = path.split('/');
     const next = ['chats', 'visitors', 'history'].includes(view) ? view : 'chats';
     if (this.view === 'visitors' && next !== 'visitors') this.visitorsUi.hide();
     this.view = next;
@@ -480,7 +478,7 @@ class Console {
       if (name === next) tab.setAttribute('aria-current', 'page');
       else tab.removeAttribute('aria-current');
     }
-    if (next === 'visitors') this.visitorsUi.show();
+    if (next === 'visitors') this.visitorsUi.show(search);
     if (next === 'history') this.historyUi.show(arg ? decodeURIComponent(arg) : null);
     if (next === 'chats') this.markSeen(this.state.activeId);
   }

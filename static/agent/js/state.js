@@ -14,7 +14,6 @@ export class State {
     this.order = []; // my chats, oldest first
     this.queue = new Map(); // site_id → [conversation frames]
     this.offers = new Map(); // conversation_id → {conversation_id, visitor, expires_ts, ...}
-    this.visitors = new Map(); // site_id → Map(visitor_id → visitor)
     this.activeId = null;
     this.readSeqs = {}; // conversation_id → seq the agent has seen (persisted by the app)
     this.listeners = new Map();
@@ -189,23 +188,6 @@ export class State {
 
   removeOffer(conversationId) {
     if (this.offers.delete(conversationId)) this.emit('offers');
-  }
-
-  applyVisitors(frame) {
-    this.visitors.set(frame.site_id, new Map((frame.visitors || []).map((v) => [v.id || v.visitor_id, v])));
-    this.emit('visitors', frame.site_id);
-  }
-
-  applyVisitor(frame) {
-    if (!this.visitors.has(frame.site_id)) this.visitors.set(frame.site_id, new Map());
-    const v = frame.visitor || {};
-    this.visitors.get(frame.site_id).set(v.id || v.visitor_id, v);
-    this.emit('visitors', frame.site_id);
-  }
-
-  applyVisitorLeft(frame) {
-    const map = this.visitors.get(frame.site_id);
-    if (map && map.delete(frame.visitor_id)) this.emit('visitors', frame.site_id);
   }
 
   // -- local actions ------------------------------------------------------------------

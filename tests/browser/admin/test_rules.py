@@ -146,7 +146,7 @@ async def test_marketer_builds_the_spec_example(
         visitor, _ = await chat.visitor(page={"url": "https://shop.example.com/checkout"})
         try:
             await expect(live).to_have_attribute("data-matching", "1", timeout=UI_TIMEOUT_MS)
-            await expect(live).to_contain_text("1 of 1 online visitor match now")
+            await expect(live).to_contain_text("1 of 1 online visitor match now (exact count)")
             await expect(live).to_contain_text("would be invited now")
             # The predicted wait (Erlang C) of the rule's department, with its inputs.
             wait = page.get_by_role("region", name="Predicted wait")

@@ -22,6 +22,7 @@ from server.wire.frames import (
     AgentTransfer,
     AgentTyping,
     AgentUnwatch,
+    AgentView,
     AgentWatch,
     parse_agent_frame,
 )
@@ -128,6 +129,18 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
         {"type": "watch", "site_id": "st_1"},
         AgentWatch,
         {"ref": None, "type": "watch", "site_id": "st_1"},
+    ),
+    (
+        {"type": "view", "site_id": "st_1", "query": {"q": "ann", "cart_min": 5}, "limit": 20},
+        AgentView,
+        {
+            "ref": None,
+            "type": "view",
+            "site_id": "st_1",
+            "query": {"q": "ann", "cart_min": 5},
+            "offset": 0,
+            "limit": 20,
+        },
     ),
     (
         {"type": "unwatch", "site_id": "st_1"},
@@ -247,6 +260,24 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         {"type": "watch", "ref": "r1", "site_id": "s" * 65},
         "invalid_frame",
         "field 'site_id' must be at most 64 characters",
+    ),
+    (
+        "view limit too big",
+        {"type": "view", "ref": "r1", "site_id": "s", "limit": 201},
+        "invalid_frame",
+        "field 'limit' must be an integer 1..200",
+    ),
+    (
+        "view query not an object",
+        {"type": "view", "ref": "r1", "site_id": "s", "query": ["q"]},
+        "invalid_frame",
+        "field 'query' must be an object",
+    ),
+    (
+        "view query nested",
+        {"type": "view", "ref": "r1", "site_id": "s", "query": {"q": {"x": 1}}},
+        "invalid_frame",
+        "field 'query.q' must be a string, number or boolean",
     ),
     (
         "read float",

@@ -108,7 +108,9 @@ export async function renderEditor(ctx, page, ruleId, copy) {
   async function countMatching() {
     try {
       const result = await ctx.api.post(`${base}/matching`, draft);
-      liveCount.textContent = `${result.matching} of ${result.online} online visitor${result.online === 1 ? '' : 's'} match now; ${result.would_invite} would be invited now`;
+      // The server counts every online visitor (`exact`); say so, or that it is a sample.
+      const how = result.exact === false ? ` (a sample of ${result.sampled})` : ' (exact count)';
+      liveCount.textContent = `${result.matching} of ${result.online} online visitor${result.online === 1 ? '' : 's'} match now${how}; ${result.would_invite} would be invited now`;
       liveCount.dataset.matching = String(result.matching);
       liveCount.dataset.wouldInvite = String(result.would_invite);
     } catch (err) {

@@ -1,141 +1,235 @@
 'use strict';
-// Live visitors of one site: `watch {site_id}` gives a `visitors` snapshot, then
-// `visitor` updates and `visitor_left`. Manual invitation: `invite {visitor_id, text}`.
+// Live visitors of one site, as a query (protocol.md, "Live visitor view"): the view
+// sends `view {site_id, query, offset, limit}` and the server answers, then updates at
+// most once a second, with `visitor_view` frames (the window's ids, changed rows, exact
+// counts). The table is virtualized (visitor_table.js); the query lives in the hash
+// (`#visitors?site=…&state=queued`), so deep links and reloads show the same view.
+// Manual invitation: `invite {visitor_id, text}` from a panel outside the table, so
+// what the agent types survives every update.
 
-import {$, h, clock, money, visitorLabel, link, safeUrl} from '../dom.js';
-import {pageLabel} from './inbox.js';
+import {$, h, visitorLabel} from '../dom.js';
+import {mountTable} from './visitor_table.js';
+import {mountFilters} from './visitor_filters.js';
+import {cleaned, fromHash, sameQuery, toHash} from './visitor_query.js';
 
 export function mountVisitors(ctl) {
   const view = $('view-visitors');
   const siteSelect = h('select', {id: 'visitors-site', 'aria-label': 'Site'});
-  const count = h('span', {class: 'count', text: '0'});
+  const count = h('span', {class: 'count', dataset: {total: ''}, text: '0'});
+  const summary = h('p', {class: 'muted view-summary', 'aria-live': 'polite'});
   const note = h('p', {class: 'muted', hidden: true});
-  const tbody = h('tbody');
-  const table = h(
-    'table',
-    {class: 'table', 'aria-label': 'Visitors on the site now'},
-    h('thead', {}, h('tr', {}, ...['Visitor', 'Page', 'On site', 'Cart', 'Returning', ''].map((t) => h('th', {scope: 'col', text: t})))),
-    tbody,
-  );
-  const wrap = h('div', {class: 'table-wrap'}, table);
-  view.replaceChildren(
-    h('div', {class: 'view-head'}, h('h1', {}, 'Live visitors ', count), h('label', {class: 'inline-field'}, h('span', {text: 'Site'}), siteSelect)),
-    note,
-    wrap,
-  );
-  let watching = null;
-  let inviteFor = null;
+  let site = null;
+  let query = {};
+  let active = false;
+  let fresh = true; // the next window answers a new query: errors are shown
+  let lastCounts = null;
 
+  const filters = mountFilters((next) => setQuery({...next, sort: query.sort}));
+  const table = mountTable({
+    onSort: (key) => {
+      const current = query.sort || 'on_site';
+      const sort = current === key ? `-${key}` : key;
+      setQuery({...query, sort: sort === 'on_site' ? '' : sort});
+    },
+    onInvite: (id) => invite.open(id),
+    onWindow: (offset, limit) => sendView(offset, limit),
+  });
+  const invite = mountInvite(ctl);
+
+  view.replaceChildren(
+    h(
+      'div',
+      {class: 'view-head'},
+      h('h1', {}, 'Live visitors ', count),
+      h('label', {class: 'inline-field'}, h('span', {text: 'Site'}), siteSelect),
+    ),
+    filters.bar,
+    filters.tabBar,
+    summary,
+    invite.element,
+    note,
+    table.element,
+  );
+
+  // Before the socket's welcome the sites are not known yet: a linked site is kept.
   const fillSites = () => {
-    const chosen = siteSelect.value;
+    const chosen = site || siteSelect.value;
     siteSelect.replaceChildren(...[...ctl.state.sites.values()].map((s) => h('option', {value: s.id, text: s.name})));
     if (chosen && ctl.state.sites.has(chosen)) siteSelect.value = chosen;
+    if (!ctl.state.sites.size) return chosen || null;
+    return siteSelect.value || null;
   };
 
-  const watch = async () => {
-    const siteId = siteSelect.value;
-    if (watching && watching !== siteId) ctl.socket.send({type: 'unwatch', site_id: watching});
-    watching = siteId;
-    if (!siteId) return;
-    note.hidden = true;
-    wrap.hidden = false;
-    render();
-    try {
-      await ctl.socket.request({type: 'watch', site_id: siteId});
-    } catch (err) {
-      if (watching !== siteId) return;
-      note.textContent = err.code === 'unavailable' ? 'Live visitors are not available on this server yet.' : `Could not watch visitors: ${err.message}`;
-      note.hidden = false;
-      // An empty table would claim "nobody is on the site": say nothing instead.
-      wrap.hidden = err.code === 'unavailable';
-    }
-  };
-
-  const render = () => {
-    const map = ctl.state.visitors.get(watching) || new Map();
-    const visitors = [...map.values()].sort((a, b) => (a.first_seen_ts || a.since_ts || 0) - (b.first_seen_ts || b.since_ts || 0));
-    count.textContent = String(visitors.length);
-    if (!visitors.length) {
-      tbody.replaceChildren(h('tr', {}, h('td', {colspan: '6', class: 'empty', text: 'No visitors on the site right now.'})));
+  function sendView(offset, limit) {
+    if (!active || !site) return;
+    const frame = {type: 'view', site_id: site, query: cleaned(query), offset, limit};
+    if (!fresh) {
+      ctl.socket.send(frame);
       return;
     }
-    const rows = [];
-    for (const v of visitors) {
-      const id = v.id || v.visitor_id;
-      // Time on the site: this visit's start (GET …/visitors shape), else older fields.
-      const since = (v.visit && v.visit.started_ts) || v.since_ts || v.first_seen_ts || (v.page && v.page.since_ts);
-      const url = v.page && safeUrl(v.page.url);
-      rows.push(
-        h(
-          'tr',
-          {dataset: {visitor: id}},
-          h('td', {}, h('span', {class: 'strong', text: visitorLabel(id, v)}), v.in_chat ? h('span', {class: 'chip chip-ok', text: 'In chat'}) : null, v.invited ? h('span', {class: 'chip', text: 'Invited'}) : null),
-          h('td', {}, url ? link(url, pageLabel(v.page)) : pageLabel(v.page)),
-          h('td', {}, since ? h('span', {class: 'js-since', dataset: {since: String(since)}, text: clock((Date.now() - since) / 1000)}) : ''),
-          h('td', {text: v.cart ? money(v.cart.value, v.cart.currency) : ''}),
-          h('td', {text: v.returning ? 'Yes' : 'No'}),
-          h('td', {class: 'cell-actions'}, h('button', {type: 'button', class: 'btn btn-sm', text: 'Invite', 'aria-label': `Invite ${visitorLabel(id, v)} to chat`, onclick: () => {
-            inviteFor = inviteFor === id ? null : id;
-            render();
-          }})),
-        ),
-      );
-      if (inviteFor === id) rows.push(inviteRow(ctl, id, v, () => {
-        inviteFor = null;
-        render();
-      }));
-    }
-    tbody.replaceChildren(...rows);
-  };
+    fresh = false;
+    const asked = site;
+    ctl.socket.request(frame).then(
+      () => {
+        note.hidden = true;
+      },
+      (err) => {
+        if (asked !== site || err.code === 'offline' || err.code === 'timeout') return;
+        note.textContent = err.code === 'unavailable' ? 'Live visitors are not available on this server yet.' : `Could not show visitors: ${err.message}`;
+        note.hidden = false;
+      },
+    );
+  }
 
-  siteSelect.addEventListener('change', watch);
-  ctl.state.on('visitors', (siteId) => {
-    if (siteId === watching) render();
+  function setQuery(next) {
+    const cleanedNext = cleaned(next);
+    if (sameQuery(cleanedNext, query)) return;
+    query = cleanedNext;
+    filters.set(query);
+    table.setSort(query.sort);
+    history.replaceState(null, '', toHash(site, query));
+    fresh = true;
+    table.reset();
+  }
+
+  function start(fromLink) {
+    const chosen = fillSites();
+    if (site && site !== chosen) ctl.socket.send({type: 'unwatch', site_id: site});
+    site = chosen;
+    query = cleaned(fromLink.query);
+    filters.set(query);
+    table.setSort(query.sort);
+    table.setEmptyText(site ? 'No visitors match.' : 'You are not a member of any site.');
+    if (site) history.replaceState(null, '', toHash(site, query));
+    fresh = true;
+    table.reset();
+  }
+
+  siteSelect.addEventListener('change', () => {
+    if (site) ctl.socket.send({type: 'unwatch', site_id: site});
+    site = siteSelect.value;
+    history.replaceState(null, '', toHash(site, query));
+    fresh = true;
+    table.reset();
   });
+
+  ctl.on('visitor_view', (frame) => {
+    if (!active || frame.site_id !== site) return;
+    table.apply(frame);
+    invite.refresh(frame);
+    const c = frame.counts;
+    if (c && JSON.stringify(c) !== lastCounts) {
+      lastCounts = JSON.stringify(c);
+      count.textContent = String(c.online);
+      filters.counts(c);
+      const pages = (c.pages || []).slice(0, 3).map((p) => `${shortUrl(p.url)} (${p.count})`).join(', ');
+      summary.textContent = `${c.matching} of ${c.online} on the site match · ${c.returning} returning · ${c.with_cart} with a cart${pages ? ` · top pages: ${pages}` : ''}`;
+    }
+  });
+
   return {
-    show() {
-      fillSites();
-      watch();
+    /** `search`: the part of the hash after `?` (a deep link), or '' */
+    show(search) {
+      const link = fromHash(search);
+      if (link.site) site = link.site;
+      // The Visitors tab (`#visitors`, no query) comes back to the view as it was left.
+      if (!search && Object.keys(query).length) link.query = query;
+      active = true;
+      start(link);
     },
     hide() {
-      if (watching) ctl.socket.send({type: 'unwatch', site_id: watching});
-      watching = null;
+      if (site) ctl.socket.send({type: 'unwatch', site_id: site});
+      active = false;
     },
-    /** After a reconnect the server forgot our subscriptions. */
+    /** After a reconnect the server forgot our view: ask for the window on screen again. */
     rewatch() {
-      if (watching) watch();
+      if (!active) return;
+      const chosen = fillSites();
+      if (chosen !== site) {
+        site = chosen;
+        if (site) history.replaceState(null, '', toHash(site, query));
+      }
+      if (!site) return;
+      fresh = true;
+      table.refresh();
     },
   };
 }
 
-function inviteRow(ctl, id, v, done) {
-  const text = h('input', {type: 'text', class: 'invite-text', 'aria-label': 'Invitation text', maxlength: '4000', value: `Hi! Can I help you with anything?`});
+function shortUrl(raw) {
+  try {
+    const url = new URL(raw);
+    return url.pathname + url.search;
+  } catch {
+    return String(raw);
+  }
+}
+
+/** The invitation panel: one persistent form, above the table, never rebuilt. */
+function mountInvite(ctl) {
+  let visitorId = null;
+  let row = null;
+  const title = h('span', {class: 'strong'});
+  const text = h('input', {type: 'text', class: 'invite-text', 'aria-label': 'Invitation text', maxlength: '4000', value: 'Hi! Can I help you with anything?'});
   const error = h('span', {class: 'form-error', role: 'alert'});
+  const cancel = h('button', {type: 'button', class: 'btn btn-sm', text: 'Cancel'});
   const form = h(
     'form',
-    {class: 'invite-form'},
+    {class: 'invite-form invite-panel', hidden: true, 'aria-label': 'Invite a visitor'},
+    h('span', {}, 'Invite ', title),
     text,
     h('button', {type: 'submit', class: 'btn btn-primary btn-sm', text: 'Send invitation'}),
-    h('button', {type: 'button', class: 'btn btn-sm', text: 'Cancel', onclick: done}),
+    cancel,
     error,
   );
+  const close = () => {
+    visitorId = null;
+    form.hidden = true;
+    error.textContent = '';
+  };
+  cancel.addEventListener('click', close);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    if (!text.value.trim()) return;
+    const id = visitorId;
+    if (!id || !text.value.trim()) return;
+    const label = visitorLabel(id, row);
     try {
       await ctl.socket.request({type: 'invite', visitor_id: id, text: text.value.trim()});
-      ctl.toast(`Invitation sent to ${visitorLabel(id, v)}.`);
-      done();
+      ctl.toast(`Invitation sent to ${label}.`);
+      close();
     } catch (err) {
-      // No reply frame is defined for invite: a timeout is taken as "sent".
       if (err.code === 'timeout') {
-        ctl.toast(`Invitation sent to ${visitorLabel(id, v)}.`);
-        done();
+        ctl.toast(`Invitation sent to ${label}.`);
+        close();
         return;
       }
       error.textContent = err.code === 'unavailable' ? 'Invitations are not available on this server yet.' : err.message;
     }
   });
-  setTimeout(() => text.focus(), 0);
-  return h('tr', {class: 'invite-row'}, h('td', {colspan: '6'}, form));
+  return {
+    element: form,
+    open(id) {
+      if (visitorId === id && !form.hidden) {
+        close();
+        return;
+      }
+      const tr = document.querySelector(`#view-visitors tr[data-visitor="${CSS.escape(id)}"]`);
+      row = tr ? tr._row : null;
+      visitorId = id;
+      title.textContent = visitorLabel(id, row);
+      error.textContent = '';
+      form.hidden = false;
+      text.focus();
+    },
+    /** A newer row for the visitor being invited: its name may have changed. */
+    refresh(frame) {
+      if (!visitorId) return;
+      const newer = (frame.rows || []).find((r) => r.id === visitorId);
+      if (newer) {
+        row = newer;
+        const label = visitorLabel(visitorId, newer);
+        if (title.textContent !== label) title.textContent = label;
+      }
+    },
+  };
 }
