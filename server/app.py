@@ -23,6 +23,7 @@ from server.api import (
     conversations,
     credential_routes,
     desk,
+    privacy,
     reports,
     rules,
     site_events,
@@ -79,6 +80,7 @@ api = merge(
     site_events.routes,
     reports.routes,
     webhooks.routes,
+    privacy.routes,
 )
 
 
