@@ -70,6 +70,7 @@ Department = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .-
 Lang = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Role = Literal["admin", "marketer", "agent"]
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_RE)]
+RetentionDays = Annotated[int, Field(ge=1, le=3650)] | Literal["forever"] | None
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -114,6 +115,12 @@ class SiteOptions(Strict):
     # Conversions the widget reports can be sent by anyone with the page open: they count
     # in rule stats and uplift only when the site says so (server-side events always do).
     trust_client_conversions: bool = False
+    # Retention (docs/privacy.md): days kept, "forever", or null for the node's default
+    # (BECKON_{TRANSCRIPT,VISIT,DECISION,OFFLINE_MESSAGE}_RETENTION_DAYS).
+    retention_transcripts_days: RetentionDays = None
+    retention_visits_days: RetentionDays = None
+    retention_decisions_days: RetentionDays = None
+    retention_offline_messages_days: RetentionDays = None
 
 
 class SiteCreate(Strict):

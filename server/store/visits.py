@@ -106,9 +106,3 @@ async def delete_visitor(db: Database, site_id: str, visitor_id: str) -> int:
             )
         )
     return result.rowcount or 0
-
-
-async def prune_before(db: Database, ts: int) -> int:
-    async with db.write() as conn:
-        result = await conn.execute(delete(visit_events).where(visit_events.c.ts < ts))
-    return result.rowcount or 0
