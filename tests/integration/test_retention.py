@@ -95,22 +95,15 @@ async def test_the_janitor_enforces_each_sites_retention(tmp_path) -> None:  # t
             site = (await admin.post("/api/v1/sites", headers=headers, json={"name": "S"})).json()
             assert site["settings"]["retention_transcripts_days"] is None  # node default
             url = f"/api/v1/sites/{site['id']}"
-            for bad, message in (
-                (0, "Input should be greater than or equal to 1"),
-                (3651, "Input should be less than or equal to 3650"),
-                ("never", "Input should be 'forever'"),
-                ("30", "Input should be 'forever'"),
-            ):
+            message = 'Value error, days from 1 to 3650, "forever", or null for the node\'s default'
+            for bad in (0, 3651, "never", "30", 30.5, True):
                 answer = await admin.patch(
                     url, headers=headers, json={"settings": {"retention_transcripts_days": bad}}
                 )
                 assert answer.status_code == 422, answer.text
-                details = answer.json()["error"]["details"]
-                assert any(
-                    d["path"].startswith("settings.retention_transcripts_days")
-                    and d["message"] == message
-                    for d in details
-                ), details
+                assert answer.json()["error"]["details"] == [
+                    {"path": "settings.retention_transcripts_days", "message": message}
+                ]
             patched = await admin.patch(
                 url,
                 headers=headers,
