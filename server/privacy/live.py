@@ -9,11 +9,13 @@ entry (taken out by `Router.finished`). Pub/sub carries nothing stored.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from server.broker.base import Broker
 from server.chat import visitor_state
 from server.chat.proactive import online_group
+from server.chat.visitor_token import TOKEN_TTL_MS
 from server.hub import chat_events
 from server.hub.dispatch import Dispatch
 from server.hub.hub import visitor_channel
@@ -24,6 +26,17 @@ from server.store import visits
 VISITOR_QUOTAS = ("chat_start", "offline_message", "conversion")
 ERASED_EVENT = "erased"
 """Published on `visitor:{id}`: every node closes that visitor's sockets (4403)."""
+
+
+def tombstone_key(visitor_id: str) -> str:
+    """Marks an erased visitor id for as long as its tokens are valid, so a page load
+    with an old token starts a new visitor instead of bringing the id back. Keyed by a
+    hash: the Broker keeps no erased id."""
+    return "erased:" + hashlib.sha256(visitor_id.encode()).hexdigest()[:32]
+
+
+async def was_erased(broker: Broker, visitor_id: str) -> bool:
+    return await broker.state_get(tombstone_key(visitor_id)) is not None
 
 
 def visitor_keys(visitor_id: str) -> list[str]:
@@ -67,6 +80,8 @@ async def forget(
         await dispatch.router.finished(conv)
         await chat_events.publish_closed(dispatch.hub, conv["id"], "system", [])
     await clear_keys(broker, site_id, visitor_ids, conversation_ids)
+    for visitor_id in visitor_ids:
+        await broker.state_set(tombstone_key(visitor_id), b"1", TOKEN_TTL_MS / 1000)
     told = True
     for visitor_id in visitor_ids:
         told &= await dispatch.hub.publish(visitor_channel(visitor_id), ERASED_EVENT, {})

@@ -85,8 +85,10 @@ def api(chat: ChatSite, url: str | None = None) -> httpx.AsyncClient:
     )
 
 
-async def leave_traces(chat: ChatSite, visitor_node: str, receiver: Receiver) -> tuple[Any, str]:
-    """A visitor who did everything; returns (its socket, its id)."""
+async def leave_traces(
+    chat: ChatSite, visitor_node: str, receiver: Receiver
+) -> tuple[Any, str, str]:
+    """A visitor who did everything; returns (its socket, its id, its token)."""
     async with api(chat) as admin:
         hook = await admin.post(
             f"/api/v1/sites/{chat.site['id']}/webhooks",
@@ -150,7 +152,7 @@ async def leave_traces(chat: ChatSite, visitor_node: str, receiver: Receiver) ->
     await agent.close()
     # The webhooks hold the person too (message bodies, the closed transcript).
     await receiver.wait_for(lambda got: any(b"survey-comment-7731" in r.body for r in got))
-    return visitor, vid
+    return visitor, vid, welcome["visitor_token"]
 
 
 async def store_dump(url: str) -> dict[str, list[str]]:
@@ -225,7 +227,7 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
     async with nodes(store, tmp_path, redis_prefix) as processes:
         chat = await make_chat_site(processes[0])
         visitor_node = processes[-1].url  # PostgreSQL: another node than the erasing one
-        visitor, vid = await leave_traces(chat, visitor_node, receiver)
+        visitor, vid, token = await leave_traces(chat, visitor_node, receiver)
         needles = [vid, *TRACES]
         site = chat.site["id"]
         database = processes[0].env["BECKON_DATABASE_URL"]
@@ -306,6 +308,19 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
                 }
 
             await wait_until(leftovers, lambda left: left == {}, 10, "no trace of the visitor")
+
+            # A page load with the erased visitor's token starts a new visitor: the id
+            # does not come back.
+            again_visitor, again = await chat.visitor(visitor_node, visitor_token=token)
+            assert again["visitor_id"] != vid
+            assert again_visitor.frames[0] == {
+                "type": "error",
+                "code": "unauthorized",
+                "message": "visitor_token is not valid; continuing as a new visitor",
+                "ref": "hello",
+            }
+            await again_visitor.close()
+            assert await leftovers() == {}
             search = await admin.get(f"/api/v1/sites/{site}/conversations", params={"q": "Ilica"})
             assert search.json()["items"] == []
 
