@@ -6,8 +6,8 @@ backlog (a site that just shortened its retention) is worked off over several sw
 instead of holding the database in one long delete. What each kind removes:
 
 - transcripts: the messages of conversations closed before the cutoff (the full-text
-  index follows them) and their survey comments; the conversation rows and survey
-  scores stay for reports;
+  index follows them), their survey comments, and webhook deliveries sent (or given
+  up) before the cutoff; the conversation rows and survey scores stay for reports;
 - visits: visit events older than the cutoff (the backtests' input);
 - decisions: invitations (triggered, held out, shown, answered) older than the cutoff —
   rule stats and uplift over an older window lose them;
@@ -32,6 +32,8 @@ from server.store.tables import (
     sites,
     surveys,
     visit_events,
+    webhook_attempts,
+    webhook_outbox,
 )
 
 log = logging.getLogger("beckon.retention")
@@ -91,6 +93,16 @@ class RetentionSweeper:
             conversations.c.closed_ts < cutoff,
         )
         ids = select(messages.c.id).where(messages.c.conversation_id.in_(old)).limit(self.batch)
+        # Webhook bodies carry transcripts too: sent (or given up) ones go with them.
+        sent = (
+            select(webhook_outbox.c.id)
+            .where(
+                webhook_outbox.c.site_id == site_id,
+                webhook_outbox.c.status != "pending",
+                webhook_outbox.c.created_ts < cutoff,
+            )
+            .limit(self.batch)
+        )
         async with self.db.write() as conn:
             result = await conn.execute(delete(messages).where(messages.c.id.in_(ids)))
             await conn.execute(
@@ -98,8 +110,16 @@ class RetentionSweeper:
                 .where(surveys.c.conversation_id.in_(old), surveys.c.comment.is_not(None))
                 .values(comment=None)
             )
-        count = result.rowcount or 0
-        return count, count >= self.batch
+            deliveries = [r[0] for r in await conn.execute(sent)]
+            if deliveries:
+                await conn.execute(
+                    delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(deliveries))
+                )
+                await conn.execute(
+                    delete(webhook_outbox).where(webhook_outbox.c.id.in_(deliveries))
+                )
+        counts = (result.rowcount or 0, len(deliveries))
+        return sum(counts), max(counts) >= self.batch
 
     async def _visits(self, site_id: str, cutoff: int) -> tuple[int, bool]:
         old = (

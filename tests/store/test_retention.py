@@ -20,6 +20,8 @@ from server.store.tables import (
     surveys,
     visit_events,
     visitors,
+    webhook_outbox,
+    webhooks,
 )
 
 NOW = 1_900_000_000_000  # the moved clock: 2030-03-17
@@ -93,6 +95,30 @@ async def seed_site(db: Database, site_id: str, settings: dict[str, Any]) -> Non
                         created_ts=ago(age),
                     )
                 )
+        await conn.execute(
+            webhooks.insert().values(
+                id=f"w_{site_id}",
+                site_id=site_id,
+                url="https://crm.example.com/hook",
+                events=["conversation.closed"],
+                secret="whsec_x",
+                created_ts=ago(400),
+            )
+        )
+        for age, status in ((100, "delivered"), (100, "pending"), (5, "delivered")):
+            await conn.execute(
+                webhook_outbox.insert().values(
+                    id=f"d_{site_id}_{age}_{status}",
+                    webhook_id=f"w_{site_id}",
+                    site_id=site_id,
+                    event="conversation.closed",
+                    event_id=f"ev_{age}_{status}",
+                    body="{}",
+                    status=status,
+                    next_attempt_ts=ago(age),
+                    created_ts=ago(age),
+                )
+            )
         for age in (100, 5):
             await conn.execute(
                 visit_events.insert(),
@@ -151,6 +177,9 @@ async def state(db: Database, site_id: str) -> dict[str, Any]:
             ),
             "offline_messages": await ids(
                 select(offline_messages.c.id).where(offline_messages.c.site_id == site_id)
+            ),
+            "deliveries": await ids(
+                select(webhook_outbox.c.id).where(webhook_outbox.c.site_id == site_id)
             ),
         }
 
@@ -219,8 +248,9 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
             break
     assert len(sweeps) >= 2, sweeps  # 3 old messages and 3 old events: not in one batch
     total = {k: sum(s[k] for s in sweeps) for k in sweeps[0]}
-    # short: 3 messages, 3 events, 1 invitation, 1 offline message; default: 3 events
-    assert total == {"transcripts": 3, "visits": 6, "decisions": 1, "offline_messages": 1}
+    # short: 3 messages and 1 sent delivery, 3 events, 1 invitation, 1 offline message;
+    # default: 3 events
+    assert total == {"transcripts": 4, "visits": 6, "decisions": 1, "offline_messages": 1}
 
     short = await state(db, "st_short")
     assert short == {
@@ -234,6 +264,8 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
         "visit_event_days": [5, 5, 5],
         "invitations": ["i_st_short_5"],
         "offline_messages": ["o_st_short_5"],
+        # A delivery still pending is never dropped; a sent one goes with transcripts.
+        "deliveries": ["d_st_short_100_pending", "d_st_short_5_delivered"],
     }
     assert await state(db, "st_forever") == before
     default = await state(db, "st_default")
