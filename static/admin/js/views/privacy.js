@@ -7,7 +7,7 @@ import {Errors, field, h, input, panel, select, toast} from '../ui.js';
 
 // [setting, label, what goes]
 const KINDS = [
-  ['retention_transcripts_days', 'Transcripts', 'Messages of chats closed longer ago; the chat itself stays in reports.'],
+  ['retention_transcripts_days', 'Transcripts', 'Messages of chats closed longer ago, and webhook deliveries sent longer ago; the chat itself stays in reports.'],
   ['retention_visits_days', 'Visit log', 'Pages, carts and events recorded for backtests.'],
   ['retention_decisions_days', 'Invitation decisions', 'Invitations shown, accepted, held out; rule stats over older periods lose them.'],
   ['retention_offline_messages_days', 'Offline messages', 'Messages left while no agent was online.'],
