@@ -23,6 +23,7 @@ from server.api import (
     conversations,
     credential_routes,
     desk,
+    privacy,
     reports,
     rules,
     site_events,
@@ -58,6 +59,8 @@ from server.loop_lag import LoopLagMonitor
 from server.metrics_sampler import MetricsSampler
 from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
+from server.privacy.retention import RetentionSweeper
+from server.privacy.retention_policy import Defaults
 from server.request_ids import StarletteWithRequestIds
 from server.resources import open_services
 from server.services import Services
@@ -85,6 +88,7 @@ api = merge(
     site_events.routes,
     reports.routes,
     webhooks.routes,
+    privacy.routes,
 )
 
 
@@ -188,7 +192,17 @@ def create_app(
             app.state.events,
             settings.presence_ttl_s,
             proactive,
-            settings.visit_retention_days,
+            RetentionSweeper(
+                owned.db,
+                Defaults(
+                    transcripts=settings.transcript_retention_days,
+                    visits=settings.visit_retention_days,
+                    decisions=settings.decision_retention_days,
+                    offline_messages=settings.offline_message_retention_days,
+                ),
+                batch=settings.retention_batch,
+            ),
+            settings.retention_sweep_s,
         )
         await reconcile_loads(owned.db, owned.broker)
         owned.broker.add_reconnect_listener(lambda: reconcile_loads(owned.db, owned.broker))

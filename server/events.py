@@ -32,6 +32,8 @@ KINDS = frozenset(
         "invitation.shown",
         "invitation.accepted",
         "conversion.recorded",
+        "visitor.erased",  # {site_id, visitor_id}: the id only (server/api/privacy.py)
+        "privacy.request",  # an export or erasure: who, from where (for the audit log)
     }
 )
 

@@ -238,6 +238,38 @@ class Settings:
         "recorded visit events (the backtest's input) older than this are pruned, days",
         as_int(1, 3650),
     )
+    # Retention per site (docs/privacy.md): these are the defaults of a site that sets
+    # none; 0 keeps forever. Enforced by the janitor in bounded batches.
+    transcript_retention_days: int = setting(
+        0,
+        "BECKON_TRANSCRIPT_RETENTION_DAYS",
+        "messages of chats closed longer ago than this are deleted, days (0: kept forever)",
+        as_int(0, 36500),
+    )
+    decision_retention_days: int = setting(
+        0,
+        "BECKON_DECISION_RETENTION_DAYS",
+        "invitations (rule stats' input) older than this are deleted, days (0: kept forever)",
+        as_int(0, 36500),
+    )
+    offline_message_retention_days: int = setting(
+        0,
+        "BECKON_OFFLINE_MESSAGE_RETENTION_DAYS",
+        "offline messages older than this are deleted, days (0: kept forever)",
+        as_int(0, 36500),
+    )
+    retention_sweep_s: int = setting(
+        3600,
+        "BECKON_RETENTION_SWEEP_S",
+        "how often the janitor deletes records past their retention, seconds",
+        as_int(1, 86400),
+    )
+    retention_batch: int = setting(
+        1000,
+        "BECKON_RETENTION_BATCH",
+        "rows one retention delete removes at most (one short transaction each)",
+        as_int(1, 100_000),
+    )
     # What one anonymous visitor may make the node keep (docs/security.md, "Visitor-
     # controlled state"): past a bound its frame gets an error and nothing is stored.
     visitor_max_attributes: int = setting(

@@ -49,6 +49,7 @@ EVENTS = (
     "offline_message.created",
     "survey.submitted",
     "conversion.recorded",
+    "visitor.erased",
 )
 TEST_EVENT = "webhook.test"
 USER_AGENT = "Beckon-Webhooks/1"

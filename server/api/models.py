@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from publicsuffixlist import PublicSuffixList
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
 EMAIL_RE = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -70,6 +70,30 @@ Department = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w .-
 Lang = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Role = Literal["admin", "marketer", "agent"]
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_RE)]
+
+
+def _retention_days(value: Any) -> int | str | None:
+    # One rule and one message (a union would answer one error per branch).
+    if value is None or value == "forever":
+        return value
+    if type(value) is int and 1 <= value <= 3650:
+        return value
+    raise ValueError('days from 1 to 3650, "forever", or null for the node\'s default')
+
+
+RetentionDays = Annotated[
+    int | str | None,
+    PlainValidator(_retention_days),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 3650},
+                {"const": "forever"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -114,6 +138,12 @@ class SiteOptions(Strict):
     # Conversions the widget reports can be sent by anyone with the page open: they count
     # in rule stats and uplift only when the site says so (server-side events always do).
     trust_client_conversions: bool = False
+    # Retention (docs/privacy.md): days kept, "forever", or null for the node's default
+    # (BECKON_{TRANSCRIPT,VISIT,DECISION,OFFLINE_MESSAGE}_RETENTION_DAYS).
+    retention_transcripts_days: RetentionDays = None
+    retention_visits_days: RetentionDays = None
+    retention_decisions_days: RetentionDays = None
+    retention_offline_messages_days: RetentionDays = None
 
 
 class SiteCreate(Strict):

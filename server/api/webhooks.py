@@ -31,6 +31,7 @@ EventKind = Literal[
     "offline_message.created",
     "survey.submitted",
     "conversion.recorded",
+    "visitor.erased",
 ]
 assert set(EventKind.__args__) == set(EVENTS)  # type: ignore[attr-defined]
 

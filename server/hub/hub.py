@@ -52,6 +52,7 @@ KNOWN_KINDS = frozenset(
         "status",
         "server_event",
         "visitors",
+        "erased",  # a visitor was erased: their sockets close (server/privacy/live.py)
     }
 )
 

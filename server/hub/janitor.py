@@ -24,14 +24,13 @@ from server.hub import chat_events
 from server.hub.dispatch import Dispatch
 from server.hub.hub import agent_channel, conv_channel
 from server.ids import now_ms
+from server.privacy.retention import RetentionSweeper
 from server.store import conversations as conv_queries
 from server.store.tables import conversations, visitors
-from server.store.visits import prune_before
 
 log = logging.getLogger("beckon.janitor")
 TICK_S = 1.0
 ORPHAN_COLUMNS = ("id", "site_id", "agent_id", "department", "queued_ts", "created_ts", "transfers")
-PRUNE_EVERY_S = 3600.0
 
 
 class Janitor:
@@ -41,7 +40,8 @@ class Janitor:
         events: EventBus,
         presence_ttl_s: float,
         proactive: Proactive,
-        retention_days: int = 30,
+        retention: RetentionSweeper,
+        sweep_every_s: float = 3600.0,
     ) -> None:
         self.dispatch = dispatch
         self.db = dispatch.db
@@ -52,8 +52,9 @@ class Janitor:
         # orphaned (a restarted in-process broker has no presence at all).
         self.grace_s = presence_ttl_s
         self.proactive = proactive
-        self.retention_days = retention_days
-        self._pruned = 0.0
+        self.retention = retention
+        self.sweep_every_s = sweep_every_s
+        self._swept = 0.0  # monotonic time of the last retention sweep (0: never)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -79,12 +80,11 @@ class Janitor:
 
     async def tick(self) -> None:
         await self.proactive.expire_due()
-        if time.monotonic() - self._pruned > PRUNE_EVERY_S:
-            self._pruned = time.monotonic()
-            cutoff = now_ms() - self.retention_days * 86_400_000
-            removed = await prune_before(self.db, cutoff)
-            if removed:
-                log.info("pruned %d visit events older than %d days", removed, self.retention_days)
+        if time.monotonic() - self._swept > self.sweep_every_s:
+            self._swept = time.monotonic()
+            swept = await self.retention.sweep(now_ms())
+            if swept.more:  # a backlog: the next tick goes on with it
+                self._swept = 0.0
         async with self.db.read() as conn:
             waiting = [
                 r[0]

@@ -48,6 +48,10 @@ class VisitLog:
         if len(self._pending) >= MAX_BATCH:
             self._wake.set()
 
+    def forget(self, visitor_id: str) -> None:
+        """Drop the visitor's events not yet written (an erasure)."""
+        self._pending = [e for e in self._pending if e["visitor_id"] != visitor_id]
+
     def pending(self) -> int:
         return len(self._pending)
 
@@ -94,7 +98,11 @@ async def events_between(
         return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
-async def prune_before(db: Database, ts: int) -> int:
+async def delete_visitor(db: Database, site_id: str, visitor_id: str) -> int:
     async with db.write() as conn:
-        result = await conn.execute(delete(visit_events).where(visit_events.c.ts < ts))
+        result = await conn.execute(
+            delete(visit_events).where(
+                visit_events.c.site_id == site_id, visit_events.c.visitor_id == visitor_id
+            )
+        )
     return result.rowcount or 0

@@ -16,6 +16,7 @@ from server.hub.dispatch import visitors_channel
 from server.hub.hub import visitor_channel
 from server.hub.socket_loop import Refused, receive_text
 from server.ids import new_id, now_ms
+from server.privacy import live
 from server.store import conversations as conv_queries
 from server.wire.codec import decode_frame, error_frame
 from server.wire.errors import FrameError
@@ -107,6 +108,8 @@ async def on_hello(session: VisitorSession, hello: Any) -> None:
     visitor_id = None
     if hello.visitor_token:
         visitor_id = tokens.verify(session.key, hello.visitor_token, site_id, now)
+        if visitor_id is not None and await live.was_erased(session.services.broker, visitor_id):
+            visitor_id = None  # erased (server/privacy/live.py): a new visitor, as below
         if visitor_id is None:
             session.conn.send(
                 error_frame(

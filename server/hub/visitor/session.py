@@ -18,9 +18,13 @@ from server.hub.hub import Hub, conv_channel
 from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
 from server.hub.visitor import behaviour, chat, feedback, invitations
+from server.privacy import live
 from server.services import Services
 from server.store import users as user_queries
 
+# 4403: the widget stops for good (as for a refused origin) instead of reconnecting
+# with the erased visitor's token.
+CLOSE_ERASED = 4403
 Handler = Callable[["VisitorSession", Any], Awaitable[None]]
 
 # Frame type -> handler; each table lives with its domain.
@@ -146,6 +150,8 @@ class VisitorSession:
             self.conn.send(payload)
         elif kind == "server_event":
             self.conn.spawn(behaviour.server_event(self, payload))
+        elif kind == "erased":  # server/privacy/live.py: the visitor was erased
+            self.conn.spawn(self._erased())
 
     def _on_conversation(self, payload: dict[str, Any]) -> None:
         if payload.get("origin") == self.origin:
@@ -158,6 +164,16 @@ class VisitorSession:
         self.conn.send({k: v for k, v in payload.items() if k not in hidden})
         if payload["id"] not in self.conn.positions:
             self.conn.spawn(self.follow_conversation(payload["id"], 0))
+
+    async def _erased(self) -> None:
+        """Swept before the close (this task is cancelled once the socket ends) and once
+        more after it, for a frame that was in hand while it closed."""
+        if self.visitor_id is None:
+            return
+        await live.sweep_node(self.services, self.site["id"], self.visitor_id)
+        await self.conn.close(CLOSE_ERASED, "visitor erased")
+        await self.proactive.detach(self.visitor_id)
+        await live.sweep_node(self.services, self.site["id"], self.visitor_id)
 
     # -- frames --------------------------------------------------------------------------
     async def handle(self, frame: Any) -> None:

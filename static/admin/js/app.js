@@ -11,6 +11,7 @@ import {renderStats} from './views/stats.js';
 import {renderReports} from './views/reports.js';
 import {renderWebhooks} from './views/webhooks.js';
 import {renderAccount} from './views/account.js';
+import {renderPrivacy} from './views/privacy.js';
 
 const api = new AdminApi();
 const ROLES = new Set(['admin', 'marketer']);
@@ -46,6 +47,7 @@ const SCREENS = [
   [/^#reports$/, ['admin', 'marketer'], (root) => renderReports(ctx, root)],
   [/^#webhooks$/, ['admin'], (root) => renderWebhooks(ctx, root)],
   [/^#account$/, ['admin', 'marketer'], (root) => renderAccount(ctx, root)],
+  [/^#privacy$/, ['admin'], (root) => renderPrivacy(ctx, root)],
 ];
 
 let routeToken = 0;

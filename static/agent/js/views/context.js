@@ -5,6 +5,7 @@
 
 import {$, h, link, clock, dateTimeOf, duration, money, visitorLabel, safeUrl} from '../dom.js';
 import {initials, pageLabel} from './inbox.js';
+import {exportSection} from './export.js';
 
 export function mountContext(ctl) {
   const pane = $('context-pane');
@@ -155,6 +156,7 @@ function body(ctl, chat, details, why) {
     ),
   );
   out.push(whySection(why));
+  out.push(exportSection(ctl, chat));
   return out.filter(Boolean);
 }
 
