@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from publicsuffixlist import PublicSuffixList
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from server.api.widget_models import WidgetLook
+
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
 EMAIL_RE = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -71,16 +73,6 @@ Lang = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 Role = Literal["admin", "marketer", "agent"]
 Email = Annotated[str, Field(max_length=254, pattern=EMAIL_RE)]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class WidgetLook(Strict):
-    color: Annotated[str, Field(pattern=HEX_COLOR)] = "#2563eb"
-    position: Literal["right", "left"] = "right"
-    greeting: Annotated[str, Field(max_length=500)] = "Hi! How can we help?"
-    prechat: bool = False
-    prechat_fields: list[Literal["name", "email", "department"]] = []
-    survey: list[Literal["csat", "nps", "ces"]] = ["csat"]
-    sound: bool = True
 
 
 class HoursWindow(Strict):

@@ -9,8 +9,8 @@ const field = (key, input) =>
 
 const values = (form) => {
   const out = {};
-  for (const node of form.querySelectorAll('[name]')) {
-    const value = node.value.trim();
+  for (const node of form.querySelectorAll('[name]:enabled')) {
+    const value = node.type === 'checkbox' ? (node.checked ? 'true' : '') : node.value.trim();
     if (value) out[node.name] = value;
   }
   return out;
@@ -18,8 +18,9 @@ const values = (form) => {
 
 const errorLine = () => B.el('p', { class: 'err', role: 'alert', hidden: true });
 
-/** Pre-chat: the site's fields (name, email, department) and the first message. */
-B.prechatForm = (fields, departments, onSubmit) => {
+/** Pre-chat: the site's fields (name, email, department, then its own `custom` ones,
+ * each shown only for its departments) and the first message. */
+B.prechatForm = (fields, departments, onSubmit, custom) => {
   const kids = [B.el('h3', { text: B.t('prechatTitle') })];
   if (fields.includes('name')) kids.push(field('name', B.el('input', { name: 'name', autocomplete: 'name', maxlength: 200 })));
   if (fields.includes('email')) {
@@ -30,18 +31,30 @@ B.prechatForm = (fields, departments, onSubmit) => {
     for (const dep of departments || []) select.append(B.el('option', { value: dep, text: dep }));
     kids.push(field('department', departments && departments.length ? select : B.el('input', { name: 'department', maxlength: 64 })));
   }
+  const own = (custom || []).map((c) => {
+    const props = { name: 'f.' + c.id, required: c.required, type: c.type === 'phone' ? 'tel' : c.type };
+    const input = c.options[0] ? B.el('select', props, [''].concat(c.options).map((o) => B.el('option', { value: o, text: o || '—' }))) : B.el('input', props);
+    const row = B.el('label', { class: c.type }, [B.el('span', { text: c.label }), input, c.link ? B.el('a', { href: c.link.url, target: '_blank', text: c.link.text }) : null]);
+    kids.push(row);
+    return () => (row.hidden = input.disabled = c.departments[0] && !c.departments.includes(form.department && form.department.value));
+  });
+  const only = () => own.forEach((f) => f());
   kids.push(field('message', B.el('textarea', { name: 'text', required: true, maxlength: 4000 })));
   kids.push(B.el('button', { class: 'btn', type: 'submit', text: B.t('startChat') }));
-  return B.el('form', {
+  const form = B.el('form', {
     class: 'f',
+    onchange: only,
     onsubmit(event) {
       event.preventDefault();
       const data = values(event.target);
       const text = data.text;
       delete data.text;
+      for (const key in data) if (key[1] === '.') (data.fields = data.fields || {})[key.slice(2)] = data[key], delete data[key];
       onSubmit(data, text);
     },
   }, kids);
+  only();
+  return form;
 };
 
 /** Offline: no agent can take a chat now — leave a message for email follow-up. */

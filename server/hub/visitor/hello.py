@@ -17,6 +17,7 @@ from server.hub.hub import visitor_channel
 from server.hub.socket_loop import Refused, receive_text
 from server.ids import new_id, now_ms
 from server.store import conversations as conv_queries
+from server.widget_contrast import text_on
 from server.wire.codec import decode_frame, error_frame
 from server.wire.errors import FrameError
 from server.wire.frames import parse_visitor_frame
@@ -188,6 +189,7 @@ async def _welcome(
         "widget": {
             "lang": hello.lang or site["default_lang"],
             **site["widget"],
+            "text_color": text_on(site["widget"]),
             "departments": site["departments"],
             "consent_required": settings.get("consent_mode") == "required",
         },
