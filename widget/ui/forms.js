@@ -2,7 +2,7 @@
 // The forms that replace the composer: pre-chat, offline message and post-chat survey.
 // Each returns a <form>; the chat controller decides which one is shown and sends frames.
 
-const SCALES = { csat: [1, 5], nps: [0, 10], ces: [1, 7] };
+const SCALES = { csat: [1, 5], nps: [0, 10], ces: [1, 7], thumbs: [0, 1] };
 
 const field = (key, input) =>
   B.el('label', null, [B.el('span', { text: B.t(key) }), input]);
@@ -81,8 +81,9 @@ B.offlineForm = (onSubmit) => {
   return form;
 };
 
-/** Survey after close: one scale per kind the site asks (csat 1–5, nps 0–10, ces 1–7). */
-B.surveyForm = (kinds, onSubmit, onSkip) => {
+/** Survey after close: one scale per kind the site asks (csat 1–5, nps 0–10, ces 1–7,
+ * thumbs down/up = 0/1), worded by the site's strings; a comment box unless `noComment`. */
+B.surveyForm = (kinds, onSubmit, onSkip, noComment) => {
   const scores = {};
   const kids = [B.el('h3', { text: B.t('surveyTitle') })];
   for (const kind of kinds) {
@@ -94,7 +95,7 @@ B.surveyForm = (kinds, onSubmit, onSkip) => {
         type: 'button',
         'aria-pressed': 'false',
         'aria-label': B.t(kind) + ' ' + score,
-        text: String(score),
+        text: kind === 'thumbs' ? ['👎', '👍'][score] : String(score),
         onclick() {
           scores[kind] = score;
           for (const other of buttons) other.setAttribute('aria-pressed', String(other === button));
@@ -106,7 +107,7 @@ B.surveyForm = (kinds, onSubmit, onSkip) => {
     kids.push(B.el('p', { class: 'q', id, text: B.t(kind) }));
     kids.push(B.el('div', { class: 'sc', role: 'group', 'aria-labelledby': id, 'data-kind': kind }, buttons));
   }
-  kids.push(field('comment', B.el('textarea', { name: 'comment', maxlength: 2000 })));
+  if (!noComment) kids.push(field('comment', B.el('textarea', { name: 'comment', maxlength: 2000 })));
   kids.push(B.el('button', { class: 'btn', type: 'submit', text: B.t('submit') }));
   kids.push(B.el('button', { class: 'btn btn2', type: 'button', text: B.t('skip'), onclick: onSkip }));
   return B.el('form', {

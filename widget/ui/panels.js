@@ -43,6 +43,7 @@ B.panels = (chat) => {
         s.survey = null;
         refresh();
       },
+      s.cfg.survey_comment === false,
     );
 
   const ended = () =>
