@@ -63,6 +63,13 @@ async def test_look_editor_preview_contrast_and_demo_shop(
         )
         await page.get_by_label("Automatic (black or white)").check()
         await expect(note).to_contain_text("passes WCAG AA")
+        # Surveys: thumbs up/down, no comment box, the question in Croatian.
+        await page.get_by_label("Thumbs up/down").check()
+        await page.get_by_label("Ask for a comment").uncheck()
+        await page.get_by_label("Language of the texts").select_option("hr")
+        await page.get_by_label("Widget texts").fill(
+            "placeholder = Pitajte nas bilo što\nthumbs = Jesmo li riješili problem?"
+        )
         origins = page.get_by_label("Allowed origins")
         await origins.fill(f"https://shop.example.com\n{node.url}")
         await page.get_by_role("button", name="Save changes").click()
@@ -85,7 +92,10 @@ async def test_look_editor_preview_contrast_and_demo_shop(
             "dark",
         )
         assert (widget["position"], widget["launcher_label"]) == ("left", "Questions?")
-        assert widget["strings"] == {"hr": {"placeholder": "Pitajte nas bilo što"}}
+        assert widget["strings"] == {
+            "hr": {"placeholder": "Pitajte nas bilo što", "thumbs": "Jesmo li riješili problem?"}
+        }
+        assert (widget["survey"], widget["survey_comment"]) == (["csat", "nps", "thumbs"], False)
 
         # The demo shop (the real server, the real socket) shows the saved look.
         shop = await admin.context.new_page()

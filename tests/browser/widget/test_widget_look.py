@@ -89,6 +89,19 @@ async def test_the_sites_look_texts_and_agent_display(browser: Browser, host) ->
         )
         await expect(tab.shadow(".hd h2")).to_have_text("Kundenservice")
         await expect(tab.shadow(".hd img")).to_have_count(0)
+        await fake.push(
+            {
+                "type": "message",
+                "conversation_id": "cv_1",
+                "id": "ms_1",
+                "seq": 1,
+                "author": {"kind": "agent", "id": "us_1", "name": "Ana Horvat"},
+                "text": "Hallo!",
+                "ts": 1700000000000,
+            }
+        )
+        await expect(tab.shadow(".m.a").last).to_have_text("Hallo!")
+        assert "Ana Horvat" not in await tab.shadow(".ms").inner_text()
         assert tab.errors == []
         await tab.context.close()
 

@@ -47,7 +47,8 @@ async function renderSite(ctx, page, siteId) {
   const look = lookEditor(w, s.languages, errors);
   const [prechatLabel, prechat] = checkbox('Ask before the chat starts', w.prechat);
   const prechatFields = ['name', 'email', 'department'].map((f) => checkbox(f, w.prechat_fields.includes(f)));
-  const surveys = [['csat', 'CSAT (1–5)'], ['nps', 'NPS (0–10)'], ['ces', 'CES (effort)']].map(([k, l]) => [k, ...checkbox(l, w.survey.includes(k))]);
+  const surveys = [['csat', 'CSAT (1–5)'], ['nps', 'NPS (0–10)'], ['ces', 'CES (effort)'], ['thumbs', 'Thumbs up/down']].map(([k, l]) => [k, ...checkbox(l, w.survey.includes(k))]);
+  const [commentLabel, comment] = checkbox('Ask for a comment', w.survey_comment !== false);
   const [soundLabel, sound] = checkbox('Sound on new messages', w.sound);
 
   const numberInput = (path, value, min, max) => errors.at(path, h('input', {type: 'number', value, min, max}));
@@ -90,7 +91,8 @@ async function renderSite(ctx, page, siteId) {
     panel('Widget', h('div', {class: 'form-grid'},
       h('div', {class: 'field wide'}, look.element),
       h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Pre-chat form'}), h('div', {class: 'checks'}, prechatLabel, ...prechatFields.map(([l]) => l))),
-      h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Survey after the chat'}), h('div', {class: 'checks'}, ...surveys.map(([, l]) => l), soundLabel)))),
+      h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Survey after the chat'}), h('div', {class: 'checks'}, ...surveys.map(([, l]) => l), commentLabel, soundLabel),
+        h('span', {class: 'hint', text: 'Word the questions per language under Widget texts: csat, nps, ces, thumbs, comment.'})))),
     panel('Business hours', h('p', {class: 'panel-note', text: 'Outside these hours visitors can leave a message. No hours: always open.'}),
       hoursBox, h('div', {class: 'row'}, addHours), h('div', {class: 'form-grid'}, field('Holidays', holidays, 'Dates closed all day, YYYY-MM-DD', 'wide'))),
     panel('Chats and invitations', h('div', {class: 'form-grid'},
@@ -111,7 +113,7 @@ async function renderSite(ctx, page, siteId) {
       // The site's own pre-chat fields are edited through the API for now: kept as they are.
       widget: {...look.read(), prechat: prechat.checked, prechat_custom: w.prechat_custom || [],
         prechat_fields: ['name', 'email', 'department'].filter((_, i) => prechatFields[i][1].checked),
-        survey: surveys.filter(([, , box]) => box.checked).map(([k]) => k), sound: sound.checked},
+        survey: surveys.filter(([, , box]) => box.checked).map(([k]) => k), survey_comment: comment.checked, sound: sound.checked},
       business_hours: windows.length || list(holidays.value).length ? {windows: windows.map((e) => e.read()), holidays: list(holidays.value)} : null,
       settings: {attribution_window_days: Number(attribution.value), queue_timeout_s: Number(queueTimeout.value),
         offline_mode: offline.value, max_invitations_per_visit: Number(perVisit.value),
