@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from server.web import package_directory
 from server.widget_contrast import contrast_problem
+from server.widget_welcome import SETTING_TEXTS
 
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
 LANG = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -36,12 +37,12 @@ def string_keys() -> frozenset[str]:
 
 def _known_keys(strings: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     for lang, texts in strings.items():
-        unknown = sorted(set(texts) - string_keys())
+        unknown = sorted(set(texts) - string_keys() - set(SETTING_TEXTS))
         if unknown:
             raise PydanticCustomError(
                 "unknown_text",
                 "{lang} has texts the widget does not show: {keys} (the keys are those of "
-                "widget/i18n/en.json)",
+                "widget/i18n/en.json, and greeting and launcher_label)",
                 {"lang": lang, "keys": ", ".join(unknown[:5])},
             )
     return strings

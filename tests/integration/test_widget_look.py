@@ -93,7 +93,7 @@ async def test_bad_texts_and_bounds_are_refused(chat: ChatSite) -> None:
         {
             "path": "widget.strings",
             "message": "fr has texts the widget does not show: bogus (the keys are those of "
-            "widget/i18n/en.json)",
+            "widget/i18n/en.json, and greeting and launcher_label)",
         }
     ]
     for bad, path in [
@@ -108,3 +108,24 @@ async def test_bad_texts_and_bounds_are_refused(chat: ChatSite) -> None:
         response = await _patch(chat, bad)
         assert response.status_code == 422, bad
         assert [d["path"] for d in response.json()["error"]["details"]] == [path], response.text
+
+
+async def test_greeting_and_launcher_label_per_language(chat: ChatSite) -> None:
+    texts = {
+        "greeting": "Hi there!",
+        "launcher_label": "Help",
+        "strings": {"hr": {"greeting": "Bok! Kako vam možemo pomoći?", "launcher_label": "Pomoć"}},
+    }
+    assert (await _patch(chat, texts)).status_code == 200
+    croatian, welcome = await chat.visitor(lang="hr-HR")
+    assert (welcome["widget"]["greeting"], welcome["widget"]["launcher_label"]) == (
+        "Bok! Kako vam možemo pomoći?",
+        "Pomoć",
+    )
+    english, welcome = await chat.visitor(lang="en")
+    assert (welcome["widget"]["greeting"], welcome["widget"]["launcher_label"]) == (
+        "Hi there!",
+        "Help",
+    )
+    for client in (croatian, english):
+        await client.close()

@@ -102,7 +102,7 @@ export function lookEditor(widget, languages, errors) {
       field('Greeting', greeting, null, 'wide'),
       h('div', {class: 'field wide'}, h('span', {class: 'field-label', text: 'Agent'}), h('div', {class: 'checks'}, nameLabel, avatarLabel)),
       h('div', {class: 'field wide'}, h('label', {for: texts.id || (texts.id = 'look-texts'), text: 'Widget texts'}), lang, texts,
-        h('span', {class: 'hint', text: 'One per line, key = text, replacing the widget’s own in this language (keys: title, open, online, offline, placeholder, prechatTitle, csat, nps, ces, comment, …).'}))),
+        h('span', {class: 'hint', text: 'One per line, key = text, replacing the widget’s own in this language (keys: greeting, launcher_label, title, open, online, offline, placeholder, prechatTitle, csat, nps, ces, thumbs, comment, …).'}))),
     h('div', {class: 'preview-box'}, h('span', {class: 'field-label', text: 'Live preview'}), frame));
   return {element, read};
 }
