@@ -19,10 +19,20 @@ PAGE_HEADERS = {
     "content-security-policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
         "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
-        "object-src 'none'; frame-ancestors 'none'"
+        "object-src 'none'; frame-src 'self'; frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
+}
+
+# The admin's live preview of the widget: the real widget on a page of its own, framed by
+# the admin only (same origin), talking to a scripted socket in the page (no server).
+PREVIEW_HEADERS = {
+    **PAGE_HEADERS,
+    "content-security-policy": PAGE_HEADERS["content-security-policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    ),
+    "cache-control": "no-store",
 }
 
 # The demo shop runs only its own scripts and the widget, all from this origin: the widget
@@ -98,8 +108,14 @@ def static_routes(browser: BrowserFiles) -> list[BaseRoute]:
             )
         return response
 
+    preview_file = browser.static / "admin" / "preview.html"
+
+    async def widget_preview(_request: Request) -> Response:
+        return HTMLResponse(preview_file.read_text("utf-8"), headers=PREVIEW_HEADERS)
+
     routes: list[BaseRoute] = [
         Route("/widget.js", widget),
+        Route("/admin/widget-preview", widget_preview),
         Route("/widget.{digest}.js", widget_versioned),
         Route("/widget/i18n/{lang}.json", widget_lang),
         Route("/demo", lambda _r: RedirectResponse("/demo/")),

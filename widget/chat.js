@@ -59,7 +59,11 @@ B.chat = (opts) => {
       if (stored.conv) hello.conversation = { id: stored.conv, after_seq: maxSeq };
       return hello;
     },
-    frame: (frame) => (handlers[frame.type] || (() => {}))(frame),
+    frame: (frame) => {
+      // The site hides agents' names: messages and typing say "Agent" (header: panels.js).
+      if (s.cfg.show_agent_name === false && frame.author) frame.author.name = '';
+      (handlers[frame.type] || (() => {}))(frame);
+    },
     down: () => {
       s.welcomed = false;
       startSent = false;

@@ -1,7 +1,7 @@
 'use strict';
 // UI strings. English is built in; other languages are fetched from /widget/i18n/<code>.json
-// only when needed, so a visitor downloads one language. Sites override single keys with
-// `welcome.widget.strings`.
+// only when needed, so a visitor downloads one language. Sites override single keys per
+// language with `welcome.widget.strings` ({de: {title: '…'}}).
 
 B.EN = /*EN*/ {};
 B.LANGS = /*LANGS*/ [];
@@ -31,12 +31,13 @@ B.pickLang = (wanted) => {
   return 'en';
 };
 
-/** Switch to `code` (fetching it once) with the site's overrides on top. */
+/** Switch to `code` (fetching it once) with the site's texts for it on top
+ * (`overrides` is per language tag: {de: {title: '…'}}). */
 B.setLang = (code, base, overrides) => {
   const load = code === 'en' ? Promise.resolve({}) : B.fetchLang(code, base);
   return load.then((strings) => {
     const merged = Object.assign({}, B.EN, strings);
-    for (const [key, value] of Object.entries(overrides || {})) {
+    for (const [key, value] of Object.entries((overrides || {})[code] || {})) {
       if (typeof value === 'string') merged[key] = value;
     }
     B.strings = merged;

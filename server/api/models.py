@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from publicsuffixlist import PublicSuffixList
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
+from server.api.widget_models import WidgetLook
+
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
 EMAIL_RE = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -95,16 +97,6 @@ RetentionDays = Annotated[
     ),
 ]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class WidgetLook(Strict):
-    color: Annotated[str, Field(pattern=HEX_COLOR)] = "#2563eb"
-    position: Literal["right", "left"] = "right"
-    greeting: Annotated[str, Field(max_length=500)] = "Hi! How can we help?"
-    prechat: bool = False
-    prechat_fields: list[Literal["name", "email", "department"]] = []
-    survey: list[Literal["csat", "nps", "ces"]] = ["csat"]
-    sound: bool = True
 
 
 class HoursWindow(Strict):

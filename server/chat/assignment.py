@@ -14,7 +14,7 @@ from typing import Any
 import msgpack
 
 from server.broker.base import Broker
-from server.chat import conversations, presence, queue
+from server.chat import conversations, presence, queue, routing_order
 from server.chat.state import Action, BadTransition
 from server.ids import now_ms
 from server.store.database import Database
@@ -31,13 +31,12 @@ class RoutingError(Exception):
         self.message = message
 
 
-def order(agents: list[presence.AgentState], policy: str, turn: int) -> list[presence.AgentState]:
-    """Candidates in the order they should get the next chat (pure)."""
-    online = [a for a in agents if a.status == "online" and a.free > 0]
-    if policy == "round_robin" and online:
-        start = turn % len(online)
-        return online[start:] + online[:start]
-    return sorted(online, key=lambda a: (a.load / max(1, a.capacity), a.load, a.agent_id))
+TURN_TTL_S = 86_400.0
+"""A department idle for a day starts its circle again from the first agent."""
+
+
+def _turn_key(site_id: str, department: str | None) -> str:
+    return f"rr:{site_id}:{department or '-'}"
 
 
 class Router:
@@ -79,11 +78,8 @@ class Router:
             return assigned, offers
         for conv in queued:
             agents = await presence.agents(self.broker, site["id"])
-            candidates = [
-                a
-                for a in order(agents, policy, await self._turn(site["id"]))
-                if a.serves(conv["department"])
-            ]
+            last = await self._last_taker(site["id"], conv["department"], policy)
+            candidates = routing_order.candidates(agents, conv["department"], policy, last)
             if not candidates:
                 continue
             if policy == "offer":
@@ -101,16 +97,24 @@ class Router:
                     done = await self._record(conv["id"], agent.agent_id)
                     if done is not None:
                         assigned.append(done)
+                        if policy == "round_robin":
+                            await self._took_turn(site["id"], conv["department"], agent.agent_id)
                     break
                 if claimed == 0:
                     break  # taken elsewhere meanwhile
         return assigned, offers
 
-    async def _turn(self, site_id: str) -> int:
-        value = await self.broker.run_script(
-            "incr_capped", [f"rr:{site_id}"], [2**62, 86_400_000, 1]
-        )
-        return int(value)
+    # The department's round-robin turn is the agent who took its previous chat. Kept in
+    # the Broker so every node continues the same circle; a race between two nodes costs
+    # at most one turn out of order, never a double claim (claims are atomic scripts).
+    async def _last_taker(self, site_id: str, department: str | None, policy: str) -> str | None:
+        if policy != "round_robin":
+            return None
+        raw = await self.broker.state_get(_turn_key(site_id, department))
+        return raw.decode() if raw else None
+
+    async def _took_turn(self, site_id: str, department: str | None, agent_id: str) -> None:
+        await self.broker.state_set(_turn_key(site_id, department), agent_id.encode(), TURN_TTL_S)
 
     async def _record(self, conversation_id: str, agent_id: str) -> dict[str, Any] | None:
         """Write a claim to the Store; give the slot back if the chat is no longer queued."""

@@ -3,14 +3,13 @@ instant the chat joined (earlier first); positions and wait estimates for visito
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from sqlalchemy import select
 
 from server.broker.base import Broker
-from server.chat import presence
+from server.chat import presence, routing_order
 from server.store.database import Database
 from server.store.tables import conversations
 
@@ -53,14 +52,17 @@ async def position(broker: Broker, conv: dict[str, Any]) -> int | None:
 
 
 class WaitEstimator:
-    """Average handling time of recent chats, per site, measured from the Store."""
+    """Average handling time of recent chats, per site and department, measured from the
+    Store (a department with no closed chats yet borrows the site's figure)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[float, float]] = {}
+        self._cache: dict[tuple[str, str | None], tuple[float | None, float]] = {}
 
-    async def handle_time_s(self, site_id: str) -> float:
-        cached = self._cache.get(site_id)
+    async def _measured_s(self, site_id: str, department: str | None) -> float | None:
+        """Mean handling time of the last chats of the department (None: the whole
+        site's); None when there are none to measure."""
+        cached = self._cache.get((site_id, department))
         if cached and time.monotonic() - cached[1] < ESTIMATE_CACHE_S:
             return cached[0]
         query = (
@@ -73,21 +75,31 @@ class WaitEstimator:
             .order_by(conversations.c.closed_ts.desc())
             .limit(ESTIMATE_SAMPLE)
         )
+        if department:
+            query = query.where(conversations.c.department == department)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         spans = [(closed - accepted) / 1000 for accepted, closed in rows if closed and accepted]
-        value = sum(spans) / len(spans) if spans else DEFAULT_HANDLE_S
-        self._cache[site_id] = (value, time.monotonic())
+        value = sum(spans) / len(spans) if spans else None
+        self._cache[(site_id, department)] = (value, time.monotonic())
         return value
 
+    async def handle_time_s(self, site_id: str, department: str | None = None) -> float:
+        measured = await self._measured_s(site_id, department) if department else None
+        if measured is None:
+            measured = await self._measured_s(site_id, None)
+        return DEFAULT_HANDLE_S if measured is None else measured
+
     async def estimate_s(
-        self, site_id: str, position_: int, agents: list[presence.AgentState]
+        self,
+        site_id: str,
+        position_: int,
+        agents: list[presence.AgentState],
+        department: str | None = None,
     ) -> int:
-        """Seconds until a chat at `position_` is likely taken: the chats ahead of it,
-        times the measured handling time, spread over the online agents' capacity."""
-        online_capacity = sum(a.capacity for a in agents if a.status == "online")
-        free_now = sum(a.free for a in agents if a.status == "online")
-        if free_now >= position_:
-            return 0
-        handle = await self.handle_time_s(site_id)
-        return math.ceil(position_ * handle / max(1, online_capacity))
+        """Seconds until the chat at `position_` in `department`'s line is likely taken,
+        counting only the agents who serve that department (routing_order.wait_s)."""
+        if routing_order.free_slots(agents, department) >= position_:
+            return 0  # a free slot now: no need to measure anything
+        handle = await self.handle_time_s(site_id, department)
+        return routing_order.wait_s(position_, agents, department, handle)

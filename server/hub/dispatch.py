@@ -119,7 +119,7 @@ class Dispatch:
         places: dict[str | None, int] = {}
         for conv in queued:
             place = places[conv["department"]] = places.get(conv["department"], 0) + 1
-            wait = await self.estimator.estimate_s(site["id"], place, agents)
+            wait = await self.estimator.estimate_s(site["id"], place, agents, conv["department"])
             await self.hub.publish(
                 conv_channel(conv["id"]),
                 "conversation",

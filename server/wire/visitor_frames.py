@@ -6,9 +6,9 @@ data is limited to `hello.attributes`, the `attributes` frame and `track.props`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from invitations import signals
 from server.wire.fields import (
@@ -64,6 +64,15 @@ class Prechat(WireModel):
     name: Name | None = None
     email: Email | None = None
     department: Id | None = None
+    # The site's own fields (widget.prechat_custom): field id → answer ("true" for a
+    # ticked checkbox); checked against the site's form in server/chat/prechat_fields.py.
+    fields: (
+        Annotated[
+            dict[Annotated[str, Field(max_length=32)], Annotated[str, Field(max_length=1000)]],
+            Field(max_length=20),
+        ]
+        | None
+    ) = None
 
 
 class VisitorHello(Frame):
@@ -210,7 +219,8 @@ class VisitorInvitationDismiss(Frame):
     invitation_id: Id
 
 
-SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+# thumbs: 0 = thumbs down, 1 = thumbs up.
+SURVEY_SCALES = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7), "thumbs": (0, 1)}
 
 
 class VisitorSurvey(Frame):
@@ -218,7 +228,7 @@ class VisitorSurvey(Frame):
 
     type: Literal["survey"] = "survey"
     conversation_id: Id
-    kind: Literal["csat", "nps", "ces"]
+    kind: Literal["csat", "nps", "ces", "thumbs"]
     score: int
     comment: Comment | None = None
 

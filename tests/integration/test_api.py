@@ -92,12 +92,12 @@ async def test_sites_crud_and_snippet(shared: BeckonProcess) -> None:
         assert len(site["identity_secret"]) == 64
         patched = await client.patch(
             f"{API}/sites/{site['id']}",
-            json={"name": "Shop 2", "widget": {"color": "#ff0000"}, "rotate_identity_secret": True},
+            json={"name": "Shop 2", "widget": {"color": "#b91c1c"}, "rotate_identity_secret": True},
             headers={"X-CSRF-Token": csrf},
         )
         assert patched.status_code == 200, patched.text
         assert patched.json()["name"] == "Shop 2"
-        assert patched.json()["widget"]["color"] == "#ff0000"
+        assert patched.json()["widget"]["color"] == "#b91c1c"
         assert patched.json()["identity_secret"] != site["identity_secret"]
         got = (await client.get(f"{API}/sites/{site['id']}")).json()
         assert got["name"] == "Shop 2" and got["timezone"] == "Europe/Zagreb"

@@ -13,7 +13,7 @@ B.panels = (chat) => {
     let sub = B.t(s.online ? 'online' : 'offline');
     if (s.conv && s.conv.status === 'queued') sub = B.t('queued');
     if (agent) sub = B.t('agentRole');
-    view.header(agent ? agent.name : B.t('title'), sub, agent && agent.avatar_url, !!s.conv && s.conv.status !== 'closed', !!agent);
+    view.header(agent ? (s.cfg.show_agent_name === false ? B.t('agentRole') : agent.name) : B.t('title'), sub, agent && s.cfg.show_agent_avatar !== false && agent.avatar_url, !!s.conv && s.conv.status !== 'closed', !!agent);
   };
 
   const banner = () => {
@@ -43,6 +43,7 @@ B.panels = (chat) => {
         s.survey = null;
         refresh();
       },
+      s.cfg.survey_comment === false,
     );
 
   const ended = () =>
@@ -67,7 +68,7 @@ B.panels = (chat) => {
       refresh();
       chat.say(text);
       view.focusPanel();
-    });
+    }, s.cfg.prechat_custom);
 
   let shown = null;
   const refresh = () => {

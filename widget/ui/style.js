@@ -10,13 +10,14 @@ B.CSS = `
 button,textarea,input,select{font:inherit}
 button{cursor:pointer}
 :focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
-.l{position:fixed;right:20px;bottom:20px;width:58px;height:58px;border-radius:50%;border:0;padding:0;background:var(--c);color:var(--f);box-shadow:0 4px 16px rgba(0,0,0,.28);display:flex;align-items:center;justify-content:center}
-.left .l{right:auto;left:20px}
+.l{position:fixed;right:var(--x,20px);bottom:var(--y,20px);min-width:58px;height:58px;border-radius:29px;font-weight:600;border:0;padding:0;background:var(--c);color:var(--f);box-shadow:0 4px 16px rgba(0,0,0,.28);display:flex;align-items:center;justify-content:center}
+.left .l{right:auto;left:var(--x,20px)}
+.l:has(b:not(:empty)){padding:0 18px;gap:8px}
 .l svg{width:28px;height:28px;fill:currentColor}
 .badge{position:absolute;top:-3px;right:-3px;min-width:21px;height:21px;padding:0 6px;border-radius:11px;background:#b91c1c;color:#fff;font-size:12px;font-weight:700;line-height:21px;text-align:center;border:2px solid #fff}
 .badge:empty{display:none}
-.w{position:fixed;right:20px;bottom:92px;width:372px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;border-radius:16px;box-shadow:0 12px 48px rgba(0,0,0,.28);overflow:hidden}
-.left .w,.left .inv{right:auto;left:20px}
+.w{position:fixed;right:var(--x,20px);bottom:calc(var(--y,20px) + 72px);width:372px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;border-radius:16px;box-shadow:0 12px 48px rgba(0,0,0,.28);overflow:hidden}
+.left .w,.left .inv{right:auto;left:var(--x,20px)}
 [hidden]{display:none!important}
 .hd{display:flex;align-items:center;gap:10px;padding:14px 12px 14px 16px;background:var(--c);color:var(--f)}
 .hd .who{flex:1;min-width:0}
@@ -53,6 +54,7 @@ button{cursor:pointer}
 .f label{display:flex;flex-direction:column;gap:4px;font-size:13px;color:#374151}
 .f input,.f textarea,.f select{border:1px solid #9ca3af;border-radius:8px;padding:8px 10px;background:#fff;color:#111827}
 .f textarea{resize:vertical;min-height:64px}
+.f .checkbox{flex-flow:row wrap;align-items:center}.checkbox input{order:-1}
 .btn{border:0;border-radius:8px;padding:10px 14px;background:var(--c);color:var(--f);font-weight:600}
 .btn2{background:#fff;color:#1f2937;border:1px solid #9ca3af}
 .sc{display:flex;gap:4px}
@@ -60,12 +62,16 @@ button{cursor:pointer}
 .sc button[aria-pressed=true]{background:var(--c);color:var(--f);border-color:var(--c)}
 .q{font-size:13px;color:#374151}
 .err{color:#b91c1c;font-size:13px}
-.inv{position:fixed;right:20px;bottom:92px;width:290px;background:#fff;border-radius:14px;box-shadow:0 10px 36px rgba(0,0,0,.25);padding:14px 14px 12px;display:flex;flex-direction:column;gap:8px}
+.inv{position:fixed;right:var(--x,20px);bottom:calc(var(--y,20px) + 72px);width:290px;background:#fff;border-radius:14px;box-shadow:0 10px 36px rgba(0,0,0,.25);padding:14px 14px 12px;display:flex;flex-direction:column;gap:8px}
 .inv .top{display:flex;align-items:center;gap:8px;font-weight:600}
 .inv .top span{flex:1}
 .inv .av{background:var(--c);color:var(--f);width:32px;height:32px}
 .inv .ib{color:#374151;width:28px;height:28px}
 .inv p{white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:plaintext}
+.dk .w,.dk .p,.dk .inv{background:#111827;color:#f3f4f6}
+.dk .ms,.dk .ty{background:#1f2937}
+.dk .a{background:#374151;border-color:#4b5563}
+.dk :is(.n,.meta,.sys,.ty,.cnt,.q,.f label,.inv .ib){color:#d1d5db}
 @media (max-width:480px){
 .w{inset:0;width:100%;height:100%;border-radius:0}
 .open .l{display:none}

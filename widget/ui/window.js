@@ -28,6 +28,7 @@ B.launcher = (root, toggle) => {
 
 B.view = (root, bubble, hooks) => {
   const { wrap, launcher, badge } = bubble;
+  const label = launcher.appendChild(B.el('b'));
   const title = B.el('h2', { id: 'bk-title' });
   const subtitle = B.el('p');
   const avatar = B.el('div', { class: 'av', 'aria-hidden': 'true' });
@@ -118,12 +119,20 @@ B.view = (root, bubble, hooks) => {
     launcher,
     messages,
     wrap,
-    /** Site look from `welcome.widget`: colour (text colour chosen for contrast), side. */
-    look(widget) {
-      const color = /^#[0-9a-f]{6}$/i.test(widget.color || '') ? widget.color : '#2563eb';
-      wrap.style.setProperty('--c', color);
-      wrap.style.setProperty('--f', B.onColor(color));
-      wrap.classList.toggle('left', widget.position === 'left');
+    /** Site look from `welcome.widget`: colours (the text colour comes resolved),
+     * theme, side and offsets, launcher label, stacking order. */
+    look(w) {
+      const hex = (c) => /^#[0-9a-f]{6}$/i.test(c) && c;
+      const color = hex(w.color) || '#2563eb';
+      const set = (k, v) => wrap.style.setProperty(k, v);
+      set('--c', color);
+      set('--f', hex(w.text_color) || '#fff'); // the server picks it (widget_contrast.py)
+      set('--x', (w.offset_x ?? 20) + 'px');
+      set('--y', (w.offset_y ?? 20) + 'px');
+      wrap.classList.toggle('left', w.position === 'left');
+      wrap.classList.toggle('dk', w.theme === 'dark' || (w.theme === 'auto' && matchMedia('(prefers-color-scheme:dark)').matches));
+      label.textContent = w.launcher_label || '';
+      if (w.z_index >= 0) root.host.style.setProperty('z-index', w.z_index, 'important');
     },
     open(on, focus) {
       if (on === !win.hidden) return;
@@ -186,13 +195,4 @@ B.view = (root, bubble, hooks) => {
       if (target && !win.hidden) target.focus();
     },
   };
-};
-
-/** Black or white text, whichever contrasts more with `hex` (WCAG relative luminance). */
-B.onColor = (hex) => {
-  const lum = [1, 3, 5]
-    .map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
-    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-  const l = 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2];
-  return (l + 0.05) / 0.05 > 1.05 / (l + 0.05) ? '#111827' : '#fff';
 };

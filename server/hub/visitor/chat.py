@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from server.chat import conversations, messages, visitor_state
+from server.chat import conversations, messages, prechat_fields, visitor_state
 from server.chat.payloads import conversation_frame, message_frame
 from server.chat.state import BadTransition
 from server.hub import chat_events
@@ -111,16 +111,28 @@ async def append(
     chat_events.emit_message_created(session.events, session.site["id"], row)
 
 
+def _prechat_answers(session: VisitorSession, prechat: Any, department: str | None) -> dict:
+    """The site's own pre-chat fields, checked when the form was sent (visitor attributes)."""
+    if prechat is None:
+        return {}
+    specs = (session.site.get("widget") or {}).get("prechat_custom") or []
+    try:
+        return prechat_fields.check(specs, department, dict(prechat.fields or {}))
+    except prechat_fields.PrechatInvalid as exc:
+        raise Refused("invalid_frame", str(exc)) from None
+
+
 async def on_chat_start(session: VisitorSession, frame: Any) -> None:
     prechat = frame.prechat
     department = prechat.department if prechat else None
     if department and department not in session.site["departments"]:
         raise Refused("invalid_frame", f"unknown department '{department}'")
+    attributes = _prechat_answers(session, prechat, department)
     # Counted first: a refused start keeps nothing, not even the pre-chat form.
     quota = limits.chat_starts(session)
     await limits.take(session, quota)
     try:
-        if prechat and (prechat.name or prechat.email):
+        if prechat and (prechat.name or prechat.email or attributes):
             await conversations.ensure_visitor(
                 session.db,
                 {
@@ -128,7 +140,7 @@ async def on_chat_start(session: VisitorSession, frame: Any) -> None:
                     "site_id": session.site["id"],
                     "name": prechat.name,
                     "email": prechat.email,
-                    "attributes": None,
+                    "attributes": attributes or None,
                     "last_seen_ts": now_ms(),
                 },
             )

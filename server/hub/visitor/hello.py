@@ -18,6 +18,7 @@ from server.hub.socket_loop import Refused, receive_text
 from server.ids import new_id, now_ms
 from server.privacy import live
 from server.store import conversations as conv_queries
+from server.widget_welcome import widget_for
 from server.wire.codec import decode_frame, error_frame
 from server.wire.errors import FrameError
 from server.wire.frames import parse_visitor_frame
@@ -183,14 +184,15 @@ async def _welcome(
 ) -> None:
     site = session.site
     settings = site.get("settings") or {}
+    lang = hello.lang or site["default_lang"]
     welcome: dict[str, Any] = {
         "type": "welcome",
         "visitor_id": session.visitor_id,
         "visitor_token": tokens.issue(session.key, site["id"], session.visitor_id, now),
         "online": await session.dispatch.online(site),
         "widget": {
-            "lang": hello.lang or site["default_lang"],
-            **site["widget"],
+            "lang": lang,
+            **widget_for(site["widget"], lang),
             "departments": site["departments"],
             "consent_required": settings.get("consent_mode") == "required",
         },

@@ -190,7 +190,29 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "survey kind",
         {**SURVEY, "kind": "stars", "score": 3},
         "invalid_frame",
-        "field 'kind' must be 'csat', 'nps' or 'ces'",
+        "field 'kind' must be 'csat', 'nps', 'ces' or 'thumbs'",
+    ),
+    (
+        "prechat answer not text",
+        {"type": "chat_start", "ref": "r1", "prechat": {"fields": {"phone": 5}}},
+        "invalid_frame",
+        "field 'prechat.fields.phone' must be a string",
+    ),
+    (
+        "prechat answer too long",
+        {"type": "chat_start", "ref": "r1", "prechat": {"fields": {"x": "a" * 1001}}},
+        "invalid_frame",
+        "field 'prechat.fields.x' must be at most 1000 characters",
+    ),
+    (
+        "prechat too many answers",
+        {
+            "type": "chat_start",
+            "ref": "r1",
+            "prechat": {"fields": {str(i): "a" for i in range(21)}},
+        },
+        "invalid_frame",
+        "field 'prechat.fields' must have at most 20 items",
     ),
     (
         "survey comment",

@@ -184,7 +184,25 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "ref": None,
             "type": "chat_start",
             "text": "Hi!",
-            "prechat": {"name": "Ann", "email": "a@b.io", "department": "sales"},
+            "prechat": {"name": "Ann", "email": "a@b.io", "department": "sales", "fields": None},
+        },
+    ),
+    (
+        {
+            "type": "chat_start",
+            "prechat": {"fields": {"phone": "+385 1 234", "consent": "true"}},
+        },
+        VisitorChatStart,
+        {
+            "ref": None,
+            "type": "chat_start",
+            "text": None,
+            "prechat": {
+                "name": None,
+                "email": None,
+                "department": None,
+                "fields": {"phone": "+385 1 234", "consent": "true"},
+            },
         },
     ),
     (

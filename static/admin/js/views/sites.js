@@ -4,6 +4,7 @@
 // snippet to paste and the identity secret with a `user_hash` sample.
 
 import {Errors, checkbox, field, h, input, panel, secretBox, select, table, toast, when} from '../ui.js';
+import {lookEditor} from './widget_look.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const ZONES = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
@@ -43,12 +44,11 @@ async function renderSite(ctx, page, siteId) {
   const lang = errors.at('default_lang', input({value: s.default_lang, maxlength: 16}));
   const langs = errors.at('languages', input({value: s.languages.join(', '), placeholder: 'en, hr, sl'}));
   const depts = errors.at('departments', input({value: s.departments.join(', '), placeholder: 'sales, support'}));
-  const color = errors.at('widget.color', h('input', {type: 'color', value: w.color}));
-  const position = errors.at('widget.position', select([['right', 'Bottom right'], ['left', 'Bottom left']], w.position));
-  const greeting = errors.at('widget.greeting', h('textarea', {rows: 2, maxlength: 500, value: w.greeting}));
+  const look = lookEditor(w, s.languages, errors);
   const [prechatLabel, prechat] = checkbox('Ask before the chat starts', w.prechat);
   const prechatFields = ['name', 'email', 'department'].map((f) => checkbox(f, w.prechat_fields.includes(f)));
-  const surveys = [['csat', 'CSAT (1–5)'], ['nps', 'NPS (0–10)'], ['ces', 'CES (effort)']].map(([k, l]) => [k, ...checkbox(l, w.survey.includes(k))]);
+  const surveys = [['csat', 'CSAT (1–5)'], ['nps', 'NPS (0–10)'], ['ces', 'CES (effort)'], ['thumbs', 'Thumbs up/down']].map(([k, l]) => [k, ...checkbox(l, w.survey.includes(k))]);
+  const [commentLabel, comment] = checkbox('Ask for a comment', w.survey_comment !== false);
   const [soundLabel, sound] = checkbox('Sound on new messages', w.sound);
 
   const numberInput = (path, value, min, max) => errors.at(path, h('input', {type: 'number', value, min, max}));
@@ -89,9 +89,10 @@ async function renderSite(ctx, page, siteId) {
       field('Time zone', zone), field('Default language', lang),
       field('Other languages', langs, 'Comma separated, e.g. hr, sl'), field('Departments', depts, 'Comma separated'))),
     panel('Widget', h('div', {class: 'form-grid'},
-      field('Colour', color), field('Position', position), field('Greeting', greeting, null, 'wide'),
+      h('div', {class: 'field wide'}, look.element),
       h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Pre-chat form'}), h('div', {class: 'checks'}, prechatLabel, ...prechatFields.map(([l]) => l))),
-      h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Survey after the chat'}), h('div', {class: 'checks'}, ...surveys.map(([, l]) => l), soundLabel)))),
+      h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Survey after the chat'}), h('div', {class: 'checks'}, ...surveys.map(([, l]) => l), commentLabel, soundLabel),
+        h('span', {class: 'hint', text: 'Word the questions per language under Widget texts: csat, nps, ces, thumbs, comment.'})))),
     panel('Business hours', h('p', {class: 'panel-note', text: 'Outside these hours visitors can leave a message. No hours: always open.'}),
       hoursBox, h('div', {class: 'row'}, addHours), h('div', {class: 'form-grid'}, field('Holidays', holidays, 'Dates closed all day, YYYY-MM-DD', 'wide'))),
     panel('Chats and invitations', h('div', {class: 'form-grid'},
@@ -109,9 +110,10 @@ async function renderSite(ctx, page, siteId) {
     const body = {
       name: name.value.trim(), allowed_origins: list(origins.value), timezone: zone.value,
       default_lang: lang.value.trim(), languages: list(langs.value), departments: list(depts.value),
-      widget: {color: color.value, position: position.value, greeting: greeting.value, prechat: prechat.checked,
+      // The site's own pre-chat fields are edited through the API for now: kept as they are.
+      widget: {...look.read(), prechat: prechat.checked, prechat_custom: w.prechat_custom || [],
         prechat_fields: ['name', 'email', 'department'].filter((_, i) => prechatFields[i][1].checked),
-        survey: surveys.filter(([, , box]) => box.checked).map(([k]) => k), sound: sound.checked},
+        survey: surveys.filter(([, , box]) => box.checked).map(([k]) => k), survey_comment: comment.checked, sound: sound.checked},
       business_hours: windows.length || list(holidays.value).length ? {windows: windows.map((e) => e.read()), holidays: list(holidays.value)} : null,
       settings: {attribution_window_days: Number(attribution.value), queue_timeout_s: Number(queueTimeout.value),
         offline_mode: offline.value, max_invitations_per_visit: Number(perVisit.value),

@@ -121,7 +121,10 @@ function body(ctl, chat, details, why) {
   );
   out.push(signalsSection(v.signals));
   const attrs = v.attributes && typeof v.attributes === 'object' ? Object.entries(v.attributes) : [];
-  out.push(section('Attributes', attrs.map(([k, val]) => row(k, typeof val === 'object' ? JSON.stringify(val) : val))));
+  // A pre-chat answer is {label, value} (the site's own fields): shown under its label.
+  const answer = (val) => val && typeof val === 'object' && typeof val.label === 'string' && 'value' in val;
+  out.push(section('Attributes', attrs.map(([k, val]) => (answer(val) ? row(val.label, String(val.value))
+    : row(k, typeof val === 'object' ? JSON.stringify(val) : val)))));
   // The chat's own link to the invitation that started it wins over the one on screen.
   const invitation = chat.rule_id ? {rule_id: chat.rule_id, variant: chat.variant} : v.invitation;
   if (invitation && invitation.rule_id) {
