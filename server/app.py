@@ -23,6 +23,7 @@ from server.api import (
     conversations,
     credential_routes,
     desk,
+    inbox,
     reports,
     rules,
     site_events,
@@ -33,6 +34,7 @@ from server.api import (
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
+from server.chat.inbox import InboxRecorder
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
@@ -73,6 +75,7 @@ api = merge(
     agents.routes,
     conversations.routes,
     desk.routes,
+    inbox.routes,
     rules.routes,
     backtests.routes,
     visitors.routes,
@@ -187,6 +190,7 @@ def create_app(
         webhook_worker = DeliveryWorker(owned.db, webhook_config, settings.allow_private_targets)
         webhook_listener = WebhookListener(owned.db, webhook_worker)
         webhook_listener.attach(app.state.events)
+        InboxRecorder(owned.db).attach(app.state.events)
         app.state.webhook_listener = webhook_listener
         await webhook_listener.wanted.follow(owned.broker)
         app.state.sites_by_key = site_cache(owned.db)

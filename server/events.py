@@ -32,6 +32,7 @@ KINDS = frozenset(
         "invitation.shown",
         "invitation.accepted",
         "conversion.recorded",
+        "inbox.reply",  # an agent answered an inbox item (server/hub/follow_up.py)
     }
 )
 

@@ -52,6 +52,7 @@ KNOWN_KINDS = frozenset(
         "status",
         "server_event",
         "visitors",
+        "follow_up",  # an inbox answer for a visitor (server/hub/follow_up.py)
     }
 )
 
