@@ -93,15 +93,15 @@ async def counts(
     """{site_id: {new, assigned, waiting, done, mine}}; `mine`: assigned to `agent_id`
     and not done. `site_ids` None: every site."""
     t = inbox_items.c
-    query = select(t.site_id, t.status, (t.agent_id == agent_id).label("mine"), func.count())
+    query = select(t.site_id, t.status, t.agent_id, func.count())
     if site_ids is not None:
         query = query.where(t.site_id.in_(site_ids))
-    query = query.group_by(t.site_id, t.status, t.agent_id == agent_id)
+    query = query.group_by(t.site_id, t.status, t.agent_id)
     out: dict[str, dict[str, int]] = {}
-    for site_id, status, mine, count in (await conn.execute(query)).all():
+    for site_id, status, owner, count in (await conn.execute(query)).all():
         site = out.setdefault(site_id, {**dict.fromkeys(STATUSES, 0), "mine": 0})
         site[status] = site.get(status, 0) + int(count)
-        if mine and status != "done":
+        if owner == agent_id and status != "done":
             site["mine"] += int(count)
     return out
 

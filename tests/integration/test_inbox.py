@@ -301,3 +301,50 @@ async def test_bad_inbox_requests_get_exact_errors(node) -> None:  # type: ignor
     async with httpx.AsyncClient(base_url=chat.server_url) as anonymous:
         assert (await anonymous.get("/api/v1/inbox/counts")).status_code == 401
     await visitor.close()
+
+
+async def test_two_nodes_on_postgres_answer_crosses_nodes(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL + Redis: the visitor is on node A, the agent answers through node B;
+    the live follow_up crosses the broker; counts, search and paging run on PostgreSQL."""
+    from tests.cluster import cluster
+
+    async with cluster(tmp_path, prefix=redis_prefix) as (a, b):
+        chat = await make_chat_site(a)
+        visitor, welcome = await chat.visitor(a.url)
+        for text in ("first 50%_ off?", "second one"):
+            await visitor.request(
+                {"type": "offline_message", "email": "e@example.com", "text": text}
+            )
+        await wait_items(chat, 2)
+        async with httpx.AsyncClient(
+            base_url=b.url, headers={"Authorization": f"Bearer {chat.agent_token}"}, timeout=10
+        ) as client:
+            site_inbox = f"/api/v1/sites/{chat.site['id']}/inbox"
+            page = (await client.get(site_inbox, params={"limit": 1})).json()
+            rest = (
+                await client.get(site_inbox, params={"limit": 1, "cursor": page["next_cursor"]})
+            ).json()
+            assert [i["text"] for i in page["items"] + rest["items"]] == [
+                "second one",
+                "first 50%_ off?",
+            ]
+            found = (await client.get(site_inbox, params={"q": "50%_"})).json()["items"]
+            assert [i["text"] for i in found] == ["first 50%_ off?"]
+            target = found[0]
+            await client.patch(f"/api/v1/inbox/{target['id']}", json={"agent_id": "me"})
+            counts = (await client.get("/api/v1/inbox/counts")).json()
+            assert counts["sites"][chat.site["id"]] == {
+                "new": 1,
+                "assigned": 1,
+                "waiting": 0,
+                "done": 0,
+                "mine": 1,
+            }
+            answer = await client.post(f"/api/v1/inbox/{target['id']}/reply", json={"text": "Yes"})
+            assert answer.status_code == 201, answer.text
+        live = await visitor.expect("follow_up")
+        assert [m["text"] for m in live["messages"]] == ["first 50%_ off?", "Yes"]
+        await visitor.close()
+        back, frames = await returning(chat, welcome)
+        assert [f["unread"] for f in frames if f["type"] == "follow_up"] == [1]
+        await back.close()
