@@ -15,7 +15,15 @@ from playwright.async_api import Browser, expect
 from tests.beckon_process import BeckonProcess, running_node
 from tests.browser.console.conftest import AGENT_EMAIL, UI_TIMEOUT_MS, shot, sign_in
 from tests.browser.widget.hosting import HostSite, page
-from tests.browser.widget.parties import WAIT_MS, allow_origin, open_tab
+from tests.browser.widget.parties import (
+    WAIT_MS,
+    agent_offline,
+    agent_online,
+    agent_take,
+    allow_origin,
+    open_tab,
+    visitor_texts,
+)
 from tests.chat_setup import make_chat_site
 from tests.waiting import wait_until
 
@@ -64,7 +72,7 @@ async def test_left_message_answered_in_the_console_is_seen_on_return(
             await cpage.locator("#nav-inbox").click()
             row = cpage.locator("#view-inbox tr", has_text="Do you ship to Ljubljana?")
             await expect(row).to_contain_text("Offline message")
-            await expect(row).to_contain_text("Iva · iva@example.com")
+            await expect(row).to_contain_text("Iva")
             await row.click()
             await cpage.locator("#inbox-take").click()
             await expect(row.locator(".chip")).to_have_text("assigned")
@@ -74,7 +82,9 @@ async def test_left_message_answered_in_the_console_is_seen_on_return(
             await expect(reader.locator(".msg-agent")).to_contain_text("Yes — in two days.")
             await expect(row.locator(".chip")).to_have_text("waiting")
             await shot(cpage, "inbox-answered")
-            # 3. The visitor comes back on another page: badge, then the answer, read.
+            # 3. An agent is online now; the visitor comes back on another page: badge,
+            # then the answer, read — and the conversation goes on live.
+            agent = await agent_online(chat)
             back = await visitor.context.new_page()
             visitor.page = back
             received: list[dict] = []
@@ -97,6 +107,26 @@ async def test_left_message_answered_in_the_console_is_seen_on_return(
 
             read = await wait_until(seen, lambda i: i["seen_seq"] == i["reply_seq"], 15, "read")
             assert (read["status"], read["reply_seq"]) == ("waiting", 2)
+            composer = visitor.shadow("textarea")
+            await composer.fill("Great, I will order now")
+            await composer.press("Enter")
+            conv_id = await agent_take(agent)
+            assert await visitor_texts(node.url, chat.agent_token, conv_id) == [
+                "Great, I will order now"
+            ]
+            await agent.request(
+                {
+                    "type": "message",
+                    "conversation_id": conv_id,
+                    "text": "Thanks!",
+                    "client_msg_id": "t",
+                }
+            )
+            await expect(visitor.shadow(".m.a").filter(has_text="Thanks!")).to_be_visible()
+            await expect(
+                visitor.shadow(".m.a").filter(has_text="Yes — in two days.")
+            ).to_be_visible()
+            await agent_offline(agent)
             # The console shows that the visitor has seen it.
             await cpage.locator("#view-inbox tr", has_text="Do you ship").click()
             await expect(cpage.locator("#inbox-seen")).to_be_visible(timeout=UI_TIMEOUT_MS)

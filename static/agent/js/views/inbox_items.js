@@ -54,7 +54,7 @@ export function mountInboxItems(ctl) {
         'tr',
         {tabindex: '0', class: i.id === openId ? 'selected' : '', dataset: {item: i.id}, onclick: () => openItem(i.id), onkeydown: (e) => e.key === 'Enter' && openItem(i.id)},
         h('td', {text: dateTimeOf(i.created_ts)}),
-        h('td', {text: who(i)}),
+        h('td', {title: i.email || '', text: i.name || i.email || 'Visitor'}),
         h('td', {text: KINDS[i.kind] || i.kind}),
         h('td', {}, h('span', {class: `chip chip-${i.status}`, text: i.status})),
         h('td', {text: i.agent_id ? ctl.agentName(i.agent_id) : ''}),
@@ -109,7 +109,7 @@ export function mountInboxItems(ctl) {
     assign.value = item.agent_id || '';
     assign.addEventListener('change', () => change(item, {agent_id: assign.value || null}));
     const facts = [ctl.state.siteName(item.site_id), item.department, KINDS[item.kind], item.status, item.email].filter(Boolean);
-    reader.replaceChildren(
+    const parts = [
       h('header', {class: 'reader-head'}, h('h2', {text: `${who(item)} · ${dateTimeOf(item.created_ts)}`}), h('div', {class: 'muted small', text: facts.join(' · ')})),
       h(
         'div',
@@ -121,7 +121,8 @@ export function mountInboxItems(ctl) {
       h('ol', {class: 'transcript transcript-read', 'aria-label': 'Thread'}, ...thread.map((m) => messageRow(m, '', item.name || ''))),
       item.reply_seq && item.seen_seq >= item.reply_seq ? h('p', {class: 'muted small', id: 'inbox-seen', text: 'The visitor has seen the answer.'}) : null,
       reply,
-    );
+    ];
+    reader.replaceChildren(...parts.filter(Boolean)); // (replaceChildren would print a null)
   };
 
   form.addEventListener('submit', (e) => {
