@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select
 
 from server.chat.inbox import InboxRecorder
@@ -175,11 +176,13 @@ async def test_an_answer_goes_into_the_closed_chat_and_emits_inbox_reply(db: Dat
 
 async def test_an_unknown_item_is_refused(db: Database) -> None:
     await _seed(db)
-    try:
+    with pytest.raises(KeyError) as refused:
         await follow_up.reply(
-            db, _Hub(), EventBus(), "ib_none", {"id": "x", "display_name": "A"}, "t"
-        )  # type: ignore[arg-type]
-    except KeyError as exc:
-        assert exc.args == ("ib_none",)
-    else:
-        raise AssertionError("an unknown item was answered")
+            db,
+            _Hub(),  # type: ignore[arg-type]
+            EventBus(),
+            "ib_none",
+            {"id": "x", "display_name": "A"},
+            "t",
+        )
+    assert refused.value.args == ("ib_none",)
