@@ -290,6 +290,18 @@ async def test_bad_inbox_requests_get_exact_errors(node) -> None:  # type: ignor
             "no such agent on this site",
             "an item is assigned to an agent: give agent_id",
         ]
+    # Assign to another agent of the site, then to nobody: back to new.
+    (teammate,) = await add_agents(chat, 1, capacity=1)
+    async with api(chat) as client:
+        url = f"/api/v1/inbox/{item['id']}"
+        given = (await client.patch(url, json={"agent_id": teammate["id"]})).json()
+        assert (given["status"], given["agent_id"]) == ("assigned", teammate["id"])
+        assert [i["id"] for i in await items(chat, agent_id=teammate["id"])] == [item["id"]]
+        back = (await client.patch(url, json={"agent_id": None})).json()
+        assert (back["status"], back["agent_id"]) == ("new", None)
+    async with api(chat, teammate["token"]) as client:
+        counts = (await client.get("/api/v1/inbox/counts")).json()
+        assert (counts["open"], counts["mine"]) == (1, 0)
     # An agent of another site sees neither the item nor the site's inbox.
     async with api(other) as client:
         assert (await client.get(f"/api/v1/inbox/{item['id']}")).status_code == 404
