@@ -5,8 +5,9 @@ Three facts make an item, at most one per conversation:
   (kind `offline_message`; the janitor's offline message for a missed chat carries its
   conversation, so that chat is one item);
 - `conversation.missed`: a queued chat nobody took (kind `missed`);
-- `conversation.closed` by the visitor or the system while the visitor's message was the
-  last one — the visitor left before an agent answered (kind `unanswered`).
+- `conversation.closed`, by anyone, while the visitor's message was the last one — the
+  visitor left before an agent answered, or the chat was ended without an answer (kind
+  `unanswered`).
 
 Statuses: new → assigned (an agent took it) → waiting (an agent answered; waiting for
 the visitor) → done; any status may be set again by an agent.
@@ -71,7 +72,7 @@ class InboxRecorder:
             await self._offline_message(data)
         elif kind == "conversation.missed":
             await self._from_conversation(data["conversation_id"], "missed")
-        elif kind == "conversation.closed" and data.get("by") in ("visitor", "system"):
+        elif kind == "conversation.closed":
             await self._from_conversation(data["conversation_id"], "unanswered")
 
     async def _offline_message(self, row: dict[str, Any]) -> None:

@@ -249,8 +249,13 @@ async def test_missed_and_unanswered_chats_are_items_an_agent_can_answer(node) -
         {"type": "message", "conversation_id": conv2["id"], "text": "Done", "client_msg_id": "a3"}
     )
     await visitor.request({"type": "close", "conversation_id": conv2["id"]})
-    await visitor.request({"type": "ping"})
-    assert len(await items(chat)) == 2
+    # The visitor writes last, the agent ends the chat without an answer: unanswered.
+    conv3 = await visitor.request({"type": "chat_start", "text": "Hello again"})
+    await agent.request({"type": "accept", "conversation_id": conv3["id"]})
+    await agent.request({"type": "close", "conversation_id": conv3["id"]})
+    (ended,) = await wait_items(chat, 1, q="hello again")
+    assert (ended["kind"], ended["conversation_id"]) == ("unanswered", conv3["id"])
+    assert len(await items(chat)) == 3
     for client in (agent, visitor, back):
         await client.close()
 
