@@ -23,6 +23,7 @@ from server.api import (
     conversations,
     credential_routes,
     desk,
+    inbox,
     privacy,
     reports,
     rules,
@@ -36,6 +37,7 @@ from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.chat_end import ChatEndListener
+from server.chat.inbox import InboxRecorder
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
@@ -81,6 +83,7 @@ api = merge(
     agents.routes,
     conversations.routes,
     desk.routes,
+    inbox.routes,
     rules.routes,
     backtests.routes,
     wait_prediction.routes,
@@ -215,6 +218,7 @@ def create_app(
         webhook_worker = DeliveryWorker(owned.db, webhook_config, settings.allow_private_targets)
         webhook_listener = WebhookListener(owned.db, webhook_worker)
         webhook_listener.attach(app.state.events)
+        InboxRecorder(owned.db).attach(app.state.events)
         app.state.webhook_listener = webhook_listener
         await webhook_listener.wanted.follow(owned.broker)
         app.state.sites_by_key = site_cache(owned.db)

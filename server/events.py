@@ -34,6 +34,7 @@ KINDS = frozenset(
         "conversion.recorded",
         "visitor.erased",  # {site_id, visitor_id}: the id only (server/api/privacy.py)
         "privacy.request",  # an export or erasure: who, from where (for the audit log)
+        "inbox.reply",  # an agent answered an inbox item (server/hub/follow_up.py)
     }
 )
 

@@ -44,6 +44,7 @@ log = logging.getLogger("beckon.webhooks")
 EVENTS = (
     "conversation.started",
     "conversation.closed",
+    "conversation.missed",
     "message.created",
     "invitation.accepted",
     "offline_message.created",
@@ -77,7 +78,7 @@ async def _event_data(db: Database, kind: str, data: dict[str, Any]) -> dict[str
     """The `data` of the payload: the emitted fields, plus the records they name."""
     out = {k: v for k, v in data.items() if k != "origin"}
     conv_id = data.get("conversation_id")
-    if kind in ("conversation.started", "conversation.closed") and conv_id:
+    if kind in ("conversation.started", "conversation.closed", "conversation.missed") and conv_id:
         conv = await conversations.get(db, conv_id)
         if conv is not None:
             out["conversation"] = conversation_summary(conv)

@@ -38,6 +38,8 @@ B.chat = (opts) => {
   let behaviour = []; // tracking frames waiting for a socket
   let invitation = null;
   let card = null;
+  const followSeq = {}; // conversation id → last follow-up seq shown on this page
+  let followUp = null; // {conversation_id, seq}: an agent's answer shown but not yet seen
 
   const persist = () => saved.set(stored);
   const send = (frame) => s.welcomed && conn.send(frame);
@@ -153,6 +155,19 @@ B.chat = (opts) => {
       invitation = f;
       showInvitation();
     },
+    // An agent answered what the visitor left behind (inbox): on any page, after welcome.
+    follow_up(f) {
+      if (s.conv && s.conv.status !== 'closed') return; // a live chat on screen: shown next time
+      const fresh = f.messages.filter((m) => m.seq > (followSeq[f.conversation_id] || 0));
+      if (!fresh.length) return;
+      followSeq[f.conversation_id] = fresh[fresh.length - 1].seq;
+      list.earlier(fresh);
+      followUp = { conversation_id: f.conversation_id, seq: followSeq[f.conversation_id] };
+      const answers = fresh.filter((m) => m.author && m.author.kind === 'agent');
+      if (!s.open || !B.visible()) view.unread((unread += Math.min(f.unread, answers.length)));
+      if (answers.length) events.emit('message', { text: answers[answers.length - 1].text, author: answers[answers.length - 1].author });
+      markFollowUp();
+    },
     invitation_withdrawn(f) {
       if (invitation && invitation.invitation_id === f.invitation_id) hideInvitation();
     },
@@ -259,6 +274,12 @@ B.chat = (opts) => {
     if (send({ type: 'read', conversation_id: s.conv.id, seq: maxSeq })) readSent = maxSeq;
   };
 
+  /** The follow-up answer on screen has been seen: only while the window is open and visible. */
+  const markFollowUp = () => {
+    if (!followUp || !s.open || !B.visible()) return;
+    if (send({ type: 'follow_up_read', conversation_id: followUp.conversation_id, seq: followUp.seq })) followUp = null;
+  };
+
   // Open across reloads and navigations in this tab, so a chat in progress stays in view.
   const openStore = B.store('sessionStorage', 'beckon:' + site + ':open');
   const open = (on, restoring) => {
@@ -271,11 +292,13 @@ B.chat = (opts) => {
       unread = 0;
       view.unread(0);
       markRead();
+      markFollowUp();
     }
     events.emit(on ? 'open' : 'close');
   };
   document.addEventListener('visibilitychange', () => {
     markRead();
+    markFollowUp();
     if (B.visible()) showInvitation();
   });
 

@@ -26,6 +26,7 @@ ADMIN = frozenset({"admin"})
 EventKind = Literal[
     "conversation.started",
     "conversation.closed",
+    "conversation.missed",
     "message.created",
     "invitation.accepted",
     "offline_message.created",

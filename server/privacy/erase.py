@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.ids import new_id
@@ -24,6 +24,7 @@ from server.privacy import records
 from server.store.tables import (
     conversations,
     conversions,
+    inbox_items,
     invitations,
     messages,
     offline_messages,
@@ -90,6 +91,14 @@ async def erase(conn: AsyncConnection, found: records.Found, now: int) -> Erased
         update(surveys)
         .where(surveys.c.conversation_id.in_(cids), surveys.c.comment.is_not(None))
         .values(comment=None),
+    )
+    # Inbox items copy the visitor's name, email and words (server/chat/inbox.py).
+    await run(
+        "inbox_items",
+        delete(inbox_items).where(
+            inbox_items.c.site_id == found.site_id,
+            or_(inbox_items.c.visitor_id.in_(vids), inbox_items.c.conversation_id.in_(cids)),
+        ),
     )
     await run("offline_messages", delete(offline_messages).where(records.offline_filter(found)))
     await run(

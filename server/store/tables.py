@@ -375,3 +375,30 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Index(None, "delivery_id"),
 )
+
+# The inbox (server/chat/inbox.py): offline messages, missed chats and chats the visitor
+# left unanswered, each with a status and an agent; seen_seq: the visitor has read the
+# agents' follow-up replies up to this seq.
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),  # offline_message, missed, unanswered
+    Column("status", String(16), nullable=False),  # new, assigned, waiting, done
+    Column("conversation_id", String(32), nullable=True),
+    Column("offline_message_id", String(32), nullable=True),
+    Column("visitor_id", String(32), nullable=True),
+    Column("department", String(64), nullable=True),
+    Column("agent_id", String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("name", String(200), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("text", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+    Column("reply_seq", Integer, nullable=True),
+    Column("seen_seq", Integer, nullable=False, server_default=text("0")),
+    Index(None, "site_id", "status", "created_ts"),
+    Index(None, "visitor_id"),
+    Index(None, "conversation_id", unique=True),
+)

@@ -195,6 +195,14 @@ class VisitorRead(Frame):
     seq: Seq
 
 
+class VisitorFollowUpRead(Frame):
+    """The visitor has seen an agent's follow-up answer up to `seq` (server/hub/follow_up.py)."""
+
+    type: Literal["follow_up_read"] = "follow_up_read"
+    conversation_id: Id
+    seq: Seq
+
+
 class VisitorResume(Frame):
     """The server replays `message`s with seq > after_seq."""
 
@@ -266,6 +274,7 @@ VisitorFrame = (
     | VisitorMessage
     | VisitorTyping
     | VisitorRead
+    | VisitorFollowUpRead
     | VisitorResume
     | VisitorInvitationShown
     | VisitorInvitationAccept

@@ -29,7 +29,21 @@ B.messageList = (scroller) => {
     return box;
   };
 
+  const render = (frame) => {
+    const kind = frame.author && frame.author.kind;
+    if (kind === 'system') return B.el('div', { class: 'sys', dir: 'auto', text: frame.text });
+    if (kind === 'visitor') return row('v', frame.text, null, time(frame.ts));
+    return row('a', frame.text, (frame.author && frame.author.name) || B.t('agent'), null);
+  };
+
   return {
+    /** Messages of a chat that is over (an agent's follow-up answer and what it answers),
+     * appended as they come: outside the seq order of the chat on screen. */
+    earlier(frames) {
+      const was = atBottom();
+      for (const frame of frames) list.append(render(frame));
+      keepBottom(was);
+    },
     /** A stored message frame. Returns false if that seq is already shown. */
     add(frame) {
       if (bySeq.has(frame.seq)) return false;
@@ -39,10 +53,7 @@ B.messageList = (scroller) => {
         pending.delete(frame.client_msg_id);
       }
       const kind = frame.author && frame.author.kind;
-      let node;
-      if (kind === 'system') node = B.el('div', { class: 'sys', dir: 'auto', text: frame.text });
-      else if (kind === 'visitor') node = row('v', frame.text, null, time(frame.ts));
-      else node = row('a', frame.text, (frame.author && frame.author.name) || B.t('agent'), null);
+      const node = render(frame);
       node.dataset.seq = frame.seq;
       // Insert before the first shown message with a higher seq: replays may arrive late.
       let next = null;

@@ -15,6 +15,7 @@ from server.chat.visitor_bounds import OverBound, VisitorBounds
 from server.hub.dispatch import visitors_channel
 from server.hub.hub import visitor_channel
 from server.hub.socket_loop import Refused, receive_text
+from server.hub.visitor import follow_up
 from server.ids import new_id, now_ms
 from server.privacy import live
 from server.store import conversations as conv_queries
@@ -170,6 +171,8 @@ async def on_hello(session: VisitorSession, hello: Any) -> None:
             open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
     await _welcome(session, hello, open_conv, now)
     await _resume(session, hello, open_conv)
+    if not is_new:  # an agent's answer to what the visitor left behind, shown on return
+        await follow_up.announce(session)
     await session.proactive.attach(visitor_id, site)
     await session.proactive.event(
         site,

@@ -17,7 +17,7 @@ from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, conv_channel
 from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
-from server.hub.visitor import behaviour, chat, feedback, invitations
+from server.hub.visitor import behaviour, chat, feedback, follow_up, invitations
 from server.privacy import live
 from server.services import Services
 from server.store import users as user_queries
@@ -32,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
     **chat.HANDLERS,
     **behaviour.HANDLERS,
     **feedback.HANDLERS,
+    **follow_up.HANDLERS,
     **invitations.HANDLERS,
 }
 
@@ -146,7 +147,7 @@ class VisitorSession:
             self.conn.send(payload)
             if not payload["online"]:
                 self.conn.spawn(invitations.withdraw_paced(self))
-        elif kind in ("invitation", "invitation_withdrawn"):
+        elif kind in ("invitation", "invitation_withdrawn", "follow_up"):
             self.conn.send(payload)
         elif kind == "server_event":
             self.conn.spawn(behaviour.server_event(self, payload))

@@ -18,6 +18,7 @@ import {mountChat} from './views/chat.js';
 import {mountContext} from './views/context.js';
 import {mountVisitors} from './views/visitors.js';
 import {mountHistory} from './views/history.js';
+import {mountInboxItems} from './views/inbox_items.js';
 import {mountKeys} from './keys.js';
 
 const CHAT_ROLES = new Set(['admin', 'agent']);
@@ -70,6 +71,7 @@ class Console {
     mountContext(this);
     this.visitorsUi = mountVisitors(this);
     this.historyUi = mountHistory(this);
+    this.inboxUi = mountInboxItems(this);
     mountKeys(this);
     this._mountTopbar();
     this.notifier.unlockOnGesture();
@@ -468,10 +470,10 @@ class Console {
     // `#visitors?site=…&q=…`: the part after `?` is the visitor view's query (deep link).
     const [path, search = ''] = hash.split('?');
     const [view, arg] = path.split('/');
-    const next = ['chats', 'visitors', 'history'].includes(view) ? view : 'chats';
+    const next = ['chats', 'inbox', 'visitors', 'history'].includes(view) ? view : 'chats';
     if (this.view === 'visitors' && next !== 'visitors') this.visitorsUi.hide();
     this.view = next;
-    for (const name of ['chats', 'visitors', 'history']) {
+    for (const name of ['chats', 'inbox', 'visitors', 'history']) {
       $(`view-${name}`).hidden = name !== next;
       const tab = $(`nav-${name}`);
       tab.classList.toggle('active', name === next);
@@ -480,6 +482,7 @@ class Console {
     }
     if (next === 'visitors') this.visitorsUi.show(search);
     if (next === 'history') this.historyUi.show(arg ? decodeURIComponent(arg) : null);
+    if (next === 'inbox') this.inboxUi.show();
     if (next === 'chats') this.markSeen(this.state.activeId);
   }
 

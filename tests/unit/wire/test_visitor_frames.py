@@ -14,6 +14,7 @@ from server.wire.frames import (
     VisitorCart,
     VisitorChatStart,
     VisitorClose,
+    VisitorFollowUpRead,
     VisitorHello,
     VisitorInvitationAccept,
     VisitorInvitationDismiss,
@@ -247,6 +248,11 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
         {"type": "read", "conversation_id": "cv_1", "seq": 0},
         VisitorRead,
         {"ref": None, "type": "read", "conversation_id": "cv_1", "seq": 0},
+    ),
+    (
+        {"type": "follow_up_read", "conversation_id": "cv_1", "seq": 3},
+        VisitorFollowUpRead,
+        {"ref": None, "type": "follow_up_read", "conversation_id": "cv_1", "seq": 3},
     ),
     (
         {"type": "resume", "conversation_id": "cv_1", "after_seq": 41},
