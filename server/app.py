@@ -50,6 +50,7 @@ from server.hub.loads import reconcile_loads
 from server.hub.socket_loop import closing_when_unavailable
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
+from server.mail.lifecycle import MailNode
 from server.metrics_sampler import MetricsSampler
 from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
@@ -193,6 +194,8 @@ def create_app(
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
+        app.state.mail = MailNode(owned, app.state.events)
+        app.state.mail.start()
         device.warm_up()
         lag = LoopLagMonitor(owned.metrics.event_loop_lag.observe)
         lag.start()
@@ -221,6 +224,7 @@ def create_app(
                 )
             await app.state.address_limits.close()
             await webhook_worker.close()
+            await app.state.mail.close(settings.shutdown_timeout_s / 4)
             await owned.close()
 
     routes: list[BaseRoute] = [
