@@ -23,6 +23,7 @@ from server.api import (
     conversations,
     credential_routes,
     desk,
+    mail_routes,
     reports,
     rules,
     site_events,
@@ -80,6 +81,7 @@ api = merge(
     site_events.routes,
     reports.routes,
     webhooks.routes,
+    mail_routes.routes,
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.broker.base import Broker
+from server.chat import visitor_state
 from server.chat.proactive import online_group
 from server.ids import new_id, now_ms
 from server.mail import addresses
@@ -89,6 +90,9 @@ class MailOut:
         if context is None:
             return "not_found"
         conv, visitor, site, lang, recipient = context
+        # The live state knows the language before the visit log's batch is written.
+        live = (await visitor_state.load(self.broker, visitor["id"])).facts.lang_tag
+        lang = live or lang
         history = await self._history(conversation_id, lang)
         text, agent = "", ""
         if kind == "reply":
