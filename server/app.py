@@ -31,6 +31,7 @@ from server.api import (
     visitors,
     webhooks,
 )
+from server.api.mail_inbound import mail_inbound_routes
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
@@ -232,6 +233,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
+        *mail_inbound_routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(browser or installed_browser_files()),
     ]

@@ -211,6 +211,12 @@ class Settings:
         "emails of one site per hour; past it an email is not written (logged)",
         as_int(1, 1_000_000),
     )
+    mail_inbound_secret: str = setting(
+        "",
+        "BECKON_MAIL_INBOUND_SECRET",
+        "key that signs posts to /api/v1/mail/inbound; empty: derived from BECKON_SECRET_KEY",
+        as_str,
+    )
     mail_max_bytes: int = setting(
         10 * 1024 * 1024,
         "BECKON_MAIL_MAX_BYTES",

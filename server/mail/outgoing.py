@@ -86,7 +86,7 @@ class MailOut:
             return "disabled"
         now = now_ms()
         async with self.db.read() as conn:
-            context = await _context(conn, conversation_id)
+            context = await conversation_context(conn, conversation_id)
         if context is None:
             return "not_found"
         conv, visitor, site, lang, recipient = context
@@ -178,7 +178,7 @@ async def _one(conn: Any, table: Any, row_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-async def _context(conn: Any, conversation_id: str) -> tuple[Any, ...] | None:
+async def conversation_context(conn: Any, conversation_id: str) -> tuple[Any, ...] | None:
     """(conversation, visitor, site, language, stored address) or None."""
     conv = await _one(conn, conversations, conversation_id)
     if conv is None:
