@@ -265,3 +265,26 @@ async def test_a_permanent_refusal_fails_without_retry(tmp_path: Path) -> None:
     finally:
         await process.stop()
         sink.stop()
+
+
+async def test_the_visitor_asks_for_the_transcript(chat: ChatSite, sink: SmtpSink) -> None:
+    before = len(sink.received)
+    who = identity(chat, "u-6", "lia@example.com", "Lia")
+    visitor, agent, cid, _ = await active_chat(chat, who, "hr", "Bok")
+    await say(agent, cid, "Bok Lia", "h1")
+    queued = await visitor.request({"type": "transcript_request", "conversation_id": cid})
+    assert queued == {"type": "transcript_queued", "conversation_id": cid, "ref": queued["ref"]}
+    got = (await sink.wait_for(before + 1))[before]
+    assert got.rcpt_tos == ["lia@example.com"]
+    assert got.message["Subject"] == "Zapis vašeg razgovora sa Shop"
+    other, _ = await chat.visitor()  # not this visitor's conversation
+    refused = await other.request({"type": "transcript_request", "conversation_id": cid})
+    assert (refused["type"], refused["code"]) == ("error", "not_found")
+    conv = await other.request({"type": "chat_start", "text": "hi"})
+    no_email = await other.request({"type": "transcript_request", "conversation_id": conv["id"]})
+    assert (no_email["code"], no_email["message"]) == (
+        "conflict",
+        "no email address is known for this visitor",
+    )
+    for client in (visitor, agent, other):
+        await client.close()

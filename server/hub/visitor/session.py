@@ -17,7 +17,7 @@ from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, conv_channel
 from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
-from server.hub.visitor import behaviour, chat, feedback, invitations
+from server.hub.visitor import behaviour, chat, feedback, invitations, transcript
 from server.services import Services
 from server.store import users as user_queries
 
@@ -29,6 +29,7 @@ HANDLERS: dict[str, Handler] = {
     **behaviour.HANDLERS,
     **feedback.HANDLERS,
     **invitations.HANDLERS,
+    **transcript.HANDLERS,
 }
 
 
