@@ -57,6 +57,7 @@ from server.wire.visitor_frames import (
     VisitorResume,
     VisitorSurvey,
     VisitorTrack,
+    VisitorTranscriptRequest,
     VisitorTyping,
 )
 
@@ -100,6 +101,7 @@ __all__ = [
     "VisitorResume",
     "VisitorSurvey",
     "VisitorTrack",
+    "VisitorTranscriptRequest",
     "VisitorTyping",
     "explain_validation_error",
     "parse_agent_frame",
