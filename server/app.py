@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 
 from invitations import device
 from server.api import (
+    account_routes,
     agents,
     auth_routes,
     backtests,
@@ -83,6 +84,7 @@ api = merge(
     reports.routes,
     webhooks.routes,
     mail_routes.routes,
+    account_routes.routes,
 )
 
 

@@ -46,4 +46,11 @@ async def inbound_mail(request: Request) -> Response:
 
 
 def mail_inbound_routes() -> list[Route]:
-    return [Route(PATH, inbound_mail, methods=["POST"])]
+    """The inbound endpoint, and the page account-email links open."""
+    from server.mail.account import PASSWORD_PAGE
+    from server.mail.password_page import password_page
+
+    return [
+        Route(PATH, inbound_mail, methods=["POST"]),
+        Route(PASSWORD_PAGE, password_page, methods=["GET"]),
+    ]

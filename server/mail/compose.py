@@ -151,3 +151,55 @@ def build(letter: Letter) -> EmailMessage:
     msg.add_alternative(_html_part(letter, w), subtype="html")
     msg["Content-Language"] = language(letter.lang)  # after: set_content clears Content-*
     return msg
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLetter:
+    """An account email: `kind` "invite" or "reset", with its single-use `link`."""
+
+    kind: str
+    lang: str
+    product: str  # the name shown as sender and in the text, e.g. "Beckon"
+    inviter: str  # who invited (invite only)
+    sender: str
+    recipient: str
+    recipient_name: str | None
+    link: str
+    hours: int
+    message_id: str
+    date_ms: int
+
+
+def build_account(letter: AccountLetter) -> EmailMessage:
+    """The invite or reset email (text + HTML). Raises BadAddress for a bad recipient."""
+    w = words(letter.lang)
+    product = addresses.display_name(letter.product) or "Beckon"
+    inviter = addresses.display_name(letter.inviter) or product
+
+    def fill(template: str, escape: bool) -> str:
+        site, agent = (html.escape(product), html.escape(inviter)) if escape else (product, inviter)
+        out = template.replace("{site}", site).replace("{agent}", agent)
+        return out.replace("{hours}", str(letter.hours))
+
+    intro, hint = w[f"{letter.kind}_intro"], w["link_hint"]
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = Address(display_name=product, addr_spec=letter.sender)
+    msg["To"] = Address(
+        display_name=addresses.display_name(letter.recipient_name),
+        addr_spec=addresses.recipient(letter.recipient),
+    )
+    msg["Subject"] = fill(w[f"{letter.kind}_subject"], False)
+    msg["Date"] = format_datetime(datetime.fromtimestamp(letter.date_ms / 1000, UTC))
+    msg["Message-ID"] = letter.message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(f"{fill(intro, False)}\n\n{letter.link}\n\n{fill(hint, False)}\n")
+    link = html.escape(letter.link, quote=True)
+    msg.add_alternative(
+        f'<!doctype html><html lang="{language(letter.lang)}"><head><meta charset="utf-8">'
+        f'</head><body style="font-family:sans-serif"><p>{fill(intro, True)}</p>'
+        f'<p><a href="{link}">{link}</a></p><p style="color:#666">{fill(hint, True)}</p>'
+        "</body></html>\n",
+        subtype="html",
+    )
+    msg["Content-Language"] = language(letter.lang)
+    return msg

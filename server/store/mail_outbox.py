@@ -27,13 +27,15 @@ async def enqueue(conn: AsyncConnection, row: dict[str, Any]) -> None:
     )
 
 
-async def count_since(conn: AsyncConnection, since_ts: int, **where: str) -> int:
-    """Emails written since `since_ts` for one visitor_id / site_id / recipient."""
+async def count_since(conn: AsyncConnection, since_ts: int, **where: str | None) -> int:
+    """Emails written since `since_ts` for one visitor_id / site_id / recipient (a
+    None site_id: account emails)."""
     query = (
         select(func.count()).select_from(mail_outbox).where(mail_outbox.c.created_ts >= since_ts)
     )
     for column, value in where.items():
-        query = query.where(mail_outbox.c[column] == value)
+        column_ = mail_outbox.c[column]
+        query = query.where(column_.is_(None) if value is None else column_ == value)
     return int((await conn.execute(query)).scalar() or 0)
 
 

@@ -34,3 +34,17 @@ mail_outbox = Table(
     Index(None, "site_id", "created_ts"),
     Index(None, "conversation_id", "created_ts"),
 )
+
+# Links sent by account emails (invite a teammate, forgot password): only the SHA-256
+# of the token is kept; `used_ts` makes a link single-use.
+account_tokens = Table(
+    "account_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),  # hex SHA-256 of the token
+    Column("user_id", String(32), nullable=False),
+    Column("purpose", String(16), nullable=False),  # invite, reset
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+    Column("used_ts", BigInteger, nullable=True),
+    Index(None, "user_id", "created_ts"),
+)

@@ -1,4 +1,5 @@
-"""The mail outbox: every email Beckon sends, durable until sent (docs/mail.md).
+"""The mail outbox (every email Beckon sends, durable until sent) and the single-use
+links of account emails (docs/mail.md).
 
 Revision ID: 0009
 Revises: 0008
@@ -40,7 +41,20 @@ def upgrade() -> None:
         ("conversation_id", "created_ts"),
     ):
         op.create_index(f"ix_mail_outbox_{'_'.join(columns)}", "mail_outbox", list(columns))
+    op.create_table(
+        "account_tokens",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("user_id", sa.String(32), nullable=False),
+        sa.Column("purpose", sa.String(16), nullable=False),
+        sa.Column("created_ts", sa.BigInteger, nullable=False),
+        sa.Column("expires_ts", sa.BigInteger, nullable=False),
+        sa.Column("used_ts", sa.BigInteger, nullable=True),
+    )
+    op.create_index(
+        "ix_account_tokens_user_id_created_ts", "account_tokens", ["user_id", "created_ts"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("account_tokens")
     op.drop_table("mail_outbox")
