@@ -14,6 +14,9 @@ from server.api.auth_models import Password
 from server.api.models import Department, Email, Name, Role, Strict
 from server.api.router import PUBLIC, ApiRouter, Context
 from server.api.users_view import user_out
+from server.chat import quotas
+from server.chat.quotas import Quota
+from server.client_address import scope_client_ip
 from server.errors import ApiError
 from server.hub.access_events import publish_revoke
 from server.ids import now_ms
@@ -31,6 +34,7 @@ Lang = Literal["en", "hr", "sl", "sr", "de", "it", "fr", "es"]
 assert set(Lang.__args__) == set(LANGUAGES)  # type: ignore[attr-defined]
 FORGOT_ANSWER = {"status": "if this address has an account, a link is on its way"}
 BAD_LINK = "this link is invalid, used or expired"
+FORGOT_PER_ADDRESS = Quota("forgot_password", 10, 3600)  # requests per client address an hour
 
 
 class AgentInvite(Strict):
@@ -90,6 +94,10 @@ async def forgot_password(ctx: Context) -> dict[str, Any]:
     """Email a password link to the address if it has an account; the answer is the
     same whether it does or not (and whether the rate limit held it back)."""
     body: Forgot = ctx.body
+    address = scope_client_ip(ctx.request.scope, ctx.services.settings.trusted_proxies)
+    # Per client address, whatever the email: says nothing about any account.
+    if not await quotas.take(ctx.services.broker, FORGOT_PER_ADDRESS, "ip", address):
+        raise ApiError("rate_limited", "too many password requests from this address; try later")
     async with ctx.services.db.read() as conn:
         user = await user_queries.get_user_by_email(conn, body.email.lower())
     if user is not None and user["active"]:
