@@ -71,7 +71,7 @@ async def mail_in(node: BeckonProcess) -> AsyncIterator[int]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chat(node: BeckonProcess) -> ChatSite:
-    return await make_chat_site(node)
+    return await make_chat_site(node, capacity=20)
 
 
 def reply(to: str, sender: str, body: str, in_reply_to: str = "") -> EmailMessage:
@@ -182,3 +182,31 @@ async def test_the_signed_http_endpoint(
     got = await agent.expect(lambda f: f["type"] == "message" and f["seq"] == 3)
     assert got["text"] == "Posted by a provider"
     await agent.close()
+
+
+async def test_mail_in_asks_the_sender_to_retry_when_the_server_is_down(
+    node: BeckonProcess, chat: ChatSite, sink: SmtpSink
+) -> None:
+    agent, _, sent = await emailed_chat(chat, sink, "in-4", "kim@example.com")
+    reply_to = sent["Reply-To"].addresses[0].addr_spec
+    port, down = free_port(), free_port()  # nothing listens on `down`
+    args = ["mail-in", "--port", str(port), "--forward-to", f"http://127.0.0.1:{down}"]
+    proc = await asyncio.create_subprocess_exec(
+        *BECKON, *args, env=node.env, cwd=node.cwd, stdout=asyncio.subprocess.DEVNULL
+    )
+
+    async def listening() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        await wait_until(listening, bool, 20, "mail-in listening")
+        with pytest.raises(aiosmtplib.SMTPDataError) as later:
+            await aiosmtplib.send(
+                reply(reply_to, "kim@example.com", "hello"), hostname="127.0.0.1", port=port
+            )
+        assert (later.value.code, later.value.message) == (451, "4.3.0 try again later")
+    finally:
+        proc.terminate()
+        await proc.wait()
+        await agent.close()

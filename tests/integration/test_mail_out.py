@@ -58,7 +58,7 @@ async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chat(node: BeckonProcess) -> ChatSite:
-    return await make_chat_site(node)
+    return await make_chat_site(node, capacity=20)
 
 
 def identity(chat: ChatSite, user: str, email: str, name: str) -> dict[str, str]:
@@ -91,7 +91,8 @@ async def active_chat(
     visitor, welcome = await chat.visitor(identity=who, lang=lang)
     conv = await visitor.request({"type": "chat_start", "text": text})
     agent, _ = await chat.agent_socket()
-    await agent.request({"type": "accept", "conversation_id": conv["id"]})
+    accepted = await agent.request({"type": "accept", "conversation_id": conv["id"]})
+    assert accepted["status"] == "active", accepted
     return visitor, agent, conv["id"], welcome["visitor_id"]
 
 
