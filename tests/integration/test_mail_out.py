@@ -187,11 +187,11 @@ def outbox_rows(directory: Path) -> list[tuple[str, int, str | None]]:
         return db.execute("SELECT status, attempts, last_error FROM mail_outbox").fetchall()
 
 
-async def test_rate_limit_per_visitor(tmp_path: Path) -> None:
+async def test_rate_limits_per_visitor_and_per_site(tmp_path: Path) -> None:
     sink = SmtpSink()
     sink.start()
-    env = {**subprocess_env(tmp_path), **mail_env(sink, BECKON_MAIL_VISITOR_PER_HOUR="2")}
-    process = BeckonProcess(env, tmp_path)
+    limits = {"BECKON_MAIL_VISITOR_PER_HOUR": "2", "BECKON_MAIL_SITE_PER_HOUR": "3"}
+    process = BeckonProcess({**subprocess_env(tmp_path), **mail_env(sink, **limits)}, tmp_path)
     await process.create_admin()
     await process.start()
     try:
@@ -204,11 +204,31 @@ async def test_rate_limit_per_visitor(tmp_path: Path) -> None:
         async with api(chat) as client:
             refused = await client.post(f"/api/v1/conversations/{cid}/transcript")
         assert refused.status_code == 429
-        assert refused.json()["error"]["code"] == "rate_limited"
+        assert refused.json()["error"] == {
+            "code": "rate_limited",
+            "message": "too many emails to this visitor or site; try later",
+        }
         got = await sink.wait_for(2)
-        assert ["reply 0" in got[0].part("plain"), "reply 1" in got[1].part("plain")] == [1, 1]
+        assert ["reply 0" in got[0].part("plain"), "reply 1" in got[1].part("plain")] == [
+            True,
+            True,
+        ]
         assert len(outbox_rows(tmp_path)) == 2  # the 3rd and 4th were never written
+        # Another visitor of the site: one more email, then the site's 3 an hour are used.
+        who = identity(chat, "u-3b", "zoe@example.com", "Zoe")
+        visitor, second, cid, vid = await active_chat(chat, who)
+        await gone(chat, visitor, vid)
+        await say(second, cid, "for zoe", "z1")
+        await sink.wait_for(3)
+        async with api(chat) as client:
+            refused = await client.post(f"/api/v1/conversations/{cid}/transcript")
+        assert refused.status_code == 429
+        assert len(outbox_rows(tmp_path)) == 3
+        assert [r.rcpt_tos for r in sink.received] == [["max@example.com"]] * 2 + [
+            ["zoe@example.com"]
+        ]
         await agent.close()
+        await second.close()
     finally:
         await process.stop()
         sink.stop()
