@@ -199,6 +199,12 @@ class Settings:
     mail_dkim_selector: str = setting(
         "beckon", "BECKON_MAIL_DKIM_SELECTOR", "DKIM selector (s=) of that key", as_str
     )
+    mail_grace_s: int = setting(
+        60,
+        "BECKON_MAIL_GRACE_S",
+        "an agent's message is emailed only if the visitor is still away this many seconds later",
+        as_int(0, 86_400),
+    )
     mail_visitor_per_hour: int = setting(
         10,
         "BECKON_MAIL_VISITOR_PER_HOUR",

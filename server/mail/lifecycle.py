@@ -21,7 +21,8 @@ class MailNode:
         settings = services.settings
         self.worker: MailWorker | None = None
         if settings.smtp_url:
-            self.worker = MailWorker(services.db, MailConfig.from_settings(settings))
+            config = MailConfig.from_settings(settings)
+            self.worker = MailWorker(services.db, config, services.broker)
         wake = self.worker.wake if self.worker else (lambda: None)
         self.out = MailOut(services.db, services.broker, settings, wake)
         if self.worker is not None:

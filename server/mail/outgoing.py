@@ -10,6 +10,9 @@ hold for every email written here:
 - at most BECKON_MAIL_VISITOR_PER_HOUR emails per visitor and BECKON_MAIL_SITE_PER_HOUR
   per site are written (counted in the outbox itself, so across nodes); past either
   the email is not written and the refusal is logged;
+- an agent's message in a live chat is emailed only if the visitor is still away
+  BECKON_MAIL_GRACE_S later (checked by the worker when it falls due): moving to the
+  next page closes the socket for a moment, and that is not leaving;
 - the message is built once, with its exact bytes stored: a retry sends the same
   Message-ID, so a receiver sees one email even if a send is repeated.
 """
@@ -66,7 +69,12 @@ class MailOut:
             conv = await _one(conn, conversations, data["conversation_id"])
         if conv is None or conv["visitor_id"] in online:
             return
-        result = await self.queue_reply(data["conversation_id"], message["id"])
+        result = await self._queue(
+            "reply",
+            data["conversation_id"],
+            message["id"],
+            delay_ms=self.settings.mail_grace_s * 1000,  # a page change is not leaving
+        )
         log.info("agent message %s to a gone visitor: %s", message["id"], result)
 
     # -- what others call -------------------------------------------------------------
@@ -81,7 +89,10 @@ class MailOut:
         """Email the whole conversation to its visitor; same answers as `queue_reply`."""
         return await self._queue("transcript", conversation_id, None)
 
-    async def _queue(self, kind: str, conversation_id: str, message_id: str | None) -> str:
+    async def _queue(
+        self, kind: str, conversation_id: str, message_id: str | None, delay_ms: int | None = None
+    ) -> str:
+        """`delay_ms` set: due that much later, and skipped if the visitor is back."""
         if not self.enabled:
             return "disabled"
         now = now_ms()
@@ -153,6 +164,8 @@ class MailOut:
                     "message_id": message_ref,
                     "body": body,
                     "created_ts": now,
+                    "unless_online": delay_ms is not None,
+                    "next_attempt_ts": now + (delay_ms or 0),
                 },
             )
         self._wake()

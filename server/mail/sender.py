@@ -23,6 +23,8 @@ from typing import Any
 
 import aiosmtplib
 
+from server.broker.base import Broker
+from server.chat.proactive import online_group
 from server.ids import now_ms
 from server.mail.addresses import domain_of
 from server.mail.smtp_url import SmtpTarget, parse_smtp_url
@@ -118,8 +120,9 @@ class MailWorker:
 
     BATCH = 20
 
-    def __init__(self, db: Database, config: MailConfig) -> None:
+    def __init__(self, db: Database, config: MailConfig, broker: Broker) -> None:
         self.db = db
+        self.broker = broker
         self.config = config
         self.node = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = asyncio.Event()
@@ -228,7 +231,26 @@ class MailWorker:
                 raise Permanent(f"SMTP {exc.code}: {exc.message}") from None
             raise
 
+    async def _back(self, row: dict[str, Any]) -> bool:
+        """An email held for a visitor who might come back: are they back (online)?"""
+        if not row["unless_online"] or not row["visitor_id"] or not row["site_id"]:
+            return False
+        online = await self.broker.presence_members(online_group(row["site_id"]))
+        return row["visitor_id"] in online
+
     async def _deliver(self, row: dict[str, Any]) -> None:
+        if await self._back(row):
+            async with self.db.write() as conn:
+                await mail_outbox.finish(
+                    conn,
+                    row["id"],
+                    self.node,
+                    now=now_ms(),
+                    outcome=mail_outbox.SKIPPED,
+                    error="the visitor came back before it was due",
+                    next_attempt_ts=None,
+                )
+            return
         error: str | None = None
         permanent = False
         try:

@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.mail_tables import mail_outbox
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 
 
 async def enqueue(conn: AsyncConnection, row: dict[str, Any]) -> None:
     """Add one email (id, site_id, conversation_id, visitor_id, kind, recipient,
-    message_id, body, created_ts); due at once."""
+    message_id, body, created_ts; optional unless_online, next_attempt_ts — else due
+    at once)."""
     await conn.execute(
         insert(mail_outbox).values(
-            **row, status=PENDING, attempts=0, next_attempt_ts=row["created_ts"]
+            **{"next_attempt_ts": row["created_ts"], **row}, status=PENDING, attempts=0
         )
     )
 
@@ -100,7 +101,8 @@ async def finish(
     error: str | None,
     next_attempt_ts: int | None,
 ) -> bool:
-    """Record an attempt (SENT, FAILED, or PENDING again); False when the lease was lost."""
+    """Record an attempt (SENT, FAILED, SKIPPED, or PENDING again); False when the lease
+    was lost."""
     values: dict[str, Any] = {
         "status": outcome,
         "attempts": mail_outbox.c.attempts + 1,

@@ -6,7 +6,7 @@ whichever node claims it first — the same lease scheme as `webhook_outbox`.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, text
 
 from server.store.tables import metadata
 
@@ -21,6 +21,8 @@ mail_outbox = Table(
     Column("recipient", String(254), nullable=False),
     Column("message_id", String(300), nullable=False),
     Column("body", Text, nullable=False),  # the RFC 5322 message, before DKIM
+    # Sent only if the visitor is still away when it falls due (else status "skipped").
+    Column("unless_online", Boolean, nullable=False, server_default=text("false")),
     Column("status", String(16), nullable=False),  # pending, sent, failed
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_ts", BigInteger, nullable=False),

@@ -32,6 +32,7 @@ def mail_env(sink: SmtpSink, **extra: str) -> dict[str, str]:
         "BECKON_MAIL_FROM": "help@shop.test",
         "BECKON_MAIL_POLL_S": "0.1",
         "BECKON_MAIL_RETRY_BASE_S": "0.3",
+        "BECKON_MAIL_GRACE_S": "0",
         **extra,
     }
 
@@ -309,3 +310,37 @@ async def test_the_visitor_asks_for_the_transcript(chat: ChatSite, sink: SmtpSin
     )
     for client in (visitor, agent, other):
         await client.close()
+
+
+async def test_a_visitor_back_within_the_grace_period_gets_no_email(tmp_path: Path) -> None:
+    sink = SmtpSink()
+    sink.start()
+    env = {**subprocess_env(tmp_path), **mail_env(sink, BECKON_MAIL_GRACE_S="2")}
+    process = BeckonProcess(env, tmp_path)
+    await process.create_admin()
+    await process.start()
+    try:
+        chat = await make_chat_site(process)
+        who = identity(chat, "u-7", "sam@example.com", "Sam")
+        visitor, welcome = await chat.visitor(identity=who)
+        conv = await visitor.request({"type": "chat_start", "text": "hi"})
+        agent, _ = await chat.agent_socket()
+        await agent.request({"type": "accept", "conversation_id": conv["id"]})
+        await gone(chat, visitor, welcome["visitor_id"])  # the next page is loading
+        await say(agent, conv["id"], "while you were away", "g1")
+        back, _ = await chat.visitor(identity=who, visitor_token=welcome["visitor_token"])
+
+        async def rows() -> list[tuple[str, int, str | None]]:
+            return outbox_rows(tmp_path)
+
+        done = await wait_until(rows, lambda r: bool(r) and r[0][0] != "pending", 15, "due")
+        assert done == [("skipped", 1, "the visitor came back before it was due")]
+        await gone(chat, back, welcome["visitor_id"])  # now really gone
+        await say(agent, conv["id"], "are you still there?", "g2")
+        got = await sink.wait_for(1)
+        assert "are you still there?" in got[0].part("plain")
+        assert len(sink.received) == 1
+        await agent.close()
+    finally:
+        await process.stop()
+        sink.stop()

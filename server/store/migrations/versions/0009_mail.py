@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(254), nullable=False),
         sa.Column("message_id", sa.String(300), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
+        sa.Column("unless_online", sa.Boolean, nullable=False, server_default=sa.text("false")),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_attempt_ts", sa.BigInteger, nullable=False),
