@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 
 from invitations import device
 from server.api import (
+    account_routes,
     agents,
     auth_routes,
     backtests,
@@ -24,6 +25,7 @@ from server.api import (
     credential_routes,
     desk,
     inbox,
+    mail_routes,
     privacy,
     reports,
     rules,
@@ -33,6 +35,7 @@ from server.api import (
     wait_prediction,
     webhooks,
 )
+from server.api.mail_inbound import mail_inbound_routes
 from server.api.router import merge
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
@@ -58,6 +61,7 @@ from server.hub.visitor_mirror import VisitorMirrors
 from server.hub.visitor_views import VisitorViews
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
+from server.mail.lifecycle import MailNode
 from server.metrics_sampler import MetricsSampler
 from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
@@ -92,6 +96,8 @@ api = merge(
     reports.routes,
     webhooks.routes,
     privacy.routes,
+    mail_routes.routes,
+    account_routes.routes,
 )
 
 
@@ -225,6 +231,8 @@ def create_app(
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
         webhook_worker.start()
+        app.state.mail = MailNode(owned, app.state.events)
+        app.state.mail.start()
         device.warm_up()
         lag = LoopLagMonitor(owned.metrics.event_loop_lag.observe)
         lag.start()
@@ -254,11 +262,13 @@ def create_app(
                 )
             await app.state.address_limits.close()
             await webhook_worker.close()
+            await app.state.mail.close(settings.shutdown_timeout_s / 4)
             await owned.close()
 
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
+        *mail_inbound_routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(browser or installed_browser_files()),
     ]

@@ -94,7 +94,22 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON file: agents' capacity over time (default: always room)",
     )
     replay.add_argument("--visitors", action="store_true", help="list each visitor's decisions")
+    mail_in = sub.add_parser("mail-in", help="receive visitors' email replies (SMTP)")
+    # Own dests: `--host`/`--port` of mail-in are not the web server's (Settings.port).
+    mail_in.add_argument("--host", dest="smtp_host", default="127.0.0.1", help="bind address")
+    mail_in.add_argument("--port", dest="smtp_port", type=int, required=True, help="SMTP port")
+    mail_in.add_argument("--forward-to", help="the server's URL (default BECKON_PUBLIC_URL)")
     return parser
+
+
+async def _mail_in(settings: Settings, args: argparse.Namespace) -> None:
+    from server.mail.mail_in import run
+
+    try:
+        await run(settings, args.smtp_host, args.smtp_port, args.forward_to or settings.base_url)
+    except OSError as exc:
+        where = f"{args.smtp_host}:{args.smtp_port}"
+        raise CliError(f"cannot listen on {where}: {exc.strerror}") from None
 
 
 async def _backtest(settings: Settings, args: argparse.Namespace) -> None:
@@ -328,6 +343,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[None]]] =
     "create-admin": _create_admin,
     "create-site": _create_site,
     "backtest": _backtest,
+    "mail-in": _mail_in,
 }
 
 
@@ -354,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("INFO", _early_log_format())
     try:
         settings = _settings(args)
+        if settings.smtp_url and args.command == "serve":
+            from server.mail.sender import MailConfig
+
+            MailConfig.from_settings(settings)  # a bad DKIM key stops here, in one line
     except (SettingsError, ValueError) as exc:
         print(f"beckon: {exc}", file=sys.stderr)
         return EXIT_CONFIG

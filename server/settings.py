@@ -53,6 +53,31 @@ def setting(default: object, env: str, doc: str, parse: Parser | None = None) ->
     return field(default=default, metadata={"env": env, "doc": doc, "parse": parse})
 
 
+def _smtp_url(name: str, value: str) -> str:
+    """An SMTP URL that parses (no connection made); empty turns email off."""
+    from server.mail.smtp_url import parse_smtp_url
+
+    if value:
+        try:
+            parse_smtp_url(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+    return value
+
+
+def _mail_from(name: str, value: str) -> str:
+    from server.mail.addresses import BadAddress, recipient
+
+    if value:
+        try:
+            recipient(value)
+        except BadAddress:
+            raise SettingsError(
+                f"{name}: must be one plain address such as help@example.com"
+            ) from None
+    return value
+
+
 def _broker_url(name: str, value: str) -> str:
     """A broker URL with a known scheme that the broker can parse (no connection made)."""
     from server.broker import open_broker  # the broker package imports no backend eagerly
@@ -150,6 +175,59 @@ class Settings:
         "BECKON_WEBHOOK_PAUSE_AFTER",
         "failed attempts in a row after which a webhook endpoint is paused until resumed",
         as_int(1, 100_000),
+    )
+    # Mail (docs/mail.md): empty BECKON_SMTP_URL sends nothing; every email waits in
+    # the mail outbox until an SMTP server accepts it.
+    smtp_url: str = setting(
+        "",
+        "BECKON_SMTP_URL",
+        "where email goes: smtp://user:pw@host:587?starttls=1 or smtps://…; empty: no email",
+        _smtp_url,
+    )
+    mail_from: str = setting(
+        "",
+        "BECKON_MAIL_FROM",
+        "from-address of every email; its domain names Message-IDs and reply addresses",
+        _mail_from,
+    )
+    mail_dkim_key_file: str = setting(
+        "",
+        "BECKON_MAIL_DKIM_KEY_FILE",
+        "PEM private key to DKIM-sign email with (d= the from-domain); empty: unsigned",
+        as_str,
+    )
+    mail_dkim_selector: str = setting(
+        "beckon", "BECKON_MAIL_DKIM_SELECTOR", "DKIM selector (s=) of that key", as_str
+    )
+    mail_grace_s: int = setting(
+        60,
+        "BECKON_MAIL_GRACE_S",
+        "an agent's message is emailed only if the visitor is still away this many seconds later",
+        as_int(0, 86_400),
+    )
+    mail_visitor_per_hour: int = setting(
+        10,
+        "BECKON_MAIL_VISITOR_PER_HOUR",
+        "emails to one visitor per hour; past it an email is not written (logged)",
+        as_int(1, 10_000),
+    )
+    mail_site_per_hour: int = setting(
+        500,
+        "BECKON_MAIL_SITE_PER_HOUR",
+        "emails of one site per hour; past it an email is not written (logged)",
+        as_int(1, 1_000_000),
+    )
+    mail_inbound_secret: str = setting(
+        "",
+        "BECKON_MAIL_INBOUND_SECRET",
+        "key that signs posts to /api/v1/mail/inbound; empty: derived from BECKON_SECRET_KEY",
+        as_str,
+    )
+    mail_max_bytes: int = setting(
+        10 * 1024 * 1024,
+        "BECKON_MAIL_MAX_BYTES",
+        "largest inbound email accepted by `beckon mail-in` and the inbound endpoint",
+        as_int(1024, 50 * 1024 * 1024),
     )
     max_body_bytes: int = setting(
         1024 * 1024,
@@ -490,6 +568,8 @@ def load_settings(env: Mapping[str, str] | None = None, **flags: object) -> Sett
             )
         secret = _secret_beside_db(database_url)
     values["secret_key"] = secret
+    if values.get("smtp_url") and not values.get("mail_from"):
+        raise SettingsError("BECKON_MAIL_FROM: required when BECKON_SMTP_URL is set")
     return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -32,6 +32,12 @@ OTHER_VARIABLES = (
         "`1`",
         "how often a node looks for due webhook deliveries when idle, seconds",
     ),
+    (
+        "BECKON_MAIL_RETRY_BASE_S",
+        "`30`",
+        "first email retry delay, seconds; each retry doubles it, up to an hour",
+    ),
+    ("BECKON_MAIL_POLL_S", "`1`", "how often a node looks for due emails when idle, seconds"),
 )
 
 HEADER = """\

@@ -102,11 +102,14 @@ class Proactive:
         self.local[visitor_id] = site
         await self.broker.presence_set(online_group(site["id"]), visitor_id, b"1", ONLINE_TTL_S)
 
-    async def detach(self, visitor_id: str) -> None:
+    async def detach(self, visitor_id: str, *, log: bool = True) -> None:
+        """The visitor's socket on this node ended. `log=False` for an erased visitor:
+        nothing more of them may reach the visit log."""
         site = self.local.pop(visitor_id, None)
         self.scheduler.schedule(visitor_id, None)
         if site is not None:
-            self._log(site["id"], visitor_id, time.time(), "visitor_left", {})
+            if log:
+                self._log(site["id"], visitor_id, time.time(), "visitor_left", {})
             with contextlib.suppress(Exception):
                 await self.broker.presence_remove(online_group(site["id"]), visitor_id)
                 await self.watch.left(site["id"], visitor_id)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.ids import new_id
 from server.privacy import records
+from server.store.mail_tables import mail_outbox
 from server.store.tables import (
     conversations,
     conversions,
@@ -91,6 +92,13 @@ async def erase(conn: AsyncConnection, found: records.Found, now: int) -> Erased
         update(surveys)
         .where(surveys.c.conversation_id.in_(cids), surveys.c.comment.is_not(None))
         .values(comment=None),
+    )
+    # Emails to the visitor (pending or sent) hold their address and the transcript.
+    await run(
+        "emails",
+        delete(mail_outbox).where(
+            or_(mail_outbox.c.visitor_id.in_(vids), mail_outbox.c.conversation_id.in_(cids))
+        ),
     )
     # Inbox items copy the visitor's name, email and words (server/chat/inbox.py).
     await run(

@@ -59,6 +59,7 @@ from server.wire.visitor_frames import (
     VisitorResume,
     VisitorSurvey,
     VisitorTrack,
+    VisitorTranscriptRequest,
     VisitorTyping,
 )
 
@@ -104,6 +105,7 @@ __all__ = [
     "VisitorResume",
     "VisitorSurvey",
     "VisitorTrack",
+    "VisitorTranscriptRequest",
     "VisitorTyping",
     "explain_validation_error",
     "parse_agent_frame",

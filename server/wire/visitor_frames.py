@@ -255,6 +255,13 @@ class VisitorOfflineMessage(Frame):
     text: Text
 
 
+class VisitorTranscriptRequest(Frame):
+    """Email me this chat's transcript (to the address Beckon already has)."""
+
+    type: Literal["transcript_request"] = "transcript_request"
+    conversation_id: Id
+
+
 class VisitorClose(Frame):
     type: Literal["close"] = "close"
     conversation_id: Id
@@ -281,6 +288,7 @@ VisitorFrame = (
     | VisitorInvitationDismiss
     | VisitorSurvey
     | VisitorOfflineMessage
+    | VisitorTranscriptRequest
     | VisitorClose
     | VisitorPing
 )

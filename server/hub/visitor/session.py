@@ -17,7 +17,7 @@ from server.hub.dispatch import Dispatch
 from server.hub.hub import Hub, conv_channel
 from server.hub.ratelimit import TokenBucket
 from server.hub.socket_loop import Refused
-from server.hub.visitor import behaviour, chat, feedback, follow_up, invitations
+from server.hub.visitor import behaviour, chat, feedback, follow_up, invitations, transcript
 from server.privacy import live
 from server.services import Services
 from server.store import users as user_queries
@@ -34,6 +34,7 @@ HANDLERS: dict[str, Handler] = {
     **feedback.HANDLERS,
     **follow_up.HANDLERS,
     **invitations.HANDLERS,
+    **transcript.HANDLERS,
 }
 
 
@@ -173,7 +174,7 @@ class VisitorSession:
             return
         await live.sweep_node(self.services, self.site["id"], self.visitor_id)
         await self.conn.close(CLOSE_ERASED, "visitor erased")
-        await self.proactive.detach(self.visitor_id)
+        await self.proactive.detach(self.visitor_id, log=False)
         await live.sweep_node(self.services, self.site["id"], self.visitor_id)
 
     # -- frames --------------------------------------------------------------------------

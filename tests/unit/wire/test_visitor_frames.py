@@ -27,6 +27,7 @@ from server.wire.frames import (
     VisitorResume,
     VisitorSurvey,
     VisitorTrack,
+    VisitorTranscriptRequest,
     VisitorTyping,
     parse_visitor_frame,
 )
@@ -326,6 +327,11 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "email": "ann@example.com",
             "text": "call me",
         },
+    ),
+    (
+        {"type": "transcript_request", "conversation_id": "cv_1", "ref": "t"},
+        VisitorTranscriptRequest,
+        {"ref": "t", "type": "transcript_request", "conversation_id": "cv_1"},
     ),
     (
         {"type": "close", "conversation_id": "cv_1"},
