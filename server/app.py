@@ -31,6 +31,8 @@ from server.api import (
     webhooks,
 )
 from server.api.router import merge
+from server.audit import routes as audit_routes
+from server.audit.pruner import AuditPruner
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.proactive import Proactive
@@ -79,6 +81,7 @@ api = merge(
     site_events.routes,
     reports.routes,
     webhooks.routes,
+    audit_routes.routes,
 )
 
 
@@ -198,11 +201,14 @@ def create_app(
         lag.start()
         sampler = MetricsSampler(owned)
         sampler.start()
+        audit_pruner = AuditPruner(owned.db, settings.audit_retention_days)
+        audit_pruner.start()
         tune_after_startup()
         try:
             yield
         finally:
             await sampler.close()
+            await audit_pruner.close()
             await lag.close()
             await janitor.close()
             await proactive.close()
