@@ -33,6 +33,8 @@ from server.api import (
 from server.api.router import merge
 from server.audit import routes as audit_routes
 from server.audit.pruner import AuditPruner
+from server.bans import routes as ban_routes
+from server.bans.cache import BanList
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.proactive import Proactive
@@ -82,6 +84,7 @@ api = merge(
     reports.routes,
     webhooks.routes,
     audit_routes.routes,
+    ban_routes.routes,
 )
 
 
@@ -192,6 +195,8 @@ def create_app(
         webhook_listener.attach(app.state.events)
         app.state.webhook_listener = webhook_listener
         await webhook_listener.wanted.follow(owned.broker)
+        app.state.bans = BanList(owned.db)
+        await app.state.bans.follow(owned.broker)
         app.state.sites_by_key = site_cache(owned.db)
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
@@ -215,6 +220,7 @@ def create_app(
             await app.state.rules.close()
             await webhook_listener.wanted.close()
             await app.state.sites_by_key.close()
+            await app.state.bans.close()
             try:
                 # The second half of BECKON_SHUTDOWN_TIMEOUT_S (the sockets had the first).
                 async with asyncio.timeout(settings.shutdown_timeout_s / 2):

@@ -20,7 +20,7 @@ from server.store import outbox
 from server.store import rules as rule_queries
 from server.store import sites as site_queries
 from server.store import users as user_queries
-from server.store.tables import api_tokens, canned_replies
+from server.store.tables import api_tokens, canned_replies, visitor_bans
 
 Loader = Callable[[AsyncConnection, dict[str, str]], Awaitable[dict[str, Any] | None]]
 
@@ -58,6 +58,10 @@ async def _token(conn: AsyncConnection, p: dict[str, str]) -> dict[str, Any] | N
 async def _canned(conn: AsyncConnection, p: dict[str, str]) -> dict[str, Any] | None:
     c = canned_replies.c
     return await _row(conn, select(canned_replies).where(c.id == p["reply_id"]))
+
+
+async def _ban(conn: AsyncConnection, p: dict[str, str]) -> dict[str, Any] | None:
+    return await _row(conn, select(visitor_bans).where(visitor_bans.c.id == p["ban_id"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,8 @@ ACTIONS: dict[tuple[str, str], AuditAction] = {
     ("DELETE", "/sites/{site_id}/canned-replies/{reply_id}"): AuditAction(
         "canned_reply.delete", _canned
     ),
+    ("POST", "/sites/{site_id}/bans"): AuditAction("ban.create", _ban, "ban_id"),
+    ("DELETE", "/sites/{site_id}/bans/{ban_id}"): AuditAction("ban.lift", _ban),
 }
 
 # Requests that change nothing an admin needs to trace: a sign-in or sign-out of one's

@@ -52,6 +52,7 @@ KNOWN_KINDS = frozenset(
         "status",
         "server_event",
         "visitors",
+        "ban",
     }
 )
 

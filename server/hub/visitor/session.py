@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from server.bans import visitor as ban_guard
 from server.chat import conversations, messages
 from server.chat.payloads import conversation_frame, message_frame
 from server.chat.proactive import Proactive
@@ -24,18 +25,22 @@ from server.store import users as user_queries
 Handler = Callable[["VisitorSession", Any], Awaitable[None]]
 
 # Frame type -> handler; each table lives with its domain.
-HANDLERS: dict[str, Handler] = {
-    **chat.HANDLERS,
-    **behaviour.HANDLERS,
-    **feedback.HANDLERS,
-    **invitations.HANDLERS,
-}
+# Frames a ban affects get its check in front (server/bans/visitor.py).
+HANDLERS: dict[str, Handler] = ban_guard.guard(
+    {
+        **chat.HANDLERS,
+        **behaviour.HANDLERS,
+        **feedback.HANDLERS,
+        **invitations.HANDLERS,
+    }
+)
 
 
 class VisitorSession:
     # Slots: one of these per socket, most of them idle (no per-instance dict).
     __slots__ = (
         "address",
+        "banned",
         "conn",
         "db",
         "dispatch",
@@ -61,6 +66,7 @@ class VisitorSession:
         self.hub = hub
         self.site = site
         self.visitor_id: str | None = None
+        self.banned = False  # shown offline (server/bans/visitor.py); set at hello
         self.conn = Connection(ws, "visitor", self._load_gap, services.metrics)
         self.dispatch: Dispatch = ws.app.state.dispatch
         self.events: EventBus = ws.app.state.events
@@ -138,12 +144,17 @@ class VisitorSession:
         elif kind == "closed":
             if payload.get("origin") != self.origin:
                 self.conn.send({k: v for k, v in payload.items() if k != "origin"})
+        elif kind == "ban":
+            self.conn.spawn(ban_guard.on_event(self, payload))
         elif kind == "availability":
+            if self.banned and payload["online"]:
+                return  # a banned visitor always sees nobody online
             self.conn.send(payload)
             if not payload["online"]:
                 self.conn.spawn(invitations.withdraw_paced(self))
         elif kind in ("invitation", "invitation_withdrawn"):
-            self.conn.send(payload)
+            if not self.banned:
+                self.conn.send(payload)
         elif kind == "server_event":
             self.conn.spawn(behaviour.server_event(self, payload))
 
