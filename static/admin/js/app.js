@@ -11,6 +11,8 @@ import {renderStats} from './views/stats.js';
 import {renderReports} from './views/reports.js';
 import {renderWebhooks} from './views/webhooks.js';
 import {renderAccount} from './views/account.js';
+import {renderBans} from './views/bans.js';
+import {renderAudit} from './views/audit.js';
 
 const api = new AdminApi();
 const ROLES = new Set(['admin', 'marketer']);
@@ -45,6 +47,8 @@ const SCREENS = [
   [/^#rules\/([\w-]+)(?:\/(copy))?$/, ['admin', 'marketer'], (root, m) => renderEditor(ctx, root, m[1], m[2] === 'copy')],
   [/^#reports$/, ['admin', 'marketer'], (root) => renderReports(ctx, root)],
   [/^#webhooks$/, ['admin'], (root) => renderWebhooks(ctx, root)],
+  [/^#bans$/, ['admin'], (root) => renderBans(ctx, root)],
+  [/^#audit$/, ['admin'], (root) => renderAudit(ctx, root)],
   [/^#account$/, ['admin', 'marketer'], (root) => renderAccount(ctx, root)],
 ];
 
