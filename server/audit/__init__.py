@@ -3,6 +3,6 @@
 `record` is the one way in; REST only reads it (`server/audit/routes.py`).
 """
 
-from server.audit.recorder import Actor, record, record_in
+from server.audit.recorder import SYSTEM, Actor, record, record_in
 
-__all__ = ["Actor", "record", "record_in"]
+__all__ = ["SYSTEM", "Actor", "record", "record_in"]

@@ -78,6 +78,7 @@ async def test_each_kind_of_change_is_recorded(server: BeckonProcess) -> None:
         items = await _entries(admin)
     actions = [e["action"] for e in reversed(items)]
     assert actions == [
+        "user.create",  # the admin, made at the command line
         "site.create",
         "user.create",
         "token.create",  # make_chat_site's admin token
@@ -93,7 +94,10 @@ async def test_each_kind_of_change_is_recorded(server: BeckonProcess) -> None:
         "token.revoke",
     ]
     by_action = {e["action"]: e for e in items}  # the newest of each
-    for entry in items:
+    cli = items[-1]
+    assert (cli["actor_id"], cli["actor_email"], cli["ip"]) == (None, None, None)
+    assert (cli["after"]["email"], cli["after"]["password_hash"]) == (ADMIN_EMAIL, "[redacted]")
+    for entry in items[:-1]:
         assert entry["ip"] == "127.0.0.1"
         assert entry["ts"] > 0
     site_update = by_action["site.update"]
@@ -155,7 +159,9 @@ async def test_filters_pages_and_csv(server: BeckonProcess) -> None:
         assert await _entries(admin, site_id="st_nothing") == []
         since = updates[1]["ts"]
         assert all(e["ts"] >= since for e in await _entries(admin, from_ts=str(since)))
-        assert await _entries(admin, to_ts=str(chat.site["created_ts"])) == []
+        # Before the site existed: only the admin made at the command line.
+        early = await _entries(admin, to_ts=str(chat.site["created_ts"]))
+        assert [(e["action"], e["actor_id"]) for e in early] == [("user.create", None)]
 
         first = await _ok(await admin.get(f"{API}/audit", params={"limit": "2"}))
         assert len(first["items"]) == 2 and first["next_cursor"] is not None
