@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from server.api.query import MAX_INT, Id, Limit, Query, TimestampMs, _ascii_digits
+from server.api.query import Count, Id, Limit, Query, TimestampMs
 from server.api.reports import to_csv
 from server.api.router import ApiRouter, Context
 from server.audit.queries import AuditFilter, entries
@@ -43,9 +43,7 @@ class AuditQuery(Query):
     from_ts: TimestampMs | None = None
     to_ts: TimestampMs | None = Field(None, description="exclusive")
     limit: Limit = 50
-    cursor: Annotated[int, Field(ge=1, le=MAX_INT), BeforeValidator(_ascii_digits)] | None = Field(
-        None, description="next_cursor of the previous page"
-    )
+    cursor: Count | None = Field(None, description="next_cursor of the previous page")
     format: Literal["json", "csv"] = "json"
 
 
