@@ -37,6 +37,10 @@ from server.api import (
 )
 from server.api.mail_inbound import mail_inbound_routes
 from server.api.router import merge
+from server.audit import routes as audit_routes
+from server.audit.pruner import AuditPruner
+from server.bans import routes as ban_routes
+from server.bans.cache import BanList
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.chat_end import ChatEndListener
@@ -98,6 +102,8 @@ api = merge(
     privacy.routes,
     mail_routes.routes,
     account_routes.routes,
+    audit_routes.routes,
+    ban_routes.routes,
 )
 
 
@@ -227,6 +233,8 @@ def create_app(
         InboxRecorder(owned.db).attach(app.state.events)
         app.state.webhook_listener = webhook_listener
         await webhook_listener.wanted.follow(owned.broker)
+        app.state.bans = BanList(owned.db)
+        await app.state.bans.follow(owned.broker)
         app.state.sites_by_key = site_cache(owned.db)
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
@@ -238,11 +246,14 @@ def create_app(
         lag.start()
         sampler = MetricsSampler(owned)
         sampler.start()
+        audit_pruner = AuditPruner(owned.db, settings.audit_retention_days)
+        audit_pruner.start()
         tune_after_startup()
         try:
             yield
         finally:
             await sampler.close()
+            await audit_pruner.close()
             await lag.close()
             await janitor.close()
             await app.state.visitor_views.close()
@@ -250,6 +261,7 @@ def create_app(
             await app.state.rules.close()
             await webhook_listener.wanted.close()
             await app.state.sites_by_key.close()
+            await app.state.bans.close()
             try:
                 # The second half of BECKON_SHUTDOWN_TIMEOUT_S (the sockets had the first).
                 async with asyncio.timeout(settings.shutdown_timeout_s / 2):

@@ -168,6 +168,7 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from server import audit
     from server.passwords import hash_password
     from server.users import create_user
 
@@ -190,6 +191,8 @@ async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
             role="admin",
             display_name=args.name,
         )
+        # Made at the command line: the audit log names no person and no address.
+        await audit.record(db, audit.SYSTEM, "user.create", user["id"], None, user)
     except ApiError as exc:
         raise CliError(exc.message) from None
     finally:
@@ -198,6 +201,7 @@ async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _create_site(settings: Settings, args: argparse.Namespace) -> None:
+    from server import audit
     from server.api.models import SiteCreate
     from server.sites import create_site, snippet
 
@@ -209,6 +213,7 @@ async def _create_site(settings: Settings, args: argparse.Namespace) -> None:
     db = open_database(settings.database_url)
     try:
         row = await create_site(db, spec)
+        await audit.record(db, audit.SYSTEM, "site.create", row["id"], None, row, site_id=row["id"])
     finally:
         await db.close()
     print(f"site {row['name']} created: id {row['id']}, key {row['key']}")

@@ -348,6 +348,12 @@ class Settings:
         "rows one retention delete removes at most (one short transaction each)",
         as_int(1, 100_000),
     )
+    audit_retention_days: int = setting(
+        365,
+        "BECKON_AUDIT_RETENTION_DAYS",
+        "audit log entries (who changed what) older than this are pruned, days",
+        as_int(1, 36500),
+    )
     # What one anonymous visitor may make the node keep (docs/security.md, "Visitor-
     # controlled state"): past a bound its frame gets an error and nothing is stored.
     visitor_max_attributes: int = setting(

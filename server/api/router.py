@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.query import Query, parse_query, query_parameters
+from server.audit import hook as audit_hook
 from server.auth import ROLES, Principal, authenticate
 from server.errors import ApiError
 from server.services import Services
@@ -238,7 +239,10 @@ class ApiRouter:
                         details=validation_details(exc),
                     ) from None
             ctx = Context(request, services, principal, body, dict(request.path_params), args)
+            change = await audit_hook.begin(ctx, endpoint.method, endpoint.path)
             result = await endpoint.handler(ctx)
+            if change is not None:
+                await change.finish(result)
             if isinstance(result, Response):
                 return result
             if isinstance(result, BaseModel):

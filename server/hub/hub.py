@@ -54,6 +54,7 @@ KNOWN_KINDS = frozenset(
         "visitors",
         "erased",  # a visitor was erased: their sockets close (server/privacy/live.py)
         "follow_up",  # an inbox answer for a visitor (server/hub/follow_up.py)
+        "ban",
     }
 )
 

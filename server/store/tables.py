@@ -404,6 +404,49 @@ inbox_items = Table(
 )
 
 
+# Who changed what (issue 22 item 5): written only by server/audit/, never by a REST
+# call; pruned after BECKON_AUDIT_RETENTION_DAYS. No foreign keys: an entry outlives
+# the site, user or rule it names.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("ts", BigInteger, nullable=False),
+    Column("actor_id", String(32), nullable=True),  # None: the system (e.g. the CLI)
+    Column("actor_email", String(254), nullable=True),
+    Column("actor_role", String(16), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("site_id", String(32), nullable=True),
+    Column("target", String(200), nullable=True),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index(None, "ts"),
+    Index(None, "site_id", "ts"),
+    Index(None, "actor_id", "ts"),
+)
+
+# Visitors an agent blocked (issue 22 item 4): by visitor id or by network (an address
+# is stored as its /32 or /128). Lifted bans are kept (lifted_ts) for the record.
+visitor_bans = Table(
+    "visitor_bans",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("site_id", String(32), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("visitor_id", String(32), nullable=True),
+    Column("network", String(64), nullable=True),
+    Column("reason", String(500), nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=True),  # None: until lifted
+    Column("lifted_ts", BigInteger, nullable=True),
+    Column("lifted_by", String(32), nullable=True),
+    Index(None, "site_id", "lifted_ts"),
+)
+
+
 # Tables declared in their own modules join `metadata` here, so whoever reads the
 # schema from `tables` (migrations' checks, the erasure test that enumerates every
 # table) sees all of them.

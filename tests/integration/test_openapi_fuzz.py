@@ -66,6 +66,7 @@ async def existing_ids(chat: ChatSite) -> dict[str, str]:
             "webhook_id": await created(
                 "/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["survey.submitted"]}
             ),
+            "ban_id": await created("/bans", {"reason": "fuzz", "visitor_id": "vi_fuzz"}),
         }
 
 

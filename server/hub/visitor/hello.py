@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from server.bans import visitor as ban_guard
 from server.chat import visitor_state
 from server.chat import visitor_token as tokens
 from server.chat.visitor_bounds import OverBound, VisitorBounds
@@ -169,6 +170,7 @@ async def on_hello(session: VisitorSession, hello: Any) -> None:
     if not is_new:  # read after following, so a chat opened meanwhile is not missed
         async with session.db.read() as conn:
             open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
+    session.banned = await ban_guard.holds(session)
     await _welcome(session, hello, open_conv, now)
     await _resume(session, hello, open_conv)
     if not is_new:  # an agent's answer to what the visitor left behind, shown on return
@@ -192,7 +194,7 @@ async def _welcome(
         "type": "welcome",
         "visitor_id": session.visitor_id,
         "visitor_token": tokens.issue(session.key, site["id"], session.visitor_id, now),
-        "online": await session.dispatch.online(site),
+        "online": not session.banned and await session.dispatch.online(site),
         "widget": {
             "lang": lang,
             **widget_for(site["widget"], lang),

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from server.bans import visitor as ban_guard
 from server.chat import conversations, messages
 from server.chat.payloads import conversation_frame, message_frame
 from server.chat.proactive import Proactive
@@ -28,20 +29,24 @@ CLOSE_ERASED = 4403
 Handler = Callable[["VisitorSession", Any], Awaitable[None]]
 
 # Frame type -> handler; each table lives with its domain.
-HANDLERS: dict[str, Handler] = {
-    **chat.HANDLERS,
-    **behaviour.HANDLERS,
-    **feedback.HANDLERS,
-    **follow_up.HANDLERS,
-    **invitations.HANDLERS,
-    **transcript.HANDLERS,
-}
+# Frames a ban affects get its check in front (server/bans/visitor.py).
+HANDLERS: dict[str, Handler] = ban_guard.guard(
+    {
+        **chat.HANDLERS,
+        **behaviour.HANDLERS,
+        **feedback.HANDLERS,
+        **follow_up.HANDLERS,
+        **invitations.HANDLERS,
+        **transcript.HANDLERS,
+    }
+)
 
 
 class VisitorSession:
     # Slots: one of these per socket, most of them idle (no per-instance dict).
     __slots__ = (
         "address",
+        "banned",
         "conn",
         "db",
         "dispatch",
@@ -67,6 +72,7 @@ class VisitorSession:
         self.hub = hub
         self.site = site
         self.visitor_id: str | None = None
+        self.banned = False  # shown offline (server/bans/visitor.py); set at hello
         self.conn = Connection(ws, "visitor", self._load_gap, services.metrics)
         self.dispatch: Dispatch = ws.app.state.dispatch
         self.events: EventBus = ws.app.state.events
@@ -144,12 +150,17 @@ class VisitorSession:
         elif kind == "closed":
             if payload.get("origin") != self.origin:
                 self.conn.send({k: v for k, v in payload.items() if k != "origin"})
+        elif kind == "ban":
+            self.conn.spawn(ban_guard.on_event(self, payload))
         elif kind == "availability":
+            if self.banned and payload["online"]:
+                return  # a banned visitor always sees nobody online
             self.conn.send(payload)
             if not payload["online"]:
                 self.conn.spawn(invitations.withdraw_paced(self))
         elif kind in ("invitation", "invitation_withdrawn", "follow_up"):
-            self.conn.send(payload)
+            if not self.banned:
+                self.conn.send(payload)
         elif kind == "server_event":
             self.conn.spawn(behaviour.server_event(self, payload))
         elif kind == "erased":  # server/privacy/live.py: the visitor was erased

@@ -12,6 +12,8 @@ import {renderReports} from './views/reports.js';
 import {renderWebhooks} from './views/webhooks.js';
 import {renderAccount} from './views/account.js';
 import {renderPrivacy} from './views/privacy.js';
+import {renderBans} from './views/bans.js';
+import {renderAudit} from './views/audit.js';
 
 const api = new AdminApi();
 const ROLES = new Set(['admin', 'marketer']);
@@ -46,6 +48,8 @@ const SCREENS = [
   [/^#rules\/([\w-]+)(?:\/(copy))?$/, ['admin', 'marketer'], (root, m) => renderEditor(ctx, root, m[1], m[2] === 'copy')],
   [/^#reports$/, ['admin', 'marketer'], (root) => renderReports(ctx, root)],
   [/^#webhooks$/, ['admin'], (root) => renderWebhooks(ctx, root)],
+  [/^#bans$/, ['admin'], (root) => renderBans(ctx, root)],
+  [/^#audit$/, ['admin'], (root) => renderAudit(ctx, root)],
   [/^#account$/, ['admin', 'marketer'], (root) => renderAccount(ctx, root)],
   [/^#privacy$/, ['admin'], (root) => renderPrivacy(ctx, root)],
 ];

@@ -6,6 +6,7 @@
 import {$, h, link, clock, dateTimeOf, duration, money, visitorLabel, safeUrl} from '../dom.js';
 import {initials, pageLabel} from './inbox.js';
 import {exportSection} from './export.js';
+import {banSection} from './ban.js';
 
 export function mountContext(ctl) {
   const pane = $('context-pane');
@@ -21,7 +22,7 @@ export function mountContext(ctl) {
     pane.replaceChildren(...header(ctl, chat, null), h('p', {class: 'muted small', text: 'Loading visitor details…'}));
     const [details, why] = await Promise.all([ctl.loadVisitor(chat), ctl.loadWhy(chat)]);
     if (current !== id) return;
-    pane.replaceChildren(...header(ctl, chat, details.data), ...body(ctl, chat, details, why));
+    pane.replaceChildren(...header(ctl, chat, details.data), ...body(ctl, chat, details, why), banSection(ctl, chat) || '');
   };
   ctl.state.on('active', render);
   render();
