@@ -50,6 +50,10 @@ from server.hub.loads import reconcile_loads
 from server.hub.socket_loop import closing_when_unavailable
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
+from server.media import open_media_storage
+from server.media.routes import media_routes
+from server.media.routes import routes as attachment_routes
+from server.media.uploads import Media
 from server.metrics_sampler import MetricsSampler
 from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
@@ -79,6 +83,7 @@ api = merge(
     site_events.routes,
     reports.routes,
     webhooks.routes,
+    attachment_routes,
 )
 
 
@@ -146,6 +151,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services or await open_services(settings)
         app.state.services = owned
+        # Attachments (server/media/): the storage is opened here and closed last.
+        media_storage = open_media_storage(
+            settings.media_storage_url, settings.media_s3_endpoint, settings.media_s3_region
+        )
+        await media_storage.open()
+        app.state.media = Media(media_storage, owned.db, settings)
         hub = Hub(owned.db, owned.broker, owned.metrics)
         app.state.hub = hub
         app.state.address_limits = AddressLimits(owned.broker, hub.node_id, settings)
@@ -221,11 +232,13 @@ def create_app(
                 )
             await app.state.address_limits.close()
             await webhook_worker.close()
+            await media_storage.close()
             await owned.close()
 
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
+        *media_routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(browser or installed_browser_files()),
     ]

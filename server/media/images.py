@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from server.media.kinds import RefusedFile
 
 THUMB_SIZE = 320
+THUMB_MIME = "image/jpeg"
 _FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "PNG", "image/webp": "WEBP"}
 _STORED_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
@@ -27,8 +28,7 @@ class Reencoded:
     mime: str
     width: int
     height: int
-    thumb: bytes
-    thumb_mime: str
+    thumb: bytes  # always THUMB_MIME
 
 
 def reencode(data: bytes, mime: str, max_pixels: int, max_dimension: int) -> Reencoded:
@@ -65,17 +65,24 @@ def reencode(data: bytes, mime: str, max_pixels: int, max_dimension: int) -> Ree
     if fmt == "JPEG" and image.mode != "RGB":
         fmt = "PNG"
     full = _encode(image, fmt)
-    thumb = image.copy()
-    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
-    thumb_fmt = "PNG" if thumb.mode in ("RGBA", "LA", "P") else "JPEG"
     return Reencoded(
         data=full,
         mime=_STORED_MIME[fmt],
         width=image.width,
         height=image.height,
-        thumb=_encode(thumb, thumb_fmt),
-        thumb_mime=_STORED_MIME[thumb_fmt],
+        thumb=_encode(_thumbnail(image), "JPEG"),
     )
+
+
+def _thumbnail(image: Image.Image) -> Image.Image:
+    """Always a JPEG-ready RGB image: transparency is flattened onto white."""
+    thumb = image.copy()
+    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
+    if thumb.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", thumb.size, (255, 255, 255))
+        background.paste(thumb, mask=thumb.getchannel("A"))
+        return background
+    return thumb.convert("RGB")
 
 
 def _normalise_mode(image: Image.Image) -> Image.Image:

@@ -51,6 +51,8 @@ class Kind:
 def sniff(data: bytes, allowed: tuple[str, ...]) -> Kind:
     """The type of `data` from its content; RefusedFile("unsupported_type") when it is
     markup, unknown, or not in `allowed`."""
+    if not data:
+        raise RefusedFile("empty_file", "the file is empty")
     head = data[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf")
     if _MARKUP.match(head):
         raise RefusedFile("unsupported_type", "HTML, SVG and XML files are not accepted")

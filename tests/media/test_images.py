@@ -30,7 +30,7 @@ def test_dimensions_capped_and_thumbnail_made() -> None:
     assert (out.width, out.height) == (800, 400)
     thumb = Image.open(io.BytesIO(out.thumb))
     assert max(thumb.size) == THUMB_SIZE
-    assert out.thumb_mime == "image/jpeg"
+    assert thumb.format == "JPEG"
 
 
 def test_polyglot_payload_does_not_survive() -> None:
@@ -58,3 +58,11 @@ def test_gif_keeps_first_frame_as_png() -> None:
     Image.new("P", (10, 10)).save(buf, "GIF")
     out = reencode(buf.getvalue(), "image/gif", MAX_PIXELS, 4096)
     assert out.mime == "image/png"
+
+
+def test_transparent_image_thumbnail_is_flattened_to_jpeg() -> None:
+    buf = io.BytesIO()
+    Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(buf, "PNG")
+    out = reencode(buf.getvalue(), "image/png", MAX_PIXELS, 4096)
+    thumb = Image.open(io.BytesIO(out.thumb))
+    assert (thumb.format, thumb.getpixel((5, 5))) == ("JPEG", (255, 255, 255))

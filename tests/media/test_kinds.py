@@ -59,3 +59,9 @@ def test_known_type_outside_the_allow_list_is_refused_by_name() -> None:
 def test_safe_name(declared: str, mime: str, expected: str) -> None:
     ext = {"image/png": "png", "text/plain": "txt", "application/pdf": "pdf", "image/jpeg": "jpg"}
     assert safe_name(declared, Kind(mime, ext[mime])) == expected
+
+
+def test_empty_file_is_refused() -> None:
+    with pytest.raises(RefusedFile, match="the file is empty") as err:
+        sniff(b"", DEFAULT_MEDIA_TYPES)
+    assert err.value.code == "empty_file"
