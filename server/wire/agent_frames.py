@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
-from server.wire.fields import ClientMsgId, Frame, Id, Seq, Text, Token, invalid
+from server.wire.fields import AttachmentIds, ClientMsgId, Frame, Id, Seq, Text, Token, invalid
 
 
 class AgentHello(Frame):
@@ -46,6 +46,7 @@ class AgentMessage(Frame):
     client_msg_id: ClientMsgId
     text: Text
     internal: bool = False
+    attachments: AttachmentIds = Field(default_factory=list)
 
 
 class AgentTyping(Frame):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from invitations import signals
 from server.wire.fields import (
     Amount,
+    AttachmentIds,
     Attributes,
     ClientMsgId,
     Comment,
@@ -172,6 +173,7 @@ class VisitorMessage(Frame):
     conversation_id: Id
     client_msg_id: ClientMsgId
     text: Text
+    attachments: AttachmentIds = Field(default_factory=list)
 
 
 class VisitorTyping(Frame):
