@@ -51,6 +51,7 @@ from server.hub.socket_loop import closing_when_unavailable
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.media import open_media_storage
+from server.media.janitor import MediaJanitor
 from server.media.routes import media_routes
 from server.media.routes import routes as attachment_routes
 from server.media.uploads import Media
@@ -157,6 +158,8 @@ def create_app(
         )
         await media_storage.open()
         app.state.media = Media(media_storage, owned.db, settings)
+        media_janitor = MediaJanitor(app.state.media)
+        media_janitor.start()
         hub = Hub(owned.db, owned.broker, owned.metrics)
         app.state.hub = hub
         app.state.address_limits = AddressLimits(owned.broker, hub.node_id, settings)
@@ -216,6 +219,7 @@ def create_app(
             await sampler.close()
             await lag.close()
             await janitor.close()
+            await media_janitor.close()
             await proactive.close()
             await app.state.rules.close()
             await webhook_listener.wanted.close()

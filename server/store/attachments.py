@@ -120,5 +120,11 @@ async def orphans(conn: AsyncConnection, before_ts: int, limit: int) -> list[dic
     return [dict(row) for row in found.mappings()]
 
 
-async def delete_attachment(conn: AsyncConnection, attachment_id: str) -> None:
-    await conn.execute(delete(attachments).where(attachments.c.id == attachment_id))
+async def delete_orphan(conn: AsyncConnection, attachment_id: str) -> int:
+    """Delete the row if no message references it; 1 when deleted."""
+    done = await conn.execute(
+        delete(attachments).where(
+            attachments.c.id == attachment_id, attachments.c.message_id.is_(None)
+        )
+    )
+    return done.rowcount or 0
