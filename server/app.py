@@ -199,7 +199,7 @@ def create_app(
             pause_after=settings.webhook_pause_after,
         )
         webhook_worker = DeliveryWorker(owned.db, webhook_config, settings.allow_private_targets)
-        webhook_listener = WebhookListener(owned.db, webhook_worker)
+        webhook_listener = WebhookListener(owned.db, webhook_worker, app.state.media.sign)
         webhook_listener.attach(app.state.events)
         app.state.webhook_listener = webhook_listener
         await webhook_listener.wanted.follow(owned.broker)

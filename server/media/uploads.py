@@ -9,6 +9,7 @@ the same `upload_id` either finds the committed row or starts over.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,14 +153,26 @@ class Media:
         if row["has_thumb"]:
             await self.storage.delete(object_key(row, "thumb"))
 
+    def sign(self, item: dict[str, Any], principal: str) -> dict[str, Any]:
+        """A message frame's attachment `item` with `url` (and `thumb_url` for an image)
+        signed for `principal` from now (webhook payloads)."""
+        expires = int(time.time()) + self.settings.media_url_ttl_s
+        signed = {**item, "url": self._url(item["id"], "original", principal, expires)}
+        if "width" in item:
+            signed["thumb_url"] = self._url(item["id"], "thumb", principal, expires)
+        signed["url_expires_ts"] = expires * 1000
+        return signed
+
+    def _url(self, attachment_id: str, variant: str, principal: str, expires: int) -> str:
+        grant = Grant(attachment_id, variant, principal, expires)
+        return self.settings.base_url + signed_path(self.settings.secret_key, grant)
+
     def view(self, row: dict[str, Any], principal: str, now_s: int) -> dict[str, Any]:
         """The attachment as clients see it, with URLs signed for `principal`."""
         expires = now_s + self.settings.media_url_ttl_s
-        secret = self.settings.secret_key
 
         def url(variant: str) -> str:
-            grant = Grant(row["id"], variant, principal, expires)
-            return self.settings.base_url + signed_path(secret, grant)
+            return self._url(row["id"], variant, principal, expires)
 
         view: dict[str, Any] = {
             "id": row["id"],

@@ -128,3 +128,26 @@ async def delete_orphan(conn: AsyncConnection, attachment_id: str) -> int:
         )
     )
     return done.rowcount or 0
+
+
+async def sent_in(conn: AsyncConnection, site_id: str, from_ts: int, to_ts: int) -> dict[str, int]:
+    """Files sent in messages of the site's conversations started in [from_ts, to_ts):
+    `{sent, bytes, by_visitors, by_agents}` (the report's `files`)."""
+    from server.store.tables import conversations  # the report's window is conversations'
+
+    in_window = select(conversations.c.id).where(
+        conversations.c.site_id == site_id,
+        conversations.c.created_ts >= from_ts,
+        conversations.c.created_ts < to_ts,
+    )
+    found = await conn.execute(
+        select(attachments.c.sender, func.count(), func.coalesce(func.sum(attachments.c.size), 0))
+        .where(attachments.c.conversation_id.in_(in_window), attachments.c.message_id.is_not(None))
+        .group_by(attachments.c.sender)
+    )
+    totals = {"sent": 0, "bytes": 0, "by_visitors": 0, "by_agents": 0}
+    for sender, count, size in found:
+        totals["sent"] += int(count)
+        totals["bytes"] += int(size)
+        totals["by_visitors" if sender.startswith("v:") else "by_agents"] += int(count)
+    return totals

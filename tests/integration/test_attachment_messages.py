@@ -4,9 +4,12 @@ stored, fanned out, replayed on resume and in history — on a real `beckon serv
 from __future__ import annotations
 
 import httpx
+import orjson
 
+from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.media import samples
+from tests.webhook_receiver import Receiver
 from tests.ws_client import WsClient
 
 
@@ -94,6 +97,17 @@ async def test_visitor_sends_image_and_pdf_agent_sends_image_back(server) -> Non
         history = await client.get(f"/api/v1/conversations/{cid}/messages", headers=aheaders)
         with_files = [m for m in history.json()["items"] if m.get("attachments")]
         assert [m["id"] for m in with_files] == [ack["id"], agent_ack["id"]]
+        # the report counts the files sent (the retried message's not twice)
+        report = await client.get(
+            f"/api/v1/sites/{chat.site['id']}/reports/summary",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+        )
+        assert report.json()["files"] == {
+            "sent": 3,
+            "bytes": image["size"] + pdf["size"] + back["size"],
+            "by_visitors": 2,
+            "by_agents": 1,
+        }
     await visitor.close()
     again, _ = await chat.visitor(visitor_token=welcome["visitor_token"])
     await again.send({"type": "resume", "conversation_id": cid, "after_seq": 0})
@@ -166,3 +180,61 @@ async def test_bad_references_are_refused_and_nothing_is_stored(server) -> None:
     assert len(history.json()["items"]) == 2
     for socket in (visitor, other, agent):
         await socket.close()
+
+
+async def test_webhook_carries_attachment_metadata_and_a_signed_url(beckon_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {**beckon_env, "BECKON_ALLOW_PRIVATE_TARGETS": "true", "BECKON_WEBHOOK_POLL_S": "0.1"}
+    node = BeckonProcess(env, tmp_path)
+    await node.create_admin()
+    await node.start()
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        chat = await make_chat_site(node)
+        admin = {"Authorization": f"Bearer {chat.admin_token}"}
+        async with node.client() as client:
+            hook = await client.post(
+                f"/api/v1/sites/{chat.site['id']}/webhooks",
+                json={"url": receiver.url, "events": ["message.created"]},
+                headers=admin,
+            )
+            assert hook.status_code == 201, hook.text
+            visitor, welcome, agent, cid = await _active_chat(chat)
+            pdf = await _upload(
+                client,
+                cid,
+                "w1",
+                samples.PDF,
+                "invoice.pdf",
+                {"X-Visitor-Token": welcome["visitor_token"]},
+            )
+            await visitor.request(
+                {
+                    "type": "message",
+                    "conversation_id": cid,
+                    "client_msg_id": "w-1",
+                    "text": "invoice",
+                    "attachments": [pdf["id"]],
+                }
+            )
+
+            def with_files(requests: list) -> bool:
+                return any(b"attachments" in r.body for r in requests)
+
+            requests = await receiver.wait_for(with_files)
+            body = next(orjson.loads(r.body) for r in requests if b"attachments" in r.body)
+            [item] = body["data"]["message"]["attachments"]
+            assert {k: item[k] for k in ("id", "name", "mime", "size")} == {
+                "id": pdf["id"],
+                "name": "invoice.pdf",
+                "mime": "application/pdf",
+                "size": len(samples.PDF),
+            }
+            assert "p=s%3A" + chat.site["id"] in item["url"]
+            got = await client.get(item["url"].removeprefix(node.url))
+            assert (got.status_code, got.content) == (200, samples.PDF)
+        for socket in (visitor, agent):
+            await socket.close()
+    finally:
+        await receiver.stop()
+        await node.stop()
