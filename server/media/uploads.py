@@ -9,6 +9,7 @@ the same `upload_id` either finds the committed row or starts over.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from server.settings import Settings
 from server.store import attachments as queries
 from server.store.database import Database
 
+log = logging.getLogger("beckon.media")
 # REST status per refusal (server/media/kinds.py and images.py name the codes).
 REFUSAL_STATUS = {
     "empty_file": 422,
@@ -121,7 +123,8 @@ class Media:
             await self.storage.put(object_key(row, "original"), stored, row["mime"])
             if image is not None:
                 await self.storage.put(object_key(row, "thumb"), image.thumb, THUMB_MIME)
-        except MediaUnavailable:
+        except MediaUnavailable as exc:
+            log.warning("upload %s not stored: %s", row["id"], exc)
             raise ApiError("unavailable", "file storage is unavailable; retry shortly") from None
         try:
             async with self.db.write() as conn:

@@ -32,10 +32,14 @@ def s3_endpoint() -> Iterator[str]:
                 os.environ[name] = value
 
 
-async def make_bucket(endpoint: str) -> str:
-    bucket = f"media-{uuid.uuid4().hex[:12]}"
+async def make_bucket(endpoint: str, bucket: str = "") -> str:
+    bucket = bucket or f"media-{uuid.uuid4().hex[:12]}"
     async with get_session().create_client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1"
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
     ) as client:
         await client.create_bucket(Bucket=bucket)
     return bucket
