@@ -4,6 +4,7 @@
 // (Enter sends, Shift+Enter new line, "/" searches canned replies, internal-note toggle).
 
 import {$, h, linkify, timeOf, dateTimeOf, visitorLabel} from '../dom.js';
+import {attachmentList} from './attachments.js';
 import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
 import {openTransfer} from './transfer.js';
@@ -361,6 +362,7 @@ export function messageRow(m, status = '', visitorName = '') {
     {class: `msg msg-${kind}`, dataset: {seq: String(m.seq), kind}},
     h('div', {class: 'msg-meta'}, m.internal ? h('span', {class: 'note-icon', 'aria-hidden': 'true'}) : null, h('span', {class: 'msg-author', text: author}), h('time', {datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts)})),
     h('div', {class: 'msg-text'}, linkify(m.text)),
+    attachmentList(m.conversation_id, m.attachments),
     status ? h('div', {class: 'msg-status', text: status}) : null,
   );
 }
