@@ -57,6 +57,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "client_msg_id": "m1",
             "text": "hi",
             "internal": False,
+            "attachments": [],
         },
     ),
     (
@@ -75,6 +76,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "client_msg_id": "m2",
             "text": "vip",
             "internal": True,
+            "attachments": [],
         },
     ),
     (

@@ -202,6 +202,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "conversation_id": "cv_1",
             "client_msg_id": "m1",
             "text": "hello  world",
+            "attachments": [],
         },
     ),
     (
@@ -218,6 +219,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "conversation_id": "cv_1",
             "client_msg_id": "m" * 64,
             "text": "é" * 4000,
+            "attachments": [],
         },
     ),
     (
