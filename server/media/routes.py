@@ -20,6 +20,7 @@ from server.api.router import PUBLIC, ApiRouter, Context, _json
 from server.chat import visitor_token
 from server.errors import ApiError, error_response
 from server.ids import now_ms
+from server.media.cors import allowed_origin, preflight_routes, with_cors
 from server.media.images import THUMB_MIME
 from server.media.kinds import RASTER_IMAGES
 from server.media.signing import BadSignature, Expired, verify
@@ -89,7 +90,8 @@ async def upload(ctx: Context) -> Any:
         data = await read_limited(ctx.request, media.settings.media_max_bytes)
         row, created = await media.accept(request, data)
     view = {"attachment": media.view(row, principal, int(time.time()))}
-    return _json(view, 201 if created else 200)
+    origin = await allowed_origin(ctx.request, conversation["id"])
+    return with_cors(_json(view, 201 if created else 200), origin)
 
 
 @routes.route(
@@ -105,7 +107,8 @@ async def details(ctx: Context) -> Any:
         row = await queries.get_attachment(conn, ctx.params["attachment_id"])
     if row is None or row["conversation_id"] != conversation["id"]:
         raise ApiError("not_found", "no such attachment")
-    return {"attachment": media_of(ctx.request).view(row, principal, int(time.time()))}
+    view = {"attachment": media_of(ctx.request).view(row, principal, int(time.time()))}
+    return with_cors(_json(view, 200), await allowed_origin(ctx.request, conversation["id"]))
 
 
 async def download(request: Request) -> Response:
@@ -184,4 +187,7 @@ def _download_headers(row: dict[str, Any], variant: str) -> dict[str, str]:
 
 
 def media_routes() -> list[Route]:
-    return [Route("/media/{attachment_id}/{variant}", download, methods=["GET"])]
+    return [
+        Route("/media/{attachment_id}/{variant}", download, methods=["GET"]),
+        *preflight_routes(),
+    ]

@@ -16,7 +16,7 @@ from PIL import Image
 from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.media import samples
-from tests.ws_client import WsClient
+from tests.ws_client import ORIGIN, WsClient
 
 
 @pytest.fixture
@@ -308,4 +308,37 @@ async def test_no_credentials_is_401_and_closed_conversation_409(media_server) -
             "code": "conflict",
             "message": "the conversation is closed",
         }
+    await visitor.socket.close()
+
+
+async def test_widget_origin_may_upload_cross_origin(media_server) -> None:  # type: ignore[no-untyped-def]
+    chat = await make_chat_site(media_server)
+    visitor = await _visitor(chat)
+    path = _path(visitor.conversation_id, "cors-1", "a.pdf")
+    preflight_headers = {
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "x-visitor-token",
+    }
+    async with media_server.client() as client:
+        allowed = await client.options(path, headers={"Origin": ORIGIN, **preflight_headers})
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == ORIGIN
+        assert allowed.headers["access-control-allow-methods"] == "PUT, GET"
+        assert "X-Visitor-Token" in allowed.headers["access-control-allow-headers"]
+        assert "access-control-allow-credentials" not in allowed.headers
+        other = await client.options(
+            path, headers={"Origin": "https://evil.example", **preflight_headers}
+        )
+        assert (other.status_code, other.json()["error"]["code"]) == (403, "forbidden")
+        assert "access-control-allow-origin" not in other.headers
+        put = await client.put(
+            path, content=samples.PDF, headers={**visitor.headers, "Origin": ORIGIN}
+        )
+        assert (put.status_code, put.headers["access-control-allow-origin"]) == (201, ORIGIN)
+        stranger = await client.put(
+            _path(visitor.conversation_id, "cors-2", "a.pdf"),
+            content=samples.PDF,
+            headers={**visitor.headers, "Origin": "https://evil.example"},
+        )
+        assert "access-control-allow-origin" not in stranger.headers
     await visitor.socket.close()
