@@ -66,6 +66,11 @@ from server.hub.visitor_views import VisitorViews
 from server.hub.visitor_ws import visitor_endpoint
 from server.loop_lag import LoopLagMonitor
 from server.mail.lifecycle import MailNode
+from server.media import open_media_storage
+from server.media.janitor import MediaJanitor
+from server.media.routes import media_routes
+from server.media.routes import routes as attachment_routes
+from server.media.uploads import Media
 from server.metrics_sampler import MetricsSampler
 from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
@@ -104,6 +109,7 @@ api = merge(
     account_routes.routes,
     audit_routes.routes,
     ban_routes.routes,
+    attachment_routes,
 )
 
 
@@ -171,6 +177,14 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = services or await open_services(settings)
         app.state.services = owned
+        # Attachments (server/media/): the storage is opened here and closed last.
+        media_storage = open_media_storage(
+            settings.media_storage_url, settings.media_s3_endpoint, settings.media_s3_region
+        )
+        await media_storage.open()
+        app.state.media = Media(media_storage, owned.db, settings)
+        media_janitor = MediaJanitor(app.state.media)
+        media_janitor.start()
         hub = Hub(owned.db, owned.broker, owned.metrics)
         app.state.hub = hub
         app.state.address_limits = AddressLimits(owned.broker, hub.node_id, settings)
@@ -228,7 +242,7 @@ def create_app(
             pause_after=settings.webhook_pause_after,
         )
         webhook_worker = DeliveryWorker(owned.db, webhook_config, settings.allow_private_targets)
-        webhook_listener = WebhookListener(owned.db, webhook_worker)
+        webhook_listener = WebhookListener(owned.db, webhook_worker, app.state.media.sign)
         webhook_listener.attach(app.state.events)
         InboxRecorder(owned.db).attach(app.state.events)
         app.state.webhook_listener = webhook_listener
@@ -257,6 +271,7 @@ def create_app(
             await lag.close()
             await janitor.close()
             await app.state.visitor_views.close()
+            await media_janitor.close()
             await proactive.close()
             await app.state.rules.close()
             await webhook_listener.wanted.close()
@@ -275,12 +290,14 @@ def create_app(
             await app.state.address_limits.close()
             await webhook_worker.close()
             await app.state.mail.close(settings.shutdown_timeout_s / 4)
+            await media_storage.close()
             await owned.close()
 
     routes: list[BaseRoute] = [
         *ops_routes(api),
         *api.routes(),
         *mail_inbound_routes(),
+        *media_routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(browser or installed_browser_files()),
     ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from server.logs import LOG_FORMATS
+from server.media.kinds import DEFAULT_MEDIA_TYPES
 from server.settings_parse import (
     IPNetwork,
     Parser,
@@ -29,6 +30,7 @@ from server.settings_parse import (
     as_cidrs,
     as_header_name,
     as_int,
+    as_media_types,
     as_str,
     as_token,
     as_url,
@@ -38,6 +40,7 @@ DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 BROKER_SCHEMES = ("memory", "redis", "rediss", "redis+sentinel", "redis+cluster")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./beckon.db"
 DEFAULT_BROKER_URL = "memory://"
+MEDIA_SCHEMES = ("file", "s3")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SECRET_FILE_NAME = "beckon.secret"
 MIN_SECRET_LENGTH = 32
@@ -234,6 +237,75 @@ class Settings:
         "BECKON_MAX_BODY_BYTES",
         "largest accepted REST body in bytes (larger: 413)",
         as_int(1024, 64 * 1024 * 1024),
+    )
+    # Attachments (server/media/): where they live and what may be kept.
+    media_url: str = setting(
+        "",
+        "BECKON_MEDIA_URL",
+        "where attachments are stored: `s3://bucket/prefix` (S3-compatible) or "
+        "`file:///dir`; default the local directory BECKON_MEDIA_DIR",
+        as_url(MEDIA_SCHEMES),
+    )
+    media_dir: str = setting(
+        "",
+        "BECKON_MEDIA_DIR",
+        "the local attachment directory when BECKON_MEDIA_URL is unset; default `media` "
+        "beside the SQLite file (`./media` with PostgreSQL)",
+        as_str,
+    )
+    media_s3_endpoint: str = setting(
+        "",
+        "BECKON_MEDIA_S3_ENDPOINT",
+        "the S3 API endpoint for a non-AWS service (MinIO, Ceph, R2), e.g. "
+        "`http://minio:9000`; credentials are the standard `AWS_*` variables",
+        as_str,
+    )
+    media_s3_region: str = setting(
+        "us-east-1", "BECKON_MEDIA_S3_REGION", "the S3 region to sign requests for", as_str
+    )
+    media_max_bytes: int = setting(
+        10 * 1024 * 1024,
+        "BECKON_MEDIA_MAX_BYTES",
+        "largest accepted attachment in bytes (larger: 413 before the body is read)",
+        as_int(1024, 1024 * 1024 * 1024),
+    )
+    media_site_quota_bytes: int = setting(
+        1024 * 1024 * 1024,
+        "BECKON_MEDIA_SITE_QUOTA_BYTES",
+        "attachment bytes one site may keep in all (past it: 413 `quota_exceeded`)",
+        as_int(1024, 2**50),
+    )
+    media_types: tuple[str, ...] = setting(
+        DEFAULT_MEDIA_TYPES,
+        "BECKON_MEDIA_TYPES",
+        "comma-separated attachment types accepted (decided from the content, not the "
+        "name); a subset of the default list",
+        as_media_types,
+    )
+    # Pillow refuses images above this many pixels before decoding them (zip bombs).
+    media_max_pixels: int = setting(
+        40_000_000,
+        "BECKON_MEDIA_MAX_PIXELS",
+        "an image with more pixels than this is refused unread (decompression bombs)",
+        as_int(10_000, 500_000_000),
+    )
+    media_max_dimension: int = setting(
+        4096,
+        "BECKON_MEDIA_MAX_DIMENSION",
+        "images are scaled down to at most this many pixels wide and high when stored",
+        as_int(64, 16_384),
+    )
+    media_url_ttl_s: int = setting(
+        3600,
+        "BECKON_MEDIA_URL_TTL_S",
+        "how long a signed attachment URL stays valid, seconds",
+        as_int(10, 7 * 86_400),
+    )
+    media_orphan_s: int = setting(
+        24 * 3600,
+        "BECKON_MEDIA_ORPHAN_S",
+        "an upload no message references is deleted after this many seconds",
+        as_int(60, 30 * 86_400),
     )
     # A WebSocket peer that does not read (server/ws_protocol.py): past the high-water
     # mark its reads pause and pongs coalesce; stuck there this long, it is aborted.
@@ -490,6 +562,17 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def media_storage_url(self) -> str:
+        """BECKON_MEDIA_URL, else the local directory (beside the SQLite file by default)."""
+        if self.media_url:
+            return self.media_url
+        if self.media_dir:
+            return f"file://{Path(self.media_dir).resolve()}"
+        db_path = sqlite_path(self.database_url)
+        directory = db_path.parent if db_path else Path(".")
+        return f"file://{(directory / 'media').resolve()}"
 
     @property
     def secure_cookies(self) -> bool:

@@ -102,3 +102,17 @@ def as_token(min_length: int) -> Parser:
         return token
 
     return parse
+
+
+def as_media_types(name: str, value: str) -> tuple[str, ...]:
+    """Comma-separated MIME types, each one Beckon knows how to check (server/media/kinds.py)."""
+    from server.media.kinds import DEFAULT_MEDIA_TYPES  # the list lives with the checks
+
+    types = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
+    unknown = [t for t in types if t not in DEFAULT_MEDIA_TYPES]
+    if unknown:
+        raise SettingsError(
+            f"{name}: {unknown[0]!r} is not a type Beckon can check; choose from "
+            + ", ".join(DEFAULT_MEDIA_TYPES)
+        )
+    return types

@@ -20,10 +20,12 @@ the time of the attempt (receivers reject `t` older than 5 minutes).
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -95,6 +97,19 @@ async def _event_data(db: Database, kind: str, data: dict[str, Any]) -> dict[str
     return out
 
 
+def _with_media_urls(
+    data: dict[str, Any], site_id: str, sign: Callable[[dict[str, Any], str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Each attachment of the payload's messages with a URL signed for the site's agents
+    (server/media/uploads.py `Media.sign`)."""
+    frames = [data["message"]] if isinstance(data.get("message"), dict) else []
+    frames += data.get("transcript") or []
+    for frame in frames:
+        if frame.get("attachments"):
+            frame["attachments"] = [sign(item, f"s:{site_id}") for item in frame["attachments"]]
+    return data
+
+
 def envelope(event_id: str, kind: str, site_id: str, ts: int, data: dict[str, Any]) -> bytes:
     payload = {"id": event_id, "type": kind, "created_ts": ts, "site_id": site_id, "data": data}
     return orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
@@ -154,9 +169,15 @@ class WebhookListener:
 
     BATCH = 200
 
-    def __init__(self, db: Database, worker: DeliveryWorker) -> None:
+    def __init__(
+        self,
+        db: Database,
+        worker: DeliveryWorker,
+        sign_media: Callable[[dict[str, Any], str], dict[str, Any]] | None = None,
+    ) -> None:
         self.db = db
         self.worker = worker
+        self.sign_media = sign_media
         self.wanted: AnnouncedCache[frozenset[str]] = AnnouncedCache(
             WEBHOOKS_CHANNEL, self._load_wanted
         )
@@ -188,6 +209,12 @@ class WebhookListener:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_pending())
 
+    async def _data(self, kind: str, site_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        out = await _event_data(self.db, kind, data)
+        if self.sign_media is not None:
+            out = _with_media_urls(copy.deepcopy(out), site_id, self.sign_media)
+        return out
+
     async def flush(self) -> None:
         """Wait until every event handed to `on_event` so far is in the outbox."""
         while self._writer is not None:
@@ -200,7 +227,7 @@ class WebhookListener:
                 del self._pending[: len(batch)]
                 try:
                     payloads = [
-                        (kind, site_id, await _event_data(self.db, kind, data), ts)
+                        (kind, site_id, await self._data(kind, site_id, data), ts)
                         for kind, site_id, data, ts in batch
                     ]
                     async with self.db.write() as conn:

@@ -18,6 +18,7 @@ from server.api.query import ReportQuery
 from server.api.router import ApiRouter, Context
 from server.errors import ApiError
 from server.ids import now_ms
+from server.store import attachments as attachment_queries
 from server.store import reports
 
 routes = ApiRouter()
@@ -105,6 +106,7 @@ async def summary(ctx: Context) -> Any:
         )
     async with ctx.services.db.read() as conn:
         data = await reports.load(conn, site["id"], from_ts, to_ts)
+        files = await attachment_queries.sent_in(conn, site["id"], from_ts, to_ts)
     report = reports.summarise(data, site["timezone"])
     if fmt == "csv":
         name = f"beckon-{table}-{site['id']}-{from_ts}-{to_ts}.csv"
@@ -119,4 +121,5 @@ async def summary(ctx: Context) -> Any:
         "from_ts": from_ts,
         "to_ts": to_ts,
         **report,
+        "files": files,
     }

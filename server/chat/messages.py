@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from server.ids import new_id, now_ms
+from server.media import references
 from server.store import messages as queries
 from server.store.database import Database
 from server.store.tables import conversations
@@ -82,6 +83,7 @@ async def after(
     db: Database, conversation_id: str, after_seq: int, *, include_internal: bool, limit: int = 500
 ) -> list[dict[str, Any]]:
     async with db.read() as conn:
-        return await queries.messages_after(
+        rows = await queries.messages_after(
             conn, conversation_id, after_seq, limit, include_internal=include_internal
         )
+        return await references.on_messages(rows, conn)

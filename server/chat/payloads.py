@@ -28,6 +28,8 @@ def message_frame(row: dict[str, Any]) -> dict[str, Any]:
         frame["client_msg_id"] = row["client_msg_id"]
     if row.get("internal"):
         frame["internal"] = True
+    if row.get("attachments"):
+        frame["attachments"] = row["attachments"]  # server/media/references.py
     return frame
 
 

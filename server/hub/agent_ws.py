@@ -40,6 +40,7 @@ from server.hub.hub import Hub, agent_channel, conv_channel, site_channel
 from server.hub.socket_loop import Refused, receive_text, run_frames
 from server.hub.visitor_views import VisitorViews
 from server.ids import now_ms
+from server.media import references
 from server.services import Services
 from server.store import conversations as conv_queries
 from server.store import sites as site_queries
@@ -457,10 +458,18 @@ class AgentSession:
     async def _on_message(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
         self._assigned(conv)
+        sender = f"a:{self.agent['id']}"
+        if frame.attachments:  # server/media/references.py: checked before, claimed after
+            try:
+                await references.check(
+                    self.db, conv["id"], sender, frame.client_msg_id, frame.attachments
+                )
+            except references.BadReference as bad:
+                raise Refused(bad.code, str(bad)) from None
         try:
             row, duplicate = await self.services.message_writer.append(
                 conversation_id=conv["id"],
-                sender=f"a:{self.agent['id']}",
+                sender=sender,
                 author_kind="agent",
                 author_id=self.agent["id"],
                 author_name=self.agent["display_name"],
@@ -470,6 +479,8 @@ class AgentSession:
             )
         except messages.ConversationClosed:
             raise Refused("conflict", "the conversation is closed") from None
+        if frame.attachments:
+            row = await references.claim(self.db, row, frame.attachments)
         ack = message_frame(row)
         if frame.ref:
             ack["ref"] = frame.ref

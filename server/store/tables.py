@@ -450,4 +450,5 @@ visitor_bans = Table(
 # Tables declared in their own modules join `metadata` here, so whoever reads the
 # schema from `tables` (migrations' checks, the erasure test that enumerates every
 # table) sees all of them.
+from server.store import attachments as _attachments  # noqa: E402, F401
 from server.store import mail_tables as _mail_tables  # noqa: E402, F401

@@ -9,7 +9,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from server.wire.fields import ClientMsgId, Frame, Id, Seq, Text, Token, explained, invalid
+from server.wire.fields import (
+    AttachmentIds,
+    ClientMsgId,
+    Frame,
+    Id,
+    Seq,
+    Text,
+    Token,
+    explained,
+    invalid,
+)
 
 
 class AgentHello(Frame):
@@ -46,6 +56,7 @@ class AgentMessage(Frame):
     client_msg_id: ClientMsgId
     text: Text
     internal: bool = False
+    attachments: AttachmentIds = Field(default_factory=list)
 
 
 class AgentTyping(Frame):

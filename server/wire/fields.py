@@ -103,6 +103,12 @@ Ref = Annotated[
     str, StringConstraints(max_length=64), explained("must be a string of at most 64 characters")
 ]
 ClientMsgId = Annotated[str, _sized(1, 64)]
+# A message's attachment ids (server/media/references.py MAX_PER_MESSAGE).
+AttachmentIds = Annotated[
+    list[Id],
+    Field(max_length=10),
+    explained("must be a list of at most 10 attachment ids"),
+]
 Token = Annotated[str, _sized(1, 512)]  # visitor and API tokens; opaque
 EventName = Annotated[str, _sized(1, 64)]
 # Message text: the stored text is the trimmed one, so limits apply after trimming.

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from invitations import signals
 from server.wire.fields import (
     Amount,
+    AttachmentIds,
     Attributes,
     ClientMsgId,
     Comment,
@@ -181,6 +182,7 @@ class VisitorMessage(Frame):
     conversation_id: Id
     client_msg_id: ClientMsgId
     text: Text
+    attachments: AttachmentIds = Field(default_factory=list)
 
 
 class VisitorTyping(Frame):

@@ -17,6 +17,7 @@ from server.hub.hub import conv_channel, visitor_channel
 from server.hub.socket_loop import Refused
 from server.hub.visitor import limits
 from server.ids import now_ms
+from server.media import references
 
 if TYPE_CHECKING:
     from server.hub.visitor.session import Handler, VisitorSession
@@ -83,12 +84,16 @@ async def append(
     client_msg_id: str | None,
     text: str,
     ref: str | None,
+    attachment_ids: list[str] | None = None,
 ) -> None:
     """Store the visitor's message, ack it to this socket and publish it."""
+    sender = f"v:{session.visitor_id}"
+    if attachment_ids:
+        await _check_references(session.db, conversation_id, sender, client_msg_id, attachment_ids)
     try:
         row, duplicate = await session.services.message_writer.append(
             conversation_id=conversation_id,
-            sender=f"v:{session.visitor_id}",
+            sender=sender,
             author_kind="visitor",
             author_id=None,
             author_name=None,
@@ -97,6 +102,8 @@ async def append(
         )
     except messages.ConversationClosed:
         raise Refused("conflict", "the conversation is closed") from None
+    if attachment_ids:
+        row = await references.claim(session.db, row, attachment_ids)
     ack = message_frame(row)
     if ref:
         ack["ref"] = ref
@@ -120,6 +127,15 @@ def _prechat_answers(session: VisitorSession, prechat: Any, department: str | No
         return prechat_fields.check(specs, department, dict(prechat.fields or {}))
     except prechat_fields.PrechatInvalid as exc:
         raise Refused("invalid_frame", str(exc)) from None
+
+
+async def _check_references(
+    db: Any, conversation_id: str, sender: str, client_msg_id: str | None, ids: list[str]
+) -> None:
+    try:
+        await references.check(db, conversation_id, sender, client_msg_id or "", ids)
+    except references.BadReference as bad:
+        raise Refused(bad.code, str(bad)) from None
 
 
 async def on_chat_start(session: VisitorSession, frame: Any) -> None:
@@ -168,7 +184,14 @@ async def on_message(session: VisitorSession, frame: Any) -> None:
         if conv["status"] == "closed":
             raise Refused("conflict", "the conversation is closed")
         session.owned.add(conv["id"])
-    await append(session, frame.conversation_id, frame.client_msg_id, frame.text, frame.ref)
+    await append(
+        session,
+        frame.conversation_id,
+        frame.client_msg_id,
+        frame.text,
+        frame.ref,
+        frame.attachments,
+    )
 
 
 async def on_typing(session: VisitorSession, frame: Any) -> None:

@@ -321,8 +321,8 @@ class Console {
     return true;
   }
 
-  send(conversationId, text, internal) {
-    this.outbox.add({conversation_id: conversationId, client_msg_id: randomId('m'), text, internal, ts: Date.now()});
+  send(conversationId, text, internal, attachments = []) {
+    this.outbox.add({conversation_id: conversationId, client_msg_id: randomId('m'), text, internal, attachments, ts: Date.now()});
     this.emit('outbox', conversationId);
     this.flush();
   }
@@ -341,6 +341,7 @@ class Console {
       }
       const frame = {type: 'message', conversation_id: item.conversation_id, client_msg_id: item.client_msg_id, text: item.text, ref: item.client_msg_id};
       if (item.internal) frame.internal = true;
+      if (item.attachments && item.attachments.length) frame.attachments = item.attachments;
       if (!this.socket.send(frame)) return;
       this.outbox.markSent(item.client_msg_id);
     }

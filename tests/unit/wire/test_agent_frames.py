@@ -58,6 +58,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "client_msg_id": "m1",
             "text": "hi",
             "internal": False,
+            "attachments": [],
         },
     ),
     (
@@ -76,6 +77,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "client_msg_id": "m2",
             "text": "vip",
             "internal": True,
+            "attachments": [],
         },
     ),
     (

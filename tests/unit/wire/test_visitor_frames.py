@@ -222,6 +222,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "conversation_id": "cv_1",
             "client_msg_id": "m1",
             "text": "hello  world",
+            "attachments": [],
         },
     ),
     (
@@ -238,6 +239,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "conversation_id": "cv_1",
             "client_msg_id": "m" * 64,
             "text": "é" * 4000,
+            "attachments": [],
         },
     ),
     (

@@ -4,6 +4,8 @@
 // (Enter sends, Shift+Enter new line, "/" searches canned replies, internal-note toggle).
 
 import {$, h, linkify, timeOf, dateTimeOf, visitorLabel} from '../dom.js';
+import {attachmentList} from './attachments.js';
+import {UploadTray} from './uploads.js';
 import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
 import {openTransfer} from './transfer.js';
@@ -74,7 +76,9 @@ function buildPane(ctl) {
   const noteLabel = h('label', {class: 'note-toggle', for: 'note-toggle'}, noteToggle, h('span', {text: 'Internal note'}));
   const sendBtn = h('button', {type: 'submit', class: 'btn btn-primary', text: 'Send'});
   const hint = h('span', {class: 'composer-hint muted'});
-  const composer = h('form', {class: 'composer', 'aria-label': 'Reply'}, popup, input, h('div', {class: 'composer-bar'}, noteLabel, hint, sendBtn));
+  const uploads = new UploadTray(() => ctl.api.csrf);
+  const composer = h('form', {class: 'composer', 'aria-label': 'Reply'}, popup, uploads.root, input, h('div', {class: 'composer-bar'}, noteLabel, hint, uploads.button, uploads.picker, sendBtn));
+  uploads.listen(composer);
 
   const root = h('div', {class: 'chat', hidden: true}, header, transcript, typing, endbar, composer);
   const empty = h(
@@ -140,13 +144,17 @@ function buildPane(ctl) {
   }
 
   function send() {
-    const text = input.value.trim();
-    if (!chatId || !text) return;
+    const typed = input.value.trim();
+    if (!chatId || uploads.busy) return;
     const chat = state.chats.get(chatId);
     if (!chat || chat.status !== 'active') return;
+    const files = uploads.take();
+    // A message needs text: files sent alone are named by it.
+    const text = typed || files.map((f) => f.name).join(', ');
+    if (!text) return;
     closePopup();
     stopTyping();
-    ctl.send(chatId, text, Boolean(notes.get(chatId)));
+    ctl.send(chatId, text, Boolean(notes.get(chatId)), files.map((f) => f.id));
     input.value = '';
     ctl.drafts.set(chatId, '');
     input.focus();
@@ -277,6 +285,7 @@ function buildPane(ctl) {
     stopTyping();
     closePopup();
     chatId = id;
+    uploads.setChat(id);
     root.hidden = !id;
     empty.hidden = Boolean(id);
     if (!id) return;
@@ -361,6 +370,7 @@ export function messageRow(m, status = '', visitorName = '') {
     {class: `msg msg-${kind}`, dataset: {seq: String(m.seq), kind}},
     h('div', {class: 'msg-meta'}, m.internal ? h('span', {class: 'note-icon', 'aria-hidden': 'true'}) : null, h('span', {class: 'msg-author', text: author}), h('time', {datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts)})),
     h('div', {class: 'msg-text'}, linkify(m.text)),
+    attachmentList(m.conversation_id, m.attachments),
     status ? h('div', {class: 'msg-status', text: status}) : null,
   );
 }
