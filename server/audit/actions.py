@@ -129,8 +129,9 @@ NOT_CHANGES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/sites/{site_id}/webhooks/{webhook_id}/test"),
         ("POST", "/sites/{site_id}/events"),
         ("POST", "/sites/{site_id}/backtest"),
-        # A chat answer or a file sent in a chat (the transcript keeps them), and the anonymous account-link
-        # requests (no signed-in actor; the link's use ends every session of the account).
+        # A chat answer or a file sent in a chat (the transcript keeps them), and the
+        # anonymous account-link requests (no signed-in actor; the link's use ends every
+        # session of the account).
         ("POST", "/inbox/{item_id}/reply"),
         ("PUT", "/conversations/{conversation_id}/attachments/{upload_id}"),
         ("POST", "/auth/forgot"),
