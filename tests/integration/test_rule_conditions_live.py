@@ -49,6 +49,7 @@ async def test_a_windowed_count_fires_and_matching_applies_the_gates(tmp_path) -
                 "matching": 0,
                 "would_invite": 0,
                 "online": 1,
+                "exact": True,
             }
             draft = await api.post(
                 f"{base}/matching",
@@ -61,13 +62,13 @@ async def test_a_windowed_count_fires_and_matching_applies_the_gates(tmp_path) -
                     },
                 },
             )
-            assert draft.json() == {"matching": 1, "would_invite": 1, "online": 1}
+            assert draft.json() == {"matching": 1, "would_invite": 1, "online": 1, "exact": True}
             started = time.monotonic()
             await visitor.send({"type": "track", "event": "add_to_cart"})
             invitation = await visitor.expect("invitation", timeout=10)
             assert invitation["rule_id"] == rule_id and time.monotonic() - started < 10
             # Still matching, but on screen (and its one per visit used): nobody to invite.
-            assert await counts() == {"matching": 1, "would_invite": 0, "online": 1}
+            assert await counts() == {"matching": 1, "would_invite": 0, "online": 1, "exact": True}
             bad = await api.post(
                 f"{base}/validate",
                 json={

@@ -44,6 +44,8 @@ async def test_look_editor_preview_contrast_and_demo_shop(
         await expect(preview.locator("textarea")).to_have_attribute(
             "placeholder", "Pitajte nas bilo što"
         )
+        # The site form is longer than the window: bring the whole preview into view.
+        await page.locator("iframe.widget-preview").scroll_into_view_if_needed()
         frame_box = await page.locator("iframe.widget-preview").bounding_box()
         box = await launcher.bounding_box()
         assert frame_box is not None and box is not None
