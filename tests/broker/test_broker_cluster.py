@@ -18,7 +18,7 @@ from redis.crc import key_slot
 from server.broker import BrokerUnavailable, open_broker
 from server.broker.redis_cluster import ClusterUrl, RedisClusterBroker, parse_cluster_url
 from server.chat import presence, queue
-from tests.redis_cluster import RedisCluster
+from tests.redis_cluster import RedisCluster, _client
 
 from .helpers import Collector, free_port
 
@@ -186,7 +186,10 @@ async def test_a_shard_follows_its_replica_promoted_after_the_primary_dies(
 
         await broker.publish("{room}", b"after")
         assert await received.wait_for(2) == [b"before", b"after"]
-        assert await broker.run_script("queue_push", ["{room}q"], ["b", 2]) == 2
+        # Scripts run on the promoted primary. (Whether "a" survived depends on Redis'
+        # asynchronous replication, which a failover may cut short: queues are re-derived
+        # from the Store after a broker reconnect, as after a Redis restart.)
+        assert await broker.run_script("queue_push", ["{room}q"], ["b", 2]) in (1, 2)
         await broker.ping()
     finally:
         await broker.close()
