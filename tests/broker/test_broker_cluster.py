@@ -18,7 +18,7 @@ from redis.crc import key_slot
 from server.broker import BrokerUnavailable, open_broker
 from server.broker.redis_cluster import ClusterUrl, RedisClusterBroker, parse_cluster_url
 from server.chat import presence, queue
-from tests.redis_cluster import RedisCluster, _client
+from tests.redis_cluster import RedisCluster
 
 from .helpers import Collector, free_port
 
