@@ -5,6 +5,8 @@ demo shop at its next page view."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from playwright.async_api import Browser, expect
@@ -47,7 +49,12 @@ async def test_look_editor_preview_contrast_and_demo_shop(
         # The site form is longer than the window: bring the whole preview into view.
         await page.locator("iframe.widget-preview").scroll_into_view_if_needed()
         frame_box = await page.locator("iframe.widget-preview").bounding_box()
-        box = await launcher.bounding_box()
+        # The preview reloads as the form changes: measure once it has settled again.
+        box = None
+        async with asyncio.timeout(UI_TIMEOUT_MS / 1000):
+            while box is None:
+                await expect(launcher).to_be_visible(timeout=UI_TIMEOUT_MS)
+                box = await launcher.bounding_box()
         assert frame_box is not None and box is not None
         assert box["x"] - frame_box["x"] < 40  # bottom left now
 
