@@ -16,6 +16,7 @@ from PIL import Image
 from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.media import samples
+from tests.waiting import wait_until
 from tests.ws_client import ORIGIN, WsClient
 
 
@@ -281,12 +282,9 @@ async def test_expired_url_is_410(media_server) -> None:  # type: ignore[no-unty
         url = _local(attachment["url"])
         expires_s = attachment["url_expires_ts"] // 1000
         # A URL signed with the TTL of 10 s: wait until the node's clock is past it.
-        async with asyncio.timeout(30):
-            while True:
-                got = await client.get(url)
-                if got.status_code != 200:
-                    break
-                await asyncio.sleep(0.5)
+        got = await wait_until(
+            lambda: client.get(url), lambda r: r.status_code != 200, 30, "the URL to expire"
+        )
         assert (got.status_code, got.json()["error"]) == (
             410,
             {"code": "gone", "message": "the link has expired; ask for a new one"},
