@@ -76,6 +76,7 @@ async def test_left_message_answered_in_the_console_is_seen_on_return(
             await row.click()
             await cpage.locator("#inbox-take").click()
             await expect(row.locator(".chip")).to_have_text("assigned")
+            await expect(cpage.locator("#inbox-take")).to_have_count(0)  # the reader redrawn
             await cpage.locator("#inbox-reply-text").fill("Yes — in two days.")
             await cpage.locator("#inbox-reply-send").click()
             reader = cpage.locator("#inbox-reader")

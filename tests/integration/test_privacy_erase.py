@@ -133,6 +133,9 @@ async def leave_traces(
     assert invited["type"] != "error", invited
     first = await visitor.request({"type": "chat_start", "text": "I live at Ilica-street-17"})
     assert first["type"] == "conversation", first
+    # The first message is stored after the conversation frame: closed before that, it
+    # would be refused.
+    await visitor.expect(lambda f: f.get("conversation_id") == first["id"] and f.get("seq") == 1)
     accepted = await agent.request({"type": "accept", "conversation_id": first["id"]})
     assert accepted["type"] != "error", accepted
     await agent.request({"type": "close", "conversation_id": first["id"]})
@@ -149,6 +152,7 @@ async def leave_traces(
     assert survey["type"] == "survey_saved", survey
     second = await visitor.request({"type": "chat_start", "text": "second-chat-8812"})
     assert second["type"] == "conversation", second
+    await visitor.expect(lambda f: f.get("conversation_id") == second["id"] and f.get("seq") == 1)
     await agent.close()
     # The webhooks hold the person too (message bodies, the closed transcript).
     await receiver.wait_for(lambda got: any(b"survey-comment-7731" in r.body for r in got))

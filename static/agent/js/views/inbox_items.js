@@ -28,6 +28,7 @@ export function mountInboxItems(ctl) {
   view.replaceChildren(h('div', {class: 'view-head'}, h('h1', {text: 'Inbox'})), form, note, h('div', {class: 'history-body'}, list, reader));
   let cursor = null;
   let openId = null;
+  const drafts = new Map(); // item id -> the answer being typed
 
   const who = (item) => [item.name, item.email].filter(Boolean).join(' · ') || 'Visitor';
 
@@ -89,6 +90,10 @@ export function mountInboxItems(ctl) {
     if (openId !== id) return;
     const thread = item.messages.length ? item.messages : [{seq: 0, author: {kind: 'visitor', name: item.name}, text: item.text, ts: item.created_ts}];
     const text = h('textarea', {id: 'inbox-reply-text', rows: '3', maxlength: '4000', 'aria-label': 'Your answer', placeholder: item.visitor_id ? 'Answer — shown in the widget when the visitor comes back' : 'Answer'});
+    // The reader is redrawn after every change (assign, done, a reply): what the agent is
+    // typing survives it.
+    text.value = drafts.get(item.id) || '';
+    text.addEventListener('input', () => drafts.set(item.id, text.value));
     const send = h('button', {type: 'submit', class: 'btn btn-primary', id: 'inbox-reply-send', text: 'Send answer'});
     const reply = h('form', {class: 'inbox-reply'}, text, send);
     reply.addEventListener('submit', async (e) => {
@@ -98,6 +103,7 @@ export function mountInboxItems(ctl) {
       send.disabled = true;
       try {
         await ctl.api.post(`/inbox/${encodeURIComponent(item.id)}/reply`, {text: body});
+        drafts.delete(item.id);
       } catch (err) {
         send.disabled = false;
         ctl.toast(`Could not send the answer: ${err.message}`, 'error');
