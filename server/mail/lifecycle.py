@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from server.events import EventBus
+from server.mail.inbox_replies import InboxReplyMailer
 from server.mail.outgoing import MailOut
 from server.mail.sender import MailConfig, MailWorker
 from server.services import Services
@@ -27,6 +28,7 @@ class MailNode:
         self.out = MailOut(services.db, services.broker, settings, wake)
         if self.worker is not None:
             events.on("message.created", self.out.on_message)
+            InboxReplyMailer(self.out).attach(events)
 
     def start(self) -> None:
         if self.worker is not None:
