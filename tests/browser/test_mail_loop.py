@@ -1,0 +1,155 @@
+"""The whole email loop of issue 20 in real Chromium, with a real SMTP server (aiosmtpd)
+and `beckon mail-in`: a visitor leaves a message with nobody online → the agent answers
+from the console's inbox → the email arrives on the SMTP server → the visitor replies by
+email (an SMTP client to `beckon mail-in`) → the reply appears in the console, the item
+back on the list → the visitor returns to the site and the widget shows the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+
+import aiosmtplib
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, expect
+
+from server.mail import addresses
+from tests.beckon_process import BECKON, TEST_SECRET, BeckonProcess, free_port, running_node
+from tests.browser.console.conftest import AGENT_EMAIL, shot, sign_in
+from tests.browser.widget.hosting import HostSite, page
+from tests.browser.widget.parties import WAIT_MS, allow_origin, open_tab
+from tests.chat_setup import make_chat_site
+from tests.integration.test_mail_out import mail_env
+from tests.smtp_sink import SmtpSink
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sink() -> AsyncIterator[SmtpSink]:
+    server = SmtpSink()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
+    async with running_node(tmp_path_factory.mktemp("mail-loop"), env=mail_env(sink)) as process:
+        yield process
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def mail_in(node: BeckonProcess) -> AsyncIterator[int]:
+    """`beckon mail-in` on a free port, forwarding to the node; yields the port."""
+    port = free_port()
+    args = ["mail-in", "--port", str(port), "--forward-to", node.url]
+    proc = await asyncio.create_subprocess_exec(
+        *BECKON, *args, env=node.env, cwd=node.cwd, stdout=asyncio.subprocess.DEVNULL
+    )
+
+    async def listening() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        await wait_until(listening, bool, 20, "mail-in listening")
+        yield port
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+def visitor_reply(sent: EmailMessage, text: str) -> EmailMessage:
+    """What a mail client sends when the visitor answers `sent`: quoted below."""
+    msg = EmailMessage()
+    msg["From"] = "Iva <iva@example.com>"
+    msg["To"] = sent["Reply-To"]
+    msg["Subject"] = f"Re: {sent['Subject']}"
+    msg["Message-ID"] = "<reply-1@example.com>"
+    msg["In-Reply-To"] = sent["Message-ID"]
+    msg["References"] = f"{sent['References']} {sent['Message-ID']}"
+    msg.set_content(f"{text}\n\nOn Monday, Shop wrote:\n> Yes — in two days.\n")
+    return msg
+
+
+async def test_answer_by_email_reply_by_email_seen_on_return(
+    browser: Browser, node: BeckonProcess, sink: SmtpSink, mail_in: int
+) -> None:
+    chat = await make_chat_site(node, agent_email=AGENT_EMAIL)
+    host = HostSite()
+    host.start()
+    try:
+        await allow_origin(chat, host.origin)
+        html = page(node.url + "/widget.js", chat.site["key"])
+        host.pages["/shop"] = html
+        host.pages["/other"] = html
+        # 1. Nobody online: the visitor leaves a message and goes.
+        visitor = await open_tab(browser, host.origin + "/shop")
+        await visitor.shadow("button.l").click()
+        form = visitor.shadow("form.f")
+        await form.locator("input[name=name]").fill("Iva")
+        await form.locator("input[name=email]").fill("iva@example.com")
+        await form.locator("textarea[name=text]").fill("Do you ship to Ljubljana?")
+        await form.locator("button[type=submit]").click()
+        await visitor.received_matching(lambda f: f.get("type") == "offline_message_saved")
+        await visitor.page.close()
+        # 2. The agent answers from the console's inbox.
+        console = await sign_in(browser, node.url)
+        cpage = console.page
+        await expect(cpage.locator("#nav-inbox-count")).to_have_text("1", timeout=WAIT_MS)
+        await cpage.locator("#nav-inbox").click()
+        row = cpage.locator("#view-inbox tr", has_text="Do you ship to Ljubljana?")
+        await row.click()
+        await cpage.locator("#inbox-reply-text").fill("Yes — in two days.")
+        await cpage.locator("#inbox-reply-send").click()
+        await expect(row.locator(".chip")).to_have_text("waiting")
+        # 3. The email arrives on the SMTP server, threaded, with a signed Reply-To.
+        (got,) = await sink.wait_for(1)
+        sent = got.message
+        assert got.rcpt_tos == ["iva@example.com"]
+        assert sent["To"] == "Iva <iva@example.com>"
+        assert "Yes — in two days." in got.part("plain")
+        reply_to = sent["Reply-To"].addresses[0].addr_spec
+        conversation_id = addresses.conversation_of_address(TEST_SECRET, reply_to)
+        assert conversation_id is not None
+        assert sent["In-Reply-To"] == addresses.thread_root(
+            TEST_SECRET, conversation_id, "shop.test"
+        )
+        # 4. The visitor answers by email, through `beckon mail-in`.
+        await aiosmtplib.send(
+            visitor_reply(sent, "Great, please send it to Tivolska 5."),
+            hostname="127.0.0.1",
+            port=mail_in,
+        )
+        # 5. The console shows it: the item is back on the list, the reply in its thread.
+        await cpage.locator("#view-inbox form.filters button[type=submit]").click()
+        await expect(row.locator(".chip")).to_have_text("assigned", timeout=WAIT_MS)
+        await row.click()
+        reader = cpage.locator("#inbox-reader")
+        await expect(reader.locator(".msg-visitor").last).to_contain_text(
+            "Great, please send it to Tivolska 5."
+        )
+        await expect(reader).not_to_contain_text("On Monday, Shop wrote")  # quote trimmed
+        await shot(cpage, "inbox-email-reply")
+        # 6. The visitor returns to the site: the widget shows the agent's answer.
+        back = await visitor.context.new_page()
+        visitor.page = back
+        await back.goto(host.origin + "/other")
+        await expect(visitor.shadow(".badge")).to_have_text("1", timeout=WAIT_MS)
+        await visitor.shadow("button.l").click()
+        await expect(visitor.shadow(".m.a").filter(has_text="Yes — in two days.")).to_be_visible()
+        await expect(
+            visitor.shadow(".m.v").filter(has_text="Tivolska 5")
+        ).to_be_visible()  # and their own email reply, in the same thread
+        assert len(sink.received) == 1  # one answer, one email
+        assert console.errors == []
+        assert visitor.errors == []
+        await console.close()
+        await visitor.context.close()
+    finally:
+        host.stop()
