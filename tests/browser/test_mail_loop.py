@@ -18,11 +18,11 @@ from playwright.async_api import Browser, expect
 
 from server.mail import addresses
 from tests.beckon_process import BECKON, TEST_SECRET, BeckonProcess, free_port, running_node
-from tests.browser.console.conftest import AGENT_EMAIL, shot, sign_in
+from tests.browser.console.conftest import AGENT_EMAIL, set_status, shot, sign_in, start_chat
 from tests.browser.widget.hosting import HostSite, page
 from tests.browser.widget.parties import WAIT_MS, allow_origin, open_tab
 from tests.chat_setup import make_chat_site
-from tests.integration.test_mail_out import mail_env
+from tests.integration.test_mail_out import identity, mail_env
 from tests.smtp_sink import SmtpSink
 from tests.waiting import wait_until
 
@@ -136,6 +136,10 @@ async def test_answer_by_email_reply_by_email_seen_on_return(
         )
         await expect(reader).not_to_contain_text("On Monday, Shop wrote")  # quote trimmed
         await shot(cpage, "inbox-email-reply")
+        await reader.get_by_role("button", name="Send transcript").click()
+        transcript = (await sink.wait_for(2))[1]
+        assert transcript.rcpt_tos == ["iva@example.com"]
+        assert "Tivolska 5" in transcript.part("plain")
         # 6. The visitor returns to the site: the widget shows the agent's answer.
         back = await visitor.context.new_page()
         visitor.page = back
@@ -146,10 +150,41 @@ async def test_answer_by_email_reply_by_email_seen_on_return(
         await expect(
             visitor.shadow(".m.v").filter(has_text="Tivolska 5")
         ).to_be_visible()  # and their own email reply, in the same thread
-        assert len(sink.received) == 1  # one answer, one email
+        assert len(sink.received) == 2  # the answer and the transcript, once each
         assert console.errors == []
         assert visitor.errors == []
         await console.close()
         await visitor.context.close()
     finally:
         host.stop()
+
+
+async def test_the_agent_sends_the_transcript_from_the_console(
+    browser: Browser, node: BeckonProcess, sink: SmtpSink
+) -> None:
+    chat = await make_chat_site(node, agent_email="tara@example.com")
+    console = await sign_in(browser, node.url, "tara@example.com")
+    page = console.page
+    await set_status(page, "online")
+    who = identity(chat, "t-1", "tom@example.com", "Tom")
+    visitor, _ = await start_chat(chat, "Where is parcel 42?", identity=who)
+    await expect(page.locator(".chat-title")).to_have_text("Tom", timeout=WAIT_MS)
+    before = len(sink.received)
+    await page.get_by_role("button", name="Send transcript").click()
+    await expect(page.locator("#toasts")).to_contain_text("Transcript emailed to the visitor.")
+    got = (await sink.wait_for(before + 1))[before]
+    assert got.rcpt_tos == ["tom@example.com"]
+    assert "Where is parcel 42?" in got.part("plain")
+    # A visitor who left no address: the console says so, nothing is sent.
+    anonymous, cid = await start_chat(chat, "No address here")
+    await page.locator(f'#chat-list [data-conversation="{cid}"]').click()
+    await expect(page.locator(".chat-title")).not_to_have_text("Tom")
+    await page.get_by_role("button", name="Send transcript").click()
+    await expect(page.locator("#toasts")).to_contain_text(
+        "Could not send the transcript: the visitor left no email address"
+    )
+    assert len(sink.received) == before + 1
+    assert console.errors == []
+    for client in (visitor, anonymous):
+        await client.close()
+    await console.close()

@@ -9,6 +9,7 @@ import {UploadTray} from './uploads.js';
 import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
 import {openTransfer} from './transfer.js';
+import {transcriptButton} from './transcript_mail.js';
 
 const TYPING_IDLE_MS = 4000; // stop "typing" this long after the last keystroke
 const TYPING_REPEAT_MS = 3000; // re-announce typing while the agent keeps typing
@@ -55,7 +56,8 @@ function buildPane(ctl) {
   const avatar = h('span', {class: 'avatar avatar-lg', 'aria-hidden': 'true'});
   const transferBtn = h('button', {type: 'button', class: 'btn', text: 'Transfer', onclick: () => openTransfer(ctl, chatId)});
   const closeBtn = h('button', {type: 'button', class: 'btn btn-danger-ghost', text: 'Close chat', onclick: () => confirmClose()});
-  const header = h('header', {class: 'chat-header'}, avatar, h('div', {class: 'chat-heading'}, title, subtitle), h('div', {class: 'chat-actions'}, transferBtn, closeBtn));
+  const mailBtn = transcriptButton(ctl, () => chatId, {id: 'chat-transcript-mail'});
+  const header = h('header', {class: 'chat-header'}, avatar, h('div', {class: 'chat-heading'}, title, subtitle), h('div', {class: 'chat-actions'}, mailBtn, transferBtn, closeBtn));
   const transcript = h('ol', {class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Transcript'});
   const typing = h('div', {class: 'typing', 'aria-live': 'polite'});
   const endText = h('span');

@@ -7,6 +7,7 @@
 
 import {h, $, dateTimeOf} from '../dom.js';
 import {messageRow} from './chat.js';
+import {transcriptButton} from './transcript_mail.js';
 
 const KINDS = {offline_message: 'Offline message', missed: 'Missed chat', unanswered: 'Left unanswered'};
 const STATUSES = [['', 'Not done'], ['new', 'New'], ['assigned', 'Assigned'], ['waiting', 'Waiting for visitor'], ['done', 'Done'], ['all', 'Any status']];
@@ -122,6 +123,7 @@ export function mountInboxItems(ctl) {
         {class: 'inbox-actions'},
         item.agent_id === ctl.state.me.id ? null : h('button', {type: 'button', class: 'btn', id: 'inbox-take', text: 'Assign to me', onclick: () => change(item, {agent_id: 'me'})}),
         assign,
+        item.conversation_id ? transcriptButton(ctl, () => item.conversation_id, {id: 'inbox-transcript'}) : null,
         item.status === 'done' ? h('button', {type: 'button', class: 'btn', id: 'inbox-reopen', text: 'Reopen', onclick: () => change(item, {status: item.agent_id ? 'assigned' : 'new'})}) : h('button', {type: 'button', class: 'btn', id: 'inbox-done', text: 'Mark done', onclick: () => change(item, {status: 'done'})}),
       ),
       h('ol', {class: 'transcript transcript-read', 'aria-label': 'Thread'}, ...thread.map((m) => messageRow(m, '', item.name || ''))),
