@@ -64,7 +64,7 @@ B.chat = (opts) => {
     frame: (frame) => {
       // The site hides agents' names: messages and typing say "Agent" (header: panels.js).
       if (s.cfg.show_agent_name === false && frame.author) frame.author.name = '';
-      (handlers[frame.type] || (() => {}))(frame);
+      (handlers[frame.type] || mailer.frame)(frame);
     },
     down: () => {
       s.welcomed = false;
@@ -184,6 +184,8 @@ B.chat = (opts) => {
         list.note(B.t('error'));
       } else if (ref === 'offline' && s.offlineFail) {
         s.offlineFail(B.t('error'));
+      } else if (ref === 'tx') {
+        mailer.frame(f);
       } else if (ref !== 'hello') {
         // (hello: an expired token or a bad identity; the server goes on with a new visitor)
         console.warn('Beckon:', f.code, f.message);
@@ -208,7 +210,10 @@ B.chat = (opts) => {
     persist();
     if (s.conv && s.conv.id === f.conversation_id) s.conv.status = 'closed';
     signals.queue(s.conv);
-    if (announce) list.note(B.t('ended'));
+    if (announce) {
+      list.note(B.t('ended'));
+      mailer.offer(f.conversation_id);
+    }
     for (const item of s.outbox.items().filter((i) => i.conv === f.conversation_id)) {
       s.outbox.drop(item.id);
       list.fail(item.id);
@@ -338,6 +343,7 @@ B.chat = (opts) => {
   };
   const signals = B.later('signals', ['page', 'queue', 'errorPage', 'formError', 'noResults'], (event, props) => behave({ type: 'track', event, props }), allowed, 'beckon:' + site);
   const tracker = B.tracking(behave, signals.page);
+  const mailer = B.later('mailer', ['offer', 'frame'], list, send, () => s.cfg);
 
   const chat = {
     s, view, list, send, say, open, newChat, setTyping, behave, flush, signals,

@@ -7,6 +7,7 @@ back on the list → the visitor returns to the site and the widget shows the an
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
@@ -20,7 +21,15 @@ from server.mail import addresses
 from tests.beckon_process import BECKON, TEST_SECRET, BeckonProcess, free_port, running_node
 from tests.browser.console.conftest import AGENT_EMAIL, set_status, shot, sign_in, start_chat
 from tests.browser.widget.hosting import HostSite, page
-from tests.browser.widget.parties import WAIT_MS, allow_origin, open_tab
+from tests.browser.widget.parties import (
+    WAIT_MS,
+    agent_offline,
+    agent_online,
+    agent_take,
+    allow_origin,
+    keep_screenshot,
+    open_tab,
+)
 from tests.chat_setup import make_chat_site
 from tests.integration.test_mail_out import identity, mail_env
 from tests.smtp_sink import SmtpSink
@@ -188,3 +197,47 @@ async def test_the_agent_sends_the_transcript_from_the_console(
     for client in (visitor, anonymous):
         await client.close()
     await console.close()
+
+
+async def test_the_visitor_asks_for_the_transcript_at_the_end_of_a_chat(
+    browser: Browser, node: BeckonProcess, sink: SmtpSink
+) -> None:
+    chat = await make_chat_site(node, agent_email="leo@example.com")
+    who = identity(chat, "lea-1", "lea@example.com", "Lea")
+    stub = f"<script>window.Beckon = {{q: [['identify', {json.dumps(who)}]]}};</script>"
+    host = HostSite()
+    host.start()
+    try:
+        await allow_origin(chat, host.origin)
+        host.pages["/shop"] = page(node.url + "/widget.js", chat.site["key"], head=stub)
+        agent = await agent_online(chat)
+        visitor = await open_tab(browser, host.origin + "/shop")
+        await visitor.shadow("button.l").click()
+        composer = visitor.shadow("textarea")
+        await composer.fill("Is size 38 back in stock?")
+        await composer.press("Enter")
+        conv_id = await agent_take(agent)
+        await agent.request(
+            {"type": "message", "conversation_id": conv_id, "text": "Friday!", "client_msg_id": "a"}
+        )
+        await agent.request({"type": "close", "conversation_id": conv_id})
+        offer = visitor.shadow("button").filter(has_text="Email me the transcript")
+        await expect(offer).to_be_visible(timeout=WAIT_MS)
+        before = len(sink.received)
+        await offer.click()
+        await expect(
+            visitor.shadow(".sys").filter(has_text="The transcript is on its way to your email.")
+        ).to_be_visible()
+        await expect(offer).to_be_disabled()
+        got = (await sink.wait_for(before + 1))[before]
+        assert got.rcpt_tos == ["lea@example.com"]
+        text = got.part("plain")
+        assert "Is size 38 back in stock?" in text and "Friday!" in text
+        sent = [f for f in visitor.sent if f.get("type") == "transcript_request"]
+        assert sent == [{"type": "transcript_request", "conversation_id": conv_id, "ref": "tx"}]
+        await keep_screenshot(visitor.page, "widget-transcript-email")
+        assert visitor.errors == []
+        await agent_offline(agent)
+        await visitor.context.close()
+    finally:
+        host.stop()

@@ -87,8 +87,9 @@ B.messageList = (scroller) => {
     /** System lines that are not stored messages (ended, thanks, errors). */
     note(text) {
       const was = atBottom();
-      list.append(B.el('div', { class: 'sys', dir: 'auto', text }));
+      const line = list.appendChild(B.el('div', { class: 'sys', dir: 'auto', text }));
       keepBottom(was);
+      return line;
     },
     /** The agent has read up to `seq`: mark the last visitor message at or below it. */
     read(seq) {
