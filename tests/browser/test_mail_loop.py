@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
 import aiosmtplib
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
@@ -193,6 +194,15 @@ async def test_the_agent_sends_the_transcript_from_the_console(
         "Could not send the transcript: the visitor left no email address"
     )
     assert len(sink.received) == before + 1
+    # The inbox's opt-in for an email about new items.
+    await page.locator("#nav-inbox").click()
+    await page.get_by_label("Email me new items").check()
+    await expect(page.locator("#toasts")).to_contain_text("You will get an email about new inbox")
+    async with httpx.AsyncClient(
+        base_url=node.url, headers={"Authorization": f"Bearer {chat.agent_token}"}
+    ) as api:
+        prefs = (await api.get("/api/v1/me/mail-preferences")).json()
+    assert prefs["inbox_email"] is True
     assert console.errors == []
     for client in (visitor, anonymous):
         await client.close()

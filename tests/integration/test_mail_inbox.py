@@ -5,6 +5,7 @@ conversation and puts its item back on the agents' list."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +26,7 @@ from tests.smtp_sink import SmtpSink
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+ALERT_S = 3  # at most one inbox email per agent per this many seconds
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -38,7 +40,8 @@ async def sink() -> AsyncIterator[SmtpSink]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("mail-inbox")
-    process = BeckonProcess({**subprocess_env(tmp), **mail_env(sink)}, tmp)
+    env = {**subprocess_env(tmp), **mail_env(sink), "BECKON_MAIL_INBOX_ALERT_S": str(ALERT_S)}
+    process = BeckonProcess(env, tmp)
     await process.create_admin()
     await process.start()
     try:
@@ -235,3 +238,61 @@ async def test_a_reply_to_a_closed_chat_without_an_item_makes_one(
         cid,
     )
     await agent.close()
+
+
+def digests(node: BeckonProcess) -> list[tuple[str, int]]:
+    """(recipient, created_ts) of every inbox digest written, oldest first."""
+    with sqlite3.connect(node.cwd / "beckon.db") as db:
+        query = "SELECT recipient, created_ts FROM mail_outbox WHERE kind = 'inbox_digest'"
+        return sorted(db.execute(query + " ORDER BY created_ts").fetchall(), key=lambda r: r[1])
+
+
+async def test_opted_in_agents_get_batched_inbox_emails(
+    node: BeckonProcess, sink: SmtpSink
+) -> None:
+    chat = await make_chat_site(node, agent_email="otto@example.com")
+    async with api(chat) as client:
+        off = (await client.get("/api/v1/me/mail-preferences")).json()
+        assert off == {"inbox_email": False, "lang": "en", "available": True, "every_s": ALERT_S}
+        bad = await client.put("/api/v1/me/mail-preferences", json={"inbox_email": "yes"})
+        assert bad.status_code == 422, bad.text
+        bad = await client.put(
+            "/api/v1/me/mail-preferences", json={"inbox_email": True, "lang": "xx"}
+        )
+        assert bad.status_code == 422, bad.text
+        on = await client.put(
+            "/api/v1/me/mail-preferences", json={"inbox_email": True, "lang": "de"}
+        )
+        assert on.json()["inbox_email"] is True and on.json()["lang"] == "de"
+
+    def mine() -> list:
+        return [r for r in sink.received if r.rcpt_tos == ["otto@example.com"]]
+
+    async def received_mine(count: int) -> list:
+        async def probe() -> list:  # polled: the SMTP server runs in its own thread
+            return mine()
+
+        return await wait_until(probe, lambda got: len(got) >= count, 20, "inbox emails")
+
+    await left_message(chat, "a1@example.com", "First <b>question</b>")
+    (first,) = await received_mine(1)
+    assert first.message["Subject"] == "Neu im Posteingang: 1"
+    assert "First <b>question</b>" in first.part("plain")
+    assert "First &lt;b&gt;question&lt;/b&gt;" in first.part("html")
+    assert f"{node.url}/agent/#inbox" in first.part("plain")
+    # Two more right after: not an email each — one, with both, once the window is over.
+    await left_message(chat, "a2@example.com", "Second question")
+    await left_message(chat, "a3@example.com", "Third question")
+    second = (await received_mine(2))[1]
+    assert second.message["Subject"] == "Neu im Posteingang: 2"
+    assert "Second question" in second.part("plain") and "Third question" in second.part("plain")
+    mine_written = [ts for to, ts in digests(node) if to == "otto@example.com"]
+    assert len(mine_written) == 2 and mine_written[1] - mine_written[0] >= ALERT_S * 1000
+    # Nobody else opted in: the site's other people got none.
+    assert {to for to, _ in digests(node)} == {"otto@example.com"}
+    # Off: nothing more.
+    async with api(chat) as client:
+        await client.put("/api/v1/me/mail-preferences", json={"inbox_email": False})
+    await left_message(chat, "a4@example.com", "Fourth question")
+    await barrier(chat, sink, "alerts-off")
+    assert len(mine()) == 2

@@ -1,0 +1,83 @@
+"""The email telling an agent what is new in the inbox (text + HTML). Pure.
+
+Every item field (the visitor's name, address and words, the site's name) came from a
+visitor or an admin: escaped in the HTML part; the agent's name passes through
+`addresses` before it reaches a header.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from server.mail import addresses
+from server.mail.i18n import language, words
+
+MAX_LISTED = 20
+PREVIEW = 200  # characters of the visitor's words per item
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    site: str
+    who: str  # the visitor's name or address, or "" (anonymous)
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    lang: str
+    sender: str
+    recipient: str
+    recipient_name: str
+    entries: list[Entry]  # newest first, at most MAX_LISTED
+    total: int  # all new items (may exceed the entries)
+    link: str  # the console's inbox
+    message_id: str
+    date_ms: int
+
+
+def _line(entry: Entry) -> str:
+    words_ = " ".join(entry.text.split())
+    short = words_[:PREVIEW] + ("…" if len(words_) > PREVIEW else "")
+    return f"{entry.site} · {entry.who or '—'}: {short}"
+
+
+def build_digest(digest: Digest) -> EmailMessage:
+    """Raises BadAddress for an unusable recipient."""
+    w = words(digest.lang)
+    count = str(digest.total)
+    lines = [_line(e) for e in digest.entries[:MAX_LISTED]]
+    rest = digest.total - len(lines)
+    more = w["digest_more"].replace("{count}", str(rest)) if rest > 0 else ""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = Address(display_name="Beckon", addr_spec=digest.sender)
+    msg["To"] = Address(
+        display_name=addresses.display_name(digest.recipient_name),
+        addr_spec=addresses.recipient(digest.recipient),
+    )
+    msg["Subject"] = w["digest_subject"].replace("{count}", count)
+    msg["Date"] = format_datetime(datetime.fromtimestamp(digest.date_ms / 1000, UTC))
+    msg["Message-ID"] = digest.message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    text = [w["digest_intro"], "", *[f"- {line}" for line in lines]]
+    if more:
+        text.append(more)
+    text += ["", w["digest_open"], digest.link]
+    msg.set_content("\n".join(text) + "\n")
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    link = html.escape(digest.link, quote=True)
+    msg.add_alternative(
+        f'<!doctype html><html lang="{language(digest.lang)}"><head><meta charset="utf-8">'
+        f'</head><body style="font-family:sans-serif"><p>{html.escape(w["digest_intro"])}</p>'
+        f"<ul>{items}</ul>{f'<p>{html.escape(more)}</p>' if more else ''}"
+        f'<p>{html.escape(w["digest_open"])} <a href="{link}">{link}</a></p></body></html>\n',
+        subtype="html",
+    )
+    msg["Content-Language"] = language(digest.lang)
+    return msg
