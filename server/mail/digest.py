@@ -1,8 +1,9 @@
 """The email telling an agent what is new in the inbox (text + HTML). Pure.
 
-Every item field (the visitor's name, address and words, the site's name) came from a
-visitor or an admin: escaped in the HTML part; the agent's name passes through
-`addresses` before it reaches a header.
+It says how many items are new on which site, never who wrote or what: a visitor's
+words stay in the product, where erasure reaches them (an email once sent does not
+forget). The site's name came from an admin: escaped in the HTML part; the agent's name
+passes through `addresses` before it reaches a header.
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from email.utils import format_datetime
 from server.mail import addresses
 from server.mail.i18n import language, words
 
-MAX_LISTED = 20
-PREVIEW = 200  # characters of the visitor's words per item
+MAX_LISTED = 50  # sites listed
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     site: str
-    who: str  # the visitor's name or address, or "" (anonymous)
-    text: str
+    count: int  # new items on the site
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +34,15 @@ class Digest:
     sender: str
     recipient: str
     recipient_name: str
-    entries: list[Entry]  # newest first, at most MAX_LISTED
-    total: int  # all new items (may exceed the entries)
+    entries: list[Entry]  # per site, at most MAX_LISTED
+    total: int  # all new items
     link: str  # the console's inbox
     message_id: str
     date_ms: int
 
 
 def _line(entry: Entry) -> str:
-    words_ = " ".join(entry.text.split())
-    short = words_[:PREVIEW] + ("…" if len(words_) > PREVIEW else "")
-    return f"{entry.site} · {entry.who or '—'}: {short}"
+    return f"{addresses.display_name(entry.site) or '—'}: {entry.count}"
 
 
 def build_digest(digest: Digest) -> EmailMessage:
@@ -53,8 +50,6 @@ def build_digest(digest: Digest) -> EmailMessage:
     w = words(digest.lang)
     count = str(digest.total)
     lines = [_line(e) for e in digest.entries[:MAX_LISTED]]
-    rest = digest.total - len(lines)
-    more = w["digest_more"].replace("{count}", str(rest)) if rest > 0 else ""
     msg = EmailMessage(policy=SMTP)
     msg["From"] = Address(display_name="Beckon", addr_spec=digest.sender)
     msg["To"] = Address(
@@ -65,17 +60,15 @@ def build_digest(digest: Digest) -> EmailMessage:
     msg["Date"] = format_datetime(datetime.fromtimestamp(digest.date_ms / 1000, UTC))
     msg["Message-ID"] = digest.message_id
     msg["Auto-Submitted"] = "auto-generated"
-    text = [w["digest_intro"], "", *[f"- {line}" for line in lines]]
-    if more:
-        text.append(more)
-    text += ["", w["digest_open"], digest.link]
+    text = [w["digest_intro"], "", *[f"- {line}" for line in lines], "", w["digest_open"]]
+    text.append(digest.link)
     msg.set_content("\n".join(text) + "\n")
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     link = html.escape(digest.link, quote=True)
     msg.add_alternative(
         f'<!doctype html><html lang="{language(digest.lang)}"><head><meta charset="utf-8">'
         f'</head><body style="font-family:sans-serif"><p>{html.escape(w["digest_intro"])}</p>'
-        f"<ul>{items}</ul>{f'<p>{html.escape(more)}</p>' if more else ''}"
+        f"<ul>{items}</ul>"
         f'<p>{html.escape(w["digest_open"])} <a href="{link}">{link}</a></p></body></html>\n',
         subtype="html",
     )

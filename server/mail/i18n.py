@@ -24,9 +24,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Someone asked to reset the password of your {site} account. If it was you, choose a new password here:",
         "link_hint": "This link works once and expires in {hours} hours. If you did not expect this email, ignore it.",
         "digest_subject": "New in your inbox: {count}",
-        "digest_intro": "These offline messages and missed chats are waiting for an answer:",
+        "digest_intro": "New offline messages and missed chats are waiting for an answer, per site:",
         "digest_open": "Open the inbox:",
-        "digest_more": "…and {count} more.",
     },
     "hr": {
         "reply_subject": "Vaš razgovor sa {site}",
@@ -42,9 +41,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Netko je zatražio novu lozinku za vaš račun u {site}. Ako ste to bili vi, ovdje odaberite novu lozinku:",
         "link_hint": "Poveznica vrijedi jednom i istječe za {hours} sati. Ako niste očekivali ovaj e-mail, zanemarite ga.",
         "digest_subject": "Novo u pristigloj pošti: {count}",
-        "digest_intro": "Ove poruke i propušteni razgovori čekaju odgovor:",
+        "digest_intro": "Nove poruke i propušteni razgovori čekaju odgovor, po stranici:",
         "digest_open": "Otvorite pristiglu poštu:",
-        "digest_more": "…i još {count}.",
     },
     "sl": {
         "reply_subject": "Vaš pogovor s {site}",
@@ -60,9 +58,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Nekdo je zahteval ponastavitev gesla za vaš račun v {site}. Če ste bili vi, tukaj izberite novo geslo:",
         "link_hint": "Povezava deluje enkrat in poteče čez {hours} ur. Če tega e-sporočila niste pričakovali, ga prezrite.",
         "digest_subject": "Novo v nabiralniku: {count}",
-        "digest_intro": "Ta sporočila in zamujeni klepeti čakajo na odgovor:",
+        "digest_intro": "Nova sporočila in zamujeni klepeti čakajo na odgovor, po straneh:",
         "digest_open": "Odprite nabiralnik:",
-        "digest_more": "…in še {count}.",
     },
     "sr": {
         "reply_subject": "Vaš razgovor sa {site}",
@@ -78,9 +75,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Neko je zatražio novu lozinku za vaš nalog u {site}. Ako ste to bili vi, ovde izaberite novu lozinku:",
         "link_hint": "Link važi jednom i ističe za {hours} sati. Ako niste očekivali ovaj imejl, zanemarite ga.",
         "digest_subject": "Novo u prijemnom sandučetu: {count}",
-        "digest_intro": "Ove poruke i propušteni razgovori čekaju odgovor:",
+        "digest_intro": "Nove poruke i propušteni razgovori čekaju odgovor, po sajtu:",
         "digest_open": "Otvorite prijemno sanduče:",
-        "digest_more": "…i još {count}.",
     },
     "de": {
         "reply_subject": "Ihr Gespräch mit {site}",
@@ -96,9 +92,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Jemand möchte das Passwort Ihres Kontos bei {site} zurücksetzen. Wenn Sie das waren, wählen Sie hier ein neues Passwort:",
         "link_hint": "Der Link gilt einmal und läuft in {hours} Stunden ab. Wenn Sie diese E-Mail nicht erwartet haben, ignorieren Sie sie.",
         "digest_subject": "Neu im Posteingang: {count}",
-        "digest_intro": "Diese Nachrichten und verpassten Chats warten auf eine Antwort:",
+        "digest_intro": "Neue Nachrichten und verpasste Chats warten auf eine Antwort, je Website:",
         "digest_open": "Zum Posteingang:",
-        "digest_more": "…und {count} weitere.",
     },
     "it": {
         "reply_subject": "La tua conversazione con {site}",
@@ -114,9 +109,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Qualcuno ha chiesto di reimpostare la password del tuo account su {site}. Se sei stato tu, scegli qui una nuova password:",
         "link_hint": "Il link funziona una sola volta e scade tra {hours} ore. Se non aspettavi questa email, ignorala.",
         "digest_subject": "Nuovi nella posta in arrivo: {count}",
-        "digest_intro": "Questi messaggi e chat perse aspettano una risposta:",
+        "digest_intro": "Nuovi messaggi e chat perse aspettano una risposta, per sito:",
         "digest_open": "Apri la posta in arrivo:",
-        "digest_more": "…e altri {count}.",
     },
     "fr": {
         "reply_subject": "Votre conversation avec {site}",
@@ -132,9 +126,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Quelqu'un a demandé à réinitialiser le mot de passe de votre compte {site}. Si c'était vous, choisissez un nouveau mot de passe ici :",
         "link_hint": "Ce lien ne fonctionne qu'une fois et expire dans {hours} heures. Si vous n'attendiez pas cet e-mail, ignorez-le.",
         "digest_subject": "Nouveau dans la boîte de réception : {count}",
-        "digest_intro": "Ces messages et chats manqués attendent une réponse :",
+        "digest_intro": "De nouveaux messages et chats manqués attendent une réponse, par site :",
         "digest_open": "Ouvrir la boîte de réception :",
-        "digest_more": "…et {count} de plus.",
     },
     "es": {
         "reply_subject": "Tu conversación con {site}",
@@ -150,9 +143,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_intro": "Alguien pidió restablecer la contraseña de tu cuenta de {site}. Si fuiste tú, elige una nueva contraseña aquí:",
         "link_hint": "El enlace funciona una vez y caduca en {hours} horas. Si no esperabas este correo, ignóralo.",
         "digest_subject": "Nuevo en la bandeja de entrada: {count}",
-        "digest_intro": "Estos mensajes y chats perdidos esperan respuesta:",
+        "digest_intro": "Nuevos mensajes y chats perdidos esperan respuesta, por sitio:",
         "digest_open": "Abrir la bandeja de entrada:",
-        "digest_more": "…y {count} más.",
     },
 }
 

@@ -1,5 +1,6 @@
 """Email for agents who opted in: what is new in the inbox, at most one email per agent
-per BECKON_MAIL_INBOX_ALERT_S, everything new since the last one in it (a digest).
+per BECKON_MAIL_INBOX_ALERT_S, everything new since the last one in it (a digest: how
+many per site, not the visitors' words — see `digest`).
 
 A sweep on every node, every few seconds: for each opted-in active agent whose last
 digest is old enough, the items of their sites (every site for an admin) that became
@@ -81,17 +82,17 @@ class InboxAlerts:
             fresh = [t.status == "new", t.updated_ts > agent["cursor_ts"], t.updated_ts <= now]
             if site_ids is not None:
                 fresh.append(t.site_id.in_(site_ids))
-            total = (await conn.execute(select(func.count()).where(*fresh))).scalar_one()
-            if not total:
-                return 0
             query = (
-                select(t.name, t.email, t.text, sites.c.name.label("site"))
+                select(sites.c.name, func.count())
                 .join_from(inbox_items, sites, sites.c.id == t.site_id)
                 .where(*fresh)
-                .order_by(t.updated_ts.desc())
-                .limit(MAX_LISTED)
+                .group_by(sites.c.id, sites.c.name)
+                .order_by(sites.c.name)
             )
-            rows = (await conn.execute(query)).mappings().all()
+            per_site = [(str(name), int(count)) for name, count in await conn.execute(query)]
+            total = sum(count for _, count in per_site)
+            if not total:
+                return 0
             if not await mail_prefs.claim(conn, agent["user_id"], agent["cursor_ts"], now):
                 return 0  # another node's sweep wrote this digest
             mail_id = new_id("ml")
@@ -101,8 +102,8 @@ class InboxAlerts:
                 sender=self.settings.mail_from,
                 recipient=agent["email"],
                 recipient_name=agent["display_name"],
-                entries=[Entry(r["site"], r["name"] or r["email"] or "", r["text"]) for r in rows],
-                total=int(total),
+                entries=[Entry(name, count) for name, count in per_site[:MAX_LISTED]],
+                total=total,
                 link=f"{self.settings.base_url}/agent/#inbox",
                 message_id=f"<{mail_id}.inbox@{domain}>",
                 date_ms=now,
