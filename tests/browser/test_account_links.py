@@ -14,7 +14,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from tests.beckon_process import ADMIN_EMAIL, ADMIN_PASSWORD, BeckonProcess, running_node
-from tests.browser.admin.conftest import signed_in
+from tests.browser.admin.conftest import open_admin, signed_in
 from tests.browser.console.conftest import (
     AGENT_EMAIL,
     AGENT_PASSWORD,
@@ -144,3 +144,25 @@ async def test_forgot_password_from_the_console_sign_in(
     assert len(sink.received) == before + 1  # nobody@example.com got nothing
     assert console.errors == []
     await console.close()
+
+
+async def test_forgot_password_from_the_admin_sign_in(
+    browser: Browser, node: BeckonProcess, sink: SmtpSink
+) -> None:
+    before = len(sink.received)
+    admin = await open_admin(browser, node.url)
+    page = admin.page
+    await expect(page.locator("#signin")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    await page.get_by_role("button", name="Forgot password?").click()
+    await page.get_by_label("Your account’s address").fill(ADMIN_EMAIL)
+    await page.get_by_role("button", name="Email me a link").click()
+    await expect(page.locator("#forgot-note")).to_contain_text(NEUTRAL)
+    got = (await sink.wait_for(before + 1))[before]
+    assert got.rcpt_tos == [ADMIN_EMAIL]
+    await choose_password(await admin.context.new_page(), link_of(got, node), "admin anew 12345")
+    await page.get_by_label("Email").fill(ADMIN_EMAIL)
+    await page.get_by_label("Password", exact=True).fill("admin anew 12345")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#admin")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    assert admin.errors == []
+    await admin.close()

@@ -41,9 +41,10 @@ export function showSignin(api, onSignedIn, notice = '') {
   };
 }
 
-/** "Forgot password?" under the sign-in form: POST /auth/forgot, whose answer is the same
+/** "Forgot password?" under the sign-in form (the console's, and the admin's, which has the
+ * same ids): POST /auth/forgot, whose answer is the same
  * whether the address has an account — and so is what this says. Built once. */
-function mountForgot(api) {
+export function mountForgot(api) {
   if ($('signin-forgot')) return;
   const email = h('input', {type: 'email', id: 'forgot-email', autocomplete: 'username', maxlength: '254'});
   const send = h('button', {type: 'button', id: 'forgot-send', class: 'btn btn-block', text: 'Email me a link'});
