@@ -354,7 +354,13 @@ B.chat = (opts) => {
       if (given && heldView) behave(heldView);
       heldView = null;
     },
-    end: () => s.conv && s.conv.status !== 'closed' && send({ type: 'close', conversation_id: s.conv.id }),
+    // "End chat" asks first (panels.js shows the question); `end(true)` is the answer.
+    end(sure) {
+      s.ending = !sure && !!s.conv && s.conv.status !== 'closed';
+      if (sure && s.conv && s.conv.status !== 'closed') send({ type: 'close', conversation_id: s.conv.id });
+      refresh();
+      view.focusPanel();
+    },
     transcript() {
       const blob = new Blob([list.text() + '\n'], { type: 'text/plain;charset=utf-8' });
       const link = B.el('a', { href: URL.createObjectURL(blob), download: 'chat-transcript.txt' });
