@@ -354,9 +354,10 @@ B.chat = (opts) => {
       if (given && heldView) behave(heldView);
       heldView = null;
     },
-    // "End chat" asks first (panels.js shows the question); `end(true)` is the answer.
+    // "End chat" asks first (`end()`, panels.js shows the question); the answer is
+    // `end(true)` (end it) or `end(false)` (keep chatting).
     end(sure) {
-      s.ending = !sure && !!s.conv && s.conv.status !== 'closed';
+      s.ending = sure === undefined && !!s.conv && s.conv.status !== 'closed';
       if (sure && s.conv && s.conv.status !== 'closed') send({ type: 'close', conversation_id: s.conv.id });
       refresh();
       view.focusPanel();
