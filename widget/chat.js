@@ -354,7 +354,14 @@ B.chat = (opts) => {
       if (given && heldView) behave(heldView);
       heldView = null;
     },
-    end: () => s.conv && s.conv.status !== 'closed' && send({ type: 'close', conversation_id: s.conv.id }),
+    // "End chat" asks first (`end()`, panels.js shows the question); the answer is
+    // `end(true)` (end it) or `end(false)` (keep chatting).
+    end(sure) {
+      s.ending = sure === undefined && !!s.conv && s.conv.status !== 'closed';
+      if (sure && s.conv && s.conv.status !== 'closed') send({ type: 'close', conversation_id: s.conv.id });
+      refresh();
+      view.focusPanel();
+    },
     transcript() {
       const blob = new Blob([list.text() + '\n'], { type: 'text/plain;charset=utf-8' });
       const link = B.el('a', { href: URL.createObjectURL(blob), download: 'chat-transcript.txt' });
