@@ -33,7 +33,8 @@ PASTE_IMAGE = """async () => {
   const data = new DataTransfer();
   data.items.add(new File([blob], 'image.png', {type: 'image/png'}));
   const input = document.querySelector('beckon-chat').shadowRoot.querySelector('textarea');
-  input.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));
+  const paste = {clipboardData: data, bubbles: true, cancelable: true};
+  input.dispatchEvent(new ClipboardEvent('paste', paste));
 }"""
 
 
@@ -73,7 +74,9 @@ async def test_visitor_and_agent_exchange_files(browser: Browser, world: World, 
 
     # A pasted image starts the chat and is sent as a message of its own.
     await visitor.page.evaluate(PASTE_IMAGE)
-    sent = await visitor.sent_matching(lambda f: f.get("type") == "message" and f.get("attachments"))
+    sent = await visitor.sent_matching(
+        lambda f: f.get("type") == "message" and bool(f.get("attachments"))
+    )
     assert sent["text"] == "image.png"
     conversation_id = sent["conversation_id"]
     mine = shadow(".m.v .fs .th img")
@@ -141,7 +144,8 @@ async def test_visitor_and_agent_exchange_files(browser: Browser, world: World, 
     await visitor.page.wait_for_function(
         "(img) => img.complete && img.naturalWidth === 320", arg=await theirs.element_handle()
     )
-    await expect(shadow(".m.a").filter(has_text="Like this").locator(".fs .th img")).to_have_count(1)
+    answer = shadow(".m.a").filter(has_text="Like this")
+    await expect(answer.locator(".fs .th img")).to_have_count(1)
     await keep_screenshot(visitor.page, "widget-files")
     await console_shot(agent, "widget-files")
 
