@@ -243,13 +243,13 @@ B.chat = (opts) => {
     for (const item of items) {
       if (sentNow.has(item.id)) continue;
       sentNow.add(item.id);
-      send({ type: 'message', ref: 'm:' + item.id, conversation_id: item.conv || s.conv.id, client_msg_id: item.id, text: item.text });
+      send({ type: 'message', ref: 'm:' + item.id, conversation_id: item.conv || s.conv.id, client_msg_id: item.id, text: item.text, attachments: item.att });
     }
   };
 
-  const say = (text) => {
+  const say = (text, att) => {
     if (s.conv && s.conv.status === 'closed') newChat();
-    const item = s.outbox.add(text, s.conv ? s.conv.id : null);
+    const item = s.outbox.add(text, s.conv ? s.conv.id : null, att);
     list.addPending(item);
     setTyping(false);
     flush();
@@ -340,7 +340,7 @@ B.chat = (opts) => {
   const tracker = B.tracking(behave, signals.page);
 
   const chat = {
-    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals,
+    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals, servers, events,
     start() {
       view.look(s.cfg);
       for (const item of s.outbox.items()) list.addPending(item);
@@ -370,6 +370,7 @@ B.chat = (opts) => {
     },
   };
   const panels = B.panels(chat);
+  chat.files = B.later('files', ['add'], chat); // widget/more/files.js
   return chat;
 };
 

@@ -69,7 +69,16 @@ B.view = (root, bubble, hooks) => {
   const emojiButton = iconButton(ICON_EMOJI, 'emoji', () => B.more().then(() => B.emoji(emojiButton, input), console.warn));
   emojiButton.classList.add('eb');
   emojiButton.setAttribute('aria-expanded', 'false');
-  const composer = B.el('div', null, [B.el('div', { class: 'cp' }, [input, emojiButton, sendButton]), counter]);
+  // Files: attach, drop on the window, paste. widget/more/files.js does the rest (and gives
+  // the button its icon and shows it once it is there to handle it).
+  const attach = B.label(B.el('button', { class: 'ib at', type: 'button', hidden: true, onclick: () => hooks.files() }), 'attach', 'aria-label');
+  const composer = B.el('div', null, [B.el('div', { class: 'cp' }, [attach, input, emojiButton, sendButton]), counter]);
+  const files = (event, list) => {
+    if (!list || !list.length) return;
+    event.preventDefault(); // a file dropped anywhere on the window must not open in the tab
+    if (composer.isConnected) hooks.files(list);
+  };
+  input.addEventListener('paste', (event) => files(event, event.clipboardData && event.clipboardData.files));
   const grow = () => {
     input.style.height = 'auto';
     input.style.height = Math.min(input.scrollHeight, 120) + 'px';
@@ -119,6 +128,9 @@ B.view = (root, bubble, hooks) => {
     }
   });
 
+  win.addEventListener('dragover', (event) => event.preventDefault());
+  win.addEventListener('drop', (event) => files(event, event.dataTransfer && event.dataTransfer.files));
+
   wrap.prepend(win);
   let returnFocus = null;
 
@@ -126,6 +138,7 @@ B.view = (root, bubble, hooks) => {
     launcher,
     messages,
     wrap,
+    composer,
     /** Site look from `welcome.widget`: colours (the text colour comes resolved),
      * theme, side and offsets, launcher label, stacking order. */
     look(w) {

@@ -62,6 +62,9 @@ async function renderSite(ctx, page, siteId) {
   const offline = errors.at('settings.offline_mode', select([['offline_message', 'Offer an offline message'], ['keep_queued', 'Keep the chat queued']], o.offline_mode));
   const [trustLabel, trust] = checkbox('Count conversions the widget reports', o.trust_client_conversions);
   errors.at('settings.trust_client_conversions', trustLabel);
+  // Files in chats: null = all the server accepts, [] = none (shown as "none").
+  const allowed = o.attachments_allowed;
+  const files = errors.at('settings.attachments_allowed', input({value: allowed == null ? '' : allowed.length ? allowed.join(', ') : 'none', placeholder: 'any', 'aria-label': 'Files accepted'}));
   const routing = errors.at('settings.routing', select([['least_busy', 'Least busy agent'], ['round_robin', 'Round robin'], ['offer', 'Offer to one agent at a time']], o.routing));
 
   const hoursBox = h('div', {class: 'stack'});
@@ -103,6 +106,7 @@ async function renderSite(ctx, page, siteId) {
       field('Queue timeout (s)', queueTimeout), field('Consent mode', consent, 'Required: the widget tracks behaviour only after consent'),
       field('Attribution window (days)', attribution, 'Conversions this long after an accepted invitation count for its rule'),
       field('Invitations per visit', perVisit), field('Invitations per day', perDay),
+      field('Files accepted', files, 'Comma separated: images, pdf, text or types such as image/png; empty or any: all this server accepts; none: no files'),
       h('div', {class: 'field wide'}, h('span', {class: 'field-label', text: 'Widget conversions'}), trustLabel,
         h('span', {class: 'hint', text: 'Any visitor can report one. Off: rule stats and uplift count only orders your backend posts to /events.'})))),
     h('div', {class: 'form-foot'}, save, h('a', {class: 'btn btn-ghost', href: '#sites', text: 'Cancel'}), errors.footer));
@@ -120,7 +124,8 @@ async function renderSite(ctx, page, siteId) {
       settings: {attribution_window_days: Number(attribution.value), queue_timeout_s: Number(queueTimeout.value),
         offline_mode: offline.value, max_invitations_per_visit: Number(perVisit.value),
         max_invitations_per_day: Number(perDay.value), consent_mode: consent.value, routing: routing.value,
-        trust_client_conversions: trust.checked},
+        trust_client_conversions: trust.checked,
+        attachments_allowed: files.value.trim() === '' ? null : files.value.trim() === 'none' ? [] : list(files.value)},
     };
     save.disabled = true;
     try {
