@@ -230,8 +230,10 @@ def create_app(
                     visits=settings.visit_retention_days,
                     decisions=settings.decision_retention_days,
                     offline_messages=settings.offline_message_retention_days,
+                    attachments=settings.attachment_retention_days,
                 ),
                 batch=settings.retention_batch,
+                files=app.state.media,
             ),
             settings.retention_sweep_s,
         )

@@ -414,6 +414,13 @@ class Settings:
         "offline messages older than this are deleted, days (0: kept forever)",
         as_int(0, 36500),
     )
+    attachment_retention_days: int = setting(
+        0,
+        "BECKON_ATTACHMENT_RETENTION_DAYS",
+        "attachments (rows and stored files) uploaded longer ago than this are deleted, "
+        "days (0: kept forever)",
+        as_int(0, 36500),
+    )
     retention_sweep_s: int = setting(
         3600,
         "BECKON_RETENTION_SWEEP_S",

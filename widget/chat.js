@@ -248,13 +248,13 @@ B.chat = (opts) => {
     for (const item of items) {
       if (sentNow.has(item.id)) continue;
       sentNow.add(item.id);
-      send({ type: 'message', ref: 'm:' + item.id, conversation_id: item.conv || s.conv.id, client_msg_id: item.id, text: item.text });
+      send({ type: 'message', ref: 'm:' + item.id, conversation_id: item.conv || s.conv.id, client_msg_id: item.id, text: item.text, attachments: item.att });
     }
   };
 
-  const say = (text) => {
+  const say = (text, att) => {
     if (s.conv && s.conv.status === 'closed') newChat();
-    const item = s.outbox.add(text, s.conv ? s.conv.id : null);
+    const item = s.outbox.add(text, s.conv ? s.conv.id : null, att);
     list.addPending(item);
     setTyping(false);
     flush();
@@ -346,7 +346,7 @@ B.chat = (opts) => {
   const mailer = B.later('mailer', ['offer', 'frame'], list, send, () => s.cfg);
 
   const chat = {
-    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals,
+    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals, servers, events,
     start() {
       view.look(s.cfg);
       for (const item of s.outbox.items()) list.addPending(item);
@@ -360,7 +360,14 @@ B.chat = (opts) => {
       if (given && heldView) behave(heldView);
       heldView = null;
     },
-    end: () => s.conv && s.conv.status !== 'closed' && send({ type: 'close', conversation_id: s.conv.id }),
+    // "End chat" asks first (`end()`, panels.js shows the question); the answer is
+    // `end(true)` (end it) or `end(false)` (keep chatting).
+    end(sure) {
+      s.ending = sure === undefined && !!s.conv && s.conv.status !== 'closed';
+      if (sure && s.conv && s.conv.status !== 'closed') send({ type: 'close', conversation_id: s.conv.id });
+      refresh();
+      view.focusPanel();
+    },
     transcript() {
       const blob = new Blob([list.text() + '\n'], { type: 'text/plain;charset=utf-8' });
       const link = B.el('a', { href: URL.createObjectURL(blob), download: 'chat-transcript.txt' });
@@ -369,6 +376,7 @@ B.chat = (opts) => {
     },
   };
   const panels = B.panels(chat);
+  chat.files = B.later('files', ['add'], chat); // widget/more/files.js
   return chat;
 };
 

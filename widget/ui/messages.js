@@ -29,11 +29,17 @@ B.messageList = (scroller) => {
     return box;
   };
 
-  const render = (frame) => {
+  const draw = (frame) => {
     const kind = frame.author && frame.author.kind;
     if (kind === 'system') return B.el('div', { class: 'sys', dir: 'auto', text: frame.text });
     if (kind === 'visitor') return row('v', frame.text, null, time(frame.ts));
     return row('a', frame.text, (frame.author && frame.author.name) || B.t('agent'), null);
+  };
+  const render = (frame) => {
+    const node = draw(frame);
+    // Thumbnails and file chips are drawn by widget/more/files.js.
+    if (frame.attachments) B.more().then(() => B.showFiles(node, frame), console.warn);
+    return node;
   };
 
   return {
