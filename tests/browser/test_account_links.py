@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from tests.beckon_process import ADMIN_EMAIL, ADMIN_PASSWORD, BeckonProcess, running_node
+from tests.beckon_process import ADMIN_EMAIL, ADMIN_PASSWORD, BeckonProcess
 from tests.browser.admin.conftest import open_admin, signed_in
 from tests.browser.console.conftest import (
     AGENT_EMAIL,
@@ -24,7 +24,7 @@ from tests.browser.console.conftest import (
     sign_in,
 )
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.integration.test_mail_out import mail_env
+from tests.mail_fixtures import mail_node, started_sink
 from tests.smtp_sink import Received, SmtpSink
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -33,15 +33,13 @@ NEUTRAL = "If this address has an account, an email with a link to choose a new 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sink() -> AsyncIterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
+    async with started_sink() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    async with running_node(tmp_path_factory.mktemp("account-ui"), env=mail_env(sink)) as process:
+    async with mail_node(tmp_path_factory.mktemp("account-ui"), sink) as process:
         yield process
 
 

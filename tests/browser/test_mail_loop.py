@@ -6,9 +6,7 @@ back on the list → the visitor returns to the site and the widget shows the an
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
@@ -19,7 +17,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from server.mail import addresses
-from tests.beckon_process import BECKON, TEST_SECRET, BeckonProcess, free_port, running_node
+from tests.beckon_process import TEST_SECRET, BeckonProcess
 from tests.browser.console.conftest import AGENT_EMAIL, set_status, shot, sign_in, start_chat
 from tests.browser.widget.hosting import HostSite, page
 from tests.browser.widget.parties import (
@@ -32,7 +30,8 @@ from tests.browser.widget.parties import (
     open_tab,
 )
 from tests.chat_setup import make_chat_site
-from tests.integration.test_mail_out import identity, mail_env
+from tests.integration.test_mail_out import identity
+from tests.mail_fixtures import mail_in_listener, mail_node, started_sink
 from tests.smtp_sink import SmtpSink
 from tests.waiting import wait_until
 
@@ -41,37 +40,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sink() -> AsyncIterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
+    async with started_sink() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    async with running_node(tmp_path_factory.mktemp("mail-loop"), env=mail_env(sink)) as process:
+    async with mail_node(tmp_path_factory.mktemp("mail-loop"), sink) as process:
         yield process
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def mail_in(node: BeckonProcess) -> AsyncIterator[int]:
-    """`beckon mail-in` on a free port, forwarding to the node; yields the port."""
-    port = free_port()
-    args = ["mail-in", "--port", str(port), "--forward-to", node.url]
-    proc = await asyncio.create_subprocess_exec(
-        *BECKON, *args, env=node.env, cwd=node.cwd, stdout=asyncio.subprocess.DEVNULL
-    )
-
-    async def listening() -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        await wait_until(listening, bool, 20, "mail-in listening")
+    async with mail_in_listener(node) as port:
         yield port
-    finally:
-        proc.terminate()
-        await proc.wait()
 
 
 def visitor_reply(sent: EmailMessage, text: str) -> EmailMessage:

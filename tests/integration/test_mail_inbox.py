@@ -19,9 +19,9 @@ from server.mail.incoming import inbound_key, sign
 from server.settings import load_settings
 from tests.beckon_process import TEST_SECRET, BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.conftest import subprocess_env
 from tests.integration.test_mail_in import reply
-from tests.integration.test_mail_out import active_chat, api, gone, identity, mail_env, say
+from tests.integration.test_mail_out import active_chat, api, gone, identity, say
+from tests.mail_fixtures import mail_node, started_sink
 from tests.smtp_sink import SmtpSink
 from tests.waiting import wait_until
 
@@ -31,23 +31,16 @@ ALERT_S = 3  # at most one inbox email per agent per this many seconds
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sink() -> AsyncIterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
+    async with started_sink() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("mail-inbox")
-    env = {**subprocess_env(tmp), **mail_env(sink), "BECKON_MAIL_INBOX_ALERT_S": str(ALERT_S)}
-    process = BeckonProcess(env, tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with mail_node(
+        tmp_path_factory.mktemp("mail-inbox"), sink, BECKON_MAIL_INBOX_ALERT_S=str(ALERT_S)
+    ) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
