@@ -58,12 +58,23 @@ async def main(args: argparse.Namespace) -> None:
         if args.connects:
             cfg = system.chat_config(0)
             cfg.pop("dialect", None)
+            if args.returning:
+                await gen.call(
+                    "name_visitors",
+                    timeout=600,
+                    dialect=system.dialect,
+                    n=args.connects,
+                    inflight=100,
+                    **cfg,
+                )
+                await node_idle(system, limit_s=60)
             run = gen.call(
                 "connects",
                 timeout=600,
                 dialect=system.dialect,
                 n=args.connects,
                 inflight=100,
+                returning=args.returning,
                 **cfg,
             )
         else:
@@ -145,5 +156,11 @@ if __name__ == "__main__":
     parser.add_argument("--store", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument(
         "--connects", type=int, default=0, help="profile N visitor connects instead of chat"
+    )
+    parser.add_argument(
+        "--returning",
+        action="store_true",
+        help="with --connects: visitors the server knows (hello with a token; a first, "
+        "unprofiled pass names them)",
     )
     asyncio.run(main(parser.parse_args()))

@@ -51,6 +51,7 @@ class System:
     store = "none"
     stores_messages = False
     compression = "?"
+    rules_made = 0  # invitation rules created on this system (Beckon)
 
     def __init__(self, workdir: Path, redis: Redis) -> None:
         self.workdir = workdir
@@ -97,6 +98,7 @@ class System:
                 )
                 r.raise_for_status()
                 made += 1
+        self.rules_made += made
         return made
 
     def chat_config(self, conversations: int) -> dict[str, Any]:

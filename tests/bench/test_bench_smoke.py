@@ -100,4 +100,4 @@ def test_table_prints_ratios_against_every_peer(results: dict) -> None:
     if "results" in results["systems"]["node_socketio"]:
         assert "pg÷node" in table
     assert results["targets"]
-    assert "Targets (issue 11, same run)" in results["stdout"]
+    assert "Targets (issues 11 and 24, same run)" in results["stdout"]
