@@ -116,7 +116,7 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
         settle_s=3.0,
         scenarios=scenarios,
         wait_quiet_s=180.0,
-        shop_steps=[s for s in (250, 500, 1000, 2000, 3000, 4000, 6000, 8000) if s < cap // 2],
+        shop_steps=[s for s in (100, 250, 500, 1000, 2000, 3000, 4000, 6000, 8000) if s < cap // 2],
     )
 
 

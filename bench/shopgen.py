@@ -42,7 +42,7 @@ CHAT_WAIT_S = 10.0  # a chat not taken by an agent by then is counted and closed
 
 
 def _behaviour(page: str, k: int) -> dict[str, Any]:
-    if page == "/cart" or (page == "/checkout" and k == 0):
+    if page == "/cart":  # the cart the checkout's rules look at (a later page keeps it)
         return {"type": "cart", "value": 40 + 40 * (k % 4), "currency": "EUR", "items": 1 + k}
     if k % 2:
         return {"type": "track", "event": "active"}

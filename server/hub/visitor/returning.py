@@ -20,7 +20,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from server.store.database import Database
 from server.store.tables import conversations, inbox_items
@@ -37,15 +38,24 @@ class Returning:
     has_follow_up: bool  # an inbox answer the visitor has not seen
 
 
+def _among(column: Any, visitor_ids: list[str], dialect: str) -> Any:
+    """`column IN ids`; on PostgreSQL `= ANY(array)`: one statement text whatever the
+    batch's size, so asyncpg prepares it once (an IN list is a new statement per size)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", visitor_ids, type_=ARRAY(String)))
+    return column.in_(visitor_ids)
+
+
 async def read_batch(db: Database, visitor_ids: list[str]) -> dict[str, Returning]:
     """One read for many visitors; every id gets an entry."""
     c, i = conversations.c, inbox_items.c
     async with db.read() as conn:
+        dialect = conn.dialect.name
         counts = {
             row[0]: int(row[1])
             for row in await conn.execute(
                 select(c.visitor_id, func.count())
-                .where(c.visitor_id.in_(visitor_ids))
+                .where(_among(c.visitor_id, visitor_ids, dialect))
                 .group_by(c.visitor_id)
             )
         }
@@ -53,7 +63,9 @@ async def read_batch(db: Database, visitor_ids: list[str]) -> dict[str, Returnin
             row["visitor_id"]: dict(row)
             for row in (
                 await conn.execute(
-                    select(conversations).where(c.visitor_id.in_(visitor_ids), c.status != "closed")
+                    select(conversations).where(
+                        _among(c.visitor_id, visitor_ids, dialect), c.status != "closed"
+                    )
                 )
             ).mappings()
         }
@@ -62,7 +74,7 @@ async def read_batch(db: Database, visitor_ids: list[str]) -> dict[str, Returnin
             for row in await conn.execute(
                 select(i.visitor_id)
                 .where(
-                    i.visitor_id.in_(visitor_ids),
+                    _among(i.visitor_id, visitor_ids, dialect),
                     i.reply_seq.is_not(None),
                     i.reply_seq > i.seen_seq,
                 )
