@@ -307,7 +307,7 @@ async def idle_scenario(system: System, gen: LoadGen, plan: Plan, out: dict[str,
         )
         r["bytes_per_socket"] = (after - baseline) / max(1, check["open"])
         if isinstance(system, Beckon):
-            r["server_tasks"] = system.tasks(0)
+            r["server_tasks"] = await system.tasks(0)
         out["c"][str(n)] = r
         log(
             f"(c) {n} idle sockets: {check['open']} open after settling, "

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -336,11 +337,21 @@ class Beckon(System):
             "agent_tokens": self.agent_tokens[:need],
         }
 
-    def tasks(self, node: int = 0) -> int | None:
+    async def tasks(self, node: int = 0) -> int | None:
+        """The node's asyncio task count (bench/beckon_node.py counts it when asked)."""
         try:
-            return json.loads(self.probes[node].read_text())["tasks"]
+            probe = self.probes[node]
+            asked = time.time()
+            Path(str(probe) + ".ask").touch()  # noqa: ASYNC240 — an empty file
+            for _ in range(50):  # ≤ 5 s
+                await asyncio.sleep(0.1)
+                if probe.exists():
+                    found = json.loads(probe.read_text())
+                    if found["ts"] >= asked:
+                        return found["tasks"]
         except (OSError, ValueError, KeyError, IndexError):
             return None
+        return None
 
     async def routes(self) -> list[str]:
         async with self.client() as c:
