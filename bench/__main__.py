@@ -47,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         "--output", default=None, help="results JSON (default bench/results/latest.json)"
     )
     r.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="before each system, wait up to SECONDS for other work to calm down "
+        "(default 180; 0 on a machine that will not be quiet)",
+    )
+    r.add_argument(
         "--nice",
         type=int,
         default=0,
@@ -72,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # children inherit it
     if args.soak:
         return asyncio.run(soak(args.soak, args.soak_visitors, args.soak_every))
-    return asyncio.run(run(args.quick, scenarios, args.systems, args.output))
+    return asyncio.run(run(args.quick, scenarios, args.systems, args.output, args.wait_quiet))
 
 
 if __name__ == "__main__":

@@ -77,10 +77,18 @@ async def run_system(system: System, plan: Plan) -> dict[str, Any]:
     return out
 
 
-async def run(quick: bool, scenarios: set[str], systems: list[str], output: str | None) -> int:
+async def run(
+    quick: bool,
+    scenarios: set[str],
+    systems: list[str],
+    output: str | None,
+    wait_quiet_s: float | None = None,
+) -> int:
     soft_hard = raise_nofile()
     pin_self(LOAD_CORE)
     plan = make_plan(quick, scenarios, soft_hard[1])
+    if wait_quiet_s is not None:
+        plan.wait_quiet_s = wait_quiet_s
     workdir = Path(tempfile.mkdtemp(prefix="beckon-bench-"))
     print(
         f"beckon bench ({'quick' if quick else 'full'}): scenarios {''.join(sorted(scenarios))}, "
