@@ -50,8 +50,6 @@ GATE_ORDER = (
     "no_capacity",
     "predicted_wait",
 )
-# Visitor-level gates: they hold for every rule, whatever the rule's own gates say.
-VISITOR_GATES = GATE_ORDER[:4]
 # Recorded every time they happen (not only on a change).
 EVENTS = frozenset({"fired", "delayed", "held_out", "cancelled"})
 LIFE = ("shown", "accepted", "dismissed", "expired", "withdrawn", "chatted", "converted")
@@ -260,8 +258,9 @@ def funnel(reached: Mapping[int, int], gates: Iterable[str]) -> list[FunnelStep]
 
 
 def gates_of(gates: Any) -> list[str]:
-    """The rule's own gates (as `Gates`) plus the visitor-level ones, as codes."""
-    out = list(VISITOR_GATES)
+    """The rule's own gates (as `Gates`), as codes. (Visitor-level gates hold for every
+    rule: a funnel shows them when they stopped someone.)"""
+    out = []
     if gates.max_per_visit is not None:
         out.append("max_per_visit")
     if gates.min_days_between:

@@ -157,10 +157,7 @@ async def test_a_visitor_s_timeline_and_the_rule_s_funnel(tmp_path) -> None:  # 
             steps = {s["step"]: s["visitors"] for s in funnel["steps"]}
             assert steps == {
                 "matched": 2,
-                "gate:invitation_pending": 2,
                 "gate:open_conversation": 2,
-                "gate:invitation_on_screen": 2,
-                "gate:fatigue": 2,
                 "gate:agent_offline": 1,
                 "gate:no_capacity": 1,
                 "fired": 1,

@@ -176,10 +176,6 @@ def test_funnel_counts_the_visitors_past_each_step():
 def test_gates_of_a_rule():
     r = rule("r", BIG_CART, gates={"max_per_visit": 1, "require_agent_online": True})
     assert gates_of(r.gates) == [
-        "invitation_pending",
-        "open_conversation",
-        "invitation_on_screen",
-        "fatigue",
         "max_per_visit",
         "agent_offline",
         "no_capacity",
