@@ -27,7 +27,7 @@ from invitations.decisions import Change
 from invitations.pacing import MAX_ROUNDS, blocked_by_load, retry_wake
 from invitations.signals import SignalCapped
 from server.broker.base import Broker
-from server.chat import invitation_log, pacing, visitor_state
+from server.chat import invitation_log, pacing, personas, visitor_state
 from server.chat.decision_recorder import DecisionRecorder
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
@@ -292,6 +292,8 @@ class Proactive:
             if not await pacing.take(self.broker, site["id"], department, limit):
                 return False
             self.loads.invalidate(site["id"])
+        # Who it speaks as is picked now (the least loaded agent of a department).
+        persona = await personas.resolve(self.db, self.broker, site["id"], rule.persona)
         row = await invitation_log.record(
             self.db,
             site_id=site["id"],
@@ -309,18 +311,19 @@ class Proactive:
             "department": department,
             "paced": paced,
         }
-        await self._publish(
-            state.facts.visitor_id,
-            "invitation",
-            {
-                "type": "invitation",
-                "invitation_id": row["id"],
-                "rule_id": rule.id,
-                "variant": action.variant_id,
-                "text": action.text,
-                "lang": action.lang,
-            },
-        )
+        frame: dict[str, Any] = {
+            "type": "invitation",
+            "invitation_id": row["id"],
+            "rule_id": rule.id,
+            "variant": action.variant_id,
+            "text": action.text,
+            "lang": action.lang,
+        }
+        if persona is not None:
+            frame["agent"] = {"name": persona["name"], "avatar_url": persona["avatar_url"]}
+        if rule.display != "card":
+            frame["display"] = rule.display
+        await self._publish(state.facts.visitor_id, "invitation", frame)
         return True
 
     # -- answers and endings ---------------------------------------------------------
