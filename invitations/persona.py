@@ -1,5 +1,5 @@
 """Who an invitation speaks as (docs/rules.md, "Actions"): a named agent, or an online
-agent of a department picked when it fires (pure)."""
+agent of a department picked when it fires; and how it is shown (pure)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from invitations.errors import RuleError
 
 PERSONA_FIELDS = ("agent_id", "department")
+DISPLAYS = ("card", "chat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,17 @@ def parse_persona(data: Any, path: str, errors: list[RuleError]) -> Persona | No
         errors.append(RuleError(f"{path}.{key}", "expected a string of 1 to 64 characters"))
         return None
     return Persona(**{key: value})
+
+
+def parse_display(data: Any, path: str, errors: list[RuleError]) -> str:
+    """`card` (default): a card above the bubble; `chat`: the widget opens with the
+    message already in the chat."""
+    if data is None:
+        return "card"
+    if data not in DISPLAYS:
+        errors.append(RuleError(path, 'expected "card" or "chat"'))
+        return "card"
+    return data
 
 
 class AgentLike(Protocol):

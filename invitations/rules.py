@@ -17,7 +17,7 @@ from invitations.codegen import compile_fast
 from invitations.conditions import Check, Node, leaves
 from invitations.errors import RuleError, RuleValidationError
 from invitations.gates_parser import Gates, parse_gates
-from invitations.persona import Persona, parse_persona
+from invitations.persona import Persona, parse_display, parse_persona
 from invitations.text import Template, parse_template
 from invitations.when_parser import is_number, parse_when
 
@@ -45,6 +45,7 @@ _RULE_FIELDS = frozenset(
         "holdout_pct",
         "variants",
         "persona",
+        "display",
     }
 )
 _VARIANT_FIELDS = frozenset({"id", "weight", "delay_s", "text"})
@@ -83,6 +84,7 @@ class CompiledRule:
     variants: tuple[Variant, ...]
     weights: tuple[float, ...]
     persona: Persona | None = None  # who the invitation speaks as (None: the site)
+    display: str = "card"  # card | chat
 
 
 def validate_rule(data: Any) -> list[RuleError]:
@@ -130,6 +132,7 @@ def _build(data: Any, timezone: str = "UTC") -> tuple[CompiledRule | None, list[
     gates = parse_gates(data.get("gates", {}), "gates", errors)
     variants = _variants(data.get("variants"), errors)
     persona = parse_persona(data.get("persona"), "persona", errors)
+    display = parse_display(data.get("display"), "display", errors)
     if errors or when is None or gates is None or variants is None:
         return None, errors
     rule = CompiledRule(
@@ -146,6 +149,7 @@ def _build(data: Any, timezone: str = "UTC") -> tuple[CompiledRule | None, list[
         variants=variants,
         weights=tuple(v.weight for v in variants),
         persona=persona,
+        display=display,
     )
     return rule, errors
 

@@ -321,6 +321,8 @@ class Proactive:
         }
         if persona is not None:
             frame["agent"] = {"name": persona["name"], "avatar_url": persona["avatar_url"]}
+        if rule.display != "card":
+            frame["display"] = rule.display
         await self._publish(state.facts.visitor_id, "invitation", frame)
         return True
 

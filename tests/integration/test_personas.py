@@ -1,7 +1,7 @@
 """Rule personas against a real node (issue 19, item 5): an invitation speaks as a named
 agent (name and avatar in the frame) or as the least loaded online agent of a
-department, picked when it fires; accepting gives the agent the chat whose first line
-is the invitation; unknown agents and departments
+department, picked when it fires; `display: chat` reaches the widget; accepting gives
+the agent the chat whose first line is the invitation; unknown agents and departments
 are refused when the rule is saved."""
 
 from __future__ import annotations
@@ -47,12 +47,15 @@ async def test_named_agent_and_department_personas(tmp_path, redis_prefix) -> No
             chat, 2, capacity=3, departments=["sales"], avatar_url="https://cdn.example/a.png"
         )
         async with api(chat) as client:
-            saved = await client.post("/rules", json=rule(persona={"agent_id": chat.agent["id"]}))
+            saved = await client.post(
+                "/rules", json=rule(persona={"agent_id": chat.agent["id"]}, display="chat")
+            )
             assert saved.status_code == 201, saved.text
         frame = await invited(chat)
         assert frame["agent"] == {"name": "Ana", "avatar_url": None}
+        assert frame["display"] == "chat"
         visitor = frame.pop("socket")
-        # The visitor accepts, answering: the agent's chat starts with the invitation.
+        # The visitor answers in the chat: the agent's chat starts with the invitation.
         accepted = await visitor.request(
             {
                 "type": "invitation_accept",
@@ -73,7 +76,9 @@ async def test_named_agent_and_department_personas(tmp_path, redis_prefix) -> No
             ]
             # Now a department persona: the least loaded online sales agent speaks.
             rid = saved.json()["id"]
-            patched = await client.patch(f"/rules/{rid}", json={"persona": {"department": "sales"}})
+            patched = await client.patch(
+                f"/rules/{rid}", json={"persona": {"department": "sales"}, "display": "card"}
+            )
             assert patched.status_code == 200, patched.text
         sockets = [await online_agent(chat, node.url, a["token"]) for a in (busy, free)]
         nobody_else, _ = await chat.visitor(page={"url": CHECKOUT})  # gives `busy` a chat
@@ -94,6 +99,7 @@ async def test_named_agent_and_department_personas(tmp_path, redis_prefix) -> No
             "name": expected["display_name"],
             "avatar_url": "https://cdn.example/a.png",
         }
+        assert "display" not in frame
         for s in sockets:
             await s.close()
         await frame["socket"].close()
@@ -120,6 +126,10 @@ async def test_unknown_agents_and_departments_are_refused(tmp_path, redis_prefix
                     error = response.json()["error"]
                     assert error["code"] == "validation_failed"
                     assert {"path": path, "message": message} in error["details"]
+            response = await client.post("/rules", json=rule(display="banner"))
+            assert response.json()["error"]["details"] == [
+                {"path": "display", "message": 'expected "card" or "chat"'}
+            ]
             # With no persona and an agent gone from the site, invitations speak for it.
             saved = await client.post("/rules", json=rule(persona={"department": "sales"}))
             assert saved.status_code == 201, saved.text

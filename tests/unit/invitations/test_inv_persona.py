@@ -1,4 +1,5 @@
-"""Personas (pure): the rule schema, and the least loaded online agent of a department."""
+"""Personas and the display of an invitation (pure): the rule schema, and the least
+loaded online agent of a department."""
 
 from dataclasses import dataclass
 
@@ -18,13 +19,14 @@ def problems(**extra):
     return [(e.path, e.message) for e in validate_rule({**BASE, **extra})]
 
 
-def test_a_named_agent_or_a_department():
+def test_a_named_agent_or_a_department_and_a_display():
     assert rule("r", persona={"agent_id": "us_1"}).persona == Persona(agent_id="us_1")
     assert rule("r", persona={"department": "sales"}).persona == Persona(department="sales")
-    assert rule("r").persona is None
+    assert rule("r").persona is None and rule("r").display == "card"
+    assert rule("r", display="chat").display == "chat"
 
 
-def test_bad_personas_are_refused_with_their_path():
+def test_bad_personas_and_displays_are_refused_with_their_path():
     assert problems(persona="Ana") == [("persona", 'expected {"agent_id": …} or {"department": …}')]
     assert problems(persona={}) == [("persona", "expected exactly one of agent_id and department")]
     assert problems(persona={"agent_id": "us_1", "department": "sales"}) == [
@@ -37,6 +39,7 @@ def test_bad_personas_are_refused_with_their_path():
         ("persona.agent", "unknown field"),
         ("persona", "expected exactly one of agent_id and department"),
     ]
+    assert problems(display="popup") == [("display", 'expected "card" or "chat"')]
 
 
 @dataclass
