@@ -111,3 +111,84 @@ async def test_the_card_speaks_as_the_agent_and_the_chat_opens_with_the_invitati
     assert tab.errors == []
     await agent_offline(agent)
     await tab.context.close()
+
+
+async def put_display(node: BeckonProcess, chat: ChatSite, rule: dict, display: str) -> None:
+    async with httpx.AsyncClient(
+        base_url=node.url, timeout=10, headers={"Authorization": f"Bearer {chat.admin_token}"}
+    ) as api:
+        path = f"/api/v1/sites/{chat.site['id']}/rules/{rule['id']}"
+        saved = await api.patch(path, json={"display": display})
+    assert saved.status_code == 200, saved.text
+
+
+async def checkout(page: Any) -> None:
+    await add_to_cart(page, "Oak desk lamp")
+    await page.locator("a.cart-link").click()
+    await page.get_by_role("link", name="Go to checkout").click()
+
+
+async def test_display_chat_opens_the_widget_and_the_answer_accepts(
+    browser: Browser, shop: tuple[Any, ...]
+) -> None:
+    node, chat, rule = shop
+    await put_display(node, chat, rule, "chat")
+    agent = await agent_online(chat)
+    tab = await open_tab(browser, node.url + "/demo/", **VIEWPORTS["desktop"])
+    page = tab.page
+    await page.route(AVATAR, lambda route: route.fulfill(status=200, body=PIXEL))
+    await checkout(page)
+    # No card: the widget opens with the persona's message already in the chat.
+    bubble = tab.shadow(".m.a").filter(has_text=INVITATION_TEXT)
+    await expect(bubble).to_be_visible(timeout=15_000)
+    await expect(tab.shadow(".row.ra .n")).to_have_text(chat.agent["display_name"])
+    await expect(tab.shadow(".inv")).to_have_count(0)
+    await tab.sent_frame("invitation_shown")
+    await keep_screenshot(page, "persona-chat-display")
+    composer = tab.shadow("textarea")
+    await composer.fill("Is it in stock?")
+    await composer.press("Enter")
+    accepted = await tab.sent_frame("invitation_accept")
+    assert "text" not in accepted
+    await tab.sent_matching(lambda f: f.get("type") == "message")
+    assert not [f for f in tab.sent if f.get("type") == "chat_start"]
+    conv_id = await agent_take(agent)
+    async with httpx.AsyncClient(base_url=node.url, timeout=10) as client:
+        response = await client.get(
+            f"/api/v1/conversations/{conv_id}/messages",
+            params={"after_seq": 0, "limit": 10},
+            headers={"Authorization": f"Bearer {chat.agent_token}"},
+        )
+    items = response.json()["items"]
+    assert [(m["author"]["kind"], m["text"]) for m in items[:2]] == [
+        ("system", INVITATION_TEXT),
+        ("visitor", "Is it in stock?"),
+    ]
+    # In the widget the words are said once: the stored first line replaces the draft.
+    await expect(tab.shadow(".sys").filter(has_text=INVITATION_TEXT)).to_have_count(1)
+    await expect(bubble).to_have_count(0)
+    await expect(tab.shadow(".m.v").filter(has_text="Is it in stock?")).to_be_visible()
+    assert tab.errors == []
+    await agent_offline(agent)
+    await tab.context.close()
+
+
+async def test_display_chat_closed_unanswered_is_dismissed(
+    browser: Browser, shop: tuple[Any, ...]
+) -> None:
+    node, chat, rule = shop
+    await put_display(node, chat, rule, "chat")
+    agent = await agent_online(chat)
+    tab = await open_tab(browser, node.url + "/demo/", **VIEWPORTS["desktop"])
+    page = tab.page
+    await page.route(AVATAR, lambda route: route.fulfill(status=200, body=PIXEL))
+    await checkout(page)
+    await expect(tab.shadow(".m.a").filter(has_text=INVITATION_TEXT)).to_be_visible(timeout=15_000)
+    shown = await tab.sent_frame("invitation_shown")
+    await tab.shadow("button.l").click()  # the bubble closes the open widget
+    dismissed = await tab.sent_frame("invitation_dismiss")
+    assert dismissed["invitation_id"] == shown["invitation_id"]
+    assert not [f for f in tab.sent if f.get("type") in ("chat_start", "invitation_accept")]
+    assert tab.errors == []
+    await agent_offline(agent)
+    await tab.context.close()
