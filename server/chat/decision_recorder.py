@@ -166,14 +166,6 @@ class DecisionRecorder:
                 base["sampled"],
             )
 
-    def forget(self, visitor_id: str) -> None:
-        """An erasure: nothing more of the visitor is written."""
-        if self.log is not None:
-            self.log.forget(visitor_id)
-        for table in (self._accepted, self._chats):
-            for key in [k for k, v in table.items() if v["visitor_id"] == visitor_id]:
-                del table[key]
-
 
 def _bound(table: OrderedDict[str, Any]) -> None:
     while len(table) > MAX_OPEN_CHATS:

@@ -55,6 +55,10 @@ async def test_why_shows_the_timeline_of_each_rule(
         return (await admin_api(chat, "GET", path)).json()["timeline"]
 
     await wait_until(timeline, lambda t: len(t) == 4, timeout=10, what="four changes stored")
+    # The context pane reads "why" when a chat is selected: the console may have selected
+    # the new chat itself before the last change was stored, so it is read afresh.
+    await page.reload()
+    await expect(page.locator("body")).to_have_attribute("data-connection", "ready")
     item = page.locator(f'#chat-list [data-conversation="{conv["id"]}"]')
     await item.click()
     await expect(item).to_have_attribute("aria-selected", "true")
