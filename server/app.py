@@ -23,6 +23,7 @@ from server.api import (
     backtests,
     conversations,
     credential_routes,
+    decisions,
     desk,
     inbox,
     mail_prefs,
@@ -45,6 +46,7 @@ from server.bans.cache import BanList
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.chat_end import ChatEndListener
+from server.chat.decision_recorder import DecisionRecorder
 from server.chat.inbox import InboxRecorder
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
@@ -101,6 +103,7 @@ api = merge(
     rules.routes,
     backtests.routes,
     wait_prediction.routes,
+    decisions.routes,
     visitors.routes,
     site_events.routes,
     reports.routes,
@@ -211,6 +214,11 @@ def create_app(
             app.state.events.emit,
             hub.publish,
             owned.visit_log,
+            DecisionRecorder(
+                owned.decision_log,
+                settings.decision_log_full_per_min,
+                settings.decision_log_sample_pct,
+            ),
         )
         app.state.proactive = proactive
         ChatEndListener(proactive).attach(app.state.events)

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from invitations import VisitorCounters, VisitorFacts, facts_from_dict, facts_to_dict
+from invitations.decisions import Tracker
 from server.broker.base import Broker
 
 STATE_TTL_S = 2 * 3600.0  # past a visit's end (30 min), so caps hold across a return
@@ -21,6 +22,8 @@ class VisitorState:
     wake: float | None = None
     # The invitation on screen: {"id", "rule_id", "department", "paced"}.
     invitation: dict[str, Any] | None = None
+    # What this visit's decisions over time recorded so far (server/chat/decision_recorder).
+    decisions: Tracker = field(default_factory=Tracker)
 
 
 def key(visitor_id: str) -> str:
@@ -48,6 +51,7 @@ def parse(visitor_id: str, raw: bytes | None) -> VisitorState:
             VisitorCounters.from_dict(data["counters"]),
             data.get("wake"),
             data.get("invitation"),
+            Tracker.from_dict(data.get("decisions")),
         )
     except (KeyError, ValueError, TypeError):
         # Written by an incompatible version: start afresh rather than fail the socket.
@@ -61,4 +65,6 @@ async def save(broker: Broker, state: VisitorState) -> None:
         "wake": state.wake,
         "invitation": state.invitation,
     }
+    if state.decisions.visit is not None:
+        data["decisions"] = state.decisions.to_dict()
     await broker.state_set(key(state.facts.visitor_id), orjson.dumps(data), STATE_TTL_S)

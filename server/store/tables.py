@@ -451,4 +451,5 @@ visitor_bans = Table(
 # schema from `tables` (migrations' checks, the erasure test that enumerates every
 # table) sees all of them.
 from server.store import attachments as _attachments  # noqa: E402, F401
+from server.store import decision_tables as _decision_tables  # noqa: E402, F401
 from server.store import mail_tables as _mail_tables  # noqa: E402, F401
