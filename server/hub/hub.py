@@ -49,6 +49,7 @@ KNOWN_KINDS = frozenset(
         "unassigned",
         "invitation_withdrawn",
         "visitor_left",
+        "visitor_invitation",  # the live list's invited / in-chat mark (watch_feed.py)
         "status",
         "server_event",
         "visitors",
