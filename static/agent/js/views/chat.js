@@ -8,7 +8,7 @@ import {attachmentList} from './attachments.js';
 import {UploadTray} from './uploads.js';
 import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
-import {openTransfer} from './transfer.js';
+import {openTransfer, canTransfer, NOBODY_TAKES} from './transfer.js';
 import {emojiButton} from '../emoji.js';
 
 const TYPING_IDLE_MS = 4000; // stop "typing" this long after the last keystroke
@@ -41,6 +41,8 @@ export function mountChat(ctl) {
   });
   // The typing indicator expires by itself if the "off" frame never comes.
   setInterval(() => ui.renderTyping(), 1000);
+  // Colleagues come online and fill up without telling this console: look again.
+  setInterval(() => ui.checkTransfer(), 5000);
   show(ctl.state.activeId);
   return ui;
 }
@@ -333,6 +335,7 @@ function buildPane(ctl) {
 
     const live = chat.status === 'active';
     transferBtn.hidden = !live;
+    if (live) checkTransfer();
     closeBtn.hidden = !live;
     composer.hidden = !live;
     endbar.hidden = live;
@@ -364,6 +367,18 @@ function buildPane(ctl) {
     renderTyping();
   }
 
+  /** Transfer is disabled, saying why, while nobody could take the open chat. */
+  async function checkTransfer() {
+    const chat = chatId && state.chats.get(chatId);
+    if (!chat || chat.status !== 'active' || document.hidden) return;
+    const shown = chatId;
+    const able = await canTransfer(ctl, chat.site_id);
+    if (shown !== chatId) return;
+    transferBtn.disabled = !able;
+    if (able) transferBtn.removeAttribute('title');
+    else transferBtn.title = NOBODY_TAKES;
+  }
+
   function renderTyping() {
     const chat = chatId && state.chats.get(chatId);
     const on = chat && chat.typing && Date.now() - chat.typingAt < TYPING_SHOWN_MS && chat.status === 'active';
@@ -377,6 +392,7 @@ function buildPane(ctl) {
     setChat,
     render,
     renderTyping,
+    checkTransfer,
     focusComposer: () => input.focus(),
     toggleNote: () => {
       if (!chatId) return;
