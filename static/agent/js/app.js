@@ -126,6 +126,8 @@ class Console {
         return this.onOffer(f);
       case 'visitor_view':
         return this.emit('visitor_view', f);
+      case 'canned_changed':
+        return this.canned.load(f.site_id, {refresh: true}).then(() => this.emit('canned', f.site_id));
       case 'status':
         return this.showStatus(f.status);
       case 'declined':

@@ -39,6 +39,8 @@ export function mountChat(ctl) {
   ctl.on('outbox', (convId) => {
     if (convId === current) ui.render();
   });
+  // Replies changed in another console: an open picker shows the new list.
+  ctl.on('canned', () => ui.refreshCanned());
   // The typing indicator expires by itself if the "off" frame never comes.
   setInterval(() => ui.renderTyping(), 1000);
   // Colleagues come online and fill up without telling this console: look again.
@@ -393,6 +395,9 @@ function buildPane(ctl) {
     render,
     renderTyping,
     checkTransfer,
+    refreshCanned: () => {
+      if (canned.open) updateCanned();
+    },
     focusComposer: () => input.focus(),
     toggleNote: () => {
       if (!chatId) return;
