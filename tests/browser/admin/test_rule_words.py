@@ -5,7 +5,9 @@ labels in groups, the unit beside the value and the fact's help under it; the ra
 from __future__ import annotations
 
 import json
+import re
 
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -55,5 +57,34 @@ async def test_conditions_read_as_sentences(
     for key in ("page.time_s", "gte", "page.path", "signal."):
         assert key not in shown, key
     await admin.shot("rule-words")
+    assert admin.errors == [], admin.errors
+    await admin.context.close()
+
+
+async def test_a_new_rule_is_saved_live_and_the_url_follows_it(
+    browser: Browser, node: BeckonProcess, chat: ChatSite
+) -> None:
+    admin = await signed_in(browser, node.url, MARKETER_EMAIL, MARKETER_PASSWORD)
+    page = admin.page
+    await page.get_by_role("link", name="New rule").click()
+    await expect(page.locator("#view")).to_have_attribute("data-ready", "true")
+    await page.get_by_label("Rule name").fill("Live from the start")
+    live = page.get_by_label(re.compile("Live as soon as it is saved"))
+    await expect(live).not_to_be_checked()
+    await live.check()
+    assert json.loads(await page.get_by_label("Rule JSON").input_value())["enabled"] is True
+    await page.get_by_role("button", name="Save rule").click()
+    await expect(page).to_have_url(re.compile(r".*/admin/#rules/rl_[\w-]+$"))
+    await expect(page.locator("#view")).to_have_attribute("data-ready", "true")
+    rule_id = page.url.rsplit("/", 1)[1]
+    await expect(page.get_by_role("heading", name="Live", exact=True)).to_be_visible()
+    # A saved rule is switched on and off in its own panel, not by this box.
+    await expect(page.get_by_label(re.compile("Live as soon as it is saved"))).to_have_count(0)
+    async with httpx.AsyncClient(base_url=node.url, timeout=10) as client:
+        stored = await client.get(
+            f"/api/v1/sites/{chat.site['id']}/rules/{rule_id}",
+            headers={"Authorization": f"Bearer {chat.admin_token}"},
+        )
+    assert stored.status_code == 200 and stored.json()["enabled"] is True
     assert admin.errors == [], admin.errors
     await admin.context.close()

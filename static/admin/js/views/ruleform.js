@@ -28,8 +28,9 @@ function parseScalar(raw, type) {
 }
 
 export class RuleForm {
-  constructor(rule, catalogue, site, errors, changed) {
-    Object.assign(this, {rule, catalogue, site, errors, changed});
+  /** `isNew`: a rule not saved yet — it may be saved live (a saved one has Enable/Disable). */
+  constructor(rule, catalogue, site, errors, changed, isNew = false) {
+    Object.assign(this, {rule, catalogue, site, errors, changed, isNew});
   }
 
   render() {
@@ -51,9 +52,16 @@ export class RuleForm {
     const priority = this.bind(h('input', {type: 'number', value: r.priority ?? 0}), 'priority', (el) => { r.priority = Number(el.value); });
     const holdout = this.bind(h('input', {type: 'number', min: 0, max: this.catalogue.limits.max_holdout_pct, value: r.holdout_pct ?? 0}),
       'holdout_pct', (el) => { r.holdout_pct = el.value === '' ? 0 : Number(el.value); });
+    let live = null;
+    if (this.isNew) {
+      const [label, box] = checkbox('Live as soon as it is saved (visitors on the site now are checked at once)', !!r.enabled);
+      box.addEventListener('change', () => { r.enabled = box.checked; this.changed(false); });
+      this.errors.at('enabled', label);
+      live = h('div', {class: 'field wide'}, label);
+    }
     return h('section', {class: 'panel', 'aria-label': 'Rule'}, h('h2', {text: 'Rule'}), h('div', {class: 'form-grid'},
       field('Rule name', name, null, 'wide'), field('Priority', priority, 'Higher wins when several rules fire at once'),
-      field('Holdout %', holdout, `Visitors kept uninvited to measure uplift (0–${this.catalogue.limits.max_holdout_pct})`)));
+      field('Holdout %', holdout, `Visitors kept uninvited to measure uplift (0–${this.catalogue.limits.max_holdout_pct})`), live));
   }
 
   whenPanel(r) {
