@@ -51,6 +51,7 @@ from server.chat.inbox import InboxRecorder
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
+from server.chat.rule_reevaluation import RuleChangeReevaluator
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_briefs import VisitorBriefs
 from server.chat.wait_inputs import WaitInputs
@@ -221,6 +222,8 @@ def create_app(
             ),
         )
         app.state.proactive = proactive
+        reevaluator = RuleChangeReevaluator(proactive)
+        app.state.rules.listeners.append(reevaluator.rules_changed)
         ChatEndListener(proactive).attach(app.state.events)
         proactive.start()
         app.state.visitor_views = VisitorViews(VisitorMirrors(hub, owned.db, owned.broker))
@@ -284,6 +287,7 @@ def create_app(
             await janitor.close()
             await app.state.visitor_views.close()
             await media_janitor.close()
+            await reevaluator.close()
             await proactive.close()
             await app.state.rules.close()
             await webhook_listener.wanted.close()

@@ -220,6 +220,7 @@ class Proactive:
         changed: frozenset[str] | None,
         prev_wake: float | None = None,
     ) -> None:
+        invited = state.invitation
         rule_set, compiled, versions = await self.rules.get(site["id"])
         context = await self.loads.context(site)
         wake = prev_wake if prev_wake is not None else state.wake
@@ -250,6 +251,8 @@ class Proactive:
         await visitor_state.save(self.broker, state)
         if state.facts.visitor_id in self.local:
             self.scheduler.schedule(state.facts.visitor_id, wake)
+        if state.invitation != invited:
+            await self.watch.invitation_changed(site["id"], state)
 
     async def _act(
         self,
@@ -362,6 +365,7 @@ class Proactive:
             # (and a backtest, which sees one "accept", decides the same).
             state.counters = state.counters.with_conversation(True)
         await visitor_state.save(self.broker, state)
+        await self.watch.invitation_changed(site_id, state)
         if paced:
             await pacing.give_back(self.broker, site_id, department)
             self.loads.invalidate(site_id)
@@ -413,7 +417,14 @@ class Proactive:
     async def manual_invite(
         self, site: dict[str, Any], visitor_id: str, text: str, agent: dict[str, Any]
     ) -> dict[str, Any]:
-        """An agent invites a visitor by hand (not paced: the agent chose to)."""
+        """An agent invites a visitor by hand (not paced: the agent chose to); not one who
+        is in a chat or has an invitation on screen (the console disables the button, but
+        two agents may click at once)."""
+        state = await visitor_state.load(self.broker, visitor_id)
+        if state.counters.open_conversation:
+            raise ApiError("conflict", "the visitor is already in a chat")
+        if state.invitation:
+            raise ApiError("conflict", "the visitor already has an invitation pending")
         row = await invitation_log.record(
             self.db,
             site_id=site["id"],
@@ -422,12 +433,12 @@ class Proactive:
             text=text,
             agent_id=agent["id"],
         )
-        state = await visitor_state.load(self.broker, visitor_id)
         state.counters = state.counters.record_invite(
             "manual", time.time(), state.facts.visit_started
         )
         state.invitation = {"id": row["id"], "rule_id": None, "department": None, "paced": False}
         await visitor_state.save(self.broker, state)
+        await self.watch.invitation_changed(site["id"], state)
         # It counts in the visitor's budget and is on screen: the replay must know.
         self._log(site["id"], visitor_id, time.time(), "invitation_manual", {})
         await self._publish(
