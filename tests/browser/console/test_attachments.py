@@ -112,7 +112,7 @@ async def test_agent_attaches_pastes_and_sends_files_back(
     await expect(tray.locator('[data-state="done"]')).to_have_count(2, timeout=UI_TIMEOUT_MS)
     await shot(page, "uploads")
     await page.get_by_role("textbox", name="Message").fill("Here is how it should look")
-    await page.get_by_role("button", name="Send").click()
+    await page.get_by_role("button", name="Send", exact=True).click()
     got = await visitor.expect(lambda f: f["type"] == "message" and f["author"]["kind"] == "agent")
     assert got["text"] == "Here is how it should look"
     assert [a["name"] for a in got["attachments"]] == ["fixed.png", "pasted.png"]

@@ -138,7 +138,7 @@ async def test_visitor_and_agent_exchange_files(browser: Browser, world: World, 
         1, timeout=UI_TIMEOUT_MS
     )
     await agent.get_by_role("textbox", name="Message").fill("Like this")
-    await agent.get_by_role("button", name="Send").click()
+    await agent.get_by_role("button", name="Send", exact=True).click()
     theirs = shadow(".m.a .fs .th img")
     await expect(theirs).to_have_count(1, timeout=WAIT_MS)
     await visitor.page.wait_for_function(
