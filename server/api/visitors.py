@@ -117,6 +117,7 @@ async def visitor_context(ctx: Context) -> dict[str, Any]:
         "last_seen_ts": row["last_seen_ts"],
         "attributes": {**(row["attributes"] or {}), **summary["attributes"]},
         "conversations": [conversation_summary(c) for c in history],
+        "pages": state.trail,
     }
 
 

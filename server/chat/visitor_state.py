@@ -10,6 +10,7 @@ import orjson
 
 from invitations import VisitorCounters, VisitorFacts, facts_from_dict, facts_to_dict
 from server.broker.base import Broker
+from server.chat import page_trail
 
 STATE_TTL_S = 2 * 3600.0  # past a visit's end (30 min), so caps hold across a return
 
@@ -21,6 +22,8 @@ class VisitorState:
     wake: float | None = None
     # The invitation on screen: {"id", "rule_id", "department", "paced"}.
     invitation: dict[str, Any] | None = None
+    # This visit's pages for the console (`page_trail`), bounded.
+    trail: list[dict[str, Any]] = field(default_factory=list)
 
 
 def key(visitor_id: str) -> str:
@@ -48,6 +51,7 @@ def parse(visitor_id: str, raw: bytes | None) -> VisitorState:
             VisitorCounters.from_dict(data["counters"]),
             data.get("wake"),
             data.get("invitation"),
+            page_trail.valid(data.get("trail")),
         )
     except (KeyError, ValueError, TypeError):
         # Written by an incompatible version: start afresh rather than fail the socket.
@@ -60,5 +64,6 @@ async def save(broker: Broker, state: VisitorState) -> None:
         "counters": state.counters.to_dict(),
         "wake": state.wake,
         "invitation": state.invitation,
+        "trail": state.trail,
     }
     await broker.state_set(key(state.facts.visitor_id), orjson.dumps(data), STATE_TTL_S)

@@ -125,6 +125,8 @@ class Console {
         return this.onOffer(f);
       case 'visitor_view':
         return this.emit('visitor_view', f);
+      case 'visitor_page':
+        return this.emit('visitor_page', f);
       case 'status':
         return this.showStatus(f.status);
       case 'declined':
