@@ -17,6 +17,7 @@ import {mountInbox} from './views/inbox.js';
 import {mountChat} from './views/chat.js';
 import {mountContext} from './views/context.js';
 import {mountVisitors} from './views/visitors.js';
+import {mountPhone} from './views/phone.js';
 import {mountHistory} from './views/history.js';
 import {mountInboxItems} from './views/inbox_items.js';
 import {mountKeys} from './keys.js';
@@ -74,6 +75,7 @@ class Console {
     this.inboxUi = mountInboxItems(this);
     mountKeys(this);
     this._mountTopbar();
+    mountPhone(this);
     this.notifier.unlockOnGesture();
     window.addEventListener('hashchange', () => this.route());
     document.addEventListener('visibilitychange', () => this.markSeen(this.state.activeId));
