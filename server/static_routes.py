@@ -77,6 +77,12 @@ def static_routes(browser: BrowserFiles) -> list[BaseRoute]:
             return Response("/* unknown widget version */", 404, media_type=js)
         return respond(request, script, js, LONG_CACHE)
 
+    async def widget_more(request: Request) -> Response:
+        built = asset.current()
+        if request.url.path != built.more_path:
+            return Response("/* unknown widget version */", 404, media_type=js)
+        return respond(request, built.more, js, LONG_CACHE)
+
     async def widget_lang(request: Request) -> Response:
         lang = asset.current().langs.get(request.path_params["lang"])
         if lang is None:
@@ -117,6 +123,7 @@ def static_routes(browser: BrowserFiles) -> list[BaseRoute]:
         Route("/widget.js", widget),
         Route("/admin/widget-preview", widget_preview),
         Route("/widget.{digest}.js", widget_versioned),
+        Route("/widget-more.{digest}.js", widget_more),
         Route("/widget/i18n/{lang}.json", widget_lang),
         Route("/demo", lambda _r: RedirectResponse("/demo/")),
         Mount(

@@ -1,6 +1,11 @@
 """The visitor widget as browsers get it (issue 8): `widget/*.js` joined in a fixed order into
 one script, comments and indentation stripped, hashed, and compressed once per build.
 
+Two scripts: the core (`MODULES`, `/widget.js`) paints the bubble and connects, and is held to
+a size budget; the rest (`MORE_MODULES`, `widget/more/`, `/widget-more.<hash>.js`) is fetched
+by the core once it has started (`B.more()` in `core.js`) and shares its namespace `B`, so a
+feature a visitor may never use costs the first paint nothing.
+
 No bundler: each module is wrapped in its own block (so its `const`s stay private) inside
 one function that hands every module `B`, the widget's namespace. English strings are
 built in; the other languages are served one file each at `/widget/i18n/<code>.json`.
@@ -30,7 +35,6 @@ MODULES = (
     "outbox.js",
     "connection.js",
     "tracking.js",
-    "signals.js",
     "ui/style.js",
     "ui/messages.js",
     "ui/forms.js",
@@ -41,6 +45,7 @@ MODULES = (
     "api.js",
     "loader.js",
 )
+MORE_MODULES = ("more/signals.js",)
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
 LANG_CACHE = "public, max-age=86400"
@@ -72,7 +77,13 @@ class Encoded:
 @dataclass(frozen=True)
 class Build:
     script: Encoded
+    more: Encoded
     langs: dict[str, Encoded] = field(default_factory=dict)
+
+    @property
+    def more_path(self) -> str:
+        """Where the core fetches the second script from (immutable: named by its hash)."""
+        return f"/widget-more.{self.more.digest}.js"
 
 
 def build(widget_dir: Path) -> Build:
@@ -88,17 +99,32 @@ def build(widget_dir: Path) -> Build:
         for path in sorted(i18n.glob("*.json"))
         if path.stem != "en"
     }
-    parts = []
-    for name in MODULES:
-        source = (widget_dir / name).read_text("utf-8")
-        source = source.replace("'use strict';\n", "", 1)
-        if name == "i18n.js":
-            source = source.replace(
-                "/*EN*/ {}", json.dumps(english, ensure_ascii=False, separators=(",", ":"))
-            ).replace("/*LANGS*/ []", json.dumps(sorted(langs)))
-        parts.append("{\n" + minify(source) + "\n}")
+    # The second script hands its modules to the core's `B` through a one-shot global the
+    # core sets just before fetching it (and removes once called).
+    more = Encoded.of(
+        (
+            "window.__beckonMore&&window.__beckonMore(B=>{'use strict';\n"
+            + "\n".join(_module(widget_dir, name, {}) for name in MORE_MODULES)
+            + "\n});\n"
+        ).encode()
+    )
+    more_path = f"/widget-more.{more.digest}.js"
+    fills = {
+        "/*EN*/ {}": json.dumps(english, ensure_ascii=False, separators=(",", ":")),
+        "/*LANGS*/ []": json.dumps(sorted(langs)),
+        "/*MORE*/ ''": json.dumps(more_path),
+    }
+    parts = [_module(widget_dir, name, fills) for name in MODULES]
     script = "(()=>{'use strict';const B={};\n" + "\n".join(parts) + "\n})();\n"
-    return Build(Encoded.of(script.encode()), langs)
+    return Build(Encoded.of(script.encode()), more, langs)
+
+
+def _module(widget_dir: Path, name: str, fills: dict[str, str]) -> str:
+    """One module, placeholders filled and minified, in its own block."""
+    source = (widget_dir / name).read_text("utf-8").replace("'use strict';\n", "", 1)
+    for placeholder, value in fills.items():
+        source = source.replace(placeholder, value)
+    return "{\n" + minify(source) + "\n}"
 
 
 def minify(source: str) -> str:
@@ -228,7 +254,7 @@ class WidgetAsset:
         self._build: Build | None = None
 
     def current(self) -> Build:
-        paths = [self.widget_dir / name for name in MODULES]
+        paths = [self.widget_dir / name for name in MODULES + MORE_MODULES]
         paths += sorted((self.widget_dir / "i18n").glob("*.json"))
         stamp = tuple(path.stat().st_mtime_ns for path in paths)
         if self._build is None or stamp != self._stamp:

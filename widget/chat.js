@@ -336,7 +336,7 @@ B.chat = (opts) => {
     if (!send(frame) && behaviour.length < 50) behaviour.push(frame);
     return true;
   };
-  const signals = B.signals((event, props) => behave({ type: 'track', event, props }), allowed, 'beckon:' + site);
+  const signals = B.later('signals', ['page', 'queue', 'errorPage', 'formError', 'noResults'], (event, props) => behave({ type: 'track', event, props }), allowed, 'beckon:' + site);
   const tracker = B.tracking(behave, signals.page);
 
   const chat = {

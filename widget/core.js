@@ -77,3 +77,42 @@ B.uid = () =>
   Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
 
 B.visible = () => document.visibilityState === 'visible';
+
+/**
+ * The second script (`widget/more/`, built as widget-more.<hash>.js): what is not needed to
+ * paint the bubble or connect. Fetched once, after the widget has started; resolves with `B`
+ * once its modules have run. A failed fetch is tried again by the next call.
+ */
+let more = null;
+B.more = () =>
+  more ||
+  (more = new Promise((resolve, reject) => {
+    window.__beckonMore = (fill) => {
+      delete window.__beckonMore;
+      fill(B);
+      resolve(B);
+    };
+    const fail = () => {
+      more = null;
+      reject(new Error('Beckon: widget-more did not load'));
+    };
+    document.head.append(B.el('script', { src: B.assets + /*MORE*/ '', async: true, onerror: fail }));
+  }));
+
+/**
+ * A stand-in for `B[name](...args)` from the second script: its `methods` queue their calls
+ * (at most 100) until the real object exists, then pass straight through.
+ */
+B.later = (name, methods, ...args) => {
+  let real = null;
+  const calls = [];
+  const stub = {};
+  for (const method of methods) {
+    stub[method] = (...a) => (real ? real[method](...a) : calls.length < 100 && calls.push([method, a]));
+  }
+  B.more().then(() => {
+    real = B[name](...args);
+    for (const [method, a] of calls.splice(0)) real[method](...a);
+  }, console.warn);
+  return stub;
+};

@@ -19,7 +19,7 @@ const boot = () => {
   // Language files come from where the script came from; the socket from there too, unless
   // data-server names another Beckon server (e.g. the script is on a CDN), or data-servers
   // several (space-separated: nodes of one deployment, tried in turn when one fails).
-  const assets = new URL(script.src, location.href).origin;
+  const assets = (B.assets = new URL(script.src, location.href).origin);
   const servers = (script.dataset.servers || script.dataset.server || assets)
     .split(/\s+/)
     .filter((url) => /^https?:\/\//i.test(url))

@@ -99,6 +99,7 @@ class HostSite:
         a CDN would; returns the script's URL."""
         built = build(widget_dir)
         self.files["/widget.js"] = (built.script.body, "text/javascript; charset=utf-8")
+        self.files[built.more_path] = (built.more.body, "text/javascript; charset=utf-8")
         for code, lang in built.langs.items():
             self.files[f"/widget/i18n/{code}.json"] = (lang.body, "application/json")
         return self.origin + "/widget.js"
