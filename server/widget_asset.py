@@ -45,7 +45,7 @@ MODULES = (
     "api.js",
     "loader.js",
 )
-MORE_MODULES = ("more/signals.js",)
+MORE_MODULES = ("more/signals.js", "more/faces.js")
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
 LANG_CACHE = "public, max-age=86400"

@@ -158,6 +158,8 @@ async def site_agents(ctx: Context) -> dict[str, Any]:
         select(
             users.c.id,
             users.c.display_name,
+            users.c.avatar_url,
+            users.c.title,
             users.c.email,
             users.c.role,
             users.c.departments,

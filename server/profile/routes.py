@@ -19,6 +19,7 @@ from starlette.routing import Route
 from server.api.models import Strict, unset
 from server.api.router import ANY_ROLE, PATH_PARAM, ApiRouter, Context
 from server.errors import ApiError, error_response
+from server.hub.access_events import publish_access_changed
 from server.ids import now_ms
 from server.media.kinds import RefusedFile
 from server.media.uploads import REFUSAL_STATUS, read_limited
@@ -46,6 +47,13 @@ def profile_of(user: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _changed(ctx: Context) -> dict[str, Any]:
+    """The profile as stored now. The user's open agent sockets re-read their user (the
+    `access` notice), so the name on their next messages and accepts is the new one."""
+    await publish_access_changed(ctx.request.app.state.hub, ctx.user.id)
+    return await _reread(ctx)
+
+
 async def _reread(ctx: Context) -> dict[str, Any]:
     async with ctx.services.db.read() as conn:
         user = await user_queries.get_user(conn, ctx.user.id)
@@ -71,7 +79,7 @@ async def patch_profile(ctx: Context) -> dict[str, Any]:
         values["title"] = body.title or None
     async with ctx.services.db.write() as conn:
         await user_queries.update_user(conn, ctx.user.id, values)
-    return await _reread(ctx)
+    return await _changed(ctx)
 
 
 @routes.route(
@@ -102,7 +110,7 @@ async def put_avatar(ctx: Context) -> dict[str, Any]:
             },
         )
         await user_queries.update_user(conn, user_id, {"avatar_url": url})
-    return await _reread(ctx)
+    return await _changed(ctx)
 
 
 @routes.route("DELETE", "/me/avatar", roles=ANY_ROLE, tags=["profile"])
@@ -111,7 +119,7 @@ async def delete_avatar(ctx: Context) -> dict[str, Any]:
     async with ctx.services.db.write() as conn:
         await avatar_queries.delete_avatar(conn, ctx.user.id)
         await user_queries.update_user(conn, ctx.user.id, {"avatar_url": None})
-    return await _reread(ctx)
+    return await _changed(ctx)
 
 
 async def serve_avatar(request: Request) -> Response:

@@ -18,6 +18,8 @@ import {mountChat} from './views/chat.js';
 import {mountContext} from './views/context.js';
 import {mountVisitors} from './views/visitors.js';
 import {mountPhone} from './views/phone.js';
+import {mountProfile} from './views/profile.js';
+import {setAvatar} from './avatars.js';
 import {mountHistory} from './views/history.js';
 import {mountInboxItems} from './views/inbox_items.js';
 import {mountKeys} from './keys.js';
@@ -65,8 +67,8 @@ class Console {
 
   start() {
     $('console').hidden = false;
-    $('me-name').textContent = this.me.display_name || this.me.email;
     this.state.me = this.me;
+    mountProfile(this);
     mountInbox(this);
     this.chatUi = mountChat(this);
     mountContext(this);
@@ -415,7 +417,10 @@ class Console {
           return {available: false, items: []};
         }
       })();
-      loading.then((r) => r.items.forEach((a) => this.agentById.set(a.id, a)));
+      loading.then((r) => r.items.forEach((a) => {
+        this.agentById.set(a.id, a);
+        setAvatar(a.id, a.avatar_url);
+      }));
       this.agents.set(siteId, loading);
     }
     return this.agents.get(siteId);
