@@ -14,10 +14,14 @@ export function showMe(ctl) {
   const me = ctl.me;
   setAvatar(me.id, me.avatar_url);
   $('me-name').textContent = me.display_name || me.email;
+  // Created only when there is an avatar: the console holds no image it did not need.
   const img = $('me-avatar');
-  img.hidden = !me.avatar_url;
-  if (me.avatar_url) img.src = me.avatar_url;
-  else img.removeAttribute('src');
+  if (!me.avatar_url) {
+    if (img) img.remove();
+    return;
+  }
+  if (img) img.src = me.avatar_url;
+  else $('me-name').before(h('img', {id: 'me-avatar', class: 'me-avatar', alt: '', src: me.avatar_url}));
 }
 
 export function mountProfile(ctl) {
