@@ -102,6 +102,7 @@ async def test_accept_reply_with_the_keyboard_open_and_close_on_a_phone(
     await touch_sized(
         menu.get_by_label("Your status"),
         menu.get_by_role("button", name="Settings"),
+        menu.get_by_role("button", name="your profile"),
         menu.get_by_role("button", name="Sign out"),
     )
     await menu.get_by_role("button", name="Settings").tap()
