@@ -220,6 +220,12 @@ class Settings:
         "emails of one site per hour; past it an email is not written (logged)",
         as_int(1, 1_000_000),
     )
+    mail_inbox_alert_s: int = setting(
+        600,
+        "BECKON_MAIL_INBOX_ALERT_S",
+        "an agent who opted in gets at most one email about new inbox items per this many seconds",
+        as_int(1, 86_400),
+    )
     mail_inbound_secret: str = setting(
         "",
         "BECKON_MAIL_INBOUND_SECRET",
@@ -412,6 +418,13 @@ class Settings:
         0,
         "BECKON_OFFLINE_MESSAGE_RETENTION_DAYS",
         "offline messages older than this are deleted, days (0: kept forever)",
+        as_int(0, 36500),
+    )
+    attachment_retention_days: int = setting(
+        0,
+        "BECKON_ATTACHMENT_RETENTION_DAYS",
+        "attachments (rows and stored files) uploaded longer ago than this are deleted, "
+        "days (0: kept forever)",
         as_int(0, 36500),
     )
     retention_sweep_s: int = setting(

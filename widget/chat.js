@@ -64,7 +64,7 @@ B.chat = (opts) => {
     frame: (frame) => {
       // The site hides agents' names: messages and typing say "Agent" (header: panels.js).
       if (s.cfg.show_agent_name === false && frame.author) frame.author.name = '';
-      (handlers[frame.type] || (() => {}))(frame);
+      (handlers[frame.type] || mailer.frame)(frame);
     },
     down: () => {
       s.welcomed = false;
@@ -184,6 +184,8 @@ B.chat = (opts) => {
         list.note(B.t('error'));
       } else if (ref === 'offline' && s.offlineFail) {
         s.offlineFail(B.t('error'));
+      } else if (ref === 'tx') {
+        mailer.frame(f);
       } else if (ref !== 'hello') {
         // (hello: an expired token or a bad identity; the server goes on with a new visitor)
         console.warn('Beckon:', f.code, f.message);
@@ -208,7 +210,10 @@ B.chat = (opts) => {
     persist();
     if (s.conv && s.conv.id === f.conversation_id) s.conv.status = 'closed';
     signals.queue(s.conv);
-    if (announce) list.note(B.t('ended'));
+    if (announce) {
+      list.note(B.t('ended'));
+      mailer.offer(f.conversation_id);
+    }
     for (const item of s.outbox.items().filter((i) => i.conv === f.conversation_id)) {
       s.outbox.drop(item.id);
       list.fail(item.id);
@@ -243,13 +248,13 @@ B.chat = (opts) => {
     for (const item of items) {
       if (sentNow.has(item.id)) continue;
       sentNow.add(item.id);
-      send({ type: 'message', ref: 'm:' + item.id, conversation_id: item.conv || s.conv.id, client_msg_id: item.id, text: item.text });
+      send({ type: 'message', ref: 'm:' + item.id, conversation_id: item.conv || s.conv.id, client_msg_id: item.id, text: item.text, attachments: item.att });
     }
   };
 
-  const say = (text) => {
+  const say = (text, att) => {
     if (s.conv && s.conv.status === 'closed') newChat();
-    const item = s.outbox.add(text, s.conv ? s.conv.id : null);
+    const item = s.outbox.add(text, s.conv ? s.conv.id : null, att);
     list.addPending(item);
     setTyping(false);
     flush();
@@ -338,9 +343,10 @@ B.chat = (opts) => {
   };
   const signals = B.later('signals', ['page', 'queue', 'errorPage', 'formError', 'noResults'], (event, props) => behave({ type: 'track', event, props }), allowed, 'beckon:' + site);
   const tracker = B.tracking(behave, signals.page);
+  const mailer = B.later('mailer', ['offer', 'frame'], list, send, () => s.cfg);
 
   const chat = {
-    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals,
+    s, view, list, send, say, open, newChat, setTyping, behave, flush, signals, servers, events,
     start() {
       view.look(s.cfg);
       for (const item of s.outbox.items()) list.addPending(item);
@@ -354,7 +360,14 @@ B.chat = (opts) => {
       if (given && heldView) behave(heldView);
       heldView = null;
     },
-    end: () => s.conv && s.conv.status !== 'closed' && send({ type: 'close', conversation_id: s.conv.id }),
+    // "End chat" asks first (`end()`, panels.js shows the question); the answer is
+    // `end(true)` (end it) or `end(false)` (keep chatting).
+    end(sure) {
+      s.ending = sure === undefined && !!s.conv && s.conv.status !== 'closed';
+      if (sure && s.conv && s.conv.status !== 'closed') send({ type: 'close', conversation_id: s.conv.id });
+      refresh();
+      view.focusPanel();
+    },
     transcript() {
       const blob = new Blob([list.text() + '\n'], { type: 'text/plain;charset=utf-8' });
       const link = B.el('a', { href: URL.createObjectURL(blob), download: 'chat-transcript.txt' });
@@ -363,6 +376,7 @@ B.chat = (opts) => {
     },
   };
   const panels = B.panels(chat);
+  chat.files = B.later('files', ['add'], chat); // widget/more/files.js
   return chat;
 };
 

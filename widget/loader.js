@@ -64,6 +64,7 @@ const boot = () => {
       typing: () => chat.setTyping(true),
       end: () => chat.end(),
       transcript: () => chat.transcript(),
+      files: (list) => chat.files.add(list),
     });
     chat = B.chat({ site, servers, assets, view, events });
     B.api(chat, events);

@@ -11,9 +11,10 @@ B.outbox = (key) => {
   const save = () => store.set(items);
   return {
     items: () => items,
-    /** Queue `text`; `conv` is the conversation id, or null before one exists. */
-    add(text, conv) {
-      const item = { id: B.uid(), text, ts: Date.now(), conv };
+    /** Queue `text` (with attachment ids `att`); `conv` is the conversation id, or null
+     * before one exists. */
+    add(text, conv, att) {
+      const item = { id: B.uid(), text, ts: Date.now(), conv, att };
       items.push(item);
       save();
       return item;

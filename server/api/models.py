@@ -11,6 +11,7 @@ from publicsuffixlist import PublicSuffixList
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from server.api.widget_models import WidgetLook
+from server.media.kinds import ALLOW_ENTRIES
 
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9.-]+(:\d{1,5})?$")
 EMAIL_RE = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -131,11 +132,18 @@ class SiteOptions(Strict):
     # in rule stats and uplift only when the site says so (server-side events always do).
     trust_client_conversions: bool = False
     # Retention (docs/privacy.md): days kept, "forever", or null for the node's default
-    # (BECKON_{TRANSCRIPT,VISIT,DECISION,OFFLINE_MESSAGE}_RETENTION_DAYS).
+    # (BECKON_{TRANSCRIPT,VISIT,DECISION,OFFLINE_MESSAGE,ATTACHMENT}_RETENTION_DAYS).
     retention_transcripts_days: RetentionDays = None
     retention_visits_days: RetentionDays = None
     retention_decisions_days: RetentionDays = None
     retention_offline_messages_days: RetentionDays = None
+    retention_attachments_days: RetentionDays = None
+    # Attachments (docs/protocol.md): what files the site accepts, as groups ("images",
+    # "pdf", "text", "any") or single types, within the node's BECKON_MEDIA_TYPES; null:
+    # all of those; []: no files.
+    attachments_allowed: (
+        Annotated[list[Literal[ALLOW_ENTRIES]], Field(max_length=20)] | None  # type: ignore[valid-type]
+    ) = None
 
 
 class SiteCreate(Strict):

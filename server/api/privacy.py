@@ -9,6 +9,7 @@ of `identify`) — in the body, so an email never lands in an access log.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated, Any
 
@@ -22,9 +23,11 @@ from server.chat import visitor_state
 from server.client_address import scope_client_ip
 from server.errors import ApiError
 from server.ids import now_ms
+from server.media.storage import MediaUnavailable
 from server.privacy import erase as eraser
-from server.privacy import live, records
+from server.privacy import files, live, records
 
+log = logging.getLogger("beckon.privacy")
 routes = ApiRouter()
 ADMIN = frozenset({"admin"})
 EXPORTERS = frozenset({"admin", "agent"})
@@ -92,6 +95,9 @@ async def export_visitor(ctx: Context) -> dict[str, Any]:
         data = await records.read_all(conn, found)
     if not any(data.values()):
         raise _nothing(subject)
+    data["attachments"] = files.exported(
+        ctx.request.app.state.media, data["attachments"], site["id"], int(time.time())
+    )
     live_state = []
     for visitor_id in found.visitor_ids:
         raw = await ctx.services.broker.state_get(visitor_state.key(visitor_id))
@@ -121,9 +127,27 @@ async def erase_visitor(ctx: Context) -> dict[str, Any]:
     """Erase one person from the site: Store, search index, live state, open sockets."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
     subject = ctx.body.subject()
+    media = ctx.request.app.state.media
+    # Their files' bytes first (outside the write transaction: storage may be remote); a
+    # storage that cannot be reached stops the erasure before anything is erased.
+    async with ctx.services.db.read() as conn:
+        before = await _find(conn, site["id"], subject)
+        stored = await files.rows_of(conn, before.conversation_ids)
+    try:
+        await files.remove(media, stored)
+    except MediaUnavailable:
+        raise ApiError(
+            "unavailable", "file storage is unavailable; nothing was erased, retry shortly"
+        ) from None
     async with ctx.services.db.write() as conn:
         found = await _find(conn, site["id"], subject)
         done = await eraser.erase(conn, found, now_ms())
+    # Files uploaded between the two steps: their rows are gone, their bytes go now.
+    removed = {row["id"] for row in stored}
+    try:
+        await files.remove(media, [r for r in done.attachments if r["id"] not in removed])
+    except MediaUnavailable as exc:
+        log.warning("erasure: files uploaded meanwhile left in storage: %s", exc)
     if not found.visitor_ids and not any(done.counts.values()):
         raise _nothing(subject)
     sockets_told = await live.forget(

@@ -125,6 +125,7 @@ NOT_CHANGES: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/auth/login"),
         ("POST", "/auth/logout"),
+        ("PUT", "/me/mail-preferences"),  # one's own inbox-email choice
         ("POST", "/sites/{site_id}/rules/validate"),
         ("POST", "/sites/{site_id}/rules/matching"),
         ("POST", "/sites/{site_id}/rules/backtest"),

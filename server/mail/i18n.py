@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (translated sentences stay on one line each)
 """The words of every email, in the widget's 8 languages. Pure data.
 
-`{site}`, `{agent}` and `{hours}` are filled in by `compose` (after escaping, for HTML).
+`{site}`, `{agent}` and `{hours}` are filled in by `compose` (after escaping, for HTML);
+`{count}` by `digest`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Reset your {site} password",
         "reset_intro": "Someone asked to reset the password of your {site} account. If it was you, choose a new password here:",
         "link_hint": "This link works once and expires in {hours} hours. If you did not expect this email, ignore it.",
+        "digest_subject": "New in your inbox: {count}",
+        "digest_intro": "New offline messages and missed chats are waiting for an answer, per site:",
+        "digest_open": "Open the inbox:",
     },
     "hr": {
         "reply_subject": "Vaš razgovor sa {site}",
@@ -36,6 +40,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Ponovno postavljanje lozinke za {site}",
         "reset_intro": "Netko je zatražio novu lozinku za vaš račun u {site}. Ako ste to bili vi, ovdje odaberite novu lozinku:",
         "link_hint": "Poveznica vrijedi jednom i istječe za {hours} sati. Ako niste očekivali ovaj e-mail, zanemarite ga.",
+        "digest_subject": "Novo u pristigloj pošti: {count}",
+        "digest_intro": "Nove poruke i propušteni razgovori čekaju odgovor, po stranici:",
+        "digest_open": "Otvorite pristiglu poštu:",
     },
     "sl": {
         "reply_subject": "Vaš pogovor s {site}",
@@ -50,6 +57,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Ponastavitev gesla za {site}",
         "reset_intro": "Nekdo je zahteval ponastavitev gesla za vaš račun v {site}. Če ste bili vi, tukaj izberite novo geslo:",
         "link_hint": "Povezava deluje enkrat in poteče čez {hours} ur. Če tega e-sporočila niste pričakovali, ga prezrite.",
+        "digest_subject": "Novo v nabiralniku: {count}",
+        "digest_intro": "Nova sporočila in zamujeni klepeti čakajo na odgovor, po straneh:",
+        "digest_open": "Odprite nabiralnik:",
     },
     "sr": {
         "reply_subject": "Vaš razgovor sa {site}",
@@ -64,6 +74,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Resetovanje lozinke za {site}",
         "reset_intro": "Neko je zatražio novu lozinku za vaš nalog u {site}. Ako ste to bili vi, ovde izaberite novu lozinku:",
         "link_hint": "Link važi jednom i ističe za {hours} sati. Ako niste očekivali ovaj imejl, zanemarite ga.",
+        "digest_subject": "Novo u prijemnom sandučetu: {count}",
+        "digest_intro": "Nove poruke i propušteni razgovori čekaju odgovor, po sajtu:",
+        "digest_open": "Otvorite prijemno sanduče:",
     },
     "de": {
         "reply_subject": "Ihr Gespräch mit {site}",
@@ -78,6 +91,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Passwort für {site} zurücksetzen",
         "reset_intro": "Jemand möchte das Passwort Ihres Kontos bei {site} zurücksetzen. Wenn Sie das waren, wählen Sie hier ein neues Passwort:",
         "link_hint": "Der Link gilt einmal und läuft in {hours} Stunden ab. Wenn Sie diese E-Mail nicht erwartet haben, ignorieren Sie sie.",
+        "digest_subject": "Neu im Posteingang: {count}",
+        "digest_intro": "Neue Nachrichten und verpasste Chats warten auf eine Antwort, je Website:",
+        "digest_open": "Zum Posteingang:",
     },
     "it": {
         "reply_subject": "La tua conversazione con {site}",
@@ -92,6 +108,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Reimposta la password di {site}",
         "reset_intro": "Qualcuno ha chiesto di reimpostare la password del tuo account su {site}. Se sei stato tu, scegli qui una nuova password:",
         "link_hint": "Il link funziona una sola volta e scade tra {hours} ore. Se non aspettavi questa email, ignorala.",
+        "digest_subject": "Nuovi nella posta in arrivo: {count}",
+        "digest_intro": "Nuovi messaggi e chat perse aspettano una risposta, per sito:",
+        "digest_open": "Apri la posta in arrivo:",
     },
     "fr": {
         "reply_subject": "Votre conversation avec {site}",
@@ -106,6 +125,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Réinitialiser votre mot de passe {site}",
         "reset_intro": "Quelqu'un a demandé à réinitialiser le mot de passe de votre compte {site}. Si c'était vous, choisissez un nouveau mot de passe ici :",
         "link_hint": "Ce lien ne fonctionne qu'une fois et expire dans {hours} heures. Si vous n'attendiez pas cet e-mail, ignorez-le.",
+        "digest_subject": "Nouveau dans la boîte de réception : {count}",
+        "digest_intro": "De nouveaux messages et chats manqués attendent une réponse, par site :",
+        "digest_open": "Ouvrir la boîte de réception :",
     },
     "es": {
         "reply_subject": "Tu conversación con {site}",
@@ -120,6 +142,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "reset_subject": "Restablece tu contraseña de {site}",
         "reset_intro": "Alguien pidió restablecer la contraseña de tu cuenta de {site}. Si fuiste tú, elige una nueva contraseña aquí:",
         "link_hint": "El enlace funciona una vez y caduca en {hours} horas. Si no esperabas este correo, ignóralo.",
+        "digest_subject": "Nuevo en la bandeja de entrada: {count}",
+        "digest_intro": "Nuevos mensajes y chats perdidos esperan respuesta, por sitio:",
+        "digest_open": "Abrir la bandeja de entrada:",
     },
 }
 

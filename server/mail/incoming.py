@@ -10,7 +10,9 @@
 
 both refusals are logged. The trimmed text is appended as the visitor's message (the
 Message-ID is its client_msg_id, so a repeated delivery is stored once) and fanned out
-like any chat message; a closed conversation gets it as an offline message naming it.
+like any chat message. A closed conversation gets it in its thread too, and its inbox
+item is reopened (`reopen.py`); one without an item gets one through an offline message
+naming the conversation.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from server.errors import ApiError
 from server.events import EventBus
 from server.hub import chat_events
 from server.hub.hub import Hub
-from server.mail import inbound
+from server.mail import inbound, reopen
 from server.mail.outgoing import conversation_context
 from server.settings import Settings
 from server.store.database import Database
@@ -91,6 +93,7 @@ async def deliver(
     if not text:
         raise ApiError("validation_failed", "the reply is empty once quotes are removed")
     ref = "mail:" + hashlib.sha256(mail.message_id.encode()).hexdigest()[:40]
+    ref_or_none = ref if mail.message_id else None
     try:
         row, duplicate = await messages.append(
             db,
@@ -99,22 +102,57 @@ async def deliver(
             author_kind="visitor",
             author_id=None,
             author_name=None,
-            client_msg_id=ref if mail.message_id else None,
+            client_msg_id=ref_or_none,
             text=text,
         )
     except ConversationClosed:
-        saved = await feedback.save_offline_message(
-            db,
-            site_id=site["id"],
-            visitor_id=visitor["id"],
-            name=visitor.get("name"),
-            email=stored,
-            text=text,
-            conversation_id=conversation_id,
+        return await _into_closed(
+            db, hub, events, site, visitor, stored, conv["id"], ref_or_none, text
         )
-        events.emit("offline_message.created", saved)
-        return {"status": "accepted", "conversation_id": conv["id"], "offline_message": saved["id"]}
     if not duplicate:
         await chat_events.publish_message(hub, row)
         chat_events.emit_message_created(events, site["id"], row)
     return {"status": "accepted", "conversation_id": conv["id"], "seq": row["seq"]}
+
+
+async def _into_closed(
+    db: Database,
+    hub: Hub,
+    events: EventBus,
+    site: dict[str, Any],
+    visitor: dict[str, Any],
+    address: str,
+    conversation_id: str,
+    ref: str | None,
+    text: str,
+) -> dict[str, Any]:
+    """The chat is over: the reply joins its thread and reopens its inbox item; a
+    conversation without an item gets one through an offline message naming it."""
+    done = await reopen.reply_into_closed(
+        db, conversation_id=conversation_id, visitor_id=visitor["id"], client_msg_id=ref, text=text
+    )
+    answer: dict[str, Any] = {
+        "status": "accepted",
+        "conversation_id": conversation_id,
+        "seq": done.row["seq"],
+    }
+    if done.item is not None:
+        answer["inbox_item"] = done.item["id"]
+    if done.duplicate:
+        return answer
+    await chat_events.publish_message(hub, done.row)
+    chat_events.emit_message_created(events, site["id"], done.row)
+    if done.item is not None:
+        log.info("email reply reopened inbox item %s", done.item["id"])
+        return answer
+    saved = await feedback.save_offline_message(
+        db,
+        site_id=site["id"],
+        visitor_id=visitor["id"],
+        name=visitor.get("name"),
+        email=address,
+        text=text,
+        conversation_id=conversation_id,
+    )
+    events.emit("offline_message.created", saved)
+    return {**answer, "offline_message": saved["id"]}

@@ -29,7 +29,7 @@ from server.broker.base import Broker
 from server.chat import visitor_state
 from server.chat.proactive import online_group
 from server.ids import new_id, now_ms
-from server.mail import addresses
+from server.mail import addresses, inbox_replies
 from server.mail.compose import Letter, Line, build
 from server.mail.i18n import words
 from server.settings import Settings
@@ -67,7 +67,11 @@ class MailOut:
         online = await self.broker.presence_members(online_group(data["site_id"]))
         async with self.db.read() as conn:
             conv = await _one(conn, conversations, data["conversation_id"])
-        if conv is None or conv["visitor_id"] in online:
+            # An inbox answer is emailed by its own listener (server/mail/inbox_replies.py).
+            answer = conv is not None and await inbox_replies.is_inbox_answer(
+                conn, conv["id"], message["seq"]
+            )
+        if conv is None or answer or conv["visitor_id"] in online:
             return
         result = await self._queue(
             "reply",
@@ -201,14 +205,17 @@ async def conversation_context(conn: Any, conversation_id: str) -> tuple[Any, ..
     if visitor is None or site is None:
         return None
     recipient = visitor.get("email")
-    if not recipient:  # the address the visitor left with an offline message
+    if not recipient:  # the address (and name) the visitor left with an offline message
         query = (
-            select(offline_messages.c.email)
+            select(offline_messages.c.email, offline_messages.c.name)
             .where(offline_messages.c.visitor_id == visitor["id"])
             .order_by(offline_messages.c.created_ts.desc())
             .limit(1)
         )
-        recipient = (await conn.execute(query)).scalar()
+        left = (await conn.execute(query)).first()
+        if left is not None:
+            recipient = left.email
+            visitor = {**visitor, "name": visitor.get("name") or left.name}
     query = (
         select(visit_events.c.data)
         .where(visit_events.c.visitor_id == visitor["id"], visit_events.c.type == "hello")

@@ -22,7 +22,9 @@ document.getElementById("f").addEventListener("submit", async (event) => {
   event.preventDefault();
   const say = (text) => { document.getElementById("m").textContent = text; };
   const answer = await fetch("/api/v1/auth/password-link", {
-    method: "POST", headers: {"Content-Type": "application/json"},
+    // The token is the authority here: no session cookie (a signed-in browser's would
+    // ask for a CSRF token this page does not have).
+    method: "POST", headers: {"Content-Type": "application/json"}, credentials: "omit",
     body: JSON.stringify({token, password: document.getElementById("p").value}),
   });
   const data = await answer.json().catch(() => ({}));

@@ -23,6 +23,15 @@ EXTENSIONS = {
     "application/pdf": "pdf",
     "text/plain": "txt",
 }
+# A site's `attachments_allowed` (site settings): groups and single types, narrowing the
+# node's BECKON_MEDIA_TYPES (a site can refuse more than the node, never accept more).
+ALLOW_GROUPS = {
+    "images": RASTER_IMAGES,
+    "pdf": ("application/pdf",),
+    "text": ("text/plain",),
+}
+ALLOW_ANY = "any"
+ALLOW_ENTRIES = (ALLOW_ANY, *ALLOW_GROUPS, *DEFAULT_MEDIA_TYPES)
 MAX_NAME_CHARS = 120
 _SNIFF_BYTES = 1024
 # Markup is refused outright, whatever it is called: a browser that ever renders it
@@ -48,11 +57,24 @@ class Kind:
         return self.mime in RASTER_IMAGES
 
 
+def site_allowed(node_types: tuple[str, ...], entries: list[str] | None) -> tuple[str, ...]:
+    """The types a site accepts: the node's `node_types` narrowed by the site's
+    `attachments_allowed` entries (None, or one of them "any": all the node's; an empty
+    list: none). Entries are checked when the site is saved; an unknown one counts as
+    nothing."""
+    if entries is None or ALLOW_ANY in entries:
+        return node_types
+    wanted = {t for entry in entries for t in ALLOW_GROUPS.get(entry, (entry,))}
+    return tuple(t for t in node_types if t in wanted)
+
+
 def sniff(data: bytes, allowed: tuple[str, ...]) -> Kind:
     """The type of `data` from its content; RefusedFile("unsupported_type") when it is
-    markup, unknown, or not in `allowed`."""
+    markup, unknown, or not in `allowed` (empty: the site accepts no files)."""
     if not data:
         raise RefusedFile("empty_file", "the file is empty")
+    if not allowed:
+        raise RefusedFile("unsupported_type", "this site does not accept files")
     head = data[:_SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf")
     if _MARKUP.match(head):
         raise RefusedFile("unsupported_type", "HTML, SVG and XML files are not accepted")

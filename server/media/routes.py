@@ -22,12 +22,13 @@ from server.errors import ApiError, error_response
 from server.ids import now_ms
 from server.media.cors import allowed_origin, preflight_routes, with_cors
 from server.media.images import THUMB_MIME
-from server.media.kinds import RASTER_IMAGES
+from server.media.kinds import RASTER_IMAGES, site_allowed
 from server.media.signing import BadSignature, Expired, verify
 from server.media.storage import MediaNotFound, MediaUnavailable
 from server.media.uploads import Media, Upload, object_key, read_limited
 from server.store import attachments as queries
 from server.store import conversations as conv_queries
+from server.store import sites as site_queries
 
 VISITOR_HEADER = "x-visitor-token"
 MAX_DECLARED_NAME = 1000
@@ -72,6 +73,10 @@ async def _caller(ctx: Context, conversation_id: str) -> tuple[dict[str, Any], s
     status=201,
 )
 async def upload(ctx: Context) -> Any:
+    return await _answer_with_cors(ctx, _upload)
+
+
+async def _upload(ctx: Context) -> Any:
     conversation, sender, principal = await _caller(ctx, ctx.params["conversation_id"])
     if conversation["status"] == "closed":
         raise ApiError("conflict", "the conversation is closed")
@@ -88,10 +93,13 @@ async def upload(ctx: Context) -> Any:
     created = False
     if row is None:
         data = await read_limited(ctx.request, media.settings.media_max_bytes)
-        row, created = await media.accept(request, data)
+        async with ctx.services.db.read() as conn:
+            site = await site_queries.get_site(conn, conversation["site_id"])
+        entries = ((site or {}).get("settings") or {}).get("attachments_allowed")
+        allowed = site_allowed(media.settings.media_types, entries)
+        row, created = await media.accept(request, data, allowed)
     view = {"attachment": media.view(row, principal, int(time.time()))}
-    origin = await allowed_origin(ctx.request, conversation["id"])
-    return with_cors(_json(view, 201 if created else 200), origin)
+    return _json(view, 201 if created else 200)
 
 
 @routes.route(
@@ -102,13 +110,28 @@ async def upload(ctx: Context) -> Any:
     tags=["attachments"],
 )
 async def details(ctx: Context) -> Any:
+    return await _answer_with_cors(ctx, _details)
+
+
+async def _details(ctx: Context) -> Any:
     conversation, _sender, principal = await _caller(ctx, ctx.params["conversation_id"])
     async with ctx.services.db.read() as conn:
         row = await queries.get_attachment(conn, ctx.params["attachment_id"])
     if row is None or row["conversation_id"] != conversation["id"]:
         raise ApiError("not_found", "no such attachment")
-    view = {"attachment": media_of(ctx.request).view(row, principal, int(time.time()))}
-    return with_cors(_json(view, 200), await allowed_origin(ctx.request, conversation["id"]))
+    return _json({"attachment": media_of(ctx.request).view(row, principal, int(time.time()))}, 200)
+
+
+async def _answer_with_cors(ctx: Context, handler: Any) -> Any:
+    """`handler`'s answer — its errors too — with CORS for the site's allowed origin: the
+    widget reads why an upload was refused (413, 415…) instead of seeing a network
+    error. An unknown conversation has no site, so no origin is allowed for it."""
+    origin = await allowed_origin(ctx.request, ctx.params["conversation_id"])
+    try:
+        answer = await handler(ctx)
+    except ApiError as exc:
+        return with_cors(error_response(exc), origin)
+    return with_cors(answer, origin)
 
 
 async def download(request: Request) -> Response:

@@ -80,15 +80,17 @@ class Media:
                 conn, upload.conversation_id, upload.sender, upload.upload_id
             )
 
-    async def accept(self, upload: Upload, data: bytes) -> tuple[dict[str, Any], bool]:
+    async def accept(
+        self, upload: Upload, data: bytes, allowed: tuple[str, ...] | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Store `data` as an attachment; (row, created). A repeat of an upload id
-        returns the first row. Raises ApiError for a refused file, the quota or an
-        unreachable storage."""
+        returns the first row. `allowed` is the site's types (default: the node's).
+        Raises ApiError for a refused file, the quota or an unreachable storage."""
         existing = await self.find(upload)
         if existing is not None:
             return existing, False
         try:
-            kind = sniff(data, self.settings.media_types)
+            kind = sniff(data, self.settings.media_types if allowed is None else allowed)
             image = None
             if kind.is_image:
                 image = await asyncio.to_thread(

@@ -1,7 +1,9 @@
 """Erase one person from the Store, in one transaction.
 
 What goes: their visitor rows, visit events, every message of their conversations (the
-full-text index follows: a trigger on SQLite, an expression index on PostgreSQL),
+full-text index follows: a trigger on SQLite, an expression index on PostgreSQL), the
+attachment rows of their conversations (the caller deletes their stored bytes:
+server/privacy/files.py),
 offline messages, survey comments, invitation texts, the external id and order id of
 their conversions, and webhook deliveries whose body names them.
 
@@ -20,7 +22,8 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.ids import new_id
-from server.privacy import records
+from server.privacy import files, records
+from server.store.attachments import attachments
 from server.store.mail_tables import mail_outbox
 from server.store.tables import (
     conversations,
@@ -45,6 +48,7 @@ class Erased:
     conversation_ids: list[str]
     open_conversations: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # rows deleted
 
 
 async def _needles(conn: AsyncConnection, found: records.Found) -> list[str]:
@@ -86,6 +90,8 @@ async def erase(conn: AsyncConnection, found: records.Found, now: int) -> Erased
             )
         ).mappings()
     ]
+    gone_files = await files.rows_of(conn, cids)
+    await run("attachments", delete(attachments).where(attachments.c.conversation_id.in_(cids)))
     await run("messages", delete(messages).where(messages.c.conversation_id.in_(cids)))
     await run(
         "survey_comments",
@@ -119,7 +125,7 @@ async def erase(conn: AsyncConnection, found: records.Found, now: int) -> Erased
     await run("visitors", delete(visitors).where(visitors.c.id.in_(vids)))
     if not kept:
         counts.pop("anonymised", None)
-    return Erased(vids, cids, open_rows, counts)
+    return Erased(vids, cids, open_rows, counts, gone_files)
 
 
 async def _keep_anonymously(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.privacy import files
 from server.store.tables import (
     conversations,
     conversions,
@@ -167,6 +168,7 @@ async def read_all(conn: AsyncConnection, found: Found) -> dict[str, list[dict[s
         "conversions": await _rows(
             conn, select(conversions).where(conversion_filter(found)).order_by(conversions.c.ts)
         ),
+        "attachments": await files.rows_of(conn, cids),
     }
 
 

@@ -11,18 +11,23 @@ instead of holding the database in one long delete. What each kind removes:
 - visits: visit events older than the cutoff (the backtests' input);
 - decisions: invitations (triggered, held out, shown, answered) older than the cutoff —
   rule stats and uplift over an older window lose them;
-- offline_messages: offline messages older than the cutoff.
+- offline_messages: offline messages older than the cutoff;
+- attachments: files uploaded before the cutoff — their stored objects (local disk or
+  S3) first, then their rows, so a storage that cannot be reached keeps both for the
+  next sweep; the messages that carried them stay (their files show as gone).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
 
+from server.media.storage import MediaUnavailable
 from server.privacy.retention_policy import KINDS, Defaults, cutoffs
+from server.store.attachments import attachments
 from server.store.database import Database
 from server.store.tables import (
     conversations,
@@ -41,6 +46,10 @@ log = logging.getLogger("beckon.retention")
 MAX_BATCHES_PER_SWEEP = 10
 
 
+class FileStore(Protocol):
+    async def remove_objects(self, row: dict[str, Any]) -> None: ...
+
+
 @dataclass(slots=True)
 class Swept:
     removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
@@ -54,11 +63,15 @@ class RetentionSweeper:
         defaults: Defaults,
         batch: int,
         max_batches: int = MAX_BATCHES_PER_SWEEP,
+        files: FileStore | None = None,
     ) -> None:
         self.db = db
         self.defaults = defaults
         self.batch = batch
         self.max_batches = max_batches
+        # Where attachments' bytes live (server/media/uploads.py `Media`); without it the
+        # attachments kind is not swept (rows are never deleted without their bytes).
+        self.files = files
 
     async def sweep(self, now_ms: int) -> Swept:
         """One round over every site at time `now_ms` (the caller's clock)."""
@@ -156,10 +169,37 @@ class RetentionSweeper:
         count = result.rowcount or 0
         return count, count >= self.batch
 
+    async def _attachments(self, site_id: str, cutoff: int) -> tuple[int, bool]:
+        if self.files is None:
+            return 0, False
+        old = (
+            select(attachments)
+            .where(attachments.c.site_id == site_id, attachments.c.created_ts < cutoff)
+            .order_by(attachments.c.created_ts)
+            .limit(self.batch)
+        )
+        async with self.db.read() as conn:
+            rows = [dict(r) for r in (await conn.execute(old)).mappings()]
+        done = []
+        for row in rows:
+            try:
+                await self.files.remove_objects(row)
+            except MediaUnavailable as exc:
+                log.warning("retention: attachment %s kept for now: %s", row["id"], exc)
+                break
+            done.append(row["id"])
+        if not done:
+            return 0, False
+        async with self.db.write() as conn:
+            result = await conn.execute(delete(attachments).where(attachments.c.id.in_(done)))
+        count = result.rowcount or 0
+        return count, len(done) >= self.batch
+
 
 _BATCHES: dict[str, Any] = {
     "transcripts": RetentionSweeper._transcripts,
     "visits": RetentionSweeper._visits,
     "decisions": RetentionSweeper._decisions,
     "offline_messages": RetentionSweeper._offline,
+    "attachments": RetentionSweeper._attachments,
 }

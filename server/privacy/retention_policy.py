@@ -19,6 +19,7 @@ SITE_KEYS = {
     "visits": "retention_visits_days",
     "decisions": "retention_decisions_days",
     "offline_messages": "retention_offline_messages_days",
+    "attachments": "retention_attachments_days",
 }
 KINDS = tuple(SITE_KEYS)
 
@@ -31,6 +32,7 @@ class Defaults:
     visits: int = 30
     decisions: int = 0
     offline_messages: int = 0
+    attachments: int = 0
 
 
 def days_for(site_settings: dict[str, Any] | None, defaults: Defaults) -> dict[str, int | None]:

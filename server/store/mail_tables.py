@@ -50,3 +50,17 @@ account_tokens = Table(
     Column("used_ts", BigInteger, nullable=True),
     Index(None, "user_id", "created_ts"),
 )
+
+# An agent's choice to be emailed about new inbox items (their console's inbox toggle),
+# and where the digests stand: `cursor_ts` — items updated after it are not reported
+# yet; `sent_ts` — the last digest (at most one per BECKON_MAIL_INBOX_ALERT_S).
+agent_mail_prefs = Table(
+    "agent_mail_prefs",
+    metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("inbox_email", Boolean, nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("cursor_ts", BigInteger, nullable=False),
+    Column("sent_ts", BigInteger, nullable=False, server_default="0"),
+    Index(None, "inbox_email"),
+)

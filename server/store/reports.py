@@ -13,7 +13,9 @@ everything about them — their messages, surveys — whenever it happened):
   average over all such replies, in seconds.
 - duration: accepted → closed, average in seconds.
 - CSAT %: share of `csat` answers (1–5) scoring 4 or 5. NPS: % of `nps` answers 9–10
-  minus % 0–6. CES: average `ces` score.
+  minus % 0–6. CES: average `ces` score. Thumbs up %: share of `thumbs` answers that are
+  up (1), with its 95 % Wilson score interval (`thumbs_up_low_pct` … `thumbs_up_high_pct`;
+  none without answers).
 - by agent: the conversation's (last) agent; by department: its department ("" when
   none); by day: the calendar day of `created_ts` in the site's time zone.
 - invitation funnel: invitations created in the window (`triggered`: every one not
@@ -39,6 +41,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.chat.uplift import wilson
 from server.store.tables import (
     conversations,
     conversions,
@@ -168,7 +171,9 @@ def metrics(
     for c in convs:
         for kind, score in answers.get(c["id"], ()):
             scores[kind].append(score)
-    csat, nps, ces = scores["csat"], scores["nps"], scores["ces"]
+    csat, nps, ces, thumbs = scores["csat"], scores["nps"], scores["ces"], scores["thumbs"]
+    ups = sum(1 for s in thumbs if s == 1)
+    low, high = wilson(ups, len(thumbs)) if thumbs else (None, None)
     reasons = Counter(c["missed_reason"] for c in convs if c["missed_reason"])
     return {
         "chats": len(convs),
@@ -189,6 +194,10 @@ def metrics(
         "nps_responses": len(nps),
         "ces_avg": _avg(ces, 2),
         "ces_responses": len(ces),
+        "thumbs_up_pct": _r(100 * ups / len(thumbs)) if thumbs else None,
+        "thumbs_up_low_pct": _r(100 * low) if low is not None else None,
+        "thumbs_up_high_pct": _r(100 * high) if high is not None else None,
+        "thumbs_responses": len(thumbs),
     }
 
 

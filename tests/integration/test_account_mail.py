@@ -12,8 +12,7 @@ import pytest
 import pytest_asyncio
 
 from tests.beckon_process import BeckonProcess
-from tests.conftest import subprocess_env
-from tests.integration.test_mail_out import mail_env
+from tests.mail_fixtures import mail_node, started_sink
 from tests.smtp_sink import Received, SmtpSink
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -23,22 +22,14 @@ BAD_LINK = {"code": "invalid_request", "message": "this link is invalid, used or
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sink() -> AsyncIterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
+    async with started_sink() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("account")
-    process = BeckonProcess({**subprocess_env(tmp), **mail_env(sink)}, tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with mail_node(tmp_path_factory.mktemp("account"), sink) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 def token_of(got: Received, node: BeckonProcess) -> str:

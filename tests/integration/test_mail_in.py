@@ -19,8 +19,8 @@ from server.mail.incoming import inbound_key, sign
 from server.settings import load_settings
 from tests.beckon_process import BECKON, TEST_SECRET, BeckonProcess, free_port
 from tests.chat_setup import ChatSite, make_chat_site
-from tests.conftest import subprocess_env
-from tests.integration.test_mail_out import active_chat, api, gone, identity, mail_env, say
+from tests.integration.test_mail_out import active_chat, api, gone, identity, say
+from tests.mail_fixtures import mail_in_listener, mail_node, started_sink
 from tests.smtp_sink import SmtpSink
 from tests.waiting import wait_until
 from tests.ws_client import WsClient
@@ -30,43 +30,20 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def sink() -> AsyncIterator[SmtpSink]:
-    server = SmtpSink()
-    server.start()
-    yield server
-    server.stop()
+    async with started_sink() as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(tmp_path_factory, sink: SmtpSink) -> AsyncIterator[BeckonProcess]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("mailin")
-    process = BeckonProcess({**subprocess_env(tmp), **mail_env(sink)}, tmp)
-    await process.create_admin()
-    await process.start()
-    try:
+    async with mail_node(tmp_path_factory.mktemp("mailin"), sink) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def mail_in(node: BeckonProcess) -> AsyncIterator[int]:
-    """`beckon mail-in` on a free port, forwarding to the node; yields the port."""
-    port = free_port()
-    args = ["mail-in", "--port", str(port), "--forward-to", node.url]
-    proc = await asyncio.create_subprocess_exec(
-        *BECKON, *args, env=node.env, cwd=node.cwd, stdout=asyncio.subprocess.DEVNULL
-    )
-
-    async def listening() -> bool:
-        with socket.socket() as probe:
-            return probe.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        await wait_until(listening, bool, 20, "mail-in listening")
+    async with mail_in_listener(node) as port:
         yield port
-    finally:
-        proc.terminate()
-        await proc.wait()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

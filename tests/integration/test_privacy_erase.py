@@ -52,6 +52,7 @@ TRACES = [
     "offline-note-5530",
     "ord-991-maja",  # the conversion's order id
     "invite-for-maja-61",  # a manual invitation's text
+    "receipt-maja-3321",  # an attachment's name (bytes: tests/integration/test_privacy_files.py)
 ]
 
 
@@ -136,6 +137,23 @@ async def leave_traces(
     # The first message is stored after the conversation frame: closed before that, it
     # would be refused.
     await visitor.expect(lambda f: f.get("conversation_id") == first["id"] and f.get("seq") == 1)
+    async with httpx.AsyncClient(base_url=visitor_node, timeout=30) as client:
+        uploaded = await client.put(
+            f"/api/v1/conversations/{first['id']}/attachments/r1?name=receipt-maja-3321.pdf",
+            content=b"%PDF-1.4\n%%EOF\n",
+            headers={"X-Visitor-Token": welcome["visitor_token"]},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    sent = await visitor.request(
+        {
+            "type": "message",
+            "conversation_id": first["id"],
+            "client_msg_id": "with-file",
+            "text": "my receipt",
+            "attachments": [uploaded.json()["attachment"]["id"]],
+        }
+    )
+    assert sent["type"] == "message", sent
     accepted = await agent.request({"type": "accept", "conversation_id": first["id"]})
     assert accepted["type"] != "error", accepted
     await agent.request({"type": "close", "conversation_id": first["id"]})
@@ -259,6 +277,7 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
             assert len(got["conversations"]) == 2
             texts = [m["text"] for m in got["messages"]]
             assert "I live at Ilica-street-17" in texts and "second-chat-8812" in texts
+            assert [a["name"] for a in got["attachments"]] == ["receipt-maja-3321.pdf"]
             assert [(s["kind"], s["score"], s["comment"]) for s in got["surveys"]] == [
                 ("csat", 5, "survey-comment-7731")
             ]
@@ -289,7 +308,8 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
             assert body["deleted"]["visitors"] == 1
             assert body["deleted"]["offline_messages"] == 1
             assert body["deleted"]["survey_comments"] == 1
-            assert body["deleted"]["messages"] == 2
+            assert body["deleted"]["messages"] == 3
+            assert body["deleted"]["attachments"] == 1
 
             # Their socket (on the other node, on PostgreSQL) is closed for good.
             assert await visitor.closed() == (4403, "visitor erased")

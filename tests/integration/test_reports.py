@@ -164,9 +164,9 @@ def seed_rows(site_id: str, ana: str, bo: str) -> dict[str, list[dict[str, Any]]
             )
     answers = []
     for cid, kind, score in [
-        ("c1", "csat", 5), ("c1", "nps", 10), ("c1", "ces", 2),
-        ("c2", "csat", 3), ("c2", "nps", 7),
-        ("c3", "csat", 4), ("c3", "nps", 3), ("c3", "ces", 4),
+        ("c1", "csat", 5), ("c1", "nps", 10), ("c1", "ces", 2), ("c1", "thumbs", 1),
+        ("c2", "csat", 3), ("c2", "nps", 7), ("c2", "thumbs", 0),
+        ("c3", "csat", 4), ("c3", "nps", 3), ("c3", "ces", 4), ("c3", "thumbs", 1),
         ("c6", "csat", 1), ("c6", "nps", 9),
         ("c7", "csat", 5),
     ]:  # fmt: skip
@@ -266,17 +266,24 @@ EXPECTED_TOTALS = {
     "nps_responses": 4,
     "ces_avg": 3.0,
     "ces_responses": 2,
+    # 2 thumbs up of 3; Wilson score 95 % interval.
+    "thumbs_up_pct": 66.7,
+    "thumbs_up_low_pct": 20.8,
+    "thumbs_up_high_pct": 93.9,
+    "thumbs_responses": 3,
 }
 EXPECTED_AGENTS = [
     # Ana: c1, c3. Bo: c2, c6.
     {"chats": 2, "answered": 2, "missed": 0, "missed_reasons": {},
      "first_response_p50_s": 20.0, "first_response_p90_s": 60.0, "avg_response_s": 40.0,
      "avg_duration_s": 755.0, "csat_pct": 100.0, "csat_responses": 2, "nps": 0.0,
-     "nps_responses": 2, "ces_avg": 3.0, "ces_responses": 2},
+     "nps_responses": 2, "ces_avg": 3.0, "ces_responses": 2, "thumbs_up_pct": 100.0,
+     "thumbs_up_low_pct": 34.2, "thumbs_up_high_pct": 100.0, "thumbs_responses": 2},
     {"chats": 2, "answered": 2, "missed": 0, "missed_reasons": {},
      "first_response_p50_s": 8.0, "first_response_p90_s": 30.0, "avg_response_s": 32.7,
      "avg_duration_s": 362.5, "csat_pct": 0.0, "csat_responses": 2, "nps": 50.0,
-     "nps_responses": 2, "ces_avg": None, "ces_responses": 0},
+     "nps_responses": 2, "ces_avg": None, "ces_responses": 0, "thumbs_up_pct": 0.0,
+     "thumbs_up_low_pct": 0.0, "thumbs_up_high_pct": 79.3, "thumbs_responses": 1},
 ]  # fmt: skip
 EXPECTED_FUNNEL = {
     "triggered": 6,

@@ -4,6 +4,7 @@ seeded with old timestamps: the clock, seen from the rows, has moved on)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,13 +12,14 @@ from sqlalchemy import func, select
 
 from server.ids import now_ms
 from server.privacy.retention_policy import DAY_MS
+from server.store.attachments import attachments
 from server.store.database import open_database
 from server.store.tables import conversations, messages, offline_messages, visit_events, visitors
 from tests.beckon_process import running_node
 from tests.waiting import wait_until
 
 
-async def seed(url: str, site_id: str) -> None:
+async def seed(url: str, site_id: str, media: Path | None = None) -> None:
     now = now_ms()
     db = open_database(url)
     try:
@@ -68,6 +70,25 @@ async def seed(url: str, site_id: str) -> None:
                         created_ts=now - age * DAY_MS,
                     )
                 )
+                if media is not None:
+                    await conn.execute(
+                        attachments.insert().values(
+                            id=f"at_{age}",
+                            site_id=site_id,
+                            conversation_id=cid,
+                            sender="v:vi_old",
+                            upload_id=f"u{age}",
+                            name="a.pdf",
+                            mime="application/pdf",
+                            size=3,
+                            has_thumb=False,
+                            message_id=f"m_{age}",
+                            created_ts=now - age * DAY_MS,
+                        )
+                    )
+                    stored = media / site_id / f"at_{age}" / "original"
+                    stored.parent.mkdir(parents=True)
+                    stored.write_bytes(b"pdf")
     finally:
         await db.close()
 
@@ -77,7 +98,7 @@ async def counts(url: str) -> dict[str, int]:
     try:
         async with db.read() as conn:
             out = {}
-            for table in (messages, visit_events, offline_messages, conversations):
+            for table in (messages, visit_events, offline_messages, conversations, attachments):
                 out[table.name] = (
                     await conn.execute(select(func.count()).select_from(table))
                 ).scalar_one()
@@ -87,7 +108,12 @@ async def counts(url: str) -> dict[str, int]:
 
 
 async def test_the_janitor_enforces_each_sites_retention(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    env = {"BECKON_RETENTION_SWEEP_S": "1", "BECKON_VISIT_RETENTION_DAYS": "3650"}
+    media = tmp_path / "files"
+    env = {
+        "BECKON_RETENTION_SWEEP_S": "1",
+        "BECKON_VISIT_RETENTION_DAYS": "3650",
+        "BECKON_MEDIA_DIR": str(media),
+    }
     async with running_node(tmp_path, env=env) as node:
         admin, csrf = await node.login()
         async with admin:
@@ -112,6 +138,7 @@ async def test_the_janitor_enforces_each_sites_retention(tmp_path) -> None:  # t
                         "retention_transcripts_days": 30,
                         "retention_visits_days": 30,
                         "retention_offline_messages_days": "forever",
+                        "retention_attachments_days": 30,
                     }
                 },
             )
@@ -124,16 +151,18 @@ async def test_the_janitor_enforces_each_sites_retention(tmp_path) -> None:  # t
             ) == (30, 30, "forever")
 
         database = node.env["BECKON_DATABASE_URL"]
-        await seed(database, site["id"])
+        await seed(database, site["id"], media)
         # The janitor's next sweep: the 100-day-old transcript and visit event go; the
         # 1-day-old ones, every offline message ("forever") and the conversation rows stay.
         left = await wait_until(
             lambda: counts(database),
-            lambda c: c["messages"] == 1 and c["visit_events"] <= 1,
+            lambda c: c["messages"] == 1 and c["visit_events"] <= 1 and c["attachments"] == 1,
             15,
             "the janitor's retention sweep",
         )
         assert left["offline_messages"] == 2
         assert left["conversations"] == 2
+        # The 100-day-old file's bytes went with its row; the 1-day-old one's stay.
+        assert [p.parent.name for p in media.rglob("original")] == ["at_1"]
         async with httpx.AsyncClient(base_url=node.url, timeout=30) as client:
             assert (await client.get("/readyz")).status_code == 200

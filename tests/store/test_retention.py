@@ -8,8 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from server.media.local_storage import LocalStorage
+from server.media.uploads import Media, object_key
 from server.privacy.retention import RetentionSweeper
 from server.privacy.retention_policy import DAY_MS, Defaults, cutoffs, days_for
+from server.store.attachments import attachments
 from server.store.database import Database
 from server.store.tables import (
     conversations,
@@ -29,6 +32,30 @@ NOW = 1_900_000_000_000  # the moved clock: 2030-03-17
 
 def ago(days: float) -> int:
     return int(NOW - days * DAY_MS)
+
+
+async def seed_files(db: Database, storage: LocalStorage, site_id: str) -> None:
+    """An image (with its thumbnail) uploaded 100 days ago and one 5 days ago, stored."""
+    for age in (100, 5):
+        row = {
+            "id": f"at_{site_id}_{age}",
+            "site_id": site_id,
+            "conversation_id": f"c_{site_id}_{age}",
+            "sender": f"v:vi_{site_id}",
+            "upload_id": f"u{age}",
+            "name": "photo.png",
+            "mime": "image/png",
+            "size": 3,
+            "width": 1,
+            "height": 1,
+            "has_thumb": True,
+            "message_id": f"m_c_{site_id}_{age}_1",
+            "created_ts": ago(age + 1),
+        }
+        async with db.write() as conn:
+            await conn.execute(attachments.insert().values(**row))
+        for variant in ("original", "thumb"):
+            await storage.put(object_key(row, variant), b"png", "image/png")
 
 
 async def seed_site(db: Database, site_id: str, settings: dict[str, Any]) -> None:
@@ -181,6 +208,9 @@ async def state(db: Database, site_id: str) -> dict[str, Any]:
             "deliveries": await ids(
                 select(webhook_outbox.c.id).where(webhook_outbox.c.site_id == site_id)
             ),
+            "attachments": await ids(
+                select(attachments.c.id).where(attachments.c.site_id == site_id)
+            ),
         }
 
 
@@ -191,28 +221,36 @@ def test_the_policy_reads_days_forever_and_the_node_default() -> None:
         "visits": 30,
         "decisions": None,
         "offline_messages": 90,
+        "attachments": None,  # the default: forever
     }
     site = {
         "retention_transcripts_days": 7,
         "retention_visits_days": "forever",
         "retention_decisions_days": 400,
         "retention_offline_messages_days": None,
+        "retention_attachments_days": 14,
     }
     assert days_for(site, defaults) == {
         "transcripts": 7,
         "visits": None,
         "decisions": 400,
         "offline_messages": 90,
+        "attachments": 14,
     }
     assert cutoffs(site, defaults, NOW) == {
         "transcripts": NOW - 7 * DAY_MS,
         "visits": None,
         "decisions": NOW - 400 * DAY_MS,
         "offline_messages": NOW - 90 * DAY_MS,
+        "attachments": NOW - 14 * DAY_MS,
     }
 
 
-async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db: Database) -> None:
+async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(  # type: ignore[no-untyped-def]
+    db: Database, tmp_path
+) -> None:
+    storage = LocalStorage(tmp_path / "media")
+    await storage.open()
     await seed_site(
         db,
         "st_short",
@@ -221,6 +259,7 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
             "retention_visits_days": 30,
             "retention_decisions_days": 30,
             "retention_offline_messages_days": 30,
+            "retention_attachments_days": 30,
         },
     )
     await seed_site(
@@ -231,11 +270,15 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
             "retention_visits_days": "forever",
             "retention_decisions_days": "forever",
             "retention_offline_messages_days": "forever",
+            "retention_attachments_days": "forever",
         },
     )
     await seed_site(db, "st_default", {})  # the node defaults: visits 60 days, else forever
+    for site_id in ("st_short", "st_forever", "st_default"):
+        await seed_files(db, storage, site_id)
     before = await state(db, "st_forever")
-    sweeper = RetentionSweeper(db, Defaults(visits=60), batch=2, max_batches=1)
+    files = Media(storage, db, settings=None)  # type: ignore[arg-type]  # (only its bytes)
+    sweeper = RetentionSweeper(db, Defaults(visits=60), batch=2, max_batches=1, files=files)
 
     # Bounded: one statement of at most 2 rows per kind and site per sweep; sweeps are
     # repeated (as the janitor does, next tick) until nothing is left to do.
@@ -248,9 +291,15 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
             break
     assert len(sweeps) >= 2, sweeps  # 3 old messages and 3 old events: not in one batch
     total = {k: sum(s[k] for s in sweeps) for k in sweeps[0]}
-    # short: 3 messages and 1 sent delivery, 3 events, 1 invitation, 1 offline message;
-    # default: 3 events
-    assert total == {"transcripts": 4, "visits": 6, "decisions": 1, "offline_messages": 1}
+    # short: 3 messages and 1 sent delivery, 3 events, 1 invitation, 1 offline message,
+    # 1 attachment; default: 3 events
+    assert total == {
+        "transcripts": 4,
+        "visits": 6,
+        "decisions": 1,
+        "offline_messages": 1,
+        "attachments": 1,
+    }
 
     short = await state(db, "st_short")
     assert short == {
@@ -266,13 +315,21 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
         "offline_messages": ["o_st_short_5"],
         # A delivery still pending is never dropped; a sent one goes with transcripts.
         "deliveries": ["d_st_short_100_pending", "d_st_short_5_delivered"],
+        "attachments": ["at_st_short_5"],
     }
+    # The old file's bytes went with its row (original and thumbnail); the others stay.
+    assert [k for k in await storage.keys("st_short/")] == [
+        "st_short/at_st_short_5/original",
+        "st_short/at_st_short_5/thumb",
+    ]
+    assert len(await storage.keys("st_forever/")) == len(await storage.keys("st_default/")) == 4
     assert await state(db, "st_forever") == before
     default = await state(db, "st_default")
     assert default["visit_event_days"] == [5, 5, 5]  # the node default: 60 days
     assert default["invitations"] == ["i_st_default_100", "i_st_default_5"]  # forever
     assert len(default["messages"]) == 9  # transcripts: forever by default
     assert default["offline_messages"] == ["o_st_default_100", "o_st_default_5"]
+    assert default["attachments"] == ["at_st_default_100", "at_st_default_5"]  # forever
 
     # The clock moves on 30 more days: the 5-day-old records are now 35 days old.
     later = NOW + 30 * DAY_MS
@@ -285,4 +342,5 @@ async def test_a_sweep_with_a_moved_clock_removes_only_what_is_past_retention(db
         [],
         [],
     )
+    assert short["attachments"] == [] and await storage.keys("st_short/") == []
     assert await state(db, "st_forever") == before

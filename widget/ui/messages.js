@@ -29,12 +29,18 @@ B.messageList = (scroller) => {
     return box;
   };
 
-  const render = (frame) => {
+  const draw = (frame) => {
     const kind = frame.author && frame.author.kind;
     if (kind === 'system') return B.el('div', { class: 'sys', dir: 'auto', text: frame.text });
     if (kind === 'visitor') return row('v', frame.text, null, time(frame.ts));
     const a = frame.author || {};
     return row('a', frame.text, a.name || B.t('agent'), null, B.face && a.id === B.face[0] && B.face[1]);
+  };
+  const render = (frame) => {
+    const node = draw(frame);
+    // Thumbnails and file chips are drawn by widget/more/files.js.
+    if (frame.attachments) B.more().then(() => B.showFiles(node, frame), console.warn);
+    return node;
   };
 
   return {
@@ -88,8 +94,9 @@ B.messageList = (scroller) => {
     /** System lines that are not stored messages (ended, thanks, errors). */
     note(text) {
       const was = atBottom();
-      list.append(B.el('div', { class: 'sys', dir: 'auto', text }));
+      const line = list.appendChild(B.el('div', { class: 'sys', dir: 'auto', text }));
       keepBottom(was);
+      return line;
     },
     /** The agent has read up to `seq`: mark the last visitor message at or below it. */
     read(seq) {

@@ -46,6 +46,13 @@ B.panels = (chat) => {
       s.cfg.survey_comment === false,
     );
 
+  const ending = () =>
+    B.el('div', { class: 'f', role: 'alertdialog', 'aria-label': B.t('end') }, [
+      B.el('p', { class: 'q', text: B.t('endAsk') }),
+      B.el('button', { class: 'btn', type: 'button', text: B.t('end'), onclick: () => chat.end(true) }),
+      B.el('button', { class: 'btn btn2', type: 'button', text: B.t('keepChatting'), onclick: () => chat.end(false) }),
+    ]);
+
   const ended = () =>
     B.el('div', { class: 'f' }, [
       B.el('button', { class: 'btn', type: 'button', text: B.t('newChat'), onclick: () => { chat.newChat(); view.focusPanel(); } }),
@@ -77,7 +84,8 @@ B.panels = (chat) => {
     banner();
     let name = 'composer';
     let build = null;
-    if (s.survey) [name, build] = ['survey', survey];
+    if (s.ending && s.conv && s.conv.status !== 'closed') [name, build] = ['ending', ending];
+    else if (s.survey) [name, build] = ['survey', survey];
     else if (s.conv && s.conv.status === 'closed') [name, build] = ['ended', ended];
     else if (!s.conv && !s.online && s.welcomed && !s.outbox.items().length) [name, build] = ['offline' + s.offlineSent, offline];
     else if (!s.conv && s.cfg.prechat && !s.prechat && !s.outbox.items().length) [name, build] = ['prechat', prechat];

@@ -48,6 +48,7 @@ button{cursor:pointer}
 .cp{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 8px 14px}
 .cp textarea{flex:1;resize:none;border:0;outline:0;max-height:120px;min-height:24px;padding:4px 0;background:none}
 .cp .ib{background:var(--c);color:var(--f)}
+.cp .eb{background:none;color:#4b5563}
 .cnt{font-size:11px;color:#4b5563;text-align:right;padding:0 12px 6px}
 .f{display:flex;flex-direction:column;gap:10px;padding:14px 16px;max-height:60vh;overflow-y:auto}
 .f h3{font-size:15px;font-weight:600}
@@ -71,7 +72,7 @@ button{cursor:pointer}
 .dk .w,.dk .p,.dk .inv{background:#111827;color:#f3f4f6}
 .dk .ms,.dk .ty{background:#1f2937}
 .dk .a{background:#374151;border-color:#4b5563}
-.dk :is(.n,.meta,.sys,.ty,.cnt,.q,.f label,.inv .ib){color:#d1d5db}
+.dk :is(.n,.meta,.sys,.ty,.cnt,.q,.f label,.inv .ib,.eb){color:#d1d5db}
 @media (max-width:480px){
 .w{inset:0;width:100%;height:100%;border-radius:0}
 .open .l{display:none}

@@ -8,6 +8,7 @@ const ICON_CLOSE = 'M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7l-1.4-1.4L
 const ICON_SEND = 'M2 21 23 12 2 3v7l15 2-15 2z';
 const ICON_SAVE = 'M5 20h14v-2H5v2zm14-9h-4V3H9v8H5l7 7 7-7z';
 const ICON_END = 'M6 6h12v12H6z';
+const ICON_EMOJI = 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zM9 11a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm6 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm-3 6.5c2.3 0 4.3-1.5 5-3.5H7c.7 2 2.7 3.5 5 3.5z';
 const MAX_CHARS = 4000;
 
 B.icons = { close: ICON_CLOSE, chat: ICON_CHAT };
@@ -33,7 +34,7 @@ B.view = (root, bubble, hooks) => {
   const subtitle = B.el('p');
   const avatar = B.el('div', { class: 'av', 'aria-hidden': 'true' });
   const iconButton = (icon, key, onclick) => B.label(B.el('button', { class: 'ib', type: 'button', onclick }, [B.icon(icon)]), key, 'aria-label');
-  const endButton = iconButton(ICON_END, 'end', () => hooks.end());
+  const endButton = B.label(iconButton(ICON_END, 'end', () => hooks.end()), 'end', 'title');
   const header = B.el('div', { class: 'hd' }, [
     avatar,
     B.el('div', { class: 'who' }, [title, subtitle]),
@@ -57,22 +58,37 @@ B.view = (root, bubble, hooks) => {
     panel,
   ]);
 
-  // Composer: Enter sends, Shift+Enter is a newline, the count shows near the limit.
-  const input = B.el('textarea', { rows: '1', maxlength: MAX_CHARS });
+  // Composer: Enter sends, Shift+Enter is a newline, the count shows near the limit and
+  // says when the text is over it (not cut: a paste stays whole, to be shortened).
+  const input = B.el('textarea', { rows: '1' });
   B.label(input, 'placeholder', 'placeholder');
   B.label(input, 'message', 'aria-label');
   const counter = B.el('div', { class: 'cnt', 'aria-live': 'polite' });
   const sendButton = iconButton(ICON_SEND, 'send', () => submit());
-  const composer = B.el('div', null, [B.el('div', { class: 'cp' }, [input, sendButton]), counter]);
+  // The picker is in the second script (widget/more/emoji.js).
+  const emojiButton = iconButton(ICON_EMOJI, 'emoji', () => B.more().then(() => B.emoji(emojiButton, input), console.warn));
+  emojiButton.classList.add('eb');
+  emojiButton.setAttribute('aria-expanded', 'false');
+  // Files: attach, drop on the window, paste. widget/more/files.js does the rest (and gives
+  // the button its icon and shows it once it is there to handle it).
+  const attach = B.label(B.el('button', { class: 'ib at', type: 'button', hidden: true, onclick: () => hooks.files() }), 'attach', 'aria-label');
+  const composer = B.el('div', null, [B.el('div', { class: 'cp' }, [attach, input, emojiButton, sendButton]), counter]);
+  const files = (event, list) => {
+    if (!list || !list.length) return;
+    event.preventDefault(); // a file dropped anywhere on the window must not open in the tab
+    if (composer.isConnected) hooks.files(list);
+  };
+  input.addEventListener('paste', (event) => files(event, event.clipboardData && event.clipboardData.files));
   const grow = () => {
     input.style.height = 'auto';
     input.style.height = Math.min(input.scrollHeight, 120) + 'px';
     const n = input.value.length;
-    counter.textContent = n > MAX_CHARS - 500 ? n + ' / ' + MAX_CHARS : '';
+    counter.textContent = n > MAX_CHARS ? B.t('tooLong', { n, max: MAX_CHARS }) : n > MAX_CHARS - 500 ? n + ' / ' + MAX_CHARS : '';
+    counter.classList.toggle('err', n > MAX_CHARS);
   };
   const submit = () => {
     const text = input.value.trim();
-    if (!text) return;
+    if (!text || text.length > MAX_CHARS) return;
     input.value = '';
     grow();
     hooks.send(text);
@@ -112,6 +128,9 @@ B.view = (root, bubble, hooks) => {
     }
   });
 
+  win.addEventListener('dragover', (event) => event.preventDefault());
+  win.addEventListener('drop', (event) => files(event, event.dataTransfer && event.dataTransfer.files));
+
   wrap.prepend(win);
   let returnFocus = null;
 
@@ -119,6 +138,7 @@ B.view = (root, bubble, hooks) => {
     launcher,
     messages,
     wrap,
+    composer,
     /** Site look from `welcome.widget`: colours (the text colour comes resolved),
      * theme, side and offsets, launcher label, stacking order. */
     look(w) {

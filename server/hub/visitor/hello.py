@@ -200,6 +200,7 @@ async def _welcome(
             **widget_for(site["widget"], lang),
             "departments": site["departments"],
             "consent_required": settings.get("consent_mode") == "required",
+            "transcript_email": session.ws.app.state.mail.out.enabled,  # widget/more/mailer.js
         },
     }
     if open_conv is not None:

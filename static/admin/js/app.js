@@ -14,6 +14,7 @@ import {renderAccount} from './views/account.js';
 import {renderPrivacy} from './views/privacy.js';
 import {renderBans} from './views/bans.js';
 import {renderAudit} from './views/audit.js';
+import {mountForgot} from '/agent/js/views/signin.js';
 
 const api = new AdminApi();
 const ROLES = new Set(['admin', 'marketer']);
@@ -117,6 +118,7 @@ function signedOut(notice = '') {
   $('noaccess').hidden = true;
   $('boot').hidden = true;
   $('signin').hidden = false;
+  mountForgot(api);
   const error = $('signin-error');
   error.hidden = !notice;
   error.textContent = notice;

@@ -5,8 +5,9 @@
 import {h} from './ui.js';
 
 /** Draw a chart into `box`: x values (unix seconds) and series [{label, values, color,
-    bars?, dash?}]. Returns the element, or a note when uPlot did not load. */
-export function chart(box, {x, series, height = 260, yLabel = '', pad = 0}) {
+    bars?, dash?}]; `days`: one point a day, so the x axis ticks by whole days (never
+    hours) and labels them as dates. Returns the element, or a note when uPlot did not load. */
+export function chart(box, {x, series, height = 260, yLabel = '', pad = 0, days = false}) {
   const holder = h('div', {class: 'chart', role: 'img', 'aria-label': series.map((s) => s.label).join(' and ')});
   box.appendChild(holder);
   if (typeof window.uPlot !== 'function') {
@@ -23,7 +24,7 @@ export function chart(box, {x, series, height = 260, yLabel = '', pad = 0}) {
     },
     legend: {live: false},
     cursor: {drag: {x: false, y: false}},
-    axes: [{stroke: '#6b7280', grid: {stroke: '#eef0f3'}}, {stroke: '#6b7280', grid: {stroke: '#eef0f3'}, label: yLabel, size: 50}],
+    axes: [{stroke: '#6b7280', grid: {stroke: '#eef0f3'}, ...(days ? dayAxis(holder) : {})}, {stroke: '#6b7280', grid: {stroke: '#eef0f3'}, label: yLabel, size: 50}],
     series: [{}, ...series.map((s) => ({
       label: s.label,
       stroke: s.color,
@@ -41,6 +42,18 @@ export function chart(box, {x, series, height = 260, yLabel = '', pad = 0}) {
   else requestAnimationFrame(build);
   return holder;
 }
+
+const DAY_S = 86400;
+/** Ticks at whole days only, labelled as dates; the labels drawn (on the canvas) are kept
+    in `data-ticks` too, so they can be read. */
+const dayAxis = (holder) => ({
+  incrs: [1, 2, 7, 14, 28, 91, 182, 364].map((n) => n * DAY_S),
+  values: (u, splits) => {
+    const labels = splits.map((s) => new Date(s * 1000).toLocaleDateString('en', {month: 'short', day: 'numeric'}));
+    holder.dataset.ticks = labels.join('|');
+    return labels;
+  },
+});
 
 /** "2026-11-23" → unix seconds at local midnight (uPlot's x for daily series). */
 export function daySeconds(day) {

@@ -225,6 +225,13 @@ async def test_reports_screen(browser: Browser, node: BeckonProcess, chat: ChatS
         await expect(kpis.filter(has_text="Chats").first).to_contain_text("6")
         await expect(kpis.filter(has_text="CSAT")).to_contain_text("50 %")
         await expect(kpis.filter(has_text="NPS")).to_contain_text("25")
+        # Thumbs (issue 23): the share up with its interval named in words; counts in words.
+        thumbs = kpis.filter(has_text="Thumbs up")
+        await expect(thumbs.locator(".kpi-value")).to_have_text("66.7 %")
+        await expect(thumbs.locator(".kpi-sub")).to_have_text(
+            "3 answers; 95 % interval 20.8–93.9 % (Wilson score)"
+        )
+        await expect(kpis.filter(has_text="CES").locator(".kpi-sub")).to_have_text("2 answers")
         await expect(kpis.filter(has_text="Missed").first).to_contain_text(
             "1 no agent, 1 visitor left"
         )
@@ -237,6 +244,11 @@ async def test_reports_screen(browser: Browser, node: BeckonProcess, chat: ChatS
         assert [(r["day"], r["chats"]) for r in rows] == [("2026-11-23", "5"), ("2026-11-24", "1")]
         by_day = page.get_by_role("region", name="By day")
         await expect(by_day.locator(".chart canvas")).to_have_count(1)
+        # Two days: the x axis ticks by day (dates), never by hours.
+        chart = by_day.locator(".chart")
+        await expect(chart).to_have_attribute("data-ticks", re.compile(r"Nov"))
+        ticks = (await chart.get_attribute("data-ticks") or "").split("|")
+        assert all(re.fullmatch(r"Nov \d{1,2}", t) for t in ticks), ticks
         await expect(by_day.locator(".data-table tbody tr")).to_have_count(2)
         await admin.shot("reports")
         await admin.no_injection()

@@ -43,6 +43,8 @@ async def test_privacy_screen(browser: Browser, node: BeckonProcess, chat: ChatS
         )
         await page.get_by_label("Transcripts: days").fill("90")
         await page.get_by_label("Offline messages: kept").select_option("forever")
+        await page.get_by_label("Files: kept").select_option("days")
+        await page.get_by_label("Files: days").fill("30")
         await page.get_by_role("button", name="Save retention").click()
         await expect(page.locator(".toast")).to_contain_text("Retention saved")
         async with httpx.AsyncClient(base_url=node.url, timeout=10) as client:
@@ -53,11 +55,13 @@ async def test_privacy_screen(browser: Browser, node: BeckonProcess, chat: ChatS
             settings["retention_transcripts_days"],
             settings["retention_visits_days"],
             settings["retention_offline_messages_days"],
-        ) == (90, None, "forever")
+            settings["retention_attachments_days"],
+        ) == (90, None, "forever", 30)
         await page.reload()
         await expect(page.locator("#view")).to_have_attribute("data-ready", "true")
         await expect(page.get_by_label("Transcripts: days")).to_have_value("90")
         await expect(page.get_by_label("Offline messages: kept")).to_have_value("forever")
+        await expect(page.get_by_label("Files: days")).to_have_value("30")
         await admin.shot("privacy")
 
         # Access: by visitor id, downloaded as one JSON document.

@@ -231,6 +231,7 @@ async def test_long_queue_wait_then_the_rule_fires_once_the_chat_ends(
         assert sent["props"] == {"wait_s": 60}
         # In a chat no rule fires; once the visitor gives up, the apology does.
         await tab.shadow("button[aria-label='End chat']").click()
+        await tab.shadow("[role=alertdialog] button").get_by_text("End chat").click()
         ended = await tab.sent_frame("close")
         assert ended["conversation_id"] == queued["id"]
         await fired(tab, "long_wait")

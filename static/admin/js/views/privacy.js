@@ -11,6 +11,7 @@ const KINDS = [
   ['retention_visits_days', 'Visit log', 'Pages, carts and events recorded for backtests.'],
   ['retention_decisions_days', 'Invitation decisions', 'Invitations shown, accepted, held out; rule stats over older periods lose them.'],
   ['retention_offline_messages_days', 'Offline messages', 'Messages left while no agent was online.'],
+  ['retention_attachments_days', 'Files', 'Files sent in chats (images, PDFs), uploaded longer ago; their messages stay.'],
 ];
 const SUBJECTS = [['email', 'Email'], ['user_id', 'External id (identify)'], ['visitor_id', 'Visitor id']];
 

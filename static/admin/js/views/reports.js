@@ -1,5 +1,5 @@
 'use strict';
-// Reports: chats, missed (with reasons), response times, duration, CSAT, NPS, CES —
+// Reports: chats, missed (with reasons), response times, duration, CSAT, NPS, CES, thumbs —
 // overall, per agent, per department, by day — and the invitation funnel. Each table
 // has a CSV export (the same endpoint with format=csv&table=…).
 
@@ -17,7 +17,16 @@ const METRICS = [
   {label: 'CSAT', num: true, value: (r) => num(r.csat_pct, 1, ' %')},
   {label: 'NPS', num: true, value: (r) => num(r.nps)},
   {label: 'CES', num: true, value: (r) => num(r.ces_avg, 2)},
+  {label: 'Thumbs up', num: true, value: (r) => num(r.thumbs_up_pct, 1, ' %')},
 ];
+
+/** "1 answer", "3 answers". */
+export const answers = (n) => `${n} ${n === 1 ? 'answer' : 'answers'}`;
+
+/** The thumbs-up share's interval, said in words with its method. */
+export const thumbsInterval = (t) => t.thumbs_responses
+  ? `${answers(t.thumbs_responses)}; 95 % interval ${num(t.thumbs_up_low_pct, 1)}–${num(t.thumbs_up_high_pct, 1, ' %')} (Wilson score)`
+  : answers(0);
 
 export async function renderReports(ctx, page) {
   const site = ctx.site();
@@ -50,10 +59,11 @@ export async function renderReports(ctx, page) {
         kpi('First reply', secs(t.first_response_p50_s), `p90 ${secs(t.first_response_p90_s)}`),
         kpi('Avg reply', secs(t.avg_response_s)),
         kpi('Avg duration', secs(t.avg_duration_s)),
-        kpi('CSAT', num(t.csat_pct, 1, ' %'), `${t.csat_responses} answers`),
-        kpi('NPS', num(t.nps), `${t.nps_responses} answers`),
-        kpi('CES', num(t.ces_avg, 2), `${t.ces_responses} answers`)),
-      section('Totals', 'totals', h('p', {class: 'panel-note', text: 'First reply: from the chat request to the first agent message. Avg reply: from a visitor message to the next agent message.'})),
+        kpi('CSAT', num(t.csat_pct, 1, ' %'), answers(t.csat_responses)),
+        kpi('NPS', num(t.nps), answers(t.nps_responses)),
+        kpi('CES', num(t.ces_avg, 2), answers(t.ces_responses)),
+        kpi('Thumbs up', num(t.thumbs_up_pct, 1, ' %'), thumbsInterval(t))),
+      section('Totals', 'totals', h('p', {class: 'panel-note', text: 'First reply: from the chat request to the first agent message. Avg reply: from a visitor message to the next agent message. Thumbs up: the share of thumbs answers that were up; its 95 % interval is the Wilson score interval, the range the true share most likely lies in (wide while there are few answers).'})),
       byDay(section, report.days),
       section('Per agent', 'agents', table([{label: 'Agent', value: (r) => r.name || r.agent_id}, ...METRICS], report.agents, 'No answered chats.')),
       section('Per department', 'departments', table([{label: 'Department', value: (r) => r.department || '(none)'}, ...METRICS], report.departments, 'No chats.')),
@@ -81,6 +91,7 @@ function byDay(section, days) {
   chart(box, {
     x: days.map((d) => daySeconds(d.day)),
     pad: 43200,
+    days: true,
     series: [
       {label: 'Chats', values: days.map((d) => d.chats), color: '#4f46e5', bars: true},
       {label: 'Missed', values: days.map((d) => d.missed), color: '#dc2626'},

@@ -5,6 +5,7 @@
 
 import {Errors, checkbox, field, h, input, panel, secretBox, select, table, toast, when} from '../ui.js';
 import {lookEditor} from './widget_look.js';
+import {prechatEditor} from './prechat_editor.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const ZONES = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
@@ -47,6 +48,7 @@ async function renderSite(ctx, page, siteId) {
   const look = lookEditor(w, s.languages, errors);
   const [prechatLabel, prechat] = checkbox('Ask before the chat starts', w.prechat);
   const prechatFields = ['name', 'email', 'department'].map((f) => checkbox(f, w.prechat_fields.includes(f)));
+  const ownFields = prechatEditor(w.prechat_custom, errors);
   const surveys = [['csat', 'CSAT (1–5)'], ['nps', 'NPS (0–10)'], ['ces', 'CES (effort)'], ['thumbs', 'Thumbs up/down']].map(([k, l]) => [k, ...checkbox(l, w.survey.includes(k))]);
   const [commentLabel, comment] = checkbox('Ask for a comment', w.survey_comment !== false);
   const [soundLabel, sound] = checkbox('Sound on new messages', w.sound);
@@ -60,6 +62,9 @@ async function renderSite(ctx, page, siteId) {
   const offline = errors.at('settings.offline_mode', select([['offline_message', 'Offer an offline message'], ['keep_queued', 'Keep the chat queued']], o.offline_mode));
   const [trustLabel, trust] = checkbox('Count conversions the widget reports', o.trust_client_conversions);
   errors.at('settings.trust_client_conversions', trustLabel);
+  // Files in chats: null = all the server accepts, [] = none (shown as "none").
+  const allowed = o.attachments_allowed;
+  const files = errors.at('settings.attachments_allowed', input({value: allowed == null ? '' : allowed.length ? allowed.join(', ') : 'none', placeholder: 'any', 'aria-label': 'Files accepted'}));
   const routing = errors.at('settings.routing', select([['least_busy', 'Least busy agent'], ['round_robin', 'Round robin'], ['offer', 'Offer to one agent at a time']], o.routing));
 
   const hoursBox = h('div', {class: 'stack'});
@@ -91,6 +96,7 @@ async function renderSite(ctx, page, siteId) {
     panel('Widget', h('div', {class: 'form-grid'},
       h('div', {class: 'field wide'}, look.element),
       h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Pre-chat form'}), h('div', {class: 'checks'}, prechatLabel, ...prechatFields.map(([l]) => l))),
+      ownFields.element,
       h('div', {class: 'field'}, h('span', {class: 'field-label', text: 'Survey after the chat'}), h('div', {class: 'checks'}, ...surveys.map(([, l]) => l), commentLabel, soundLabel),
         h('span', {class: 'hint', text: 'Word the questions per language under Widget texts: csat, nps, ces, thumbs, comment.'})))),
     panel('Business hours', h('p', {class: 'panel-note', text: 'Outside these hours visitors can leave a message. No hours: always open.'}),
@@ -100,6 +106,7 @@ async function renderSite(ctx, page, siteId) {
       field('Queue timeout (s)', queueTimeout), field('Consent mode', consent, 'Required: the widget tracks behaviour only after consent'),
       field('Attribution window (days)', attribution, 'Conversions this long after an accepted invitation count for its rule'),
       field('Invitations per visit', perVisit), field('Invitations per day', perDay),
+      field('Files accepted', files, 'Comma separated: images, pdf, text or types such as image/png; empty or any: all this server accepts; none: no files'),
       h('div', {class: 'field wide'}, h('span', {class: 'field-label', text: 'Widget conversions'}), trustLabel,
         h('span', {class: 'hint', text: 'Any visitor can report one. Off: rule stats and uplift count only orders your backend posts to /events.'})))),
     h('div', {class: 'form-foot'}, save, h('a', {class: 'btn btn-ghost', href: '#sites', text: 'Cancel'}), errors.footer));
@@ -110,15 +117,15 @@ async function renderSite(ctx, page, siteId) {
     const body = {
       name: name.value.trim(), allowed_origins: list(origins.value), timezone: zone.value,
       default_lang: lang.value.trim(), languages: list(langs.value), departments: list(depts.value),
-      // The site's own pre-chat fields are edited through the API for now: kept as they are.
-      widget: {...look.read(), prechat: prechat.checked, prechat_custom: w.prechat_custom || [],
+      widget: {...look.read(), prechat: prechat.checked, prechat_custom: ownFields.read(),
         prechat_fields: ['name', 'email', 'department'].filter((_, i) => prechatFields[i][1].checked),
         survey: surveys.filter(([, , box]) => box.checked).map(([k]) => k), survey_comment: comment.checked, sound: sound.checked},
       business_hours: windows.length || list(holidays.value).length ? {windows: windows.map((e) => e.read()), holidays: list(holidays.value)} : null,
       settings: {attribution_window_days: Number(attribution.value), queue_timeout_s: Number(queueTimeout.value),
         offline_mode: offline.value, max_invitations_per_visit: Number(perVisit.value),
         max_invitations_per_day: Number(perDay.value), consent_mode: consent.value, routing: routing.value,
-        trust_client_conversions: trust.checked},
+        trust_client_conversions: trust.checked,
+        attachments_allowed: files.value.trim() === '' ? null : files.value.trim() === 'none' ? [] : list(files.value)},
     };
     save.disabled = true;
     try {

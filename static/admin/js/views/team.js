@@ -1,6 +1,7 @@
 'use strict';
-// The team (admins): people with their role, capacity, departments and sites; the
-// selected site's shared canned replies; API tokens (shown once).
+// The team (admins): people with their role, capacity, departments and sites, invited by
+// email or added with a password; the selected site's shared canned replies; API tokens
+// (shown once).
 
 import {Errors, checkbox, field, h, input, panel, secretBox, select, table, toast, when} from '../ui.js';
 
@@ -11,7 +12,7 @@ export async function renderTeam(ctx, page) {
   const people = h('div');
   const canned = h('div');
   const tokens = h('div');
-  page.append(people, canned, tokens);
+  page.append(people, panel('Invite a teammate', invitePerson(ctx, people)), canned, tokens);
   await Promise.all([renderPeople(ctx, people), renderCanned(ctx, canned)]);
   renderTokens(ctx, tokens);
 }
@@ -70,6 +71,45 @@ function deactivate(ctx, user, box) {
     }
   });
   return btn;
+}
+
+const LANGS = [['en', 'English'], ['hr', 'Hrvatski'], ['sl', 'Slovenščina'], ['sr', 'Srpski'], ['de', 'Deutsch'], ['it', 'Italiano'], ['fr', 'Français'], ['es', 'Español']];
+
+/** Invite a teammate by email (POST /agents/invite): they choose their own password
+ * through the emailed link, so nobody types it for them. */
+function invitePerson(ctx, people) {
+  const errors = new Errors();
+  const name = errors.at('display_name', input({maxlength: 100, id: 'invite-name'}));
+  const email = errors.at('email', h('input', {type: 'email', id: 'invite-email'}));
+  const role = errors.at('role', select(['agent', 'marketer', 'admin'], 'agent', {id: 'invite-role'}));
+  const lang = errors.at('lang', select(LANGS, 'en', {id: 'invite-lang'}));
+  const sites = ctx.sites.map((s) => [s.id, ...checkbox(s.name, s.id === ctx.siteId)]);
+  errors.at('site_ids', sites.length ? sites[0][1] : lang);
+  const send = h('button', {type: 'submit', class: 'btn btn-primary', id: 'invite-send', text: 'Send invitation'});
+  const form = h('form', {novalidate: true, class: 'stack', id: 'invite-form'},
+    h('p', {class: 'panel-note', text: 'They get an email with a link to choose their own password (valid 72 hours).'}),
+    h('div', {class: 'form-grid'},
+      field('Name', name), field('Email', email), field('Role', role), field('Email language', lang),
+      h('div', {class: 'field wide'}, h('span', {class: 'field-label', text: 'Sites'}), h('div', {class: 'checks'}, ...sites.map(([, l]) => l)))),
+    h('div', {class: 'form-foot'}, send, errors.footer));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    errors.clear();
+    send.disabled = true;
+    try {
+      const address = email.value.trim();
+      await ctx.api.post('/agents/invite', {display_name: name.value.trim(), email: address, role: role.value, lang: lang.value,
+        site_ids: sites.filter(([, , b]) => b.checked).map(([id]) => id)});
+      form.reset();
+      await renderPeople(ctx, people);
+      toast(`Invitation on its way to ${address}`);
+    } catch (err) {
+      errors.show(err);
+    } finally {
+      send.disabled = false;
+    }
+  });
+  return form;
 }
 
 function addPerson(ctx, box) {

@@ -10,10 +10,14 @@ import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
 import {openTransfer} from './transfer.js';
 import {avatarOf} from '../avatars.js';
+import {emojiButton} from '../emoji.js';
+import {transcriptButton} from './transcript_mail.js';
 
 const TYPING_IDLE_MS = 4000; // stop "typing" this long after the last keystroke
 const TYPING_REPEAT_MS = 3000; // re-announce typing while the agent keeps typing
 const TYPING_SHOWN_MS = 8000; // hide the visitor's indicator if no update comes
+export const MAX_CHARS = 4000; // as the server's (server/wire/fields.py MAX_TEXT_CHARS)
+const COUNT_FROM = 3500; // the counter shows from here on
 
 export function mountChat(ctl) {
   const pane = $('chat-pane');
@@ -56,7 +60,8 @@ function buildPane(ctl) {
   const avatar = h('span', {class: 'avatar avatar-lg', 'aria-hidden': 'true'});
   const transferBtn = h('button', {type: 'button', class: 'btn', text: 'Transfer', onclick: () => openTransfer(ctl, chatId)});
   const closeBtn = h('button', {type: 'button', class: 'btn btn-danger-ghost', text: 'Close chat', onclick: () => confirmClose()});
-  const header = h('header', {class: 'chat-header'}, avatar, h('div', {class: 'chat-heading'}, title, subtitle), h('div', {class: 'chat-actions'}, transferBtn, closeBtn));
+  const mailBtn = transcriptButton(ctl, () => chatId, {id: 'chat-transcript-mail'});
+  const header = h('header', {class: 'chat-header'}, avatar, h('div', {class: 'chat-heading'}, title, subtitle), h('div', {class: 'chat-actions'}, mailBtn, transferBtn, closeBtn));
   const transcript = h('ol', {class: 'transcript', role: 'log', 'aria-live': 'polite', 'aria-label': 'Transcript'});
   const typing = h('div', {class: 'typing', 'aria-live': 'polite'});
   const endText = h('span');
@@ -78,7 +83,12 @@ function buildPane(ctl) {
   const sendBtn = h('button', {type: 'submit', class: 'btn btn-primary', text: 'Send'});
   const hint = h('span', {class: 'composer-hint muted'});
   const uploads = new UploadTray(() => ctl.api.csrf);
-  const composer = h('form', {class: 'composer', 'aria-label': 'Reply'}, popup, uploads.root, input, h('div', {class: 'composer-bar'}, noteLabel, hint, uploads.button, uploads.picker, sendBtn));
+  // The limit is shown and enforced here rather than cut by maxlength: a long paste stays
+  // whole to be shortened, and the counter says by how much.
+  const counter = h('span', {class: 'composer-count', id: 'composer-count', 'aria-live': 'polite'});
+  const emoji = emojiButton(input, null);
+  const composer = h('form', {class: 'composer', 'aria-label': 'Reply'}, popup, uploads.root, input, h('div', {class: 'composer-bar'}, noteLabel, hint, counter, emoji.button, uploads.button, uploads.picker, sendBtn));
+  emoji.host(composer);
   uploads.listen(composer);
 
   const root = h('div', {class: 'chat', hidden: true}, header, transcript, typing, endbar, composer);
@@ -121,6 +131,7 @@ function buildPane(ctl) {
     }
   });
   input.addEventListener('input', () => {
+    countChars();
     if (!chatId) return;
     ctl.drafts.set(chatId, input.value);
     updateCanned();
@@ -144,9 +155,21 @@ function buildPane(ctl) {
     hint.textContent = on ? 'Visible to agents only' : '';
   }
 
+  function countChars() {
+    const n = input.value.trim().length;
+    const over = n > MAX_CHARS;
+    counter.textContent = over ? `${n.toLocaleString('en')} / ${MAX_CHARS.toLocaleString('en')}: too long, shorten it to send` : n > COUNT_FROM ? `${n.toLocaleString('en')} / ${MAX_CHARS.toLocaleString('en')}` : '';
+    counter.classList.toggle('over', over);
+    sendBtn.disabled = over;
+    input.setAttribute('aria-invalid', String(over));
+    if (over) input.setAttribute('aria-describedby', 'composer-count');
+    else input.removeAttribute('aria-describedby');
+    return !over;
+  }
+
   function send() {
     const typed = input.value.trim();
-    if (!chatId || uploads.busy) return;
+    if (!chatId || uploads.busy || !countChars()) return;
     const chat = state.chats.get(chatId);
     if (!chat || chat.status !== 'active') return;
     const files = uploads.take();
@@ -158,6 +181,7 @@ function buildPane(ctl) {
     ctl.send(chatId, text, Boolean(notes.get(chatId)), files.map((f) => f.id));
     input.value = '';
     ctl.drafts.set(chatId, '');
+    countChars();
     input.focus();
   }
 
@@ -256,6 +280,7 @@ function buildPane(ctl) {
     const at = canned.start + text.length;
     input.setSelectionRange(at, at);
     ctl.drafts.set(chatId, input.value);
+    countChars();
     closePopup();
     input.focus();
   }
@@ -291,6 +316,8 @@ function buildPane(ctl) {
     empty.hidden = Boolean(id);
     if (!id) return;
     input.value = ctl.drafts.get(id);
+    emoji.close();
+    countChars();
     applyNoteMode();
     render(true);
   }

@@ -3,10 +3,12 @@
 // (GET /sites/{id}/inbox with status, department, agent_id, q, cursor), one item's thread
 // (GET /inbox/{id}), assign / mark done (PATCH /inbox/{id}) and the answer
 // (POST /inbox/{id}/reply), which the widget shows when the visitor comes back.
-// The navigation's count is GET /inbox/counts (`open`: items not done).
+// The navigation's count is GET /inbox/counts (`open`: items not done). The agent may opt
+// in to an email about new items (PUT /me/mail-preferences).
 
 import {h, $, dateTimeOf} from '../dom.js';
 import {messageRow} from './chat.js';
+import {transcriptButton} from './transcript_mail.js';
 
 const KINDS = {offline_message: 'Offline message', missed: 'Missed chat', unanswered: 'Left unanswered'};
 const STATUSES = [['', 'Not done'], ['new', 'New'], ['assigned', 'Assigned'], ['waiting', 'Waiting for visitor'], ['done', 'Done'], ['all', 'Any status']];
@@ -25,7 +27,8 @@ export function mountInboxItems(ctl) {
   const more = h('button', {type: 'button', class: 'btn', text: 'Load more', hidden: true});
   const list = h('div', {class: 'history-list'}, h('table', {class: 'table table-click', 'aria-label': 'Inbox items'}, h('thead', {}, h('tr', {}, ...['Received', 'From', 'Kind', 'Status', 'Agent', 'Message'].map((t) => h('th', {scope: 'col', text: t})))), tbody), h('div', {class: 'more'}, more));
   const reader = h('section', {class: 'history-reader', id: 'inbox-reader', 'aria-label': 'Inbox item'});
-  view.replaceChildren(h('div', {class: 'view-head'}, h('h1', {text: 'Inbox'})), form, note, h('div', {class: 'history-body'}, list, reader));
+  const alerts = alertToggle(ctl);
+  view.replaceChildren(h('div', {class: 'view-head'}, h('h1', {text: 'Inbox'}), alerts.root), form, note, h('div', {class: 'history-body'}, list, reader));
   let cursor = null;
   let openId = null;
   const drafts = new Map(); // item id -> the answer being typed
@@ -122,6 +125,7 @@ export function mountInboxItems(ctl) {
         {class: 'inbox-actions'},
         item.agent_id === ctl.state.me.id ? null : h('button', {type: 'button', class: 'btn', id: 'inbox-take', text: 'Assign to me', onclick: () => change(item, {agent_id: 'me'})}),
         assign,
+        item.conversation_id ? transcriptButton(ctl, () => item.conversation_id, {id: 'inbox-transcript'}) : null,
         item.status === 'done' ? h('button', {type: 'button', class: 'btn', id: 'inbox-reopen', text: 'Reopen', onclick: () => change(item, {status: item.agent_id ? 'assigned' : 'new'})}) : h('button', {type: 'button', class: 'btn', id: 'inbox-done', text: 'Mark done', onclick: () => change(item, {status: 'done'})}),
       ),
       h('ol', {class: 'transcript transcript-read', 'aria-label': 'Thread'}, ...thread.map((m) => messageRow(m, '', item.name || ''))),
@@ -154,9 +158,42 @@ export function mountInboxItems(ctl) {
       if (chosen && ctl.state.sites.has(chosen)) site.value = chosen;
       fillDepartments();
       for (const s of ctl.state.sites.keys()) ctl.loadAgents(s);
+      alerts.load();
       await load();
       if (!openId) reader.replaceChildren(h('p', {class: 'muted reader-empty', text: 'Select an item to read and answer it.'}));
       refreshCount(ctl);
+    },
+  };
+}
+
+/** "Email me new items": the agent's own choice (GET/PUT /me/mail-preferences), shown
+ * only when the server sends email. */
+function alertToggle(ctl) {
+  const box = h('input', {type: 'checkbox', id: 'inbox-alerts'});
+  const label = h('label', {class: 'note-toggle', for: 'inbox-alerts', hidden: true}, box, h('span', {text: 'Email me new items'}));
+  box.addEventListener('change', async () => {
+    const lang = (navigator.language || 'en').slice(0, 2).toLowerCase();
+    const body = {inbox_email: box.checked, lang: ['en', 'hr', 'sl', 'sr', 'de', 'it', 'fr', 'es'].includes(lang) ? lang : 'en'};
+    try {
+      const saved = await ctl.api.request('PUT', '/me/mail-preferences', body);
+      const minutes = Math.max(1, Math.round(saved.every_s / 60));
+      ctl.toast(saved.inbox_email ? `You will get an email about new inbox items, at most one every ${minutes} min.` : 'No more inbox emails.');
+    } catch (err) {
+      box.checked = !box.checked;
+      ctl.toast(`Could not save: ${err.message}`, 'error');
+    }
+  });
+  return {
+    root: label,
+    async load() {
+      try {
+        const prefs = await ctl.api.get('/me/mail-preferences');
+        box.checked = prefs.inbox_email;
+        label.hidden = !prefs.available;
+        label.title = `At most one email every ${Math.max(1, Math.round(prefs.every_s / 60))} min, listing what is new`;
+      } catch {
+        label.hidden = true; // a server without it
+      }
     },
   };
 }
