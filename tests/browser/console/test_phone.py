@@ -134,9 +134,10 @@ async def test_accept_reply_with_the_keyboard_open_and_close_on_a_phone(
         ["Is the rain jacket waterproof?"]
     )
     composer = page.get_by_role("textbox", name="Message")
-    send = page.get_by_role("button", name="Send")
+    send = page.get_by_role("button", name="Send", exact=True)
     await touch_sized(
         send,
+        page.get_by_role("button", name="Emoji"),
         page.get_by_role("button", name="Transfer"),
         page.get_by_role("button", name="Close chat"),
     )
