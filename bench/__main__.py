@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the benchmark suite")
     r.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test), seconds")
-    r.add_argument("--scenarios", default="abcde", help="subset of a,b,c,d,e (default all)")
+    r.add_argument(
+        "--scenarios",
+        default="abcdefi",
+        help="subset of a,b,c,d,e,f (shop day),i (idle burn) (default all)",
+    )
     r.add_argument(
         "--systems",
         nargs="+",
@@ -41,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--soak-every", type=float, default=60.0, help=argparse.SUPPRESS)
     r.add_argument(
         "--output", default=None, help="results JSON (default bench/results/latest.json)"
+    )
+    r.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="before each system, wait up to SECONDS for other work to calm down "
+        "(default 180; 0 on a machine that will not be quiet)",
     )
     r.add_argument(
         "--nice",
@@ -62,13 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         seconds = 5.0 if args.quick else args.seconds
         return asyncio.run(console_bench(sizes, seconds, args.output))
     scenarios = set(args.scenarios.replace(",", "").lower())
-    if not scenarios <= set("abcde"):
-        parser.error("--scenarios takes letters among a, b, c, d, e")
+    if not scenarios <= set("abcdefi"):
+        parser.error("--scenarios takes letters among a, b, c, d, e, f, i")
     if args.nice:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # children inherit it
     if args.soak:
         return asyncio.run(soak(args.soak, args.soak_visitors, args.soak_every))
-    return asyncio.run(run(args.quick, scenarios, args.systems, args.output))
+    return asyncio.run(run(args.quick, scenarios, args.systems, args.output, args.wait_quiet))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 `python -m bench.beckon_node PROBE_FILE serve ...` calls `server.cli.main` with the
 remaining arguments, on the event loop the CLI picks. The probe, a task on the server's
-own loop, rewrites PROBE_FILE every second with `{"tasks": N, "ts": T}` so the soak and
-memory scenarios can report asyncio task counts without the server exposing them. The
+own loop, writes PROBE_FILE with `{"tasks": N, "ts": T}` when PROBE_FILE.ask appears (it
+looks twice a second), so the soak and memory scenarios can report asyncio task counts
+without the server exposing them, and without counting them when nobody asks. The
 env vars BENCH_CPROFILE=FILE and BENCH_TRACEMALLOC=FILE are experiment switches
 (bench/README.md, "Profiling").
 """
@@ -18,13 +19,18 @@ import time
 
 
 async def _probe(path: str) -> None:
+    """Count the node's tasks when the bench asks (PATH.ask exists): counting 20,000
+    sockets' tasks every second would itself be a share of the idle burn (scenario i)."""
+    ask = path + ".ask"
     while True:
-        data = json.dumps({"tasks": len(asyncio.all_tasks()), "ts": time.time()})
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:  # noqa: ASYNC230 — 40 bytes once a second
-            f.write(data)
-        os.replace(tmp, path)
-        await asyncio.sleep(1.0)
+        if os.path.exists(ask):  # noqa: ASYNC240 — one stat, twice a second
+            data = json.dumps({"tasks": len(asyncio.all_tasks()), "ts": time.time()})
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:  # noqa: ASYNC230 — 40 bytes, when asked
+                f.write(data)
+            os.replace(tmp, path)
+            os.unlink(ask)
+        await asyncio.sleep(0.5)
 
 
 def _log_gc_pauses(threshold_ms: float) -> None:

@@ -68,6 +68,7 @@ class Sock:
         self.proto: WsProtocol | None = None
         self.frames: asyncio.Queue[Any] = asyncio.Queue()
         self.room = ""
+        self.token: str | None = None  # Beckon: the welcome's visitor_token
 
     def on_message(self, data: bytes) -> None:
         mid = msg_id(data)
@@ -184,12 +185,21 @@ class Beckon(Dialect):
 
     name = "beckon"
 
-    async def idle_visitor(self, sock: Sock, node: dict[str, Any], i: int) -> None:
+    async def idle_visitor(
+        self,
+        sock: Sock,
+        node: dict[str, Any],
+        i: int,
+        token: str | None = None,
+        url: str = "https://shop.example.com/p/1",
+    ) -> dict[str, Any]:
+        """Open, hello (with `token`: a returning visitor), and the welcome (or error)."""
         await self._open(sock, node, f"/ws/visitor?site={self.cfg['site_key']}", i, ORIGIN)
-        sock.send_obj(
-            {"type": "hello", "ref": "h", "page": {"url": "https://shop.example.com/p/1"}}
-        )
-        await sock.expect(lambda f: f.get("type") in ("welcome", "error"))
+        hello: dict[str, Any] = {"type": "hello", "ref": "h", "page": {"url": url}}
+        if token:
+            hello["visitor_token"] = token
+        sock.send_obj(hello)
+        return await sock.expect(lambda f: f.get("type") in ("welcome", "error"))
 
     async def visitor(self, sock: Sock, node: dict[str, Any], room: str, i: int) -> None:
         await self.idle_visitor(sock, node, i)
@@ -225,6 +235,9 @@ class Generator:
         self.idle: list[Sock] = []
         self.stats = Stats()
         self.next_id = 0
+        self.shop_agents: list[Sock] = []  # scenario (f): Beckon agents kept across steps
+        self.shop_conn_offset = 0  # scenario (f): rooms and source ports differ per step
+        self.known_tokens: list[str] = []  # returning visitors for `connects`
 
     # -- commands ------------------------------------------------------------------------
     async def cmd_setup_chat(self, c: dict[str, Any]) -> dict[str, Any]:
@@ -354,10 +367,13 @@ class Generator:
             await asyncio.sleep(0.1)
         return {"waited_s": time.perf_counter() - began, "quiet": False}
 
-    async def _ready_idle(self, d: Dialect, node: dict[str, Any], i: int, room: str) -> Sock:
+    async def _ready_idle(
+        self, d: Dialect, node: dict[str, Any], i: int, room: str, token: str | None = None
+    ) -> Sock:
         s = Sock("visitor", d, self.stats)
         if isinstance(d, Beckon):
-            await d.idle_visitor(s, node, i)
+            welcome = await d.idle_visitor(s, node, i, token)
+            s.token = welcome.get("visitor_token")
         else:
             await d.visitor(s, node, room, i)  # type: ignore[attr-defined]
         return s
@@ -369,12 +385,14 @@ class Generator:
         sem = asyncio.Semaphore(c.get("inflight", 100))
         errors: dict[str, int] = {}
         offset = c.get("offset", 50_000)
+        tokens = c.get("tokens") or []
         cpu0, began = time.process_time(), time.perf_counter()
 
         async def one(i: int) -> None:
+            token = tokens[i] if i < len(tokens) else None
             async with sem:
                 try:
-                    s = await self._ready_idle(d, node, offset + i, f"v{offset + i}")
+                    s = await self._ready_idle(d, node, offset + i, f"v{offset + i}", token)
                     self.idle.append(s)
                 except (WsError, TimeoutError, OSError) as exc:
                     key = type(exc).__name__ + ": " + str(exc)[:60]
@@ -406,11 +424,26 @@ class Generator:
         return {"closed": len(socks)}
 
     async def cmd_connects(self, c: dict[str, Any]) -> dict[str, Any]:
-        """`n` connections to ready, `inflight` at a time; then close them all."""
+        """`n` connections to ready, `inflight` at a time; then close them all.
+        `returning`: Beckon visitors the server knows (a first, unmeasured pass names
+        them; the measured pass says hello with their tokens), as on a shop's 2nd page."""
+        if c.get("returning"):
+            if len(self.known_tokens) < c["n"]:
+                await self.cmd_name_visitors(c)
+            c = {**c, "tokens": self.known_tokens}
+            self.known_tokens = []
         r = await self.cmd_idle({**c, "offset": c.get("offset", 120_000)})
         r["per_s"] = r["open"] / max(1e-9, r["connect_s"])
         await self.cmd_close_idle({})
         return r
+
+    async def cmd_name_visitors(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Beckon: `n` visitors connect once and leave; their tokens are kept for the
+        next `connects` with `returning`."""
+        await self.cmd_idle({**c, "offset": c.get("offset", 120_000)})
+        self.known_tokens = [s.token for s in self.idle if s.token]
+        await self.cmd_close_idle({})
+        return {"named": len(self.known_tokens)}
 
     async def cmd_behaviour(self, c: dict[str, Any]) -> dict[str, Any]:
         """Each of `visitors` Beckon visitors sends rounds of `batch` behaviour frames and
@@ -487,6 +520,25 @@ class Generator:
             "errors": dict(self.stats.errors),
             "gen_cpu": (time.process_time() - cpu0) / wall,
         }
+
+    async def cmd_wait(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Nothing for `seconds` (scenario (i): what the servers burn with no traffic)."""
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(float(c["seconds"]))
+        wall = time.perf_counter() - t0
+        return {"seconds": wall, "gen_cpu": (time.process_time() - cpu0) / wall}
+
+    async def cmd_shop(self, c: dict[str, Any]) -> dict[str, Any]:
+        """Scenario (f), one step of the shop day (bench/shopgen.py)."""
+        from bench.shopgen import shop_step
+
+        return await shop_step(self, c)
+
+    async def cmd_shop_end(self, c: dict[str, Any]) -> dict[str, Any]:
+        agents, self.shop_agents = self.shop_agents, []
+        for a in agents:
+            a.close()
+        return {"closed": len(agents)}
 
     async def cmd_soak_start(self, c: dict[str, Any]) -> dict[str, Any]:
         """Background chatting and navigating on the open conversations (soak mode):

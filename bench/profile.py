@@ -58,12 +58,23 @@ async def main(args: argparse.Namespace) -> None:
         if args.connects:
             cfg = system.chat_config(0)
             cfg.pop("dialect", None)
+            if args.returning:
+                await gen.call(
+                    "name_visitors",
+                    timeout=600,
+                    dialect=system.dialect,
+                    n=args.connects,
+                    inflight=100,
+                    **cfg,
+                )
+                await node_idle(system, limit_s=60)
             run = gen.call(
                 "connects",
                 timeout=600,
                 dialect=system.dialect,
                 n=args.connects,
                 inflight=100,
+                returning=args.returning,
                 **cfg,
             )
         else:
@@ -71,7 +82,14 @@ async def main(args: argparse.Namespace) -> None:
             await gen.call("setup_chat", timeout=600, conversations=n, **system.chat_config(n))
             await node_idle(system, limit_s=120)
             await gen.call("rate", rate=args.rate, duration=2.0, drain=5.0)  # warm up
-            run = gen.call("rate", rate=args.rate, duration=args.seconds, drain=10.0)
+            if args.idle:  # scenario (i): idle visitors up to --idle sockets, no traffic
+                cfg = system.chat_config(0)
+                cfg.pop("dialect", None)
+                await gen.call("idle", timeout=900, dialect=system.dialect, n=args.idle - n, **cfg)
+                await node_idle(system, limit_s=120)
+                run = gen.call("wait", timeout=args.seconds + 60, seconds=args.seconds)
+            else:
+                run = gen.call("rate", rate=args.rate, duration=args.seconds, drain=10.0)
         outputs = [workdir / f"node{i}.txt" for i in range(2)]
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         spies = [
@@ -105,7 +123,10 @@ async def main(args: argparse.Namespace) -> None:
         for spy in spies:
             async with asyncio.timeout(60):
                 await spy.wait()
-        if args.connects:
+        if args.idle:
+            sent = max(1, round(wall))
+            print(f"{args.idle} sockets ({n} conversations) idle for {wall:.0f}s")
+        elif args.connects:
             sent = max(result["open"], 1)
             print(f"{result['open']} connects, {result['per_s']:.0f}/s, errors {result['errors']}")
         else:
@@ -114,7 +135,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"rate {args.rate}/s for {args.seconds}s: delivered {result['delivered']}/"
                 f"{result['sent']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
             )
-        unit = "connect" if args.connects else "message"
+        unit = "second" if args.idle else "connect" if args.connects else "message"
         for kind, share in sorted(split.items()):
             print(f"  cpu {kind:10s} {share * wall / sent * 1e3:7.3f} ms per {unit}")
         for i, out in enumerate(outputs):
@@ -145,5 +166,19 @@ if __name__ == "__main__":
     parser.add_argument("--store", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument(
         "--connects", type=int, default=0, help="profile N visitor connects instead of chat"
+    )
+    parser.add_argument(
+        "--idle",
+        type=int,
+        default=0,
+        metavar="SOCKETS",
+        help="profile the idle burn: --conversations open plus idle visitors up to SOCKETS, "
+        "no traffic (CPU per second)",
+    )
+    parser.add_argument(
+        "--returning",
+        action="store_true",
+        help="with --connects: visitors the server knows (hello with a token; a first, "
+        "unprofiled pass names them)",
     )
     asyncio.run(main(parser.parse_args()))

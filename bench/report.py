@@ -32,8 +32,17 @@ def metrics(res: dict[str, Any], plan: dict[str, Any]) -> dict[str, float | None
         m[f"c {n} idle: KiB/socket"] = per / 1024 if per is not None else None
         m[f"c {n} idle: sockets open"] = _get(res, "c", str(n), "still_open")
     m["d connects/s"] = _get(res, "d", "per_s")
+    m["d connects/s, returning visitors"] = _get(res, "d_returning", "per_s")
     m["e behaviour events/s"] = _get(res, "e", "per_s")
     m["e pure engine events/s"] = _get(res, "engine", "indexed_events_per_s")
+    m["f shop day: visitors held"] = _get(res, "f", "visitors_held")
+    m["f connect p99 ms (at that step)"] = _get(res, "f", "best", "connect_p99_ms")
+    m["f message p99 ms (at that step)"] = _get(res, "f", "best", "message_p99_ms")
+    m["f connects/s (at that step)"] = _get(res, "f", "best", "connects_per_s")
+    idle = _get(res, "i", "idle_cpu")
+    m["i idle burn: server+db core"] = idle
+    for rate in plan.get("burn_rates", []):
+        m[f"i CPU ms/msg at {rate}/s"] = _get(res, "i", "rates", str(rate), "cpu_ms_per_message")
     gens = [r.get("gen_cpu") for r in _phase_results(res) if r.get("gen_cpu") is not None]
     m["load generator core, max"] = max(gens) if gens else None
     return m
@@ -43,14 +52,18 @@ def _phase_results(res: dict[str, Any]) -> list[dict[str, Any]]:
     out = list((res.get("a") or {}).values())
     out += (res.get("b") or {}).get("steps", [])
     out += list((res.get("c") or {}).values())
-    out += [res[k] for k in ("d", "e") if isinstance(res.get(k), dict)]
+    out += [res[k] for k in ("d", "d_returning", "e") if isinstance(res.get(k), dict)]
+    out += (res.get("f") or {}).get("steps", [])
+    out += list(((res.get("i") or {}).get("rates") or {}).values())
     return out
 
 
-HIGHER_BETTER = ("msg/s", "connects/s", "events/s", "sockets open")
+HIGHER_BETTER = ("msg/s", "connects/s", "events/s", "sockets open", "visitors held")
 
 
 def better_is_higher(row: str) -> bool:
+    if "ms/msg" in row or " ms" in row:
+        return False
     return any(row.endswith(s) or s in row for s in HIGHER_BETTER)
 
 
@@ -59,6 +72,8 @@ def fmt(v: float | None, row: str = "") -> str:
         return "—"
     if math.isinf(v):
         return "lost"
+    if "burn" in row:
+        return f"{v:.1%}"
     if "core" in row:
         return f"{v:.0%}"
     if abs(v) >= 100:
@@ -76,6 +91,8 @@ def table(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> tuple[str
     names = list(results)
     per = {n: metrics(results[n].get("results", {}), plan) for n in names}
     rows = list(next(iter(per.values())).keys()) if per else []
+    # Rows of scenarios this run did not include are left out.
+    rows = [row for row in rows if any(per[n][row] is not None for n in names)]
     beckons = [n for n in names if n.startswith("beckon")]
     peers = [n for n in names if n in PEERS]
     ratio_cols = [(b, p) for b in beckons for p in peers]
@@ -85,7 +102,7 @@ def table(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> tuple[str
     for row in rows:
         cells = [row] + [fmt(per[n][row], row) for n in names]
         for b, p in ratio_cols:
-            r = ratio(per[b][row], per[p][row]) if "core" not in row else None
+            r = ratio(per[b][row], per[p][row]) if not row.startswith("load gen") else None
             ratios.setdefault(f"{b}/{p}", {})[row] = r
             cells.append("—" if r is None else f"{r:.2f}")
         lines.append(cells)
@@ -100,8 +117,9 @@ def table(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> tuple[str
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     out.append(
-        "ratios are Beckon ÷ peer: ≥ 1 is better for msg/s, connects/s, events/s and "
-        "sockets open; ≤ 1 is better for latency and KiB/socket."
+        "ratios are Beckon ÷ peer: ≥ 1 is better for msg/s, connects/s, events/s, "
+        "sockets open and visitors held; ≤ 1 is better for latency, KiB/socket, idle "
+        "burn (shown as a ratio although the row is a core share) and CPU per message."
     )
     return "\n".join(out), ratios
 
@@ -165,6 +183,7 @@ def targets(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> list[di
                 _cmp(mb[row], node[row], ">="),
                 f"{fmt(mb[row])} vs {fmt(node[row])}",
             )
+        _issue24(per, b, plan, check)
         c = results[b].get("results", {}).get("c", {})
         if c:
             n = max(idle_n)
@@ -176,6 +195,54 @@ def targets(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> list[di
                 ok = None if ok else False
             check("20,000 idle visitors on one node without errors", b, ok, detail)
     return out
+
+
+def _issue24(per: dict[str, dict[str, float | None]], b: str, plan: dict[str, Any], check) -> None:
+    """Issue 24's targets that the issue-11 checks above do not already cover."""
+    mb, node = per[b], per.get("node_socketio")
+    top_rate = plan["rates"][-1]
+    if node:
+        thr = "b sustained msg/s (p99≤50ms)"
+        v = node[thr] * 0.75 if node[thr] is not None else None
+        check(
+            "sustained msg/s ≥ 0.75 × node_socketio",
+            b,
+            _cmp(mb[thr], v, ">="),
+            f"{fmt(mb[thr])} vs 0.75×{fmt(node[thr])}",
+        )
+        row = "i idle burn: server+db core"
+        if mb.get(row) is not None:
+            check(
+                "idle burn ≤ node_socketio (same sockets, no traffic)",
+                b,
+                _cmp(mb[row], node[row], "<="),
+                f"{fmt(mb[row], row)} vs {fmt(node[row], row)} of a core",
+            )
+        for n in plan["idle"]:
+            row = f"c {n} idle: KiB/socket"
+            if mb.get(row) is not None and node.get(row) is not None:
+                check(
+                    f"memory per idle socket ({n}) ≤ 0.7 × node_socketio",
+                    b,
+                    _cmp(mb[row], node[row] * 0.7, "<="),
+                    f"{fmt(mb[row])} vs 0.7×{fmt(node[row])} KiB",
+                )
+    row = f"a {top_rate}/s p99 ms"
+    if mb.get(row) is not None:
+        check(f"p99 at {top_rate} msg/s ≤ 10 ms", b, mb[row] <= 10, f"{fmt(mb[row])} ms")
+    rates = plan.get("burn_rates") or []
+    if len(rates) >= 2:
+        lo, hi = mb.get(f"i CPU ms/msg at {rates[0]}/s"), mb.get(f"i CPU ms/msg at {rates[-1]}/s")
+        if lo is not None and hi is not None:
+            check(
+                f"CPU per message at {rates[0]} msg/s ≤ 2× at {rates[-1]}",
+                b,
+                lo <= 2 * hi,
+                f"{lo:.3f} vs 2×{hi:.3f} ms",
+            )
+    row = "e behaviour events/s"
+    if mb.get(row) is not None:
+        check("live behaviour events/s ≥ 20,000", b, mb[row] >= 20000, f"{fmt(mb[row])}")
 
 
 def _cmp(a: float | None, b: float | None, op: str) -> bool | None:

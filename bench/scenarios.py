@@ -48,6 +48,19 @@ class Plan:
     wait_quiet_s: float = 0.0
     # A rate phase starts once no frame has arrived for this long (the last backlog).
     quiesce_s: float = 1.0
+    # (f) a shop day: visitors held at once, stepped (bench/shop_scenarios.py).
+    shop_steps: list[int] = field(default_factory=lambda: [250, 500, 1000, 2000, 3000])
+    shop_pages: int = 4
+    shop_dwell_s: float = 10.0
+    shop_measure_s: float = 20.0
+    shop_message_every_s: float = 3.0
+    shop_budget_s: float = 420.0
+    # (i) idle burn: CPU with conversations and visitors open and no traffic.
+    burn_conversations: int = 200
+    burn_visitors: int = 1000
+    burn_s: float = 20.0
+    burn_rates: list[int] = field(default_factory=lambda: [100, 2000])
+    burn_rate_s: float = 10.0
 
 
 def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
@@ -73,6 +86,17 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
             scenarios=scenarios,
             wait_quiet_s=0.0,
             quiesce_s=0.2,
+            shop_steps=[10, 20],
+            shop_pages=3,
+            shop_dwell_s=1.0,
+            shop_measure_s=2.0,
+            shop_message_every_s=0.3,
+            shop_budget_s=60.0,
+            burn_conversations=5,
+            burn_visitors=20,
+            burn_s=1.0,
+            burn_rates=[10, 40],
+            burn_rate_s=1.0,
         )
     return Plan(
         quick=False,
@@ -92,6 +116,7 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
         settle_s=3.0,
         scenarios=scenarios,
         wait_quiet_s=180.0,
+        shop_steps=[s for s in (100, 250, 500, 1000, 2000, 3000, 4000, 6000, 8000) if s < cap // 2],
     )
 
 
@@ -118,7 +143,9 @@ async def measured(
             log(f"WARNING: still receiving the previous phase's backlog after {q['waited_s']:.0f}s")
     meter = CoreMeter()
     meter.start()
+    began = time.monotonic()
     r = await gen.call(cmd, timeout=timeout, **args)
+    r["wall_s"] = round(time.monotonic() - began, 3)
     r["cpu_by_kind"] = kinds = meter.by_kind()
     busy = meter.stop()
     r["server_core"] = busy[SERVER_CORE] if len(busy) > SERVER_CORE else None
@@ -280,7 +307,7 @@ async def idle_scenario(system: System, gen: LoadGen, plan: Plan, out: dict[str,
         )
         r["bytes_per_socket"] = (after - baseline) / max(1, check["open"])
         if isinstance(system, Beckon):
-            r["server_tasks"] = system.tasks(0)
+            r["server_tasks"] = await system.tasks(0)
         out["c"][str(n)] = r
         log(
             f"(c) {n} idle sockets: {check['open']} open after settling, "
@@ -331,6 +358,27 @@ async def connect_scenario(system: System, gen: LoadGen, plan: Plan, out: dict[s
         f"{r['per_s']:.0f}/s, errors {r['errors'] or 'none'}, gen cpu {r['gen_cpu']:.0%}, "
         f"server core {r['server_core']:.0%} {r['cpu_by_kind']}"
     )
+    if isinstance(system, Beckon):
+        # Returning visitors (a token from an earlier welcome): every page after the
+        # first on a multi-page shop. The first, unmeasured pass names them.
+        await asyncio.sleep(plan.settle_s)
+        r = await measured(
+            gen,
+            "connects",
+            timeout=900,
+            dialect=system.dialect,
+            n=plan.connects,
+            inflight=plan.inflight,
+            returning=True,
+            offset=140_000,
+            **_idle_cfg(system),
+        )
+        out["d_returning"] = r
+        log(
+            f"(d) returning visitors: {r['open']}/{plan.connects}: {r['per_s']:.0f}/s, "
+            f"errors {r['errors'] or 'none'}, server core {r['server_core']:.0%} "
+            f"{r['cpu_by_kind']}"
+        )
 
 
 async def behaviour_scenario(

@@ -56,7 +56,7 @@ async def soak(seconds: int, visitors: int = 5000, every: float = 60.0) -> int:
             st = await gen.call("soak_status")
             rss = [p.rss() // (1 << 20) for p in system.procs]
             fds = [p.fds() for p in system.procs]
-            tasks = [system.tasks(i) for i in range(len(system.procs))]
+            tasks = [await system.tasks(i) for i in range(len(system.procs))]
             samples.append((elapsed, rss, fds, tasks))
             print(
                 f"{elapsed:6.0f} {rss[0]:>7}/{rss[1]:<8} {fds[0]:>6}/{fds[1]:<7} "

@@ -11,6 +11,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class System:
     store = "none"
     stores_messages = False
     compression = "?"
+    rules_made = 0  # invitation rules created on this system (Beckon)
 
     def __init__(self, workdir: Path, redis: Redis) -> None:
         self.workdir = workdir
@@ -97,6 +99,7 @@ class System:
                 )
                 r.raise_for_status()
                 made += 1
+        self.rules_made += made
         return made
 
     def chat_config(self, conversations: int) -> dict[str, Any]:
@@ -334,11 +337,21 @@ class Beckon(System):
             "agent_tokens": self.agent_tokens[:need],
         }
 
-    def tasks(self, node: int = 0) -> int | None:
+    async def tasks(self, node: int = 0) -> int | None:
+        """The node's asyncio task count (bench/beckon_node.py counts it when asked)."""
         try:
-            return json.loads(self.probes[node].read_text())["tasks"]
+            probe = self.probes[node]
+            asked = time.time()
+            Path(str(probe) + ".ask").touch()  # noqa: ASYNC240 — an empty file
+            for _ in range(50):  # ≤ 5 s
+                await asyncio.sleep(0.1)
+                if probe.exists():
+                    found = json.loads(probe.read_text())
+                    if found["ts"] >= asked:
+                        return found["tasks"]
         except (OSError, ValueError, KeyError, IndexError):
             return None
+        return None
 
     async def routes(self) -> list[str]:
         async with self.client() as c:

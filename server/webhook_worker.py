@@ -18,11 +18,8 @@ site's deliveries:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import secrets
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,9 +28,10 @@ from typing import Any
 import httpx
 
 from server.ids import now_ms
+from server.outbox_worker import OutboxWorker
 from server.settings import SettingsError
 from server.store import outbox
-from server.store.database import Database, StoreUnavailable
+from server.store.database import Database
 from server.webhook_targets import TargetRefused, pinned, resolve_target
 from server.webhooks import USER_AGENT, sign
 
@@ -84,23 +82,18 @@ class WebhookConfig:
         return min(self.retry_base_s * 2 ** max(0, attempts_made - 1), self.max_delay_s)
 
 
-class DeliveryWorker:
+class DeliveryWorker(OutboxWorker):
     """One per node: claims due deliveries, sends each in its own task, records the
     outcome, and pauses endpoints that keep failing."""
 
-    BATCH = 20
+    name = "webhook"
 
     def __init__(self, db: Database, config: WebhookConfig, allow_private: bool) -> None:
-        self.db = db
+        super().__init__(db, config.poll_s, log)
         self.config = config
         self.allow_private = allow_private
-        self.node = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._in_flight: dict[str, int] = {}  # webhook id → attempts under way here
-        self._sending: set[asyncio.Task[None]] = set()
-        self._stopping = False  # set by `finish`: claim nothing more
 
     def start(self) -> None:
         self._client = httpx.AsyncClient(
@@ -112,61 +105,16 @@ class DeliveryWorker:
             trust_env=False,
             headers={"User-Agent": USER_AGENT},
         )
-        self._task = asyncio.create_task(self._run(), name="webhook-worker")
-
-    def wake(self) -> None:
-        """A row was just written (or room freed) on this node: look now, not at the
-        next poll."""
-        self._wake.set()
-
-    async def finish(self) -> None:
-        """Shutdown: claim nothing more and wait for the deliveries in flight, so each
-        is recorded (delivered, or due again) instead of waiting out its lease on
-        another node. The caller bounds the wait; `close` then cancels what is left."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None and not self._task.done():
-            await asyncio.wait((self._task,))
-        if self._sending:
-            await asyncio.wait(set(self._sending))
+        super().start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in list(self._sending):
-            task.cancel()
-        # A cancelled attempt keeps its lease; the row is due again when it runs out.
-        await asyncio.gather(*self._sending, return_exceptions=True)
+        await super().close()
         if self._client is not None:
             await self._client.aclose()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            busy = False
-            try:
-                busy = await self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("webhook worker: store unavailable: %s", exc)
-            except Exception:
-                log.exception("webhook worker pass failed")
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._idle_s())
-            self._wake.clear()
-
-    async def _idle_s(self) -> float:
-        try:
-            async with self.db.read() as conn:
-                due = await outbox.next_due_ts(conn)
-        except Exception:
-            return self.config.poll_s
-        now = now_ms()
-        if due is None or due <= now:  # nothing, due but leased, or endpoints at their bound
-            return self.config.poll_s
-        return max(0.01, min(self.config.poll_s, (due - now) / 1000))
+    async def next_due_ts(self) -> int | None:
+        async with self.db.read() as conn:
+            return await outbox.next_due_ts(conn)
 
     def _full(self, webhook_id: str) -> bool:
         return self._in_flight.get(webhook_id, 0) >= self.config.max_in_flight
@@ -193,21 +141,15 @@ class DeliveryWorker:
                 continue
             claimed += 1
             self._in_flight[webhook_id] = self._in_flight.get(webhook_id, 0) + 1
-            task = asyncio.create_task(self._deliver(row), name=f"webhook-{delivery_id}")
-            self._sending.add(task)
-            task.add_done_callback(lambda t, w=webhook_id: self._done(t, w))
+            self.send(self._deliver(row), delivery_id, lambda w=webhook_id: self._done(w))
         return claimed > 0
 
-    def _done(self, task: asyncio.Task[None], webhook_id: str) -> None:
-        self._sending.discard(task)
+    def _done(self, webhook_id: str) -> None:
         left = self._in_flight.get(webhook_id, 1) - 1
         if left > 0:
             self._in_flight[webhook_id] = left
         else:
             self._in_flight.pop(webhook_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("webhook delivery task failed", exc_info=task.exception())
-        self.wake()  # room freed: that endpoint's next delivery may go
 
     async def _attempt(self, delivery: dict[str, Any]) -> tuple[int | None, str | None]:
         """(status code, error) of one attempt, within the overall deadline."""

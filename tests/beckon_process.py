@@ -91,7 +91,11 @@ class BeckonProcess:
             stderr=log,
         )
         log.close()
-        await self.wait_ready()
+        try:
+            await self.wait_ready()
+        except BaseException:
+            await self.kill()  # a node that never became ready must not outlive the test
+            raise
 
     async def wait_ready(self, timeout: float = START_TIMEOUT_S) -> None:
         loop = asyncio.get_running_loop()

@@ -11,6 +11,8 @@ exists already, say) is settled row by row through `upsert_visitor`.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from typing import Any
 
@@ -23,6 +25,12 @@ from server.store.group_commit import GroupCommit
 from server.store.visitor_batch import fold_known, write_visitors_postgres, write_visitors_sqlite
 
 Item = tuple[dict[str, Any], bool]  # (row, new)
+log = logging.getLogger("beckon.visitor")
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("a returning visitor's row was not refreshed: %s", future.exception())
 
 
 async def write_visitors(
@@ -100,6 +108,14 @@ class VisitorWriter:
     async def save(self, row: dict[str, Any], *, new: bool) -> None:
         """Insert (`new`: an id this node just made) or refresh the visitor's row."""
         await self._commit.submit((row, new))
+
+    def refresh_later(self, row: dict[str, Any]) -> None:
+        """Refresh a known visitor's row with the next batch, without waiting for it:
+        its row exists already (its token came from a welcome that followed the
+        insert), so nothing the hello answers depends on this commit. Queued now, so
+        any later write of this node for the visitor comes after it. A failure (the
+        Store down) is logged: the row keeps its previous last-seen and attributes."""
+        self._commit.submit_nowait((row, False)).add_done_callback(_log_failure)
 
     def pending(self) -> int:
         return self._commit.pending()

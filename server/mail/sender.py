@@ -11,11 +11,8 @@ lease to run out, and the email is sent by whichever node claims it next.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import secrets
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +25,10 @@ from server.chat.proactive import online_group
 from server.ids import now_ms
 from server.mail.addresses import domain_of
 from server.mail.smtp_url import SmtpTarget, parse_smtp_url
+from server.outbox_worker import OutboxWorker
 from server.settings import Settings, SettingsError
 from server.store import mail_outbox
-from server.store.database import Database, StoreUnavailable
+from server.store.database import Database
 
 log = logging.getLogger("beckon.mail")
 
@@ -115,71 +113,19 @@ class Permanent(Exception):
     """The server refused the email for good (5xx): no retry."""
 
 
-class MailWorker:
+class MailWorker(OutboxWorker):
     """One per node: claims due emails, sends each in its own task, records the outcome."""
 
-    BATCH = 20
+    name = "mail"
 
     def __init__(self, db: Database, config: MailConfig, broker: Broker) -> None:
-        self.db = db
+        super().__init__(db, config.poll_s, log)
         self.broker = broker
         self.config = config
-        self.node = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._sending: set[asyncio.Task[None]] = set()
-        self._stopping = False
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mail-worker")
-
-    def wake(self) -> None:
-        """An email was just written on this node: look now, not at the next poll."""
-        self._wake.set()
-
-    async def finish(self) -> None:
-        """Shutdown: claim nothing more; wait for the emails in flight (caller bounds it)."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None and not self._task.done():
-            await asyncio.wait((self._task,))
-        if self._sending:
-            await asyncio.wait(set(self._sending))
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in list(self._sending):
-            task.cancel()  # its lease runs out; the email is due again
-        await asyncio.gather(*self._sending, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            busy = False
-            try:
-                busy = await self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("mail worker: store unavailable: %s", exc)
-            except Exception:
-                log.exception("mail worker pass failed")
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._idle_s())
-            self._wake.clear()
-
-    async def _idle_s(self) -> float:
-        try:
-            async with self.db.read() as conn:
-                due = await mail_outbox.next_due_ts(conn)
-        except Exception:
-            return self.config.poll_s
-        now = now_ms()
-        if due is None or due <= now:
-            return self.config.poll_s
-        return max(0.01, min(self.config.poll_s, (due - now) / 1000))
+    async def next_due_ts(self) -> int | None:
+        async with self.db.read() as conn:
+            return await mail_outbox.next_due_ts(conn)
 
     async def run_once(self) -> bool:
         """Claim what is due (within the in-flight bound) and start sending it."""
@@ -199,16 +145,8 @@ class MailWorker:
             if row is None:
                 continue
             claimed += 1
-            task = asyncio.create_task(self._deliver(row), name=f"mail-{mail_id}")
-            self._sending.add(task)
-            task.add_done_callback(self._done)
+            self.send(self._deliver(row), mail_id)
         return claimed > 0
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("mail task failed", exc_info=task.exception())
-        self.wake()
 
     async def _send(self, row: dict[str, Any]) -> None:
         target = self.config.target

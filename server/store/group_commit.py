@@ -49,14 +49,19 @@ class GroupCommit(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Store `item` with the next batch; returns (or raises) what its write gave."""
+        # A caller that goes away cancels only its future: the batch still commits, and
+        # a retry then finds the stored row.
+        return await self.submit_nowait(item)
+
+    def submit_nowait(self, item: T) -> asyncio.Future[R]:
+        """Queue `item` now (in order with every later submit); the future settles
+        with its commit."""
         if not self._tasks:
             for _ in range(WRITERS.get(self._db.dialect, 1)):
                 self._tasks.append(asyncio.create_task(self._run()))
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((item, future))
-        # A caller that goes away cancels only its future: the batch still commits, and
-        # a retry then finds the stored row.
-        return await future
+        return future
 
     def pending(self) -> int:
         """Items submitted and not yet taken into a batch (a metric, read at scrape)."""

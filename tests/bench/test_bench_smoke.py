@@ -100,4 +100,30 @@ def test_table_prints_ratios_against_every_peer(results: dict) -> None:
     if "results" in results["systems"]["node_socketio"]:
         assert "pg÷node" in table
     assert results["targets"]
-    assert "Targets (issue 11, same run)" in results["stdout"]
+    assert "Targets (issues 11 and 24, same run)" in results["stdout"]
+
+
+@pytest.mark.timeout(900)
+def test_shop_day_and_idle_burn_are_sane(results: dict) -> None:
+    """Scenario (f) steps through the plan's sizes and (i) measures every system (issue 24)."""
+    plan = results["plan"]
+    for name, entry in results["systems"].items():
+        res = entry.get("results")
+        if res is None:
+            continue
+        f = res["f"]
+        assert f["steps"], name
+        assert f["visitors_held"] in [0, *plan["shop_steps"]], name
+        for step in f["steps"]:
+            assert step["visitors"] in plan["shop_steps"] and isinstance(step["ok"], bool)
+            assert step["connects"] > 0 and step["events"] > 0, (name, step)
+            assert step["delivered"] <= step["messages"]
+            if step["ok"]:
+                assert step["connect_p99_ms"] <= 100 and step["connects_failed"] == 0
+        burn = res["i"]
+        assert _finite(burn["idle_cpu"]) and burn["visitors"] == plan["burn_visitors"], name
+        for rate in plan["burn_rates"]:
+            r = burn["rates"][str(rate)]
+            assert r["sent"] > 0 and _finite(r["cpu_ms_per_message"]), (name, rate)
+    assert "f shop day: visitors held" in results["table"]
+    assert "i idle burn: server+db core" in results["table"]

@@ -319,3 +319,43 @@ async def test_attributes_are_capped_stored_keys_first_on_both_paths(seeded: Dat
         )
     found = await _visitor(seeded, "vi_fresh")
     assert found is not None and found["attributes"] == {"0": 0, "1": 1, "2": 2, "3": 3}
+
+
+async def test_refresh_later_is_queued_at_once_and_committed_in_order(seeded: Database) -> None:
+    """A returning visitor's hello does not wait for its row (issue 24): the refresh is
+    queued when asked, before any later write of the node, and committed by the batch;
+    `close` lets it commit."""
+    writer = VisitorWriter(seeded)
+    try:
+        writer.refresh_later(_row("vi_1", 70, name="Ann"))
+        assert writer.pending() == 1  # queued synchronously, nothing awaited
+        await writer.save(_row("vi_n1", 71), new=True)  # a later write commits after it
+        async with seeded.read() as conn:
+            row = await get_visitor(conn, "vi_1")
+        assert row is not None and row["last_seen_ts"] == 70 and row["name"] == "Ann"
+        writer.refresh_later(_row("vi_1", 72))
+    finally:
+        await writer.close()
+    async with seeded.read() as conn:
+        row = await get_visitor(conn, "vi_1")
+    assert row is not None and row["last_seen_ts"] == 72
+
+
+async def test_a_failed_refresh_is_logged_not_raised(
+    seeded: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = VisitorWriter(seeded)
+
+    async def failing(conn, batch):  # type: ignore[no-untyped-def]
+        raise OSError("connection refused")
+
+    writer._commit._write = failing  # type: ignore[method-assign]
+    try:
+        with caplog.at_level("WARNING", logger="beckon.visitor"):
+            writer.refresh_later(_row("vi_1", 80))
+            with pytest.raises(StoreUnavailable):  # the next caller who waits hears it
+                await writer.save(_row("vi_n2", 81), new=True)
+            await asyncio.sleep(0)  # the refresh's done callback runs on the next turn
+    finally:
+        await writer.close()
+    assert "was not refreshed" in caplog.text

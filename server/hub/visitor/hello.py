@@ -17,9 +17,9 @@ from server.hub.dispatch import visitors_channel
 from server.hub.hub import visitor_channel
 from server.hub.socket_loop import Refused, receive_text
 from server.hub.visitor import follow_up
+from server.hub.visitor.returning import returning_reads
 from server.ids import new_id, now_ms
 from server.privacy import live
-from server.store import conversations as conv_queries
 from server.widget_welcome import widget_for
 from server.wire.codec import decode_frame, error_frame
 from server.wire.errors import FrameError
@@ -129,24 +129,28 @@ async def on_hello(session: VisitorSession, hello: Any) -> None:
     session.visitor_id = visitor_id
     user_id, name, email = _verified_identity(session, hello)
     attributes = await _bounded_attributes(session, hello, is_new)
-    await session.services.visitor_writer.save(
-        {
-            "id": visitor_id,
-            "site_id": site_id,
-            "user_id": user_id,
-            "name": name,
-            "email": email,
-            "attributes": attributes,
-            "first_seen_ts": now,
-            "last_seen_ts": now,
-        },
-        new=is_new,
-    )
-    # An id this node just made has no conversations: no reads for a new visitor.
-    chats = 0
-    if not is_new:
-        async with session.db.read() as conn:
-            chats = await conv_queries.count_for_visitor(conn, visitor_id)
+    row = {
+        "id": visitor_id,
+        "site_id": site_id,
+        "user_id": user_id,
+        "name": name,
+        "email": email,
+        "attributes": attributes,
+        "first_seen_ts": now,
+        "last_seen_ts": now,
+    }
+    if is_new:  # stored before the welcome hands out a token naming it
+        await session.services.visitor_writer.save(row, new=True)
+    else:  # a page load of a known visitor: no Store write before its welcome
+        session.services.visitor_writer.refresh_later(row)
+    await session.hub.follow(session.conn, visitor_channel(visitor_id), session.on_event)
+    await session.hub.follow(session.conn, visitors_channel(site_id), session.on_event)
+    # An id this node just made has no conversations: no reads for a new visitor. A
+    # known one's are read after following, so a chat opened meanwhile is not missed;
+    # with the other hellos of the node in one read (server/hub/visitor/returning.py).
+    known = None if is_new else await returning_reads(session.db).load(visitor_id)
+    chats = known.chats if known else 0
+    open_conv = known.open_conversation if known else None
     # The same fields go to the engine and to the visit log, so a backtest replays
     # exactly what the live engine saw.
     hello_event = {
@@ -164,16 +168,10 @@ async def on_hello(session: VisitorSession, hello: Any) -> None:
     }
     hello_event = {k: v for k, v in hello_event.items() if v is not None}
     session.services.visit_log.append(site_id, visitor_id, now, "hello", hello_event)
-    await session.hub.follow(session.conn, visitor_channel(visitor_id), session.on_event)
-    await session.hub.follow(session.conn, visitors_channel(site_id), session.on_event)
-    open_conv = None
-    if not is_new:  # read after following, so a chat opened meanwhile is not missed
-        async with session.db.read() as conn:
-            open_conv = await conv_queries.open_conversation_of(conn, visitor_id)
     session.banned = await ban_guard.holds(session)
     await _welcome(session, hello, open_conv, now)
     await _resume(session, hello, open_conv)
-    if not is_new:  # an agent's answer to what the visitor left behind, shown on return
+    if known is not None and known.has_follow_up:  # an agent's answer, shown on return
         await follow_up.announce(session)
     await session.proactive.attach(visitor_id, site)
     await session.proactive.event(
