@@ -17,6 +17,7 @@ from invitations.codegen import compile_fast
 from invitations.conditions import Check, Node, leaves
 from invitations.errors import RuleError, RuleValidationError
 from invitations.gates_parser import Gates, parse_gates
+from invitations.persona import Persona, parse_display, parse_persona
 from invitations.text import Template, parse_template
 from invitations.when_parser import is_number, parse_when
 
@@ -43,6 +44,8 @@ _RULE_FIELDS = frozenset(
         "gates",
         "holdout_pct",
         "variants",
+        "persona",
+        "display",
     }
 )
 _VARIANT_FIELDS = frozenset({"id", "weight", "delay_s", "text"})
@@ -80,6 +83,8 @@ class CompiledRule:
     holdout_pct: float
     variants: tuple[Variant, ...]
     weights: tuple[float, ...]
+    persona: Persona | None = None  # who the invitation speaks as (None: the site)
+    display: str = "card"  # card | chat
 
 
 def validate_rule(data: Any) -> list[RuleError]:
@@ -126,6 +131,8 @@ def _build(data: Any, timezone: str = "UTC") -> tuple[CompiledRule | None, list[
         when = parse_when(data["when"], "when", errors, timezone)
     gates = parse_gates(data.get("gates", {}), "gates", errors)
     variants = _variants(data.get("variants"), errors)
+    persona = parse_persona(data.get("persona"), "persona", errors)
+    display = parse_display(data.get("display"), "display", errors)
     if errors or when is None or gates is None or variants is None:
         return None, errors
     rule = CompiledRule(
@@ -141,6 +148,8 @@ def _build(data: Any, timezone: str = "UTC") -> tuple[CompiledRule | None, list[
         holdout_pct=holdout,
         variants=variants,
         weights=tuple(v.weight for v in variants),
+        persona=persona,
+        display=display,
     )
     return rule, errors
 

@@ -40,6 +40,8 @@ class AnnouncedCache(Generic[V]):
         self._changes = 0
         self._loads: SingleFlight[str, V] = SingleFlight()
         self._subscription: Subscription | None = None
+        # Called with the key of each change this node hears of (its own and others').
+        self.listeners: list[Callable[[str], None]] = []
 
     async def get(self, key: str) -> V:
         entry = self._entries.get(key)
@@ -58,6 +60,11 @@ class AnnouncedCache(Generic[V]):
         self._changes += 1
         # A load under way may have read the old row: later callers must not join it.
         self._loads.forget(key)
+        for listener in self.listeners:
+            try:
+                listener(key)
+            except Exception:  # a listener's bug must not break the cache
+                log.exception("a change listener of %s failed", self.channel)
 
     async def follow(self, broker: Broker) -> None:
         """Listen for other nodes' announcements (once, at start-up)."""

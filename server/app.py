@@ -23,6 +23,7 @@ from server.api import (
     backtests,
     conversations,
     credential_routes,
+    decisions,
     desk,
     inbox,
     mail_prefs,
@@ -45,10 +46,12 @@ from server.bans.cache import BanList
 from server.broker.base import BrokerUnavailable
 from server.chat.assignment import Router
 from server.chat.chat_end import ChatEndListener
+from server.chat.decision_recorder import DecisionRecorder
 from server.chat.inbox import InboxRecorder
 from server.chat.proactive import Proactive
 from server.chat.queue import WaitEstimator
 from server.chat.rule_cache import RuleCache
+from server.chat.rule_reevaluation import RuleChangeReevaluator
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_briefs import VisitorBriefs
 from server.chat.wait_inputs import WaitInputs
@@ -103,6 +106,7 @@ api = merge(
     rules.routes,
     backtests.routes,
     wait_prediction.routes,
+    decisions.routes,
     visitors.routes,
     site_events.routes,
     reports.routes,
@@ -214,8 +218,15 @@ def create_app(
             app.state.events.emit,
             hub.publish,
             owned.visit_log,
+            DecisionRecorder(
+                owned.decision_log,
+                settings.decision_log_full_per_min,
+                settings.decision_log_sample_pct,
+            ),
         )
         app.state.proactive = proactive
+        reevaluator = RuleChangeReevaluator(proactive)
+        app.state.rules.listeners.append(reevaluator.rules_changed)
         ChatEndListener(proactive).attach(app.state.events)
         proactive.start()
         app.state.visitor_views = VisitorViews(VisitorMirrors(hub, owned.db, owned.broker))
@@ -279,6 +290,7 @@ def create_app(
             await janitor.close()
             await app.state.visitor_views.close()
             await media_janitor.close()
+            await reevaluator.close()
             await proactive.close()
             await app.state.rules.close()
             await webhook_listener.wanted.close()

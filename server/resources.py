@@ -14,6 +14,7 @@ from server.passwords import Passwords
 from server.services import Services
 from server.settings import Settings, redact_url
 from server.store.database import Database, open_database
+from server.store.decisions import DecisionLog
 from server.store.migrate import current_revision, head_revision
 from server.store.visits import VisitLog
 
@@ -56,6 +57,8 @@ async def open_services(settings: Settings) -> Services:
     broker.add_reconnect_listener(metrics.broker_reconnects.inc)
     visit_log = VisitLog(db)
     visit_log.start()
+    decision_log = DecisionLog(db)
+    decision_log.start()
     return Services(
         settings=settings,
         db=db,
@@ -65,6 +68,7 @@ async def open_services(settings: Settings) -> Services:
         message_writer=MessageWriter(db),
         visitor_writer=VisitorWriter(db, settings.visitor_max_attributes),
         passwords=Passwords(settings.password_hash_threads),
+        decision_log=decision_log,
     )
 
 

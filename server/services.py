@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from server.broker.base import Broker
     from server.chat.message_writer import MessageWriter
     from server.chat.visitor_writer import VisitorWriter
+    from server.store.decisions import DecisionLog
     from server.store.visits import VisitLog
 
 
@@ -27,6 +28,7 @@ class Services:
     message_writer: MessageWriter
     visitor_writer: VisitorWriter
     passwords: Passwords
+    decision_log: DecisionLog  # decisions over time (server/chat/decision_recorder.py)
 
     async def close(self) -> None:
         """Close the broker, then the database; safe to call twice."""
@@ -34,6 +36,7 @@ class Services:
             await self.message_writer.close()
             await self.visitor_writer.close()
             await self.visit_log.close()
+            await self.decision_log.close()
             await self.broker.close()
         finally:
             self.passwords.close()

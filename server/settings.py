@@ -408,6 +408,22 @@ class Settings:
         "messages of chats closed longer ago than this are deleted, days (0: kept forever)",
         as_int(0, 36500),
     )
+    # Decisions over time (docs/rules.md): every visitor's changes are recorded up to
+    # this many visitors a minute per site and node; past it, a stable sample.
+    decision_log_full_per_min: int = setting(
+        600,
+        "BECKON_DECISION_LOG_FULL_PER_MIN",
+        "visitors a minute per site (on each node) whose decisions over time are all "
+        "recorded; past it only BECKON_DECISION_LOG_SAMPLE_PCT percent of the further ones",
+        as_int(0, 1_000_000),
+    )
+    decision_log_sample_pct: int = setting(
+        10,
+        "BECKON_DECISION_LOG_SAMPLE_PCT",
+        "percent of visitors (by a hash of their id) whose decisions over time are "
+        "recorded once a site is past BECKON_DECISION_LOG_FULL_PER_MIN",
+        as_int(0, 100),
+    )
     decision_retention_days: int = setting(
         0,
         "BECKON_DECISION_RETENTION_DAYS",

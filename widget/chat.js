@@ -37,6 +37,7 @@ B.chat = (opts) => {
   let agentTypingTimer = 0;
   let behaviour = []; // tracking frames waiting for a socket
   let invitation = null;
+  let asked; // a "chat" invitation's words are in the chat, not yet answered
   let card = null;
   const followSeq = {}; // conversation id → last follow-up seq shown on this page
   let followUp = null; // {conversation_id, seq}: an agent's answer shown but not yet seen
@@ -108,6 +109,7 @@ B.chat = (opts) => {
     },
     conversation(f) {
       const fresh = !s.conv || s.conv.id !== f.id;
+      if (fresh && asked) asked = list.clear(); // the chat invitation's words come back stored
       setConversation(f);
       if (fresh && f.status !== 'closed') events.emit('chat_started', { id: f.id });
       if (f.status === 'closed') closed({ conversation_id: f.id, survey: [] }, true);
@@ -241,7 +243,9 @@ B.chat = (opts) => {
       if (!startSent) {
         startSent = true;
         // chat_start is idempotent: the server returns the visitor's open conversation.
-        send({ type: 'chat_start', ref: 'start', prechat: s.prechat || undefined });
+        const inv = invitation && invitation.display && invitation;
+        if (inv) invitation = null;
+        send(inv ? { type: 'invitation_accept', ref: 'start', invitation_id: inv.invitation_id } : { type: 'chat_start', ref: 'start', prechat: s.prechat || undefined });
       }
       return;
     }
@@ -290,6 +294,7 @@ B.chat = (opts) => {
   const open = (on, restoring) => {
     if (s.open === on) return;
     if (on && card) return acceptInvitation(); // opening over the card answers it
+    if (!on && asked && invitation) hideInvitation(true); // closed unanswered: dismissed
     s.open = on;
     openStore.set(on);
     view.open(on, !restoring); // a page load does not steal focus
@@ -310,9 +315,11 @@ B.chat = (opts) => {
   // -- invitations: `invitation_shown` only once the card is really on screen -------------
   const showInvitation = () => {
     if (!invitation || card || s.open || !B.visible()) return;
-    card = B.invitationCard(view.wrap, invitation, () => acceptInvitation(), () => hideInvitation(true));
     send({ type: 'invitation_shown', invitation_id: invitation.invitation_id });
     events.emit('invitation', { text: invitation.text });
+    // display "chat": the message waits in the open chat; the visitor's answer accepts it.
+    if ((asked = invitation.display)) return list.earlier([{ author: { name: (invitation.agent || {}).name }, text: invitation.text }]), open(true);
+    card = B.invitationCard(view.wrap, invitation, () => acceptInvitation(), () => hideInvitation(true));
   };
   const hideInvitation = (dismissed) => {
     if (dismissed && invitation) send({ type: 'invitation_dismiss', invitation_id: invitation.invitation_id });

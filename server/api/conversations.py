@@ -10,7 +10,7 @@ from server.api.access import site_for
 from server.api.pagination import decode_ts_cursor, ts_page
 from server.api.query import ConversationsQuery, MessagesQuery
 from server.api.router import ApiRouter, Context
-from server.chat import conversations, messages
+from server.chat import conversations, feedback, messages
 from server.chat.payloads import conversation_summary, message_frame
 from server.errors import ApiError
 from server.store import conversations as conv_queries
@@ -32,10 +32,12 @@ async def _visible_conversation(ctx: Context) -> dict[str, Any]:
 
 @routes.route("GET", "/conversations/{conversation_id}", roles=CHAT_ROLES, tags=["conversations"])
 async def get_conversation(ctx: Context) -> dict[str, Any]:
-    """One conversation of the caller's sites, with the visitor brief."""
+    """One conversation of the caller's sites, with the visitor brief and the visitor's
+    survey answers (`surveys`: kind, score, comment, created_ts; oldest first)."""
     conv = await _visible_conversation(ctx)
     brief = await ctx.request.app.state.briefs.one(conv["visitor_id"])
-    return {**conversation_summary(conv), "visitor": brief}
+    answers = await feedback.surveys_of(ctx.services.db, conv["id"])
+    return {**conversation_summary(conv), "visitor": brief, "surveys": answers}
 
 
 @routes.route(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -13,11 +14,24 @@ from server.api.pagination import decode_ts_cursor, ts_page
 from server.api.query import Page
 from server.api.router import ApiRouter, Context
 from server.errors import ApiError
+from server.hub.hub import site_channel
 from server.ids import new_id, now_ms
 from server.store.tables import canned_replies, offline_messages
 
 routes = ApiRouter()
 CHAT_ROLES = frozenset({"admin", "agent"})
+log = logging.getLogger("beckon.api")
+
+
+async def _announce_canned(ctx: Context, row: dict[str, Any]) -> None:
+    """Open consoles of the site re-read their replies (a personal reply: only its
+    owner's). Only a hint: the change is stored, and a console that misses it reads the
+    replies again when it next loads."""
+    frame = {"type": "canned_changed", "site_id": row["site_id"], "agent_id": row["agent_id"]}
+    try:
+        await ctx.request.app.state.hub.publish(site_channel(row["site_id"]), "canned", frame)
+    except Exception as exc:
+        log.warning("canned reply change not announced: %r", exc)
 
 
 class CannedReplyIn(Strict):
@@ -83,6 +97,7 @@ async def create_canned(ctx: Context) -> dict[str, Any]:
     }
     async with ctx.services.db.write() as conn:
         await conn.execute(canned_replies.insert().values(**row))
+    await _announce_canned(ctx, row)
     return _canned_out(row)
 
 
@@ -117,6 +132,7 @@ async def patch_canned(ctx: Context) -> dict[str, Any]:
             await conn.execute(
                 update(canned_replies).where(canned_replies.c.id == row["id"]).values(**values)
             )
+        await _announce_canned(ctx, row)
     return _canned_out({**row, **values})
 
 
@@ -128,6 +144,7 @@ async def delete_canned(ctx: Context) -> dict[str, Any]:
     row = await _editable(ctx)
     async with ctx.services.db.write() as conn:
         await conn.execute(delete(canned_replies).where(canned_replies.c.id == row["id"]))
+    await _announce_canned(ctx, row)
     return {"ok": True, "id": row["id"]}
 
 

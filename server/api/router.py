@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.api.plain_errors import plain_message
 from server.api.query import Query, parse_query, query_parameters
 from server.audit import hook as audit_hook
 from server.auth import ROLES, Principal, authenticate
@@ -107,13 +108,11 @@ def _json(data: Any, status: int, headers: dict[str, str] | None = None) -> Resp
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    """Each error's `path` (what clients match on, unchanged) and a sentence for people."""
     details = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(body)"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        details.append({"path": path, "message": message})
+        details.append({"path": path, "message": plain_message(err)})
     return details
 
 

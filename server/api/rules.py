@@ -11,7 +11,7 @@ from invitations import RuleSet, catalogue, compile_rule, evaluate, validate_rul
 from server.api.access import site_for
 from server.api.query import StatsQuery
 from server.api.router import ANY_ROLE, ApiRouter, Context
-from server.chat import live_visitors
+from server.chat import live_visitors, personas
 from server.chat.rule_cache import rule_json
 from server.chat.uplift import newcombe
 from server.chat.variant_uplift import variant_report
@@ -60,6 +60,13 @@ def check_rule(body: Any) -> dict[str, Any]:
             "validation_failed", "the rule is not valid", details=[e.to_dict() for e in errors]
         )
     return draft
+
+
+async def check_persona(ctx: Context, site: dict[str, Any], draft: dict[str, Any]) -> None:
+    """A persona must be one of the site's agents or departments: 422 otherwise."""
+    problems = await personas.problems(ctx.services.db, site, draft)
+    if problems:
+        raise ApiError("validation_failed", "the rule is not valid", details=problems)
 
 
 def rule_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -114,8 +121,8 @@ async def list_rules(ctx: Context) -> dict[str, Any]:
 )
 async def validate(ctx: Context) -> dict[str, Any]:
     """Validate a rule without saving: every problem with its JSON path."""
-    await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    check_rule(await _json_body(ctx))
+    site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
+    await check_persona(ctx, site, check_rule(await _json_body(ctx)))
     return {"valid": True, "errors": []}
 
 
@@ -130,7 +137,9 @@ async def validate(ctx: Context) -> dict[str, Any]:
 async def create_rule(ctx: Context) -> dict[str, Any]:
     """Save a new rule (version 1)."""
     site = await site_for(ctx.services.db, ctx.user, ctx.params["site_id"])
-    row = new_rule_row(site["id"], check_rule(await _json_body(ctx)))
+    draft = check_rule(await _json_body(ctx))
+    await check_persona(ctx, site, draft)
+    row = new_rule_row(site["id"], draft)
     async with ctx.services.db.write() as conn:
         if len(await rule_queries.list_rules(conn, site["id"])) >= MAX_RULES_PER_SITE:
             raise ApiError("conflict", f"a site may have at most {MAX_RULES_PER_SITE} rules")
@@ -164,6 +173,7 @@ async def get_rule(ctx: Context) -> dict[str, Any]:
 async def _save(ctx: Context, merged: dict[str, Any]) -> dict[str, Any]:
     site, row = await _rule(ctx)
     draft = check_rule(merged)
+    await check_persona(ctx, site, draft)
     changed_body = draft != row["body"]
     updated = {
         **row,

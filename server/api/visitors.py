@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from invitations import evaluate
+from invitations.decisions import MAX_CHANGES_PER_VISIT
 from server.api.access import site_for
 from server.api.query import Limit, Query
 from server.api.query import parse_query as parse_query_string
@@ -19,6 +20,7 @@ from server.chat.visitor_listing import Entry
 from server.chat.visitor_query import QueryError, parse_query
 from server.errors import ApiError
 from server.store import conversations as conv_queries
+from server.store import decisions
 from server.store.tables import site_members, users
 
 routes = ApiRouter()
@@ -131,9 +133,17 @@ async def why(ctx: Context) -> dict[str, Any]:
     rule_set, compiled, _versions = await ctx.request.app.state.rules.get(site["id"])
     context = await ctx.request.app.state.loads.context(site)
     decision = evaluate(state.facts, rule_set, state.counters, context, time.time(), explain=True)
+    timeline = await decisions.timeline(
+        ctx.services.db, site["id"], row["id"], limit=MAX_CHANGES_PER_VISIT
+    )
+    for change in timeline:
+        rule = compiled.get(change["rule_id"])
+        change["rule_name"] = rule.name if rule is not None else None
     return {
         "visitor_id": row["id"],
         "blocked": decision.blocked,
+        # Decisions over time: each change of this visitor's outcome per rule, oldest first.
+        "timeline": timeline,
         "items": [
             {
                 "rule_id": t.rule_id,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from server.chat.decision_recorder import record_conversion
 from server.events import EventBus
 from server.ids import new_id
 from server.services import Services
@@ -69,6 +70,13 @@ async def record(
     except IntegrityError:
         raise DuplicateOrder(row["order_id"]) from None
     events.emit("conversion.recorded", row)
+    settings = site.get("settings") or {}
+    trusted = not client_reported or settings.get("trust_client_conversions", False)
+    if row["invitation_id"] and not row["held_out"] and trusted and visitor_id:
+        # The rule's funnel (decisions over time) ends with this conversion.
+        await record_conversion(
+            services.db, services.decision_log, site["id"], visitor_id, row["invitation_id"], ts
+        )
     return row
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from server.ids import new_id, now_ms
@@ -35,6 +36,17 @@ async def save_survey(
         # The unique (conversation_id, kind) constraint decides, on any node.
         raise AlreadyAnswered(kind) from None
     return row
+
+
+async def surveys_of(db: Database, conversation_id: str) -> list[dict[str, Any]]:
+    """The conversation's survey answers, oldest first (what the history reader shows)."""
+    query = (
+        select(surveys.c.kind, surveys.c.score, surveys.c.comment, surveys.c.created_ts)
+        .where(surveys.c.conversation_id == conversation_id)
+        .order_by(surveys.c.created_ts, surveys.c.kind)
+    )
+    async with db.read() as conn:
+        return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def save_offline_message(

@@ -23,10 +23,12 @@ from invitations import (
     apply_event_changes,
     evaluate,
 )
+from invitations.decisions import Change
 from invitations.pacing import MAX_ROUNDS, blocked_by_load, retry_wake
 from invitations.signals import SignalCapped
 from server.broker.base import Broker
-from server.chat import invitation_log, pacing, page_trail, visitor_state
+from server.chat import invitation_log, pacing, page_trail, personas, visitor_state
+from server.chat.decision_recorder import DecisionRecorder
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
 from server.chat.visitor_state import VisitorState
@@ -68,13 +70,16 @@ class Proactive:
         emit: Callable[[str, dict[str, Any]], None],
         publish_channel: Publish,
         visit_log: VisitLog | None = None,
+        decisions: DecisionRecorder | None = None,
     ) -> None:
         """`publish(visitor_id, kind, payload)` reaches a visitor's sockets on any node;
         `publish_channel(channel, kind, payload)` any channel (the watch list).
         `visit_log` receives what the engine saw that the socket code does not log
         (a chat's end, whether a chat was open at hello, a socket leaving), so a
-        backtest replays the same decisions."""
+        backtest replays the same decisions. `decisions` records each change in a
+        visitor's outcome for a rule (decisions over time)."""
         self.db = db
+        self.decisions = decisions or DecisionRecorder(None, 0, 0)
         self.visit_log = visit_log
         self.broker = broker
         self.rules = rules
@@ -236,9 +241,12 @@ class Proactive:
         changed: frozenset[str] | None,
         prev_wake: float | None = None,
     ) -> None:
+        invited = state.invitation
         rule_set, compiled, versions = await self.rules.get(site["id"])
         context = await self.loads.context(site)
         wake = prev_wake if prev_wake is not None else state.wake
+        done: list[tuple[Change, str | None]] = []  # what was acted on, for the timeline
+        refused: list[str] = []
         for _round in range(MAX_ROUNDS):
             decision = evaluate(state.facts, rule_set, state.counters, context, now, changed, wake)
             wake = decision.next_wake
@@ -249,15 +257,23 @@ class Proactive:
                 break
             retry = False
             for action in decision.actions:
-                retry |= not await self._act(site, state, action, compiled, versions, now)
+                if await self._act(site, state, action, compiled, versions, now):
+                    done.append(_acted(action, state))
+                else:
+                    refused.append(action.rule_id)
+                    retry = True
             if retry:
                 wake = retry_wake(wake, now)
                 break
             changed = None  # an action changed the counters: look at everything again
         state.wake = wake
+        if self.decisions.enabled:
+            self.decisions.decided(site["id"], state, rule_set, context, now, done, refused)
         await visitor_state.save(self.broker, state)
         if state.facts.visitor_id in self.local:
             self.scheduler.schedule(state.facts.visitor_id, wake)
+        if state.invitation != invited:
+            await self.watch.invitation_changed(site["id"], state)
 
     async def _act(
         self,
@@ -300,6 +316,8 @@ class Proactive:
             if not await pacing.take(self.broker, site["id"], department, limit):
                 return False
             self.loads.invalidate(site["id"])
+        # Who it speaks as is picked now (the least loaded agent of a department).
+        persona = await personas.resolve(self.db, self.broker, site["id"], rule.persona)
         row = await invitation_log.record(
             self.db,
             site_id=site["id"],
@@ -317,18 +335,19 @@ class Proactive:
             "department": department,
             "paced": paced,
         }
-        await self._publish(
-            state.facts.visitor_id,
-            "invitation",
-            {
-                "type": "invitation",
-                "invitation_id": row["id"],
-                "rule_id": rule.id,
-                "variant": action.variant_id,
-                "text": action.text,
-                "lang": action.lang,
-            },
-        )
+        frame: dict[str, Any] = {
+            "type": "invitation",
+            "invitation_id": row["id"],
+            "rule_id": rule.id,
+            "variant": action.variant_id,
+            "text": action.text,
+            "lang": action.lang,
+        }
+        if persona is not None:
+            frame["agent"] = {"name": persona["name"], "avatar_url": persona["avatar_url"]}
+        if rule.display != "card":
+            frame["display"] = rule.display
+        await self._publish(state.facts.visitor_id, "invitation", frame)
         return True
 
     # -- answers and endings ---------------------------------------------------------
@@ -353,6 +372,7 @@ class Proactive:
         state = await visitor_state.load(self.broker, visitor_id)
         paced = bool(state.invitation and state.invitation.get("paced"))
         department = state.invitation.get("department") if state.invitation else None
+        self.decisions.life(site_id, visitor_id, state.invitation, invitation_id, status)
         if state.invitation and state.invitation.get("id") == invitation_id:
             state.invitation = None
         if status == "withdrawn":  # not the visitor's doing: the replay must be told
@@ -366,6 +386,7 @@ class Proactive:
             # (and a backtest, which sees one "accept", decides the same).
             state.counters = state.counters.with_conversation(True)
         await visitor_state.save(self.broker, state)
+        await self.watch.invitation_changed(site_id, state)
         if paced:
             await pacing.give_back(self.broker, site_id, department)
             self.loads.invalidate(site_id)
@@ -386,6 +407,10 @@ class Proactive:
         moved = await invitation_log.move(
             self.db, invitation_id, ("triggered",), "shown", shown_ts=int(time.time() * 1000)
         )
+        if moved and self.decisions.enabled:
+            state = await visitor_state.load(self.broker, visitor_id)
+            invitation = state.invitation
+            self.decisions.life(row["site_id"], visitor_id, invitation, invitation_id, "shown")
         if moved:
             self._emit(
                 "invitation.shown",
@@ -413,7 +438,14 @@ class Proactive:
     async def manual_invite(
         self, site: dict[str, Any], visitor_id: str, text: str, agent: dict[str, Any]
     ) -> dict[str, Any]:
-        """An agent invites a visitor by hand (not paced: the agent chose to)."""
+        """An agent invites a visitor by hand (not paced: the agent chose to); not one who
+        is in a chat or has an invitation on screen (the console disables the button, but
+        two agents may click at once)."""
+        state = await visitor_state.load(self.broker, visitor_id)
+        if state.counters.open_conversation:
+            raise ApiError("conflict", "the visitor is already in a chat")
+        if state.invitation:
+            raise ApiError("conflict", "the visitor already has an invitation pending")
         row = await invitation_log.record(
             self.db,
             site_id=site["id"],
@@ -422,12 +454,12 @@ class Proactive:
             text=text,
             agent_id=agent["id"],
         )
-        state = await visitor_state.load(self.broker, visitor_id)
         state.counters = state.counters.record_invite(
             "manual", time.time(), state.facts.visit_started
         )
         state.invitation = {"id": row["id"], "rule_id": None, "department": None, "paced": False}
         await visitor_state.save(self.broker, state)
+        await self.watch.invitation_changed(site["id"], state)
         # It counts in the visitor's budget and is on screen: the replay must know.
         self._log(site["id"], visitor_id, time.time(), "invitation_manual", {})
         await self._publish(
@@ -443,3 +475,15 @@ class Proactive:
             },
         )
         return row
+
+
+def _acted(action: Any, state: VisitorState) -> tuple[Change, str | None]:
+    """The timeline's record of an action carried out (with a sent invitation's id)."""
+    if isinstance(action, CancelPending):
+        return Change(action.rule_id, "cancelled", action.reason, action.variant_id), None
+    if isinstance(action, HoldOut):
+        return Change(action.rule_id, "held_out", None, action.variant_id), None
+    if action.delay_s > 0:
+        return Change(action.rule_id, "delayed", None, action.variant_id), None
+    sent = state.invitation["id"] if state.invitation else None
+    return Change(action.rule_id, "fired", None, action.variant_id), sent

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from invitations import VisitorCounters, VisitorFacts, facts_from_dict, facts_to_dict
+from invitations.decisions import Tracker
 from server.broker.base import Broker
 from server.chat import page_trail
 
@@ -22,6 +23,8 @@ class VisitorState:
     wake: float | None = None
     # The invitation on screen: {"id", "rule_id", "department", "paced"}.
     invitation: dict[str, Any] | None = None
+    # What this visit's decisions over time recorded so far (server/chat/decision_recorder).
+    decisions: Tracker = field(default_factory=Tracker)
     # This visit's pages for the console (`page_trail`), bounded.
     trail: list[dict[str, Any]] = field(default_factory=list)
 
@@ -51,6 +54,7 @@ def parse(visitor_id: str, raw: bytes | None) -> VisitorState:
             VisitorCounters.from_dict(data["counters"]),
             data.get("wake"),
             data.get("invitation"),
+            Tracker.from_dict(data.get("decisions")),
             page_trail.valid(data.get("trail")),
         )
     except (KeyError, ValueError, TypeError):
@@ -66,4 +70,6 @@ async def save(broker: Broker, state: VisitorState) -> None:
         "invitation": state.invitation,
         "trail": state.trail,
     }
+    if state.decisions.visit is not None:
+        data["decisions"] = state.decisions.to_dict()
     await broker.state_set(key(state.facts.visitor_id), orjson.dumps(data), STATE_TTL_S)

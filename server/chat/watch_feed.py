@@ -98,6 +98,10 @@ class Coalescer:
             self._sent_at[key] = now
         return item
 
+    def held(self, key: str) -> Any | None:
+        """The item waiting for the end of `key`'s window, if any (the caller may update it)."""
+        return self._pending.get(key)
+
     def forget(self, key: str) -> None:
         self._sent_at.pop(key, None)
         self._pending.pop(key, None)
@@ -136,6 +140,22 @@ class WatchFeed:
             self._timers[visitor_id] = loop.call_later(
                 max(0.0, flush_at - now), self._flush, visitor_id
             )
+
+    async def invitation_changed(self, site_id: str, state: VisitorState) -> None:
+        """The visitor's invitation or chat began or ended without a page event (a rule's
+        timer, an agent's invitation, an answer, an expiry): the live list marks it now.
+        Sent at once (invitations are few per visitor), and a summary still held for the
+        window is brought up to date so it does not undo the mark when it goes out."""
+        visitor_id = state.facts.visitor_id
+        marks = {"invitation": state.invitation, "in_chat": state.counters.open_conversation}
+        held = self._coalescer.held(visitor_id)
+        if held is not None:
+            held["visitor"] = {**held["visitor"], **marks}
+        await self._publish(
+            watch_channel(site_id),
+            "visitor_invitation",
+            {"type": "visitor_invitation", "site_id": site_id, "visitor_id": visitor_id, **marks},
+        )
 
     def _flush(self, visitor_id: str) -> None:
         self._timers.pop(visitor_id, None)

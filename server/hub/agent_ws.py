@@ -254,6 +254,9 @@ class AgentSession:
                 self.conn.close_soon(CLOSE_UNAUTHORIZED, reason)
         elif kind == "access":
             self.conn.spawn(self._recheck_access())
+        elif kind == "canned":  # shared replies, or this agent's own
+            if payload["agent_id"] in (None, self.agent["id"]):
+                self.conn.send(payload)
 
     # -- access: role and sites, re-read when they change ------------------------------
     async def _recheck_access_forever(self) -> None:

@@ -49,6 +49,8 @@ KNOWN_KINDS = frozenset(
         "unassigned",
         "invitation_withdrawn",
         "visitor_left",
+        "visitor_invitation",  # the live list's invited / in-chat mark (watch_feed.py)
+        "canned",  # a site's canned replies changed (server/api/desk.py)
         "status",
         "server_event",
         "visitors",

@@ -78,6 +78,8 @@ class SiteMirror:
         held = self.entries.get(change.visitor_id)
         merged = _merged(held, change.fields)
         if merged is None:
+            if change.held_only:
+                return
             # Only some fields of a visitor this mirror does not hold: read it whole.
             self.unknown.add(change.visitor_id)
             return

@@ -1,9 +1,9 @@
 """Erase one person from the Store, in one transaction.
 
-What goes: their visitor rows, visit events, every message of their conversations (the
-full-text index follows: a trigger on SQLite, an expression index on PostgreSQL), the
-attachment rows of their conversations (the caller deletes their stored bytes:
-server/privacy/files.py),
+What goes: their visitor rows, visit events, decisions over time, every message of their
+conversations (the full-text index follows: a trigger on SQLite, an expression index on
+PostgreSQL), the attachment rows of their conversations (the caller deletes their stored
+bytes: server/privacy/files.py),
 offline messages, survey comments, invitation texts, the external id and order id of
 their conversions, and webhook deliveries whose body names them.
 
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from server.ids import new_id
 from server.privacy import files, records
 from server.store.attachments import attachments
+from server.store.decision_tables import decision_changes
 from server.store.mail_tables import mail_outbox
 from server.store.tables import (
     conversations,
@@ -119,6 +120,12 @@ async def erase(conn: AsyncConnection, found: records.Found, now: int) -> Erased
         "visit_events",
         delete(visit_events).where(
             visit_events.c.site_id == found.site_id, visit_events.c.visitor_id.in_(vids)
+        ),
+    )
+    await run(
+        "decision_changes",
+        delete(decision_changes).where(
+            decision_changes.c.site_id == found.site_id, decision_changes.c.visitor_id.in_(vids)
         ),
     )
     kept = await _keep_anonymously(conn, found, now, counts)

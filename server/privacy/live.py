@@ -20,7 +20,7 @@ from server.hub import chat_events
 from server.hub.dispatch import Dispatch
 from server.hub.hub import visitor_channel
 from server.services import Services
-from server.store import visits
+from server.store import decisions, visits
 
 # The quotas counted per visitor (`server/hub/visitor/limits.py`, scope "v").
 VISITOR_QUOTAS = ("chat_start", "offline_message", "conversion")
@@ -94,7 +94,9 @@ async def sweep_node(services: Services, site_id: str, visitor_id: str) -> None:
     may have left behind after the erasure (its unwritten visit events, a last write
     of its live state)."""
     services.visit_log.forget(visitor_id)
+    services.decision_log.forget(visitor_id)
     await visits.delete_visitor(services.db, site_id, visitor_id)
+    await decisions.delete_visitor(services.db, site_id, visitor_id)
     for key in visitor_keys(visitor_id):
         await services.broker.state_delete(key)
     await services.broker.presence_remove(online_group(site_id), visitor_id)

@@ -2,6 +2,7 @@
 external id (the `identify` user id), read for an export and deleted for an erasure.
 
 What counts as "about them" (docs/privacy.md): their visitor rows; visit events;
+decisions over time (each change in their outcome for a rule);
 conversations, with every message and survey answer; invitation decisions; offline
 messages (by visitor or by the email they gave); conversions (by visitor or external
 id). Webhook deliveries that carry their data are found by `outbox_ids`.
@@ -16,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.privacy import files
+from server.store.decision_tables import decision_changes
 from server.store.tables import (
     conversations,
     conversions,
@@ -134,6 +136,15 @@ async def read_all(conn: AsyncConnection, found: Found) -> dict[str, list[dict[s
             select(visit_events)
             .where(visit_events.c.site_id == found.site_id, visit_events.c.visitor_id.in_(vids))
             .order_by(visit_events.c.ts, visit_events.c.id),
+        ),
+        "decision_changes": await _rows(
+            conn,
+            select(decision_changes)
+            .where(
+                decision_changes.c.site_id == found.site_id,
+                decision_changes.c.visitor_id.in_(vids),
+            )
+            .order_by(decision_changes.c.ts, decision_changes.c.id),
         ),
         "conversations": await _rows(
             conn,

@@ -8,7 +8,8 @@ instead of holding the database in one long delete. What each kind removes:
 - transcripts: the messages of conversations closed before the cutoff (the full-text
   index follows them), their survey comments, and webhook deliveries sent (or given
   up) before the cutoff; the conversation rows and survey scores stay for reports;
-- visits: visit events older than the cutoff (the backtests' input);
+- visits: visit events older than the cutoff (the backtests' input), and decisions
+  over time (each change in a visitor's outcome for a rule) older than it;
 - decisions: invitations (triggered, held out, shown, answered) older than the cutoff —
   rule stats and uplift over an older window lose them;
 - offline_messages: offline messages older than the cutoff;
@@ -29,6 +30,7 @@ from server.media.storage import MediaUnavailable
 from server.privacy.retention_policy import KINDS, Defaults, cutoffs
 from server.store.attachments import attachments
 from server.store.database import Database
+from server.store.decision_tables import decision_changes
 from server.store.tables import (
     conversations,
     invitations,
@@ -140,10 +142,18 @@ class RetentionSweeper:
             .where(visit_events.c.site_id == site_id, visit_events.c.ts < cutoff)
             .limit(self.batch)
         )
+        changes = (
+            select(decision_changes.c.id)
+            .where(decision_changes.c.site_id == site_id, decision_changes.c.ts < cutoff)
+            .limit(self.batch)
+        )
         async with self.db.write() as conn:
             result = await conn.execute(delete(visit_events).where(visit_events.c.id.in_(old)))
-        count = result.rowcount or 0
-        return count, count >= self.batch
+            swept = await conn.execute(
+                delete(decision_changes).where(decision_changes.c.id.in_(changes))
+            )
+        counts = (result.rowcount or 0, swept.rowcount or 0)
+        return sum(counts), max(counts) >= self.batch
 
     async def _decisions(self, site_id: str, cutoff: int) -> tuple[int, bool]:
         old = (

@@ -453,4 +453,5 @@ visitor_bans = Table(
 # table) sees all of them.
 from server.store import attachments as _attachments  # noqa: E402, F401
 from server.store import avatars as _avatars  # noqa: E402, F401
+from server.store import decision_tables as _decision_tables  # noqa: E402, F401
 from server.store import mail_tables as _mail_tables  # noqa: E402, F401

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,26 @@ async def leave_traces(
             },
         )
         assert hook.status_code == 201, hook.text
+        # A rule the cart matches but whose schedule stays closed (a window three days
+        # away): the visitor's decisions over time record one change.
+        closed_day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[
+            (datetime.now(UTC).weekday() + 3) % 7
+        ]
+        rule = await admin.post(
+            f"/api/v1/sites/{chat.site['id']}/rules",
+            json={
+                "name": "Big cart",
+                "when": {"fact": "cart.value", "op": "gte", "value": 100},
+                "gates": {
+                    "schedule": {
+                        "timezone": "UTC",
+                        "windows": [{"days": [closed_day], "from": "00:00", "to": "00:01"}],
+                    }
+                },
+                "variants": [{"id": "a", "text": {"en": "Hi"}}],
+            },
+        )
+        assert rule.status_code == 201, rule.text
     user_hash = hmac.new(
         chat.site["identity_secret"].encode(), USER_ID.encode(), hashlib.sha256
     ).hexdigest()
@@ -264,7 +285,11 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
             # Visit events are written in batches: wait until the export has them.
             exported = await wait_until(
                 export,
-                lambda r: r.status_code == 200 and len(r.json()["records"]["visit_events"]) >= 2,
+                lambda r: (
+                    r.status_code == 200
+                    and len(r.json()["records"]["visit_events"]) >= 2
+                    and len(r.json()["records"]["decision_changes"]) >= 1
+                ),
                 10,
                 "the visit events in the export",
             )
@@ -285,6 +310,11 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
             assert [c["order_id"] for c in got["conversions"]] == ["ord-991-maja"]
             assert "invite-for-maja-61" in [i["text"] for i in got["invitations"]]
             assert {e["type"] for e in got["visit_events"]} >= {"hello", "cart"}
+            first_change = got["decision_changes"][0]
+            assert (first_change["outcome"], first_change["detail"]) == (
+                "blocked",
+                "schedule_closed",
+            )
             assert [s["visitor_id"] for s in got["live_state"]] == [vid]
             for subject in ({"user_id": USER_ID}, {"visitor_id": vid}):
                 same = await admin.post(f"/api/v1/sites/{site}/privacy/export", json=subject)
@@ -294,6 +324,7 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
             # The probe sees every trace before the erasure (so it can fail after).
             before = traces_in(await store_dump(database), needles)
             assert set(before) == set(needles), set(needles) - set(before)
+            assert "decision_changes" in before[vid]
             assert vid in traces_in(await redis_dump(redis_prefix), [vid])
             search = await admin.get(f"/api/v1/sites/{site}/conversations", params={"q": "Ilica"})
             assert len(search.json()["items"]) == 1
@@ -310,6 +341,7 @@ async def test_export_then_erase_leaves_nothing_of_the_visitor(
             assert body["deleted"]["survey_comments"] == 1
             assert body["deleted"]["messages"] == 3
             assert body["deleted"]["attachments"] == 1
+            assert body["deleted"]["decision_changes"] >= 1
 
             # Their socket (on the other node, on PostgreSQL) is closed for good.
             assert await visitor.closed() == (4403, "visitor erased")

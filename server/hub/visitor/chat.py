@@ -116,6 +116,7 @@ async def append(
     session.conn.deliver(conversation_id, row["seq"], ack)
     await chat_events.publish_message(session.hub, row)
     chat_events.emit_message_created(session.events, session.site["id"], row)
+    session.proactive.decisions.visitor_wrote(conversation_id)
 
 
 def _prechat_answers(session: VisitorSession, prechat: Any, department: str | None) -> dict:

@@ -58,6 +58,7 @@ async def on_accept(session: VisitorSession, frame: Any) -> None:
         await limits.give_back(session, quota)
         raise Refused("conflict", "a conversation is already open")
     await invitation_log.link_conversation(session.db, row["id"], conv["id"])
+    session.proactive.decisions.chat_opened(row["id"], conv["id"])
     session.events.emit(
         "invitation.accepted",
         {

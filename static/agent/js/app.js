@@ -20,6 +20,7 @@ import {mountVisitors} from './views/visitors.js';
 import {mountPhone} from './views/phone.js';
 import {mountProfile} from './views/profile.js';
 import {setAvatar} from './avatars.js';
+import {askGoOffline} from './views/offline_ask.js';
 import {mountHistory} from './views/history.js';
 import {mountInboxItems} from './views/inbox_items.js';
 import {mountKeys} from './keys.js';
@@ -131,6 +132,8 @@ class Console {
         return this.emit('visitor_view', f);
       case 'visitor_page':
         return this.emit('visitor_page', f);
+      case 'canned_changed':
+        return this.canned.load(f.site_id, {refresh: true}).then(() => this.emit('canned', f.site_id));
       case 'status':
         return this.showStatus(f.status);
       case 'declined':
@@ -521,7 +524,12 @@ class Console {
   _mountTopbar() {
     const select = $('status-select');
     this.showStatus(this.status.value);
-    select.addEventListener('change', () => {
+    select.addEventListener('change', async () => {
+      const open = [...this.state.chats.values()].filter((c) => c.status === 'active').length;
+      if (select.value === 'offline' && open && !(await askGoOffline(open))) {
+        select.value = this.status.value;
+        return;
+      }
       this.status.value = select.value;
       this.status.save();
       $('status-dot').dataset.status = select.value;

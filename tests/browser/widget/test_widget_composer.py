@@ -127,3 +127,27 @@ async def test_length_limit_said_and_end_chat_asks(browser: Browser, host) -> No
         assert closed["conversation_id"] == "cv_1"
         assert tab.errors == []
         await tab.context.close()
+
+
+async def test_the_new_texts_are_translated(browser: Browser, host) -> None:  # type: ignore[no-untyped-def]
+    """The asking, the limit and the emoji button speak the visitor's language (German here),
+    not English inside a German widget."""
+    site, script = host
+    async with fake_beckon(lang="de") as fake:
+        site.pages["/de"] = page(script, "sk_fake", server=fake.url)
+        tab = await open_tab(browser, site.origin + "/de", viewport={"width": 1280, "height": 800})
+        await tab.shadow("button.l").click()
+        await fake.push(ACTIVE)
+        await expect(tab.shadow("button[aria-label=Emoji]")).to_have_count(1)
+        composer = tab.shadow("textarea[aria-label=Nachricht]")
+        await composer.fill("x" * 4100)
+        await expect(tab.shadow(".cnt")).to_have_text(
+            "4100 / 4000: zu lang zum Senden, bitte kürzen"
+        )
+        await tab.shadow("button[aria-label='Chat beenden']").click()
+        ask = tab.shadow("[role=alertdialog]")
+        await expect(ask).to_contain_text("Diesen Chat beenden?")
+        await ask.get_by_role("button", name="Weiter chatten").click()
+        await expect(ask).to_have_count(0)
+        assert tab.errors == []
+        await tab.context.close()

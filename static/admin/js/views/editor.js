@@ -61,7 +61,7 @@ export async function renderEditor(ctx, page, ruleId, copy) {
   const drawForm = () => {
     errors.places.clear();
     errors.at('(body)', jsonError);
-    formSlot.replaceChildren(new RuleForm(draft, catalogue, site, errors, changed).render());
+    formSlot.replaceChildren(new RuleForm(draft, catalogue, site, errors, changed, isNew).render());
   };
   function changed(rebuild) {
     if (rebuild) drawForm();

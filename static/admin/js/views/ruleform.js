@@ -7,6 +7,7 @@
 // so the server's validation messages appear at the field they belong to.
 
 import {checkbox, field, h, input, select} from '../ui.js';
+import {factGroup, factWords, opLabel} from './rule_words.js';
 
 const FAMILIES = ['visitor.attr.', 'event.'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -27,8 +28,9 @@ function parseScalar(raw, type) {
 }
 
 export class RuleForm {
-  constructor(rule, catalogue, site, errors, changed) {
-    Object.assign(this, {rule, catalogue, site, errors, changed});
+  /** `isNew`: a rule not saved yet — it may be saved live (a saved one has Enable/Disable). */
+  constructor(rule, catalogue, site, errors, changed, isNew = false) {
+    Object.assign(this, {rule, catalogue, site, errors, changed, isNew});
   }
 
   render() {
@@ -50,9 +52,16 @@ export class RuleForm {
     const priority = this.bind(h('input', {type: 'number', value: r.priority ?? 0}), 'priority', (el) => { r.priority = Number(el.value); });
     const holdout = this.bind(h('input', {type: 'number', min: 0, max: this.catalogue.limits.max_holdout_pct, value: r.holdout_pct ?? 0}),
       'holdout_pct', (el) => { r.holdout_pct = el.value === '' ? 0 : Number(el.value); });
+    let live = null;
+    if (this.isNew) {
+      const [label, box] = checkbox('Live as soon as it is saved (visitors on the site now are checked at once)', !!r.enabled);
+      box.addEventListener('change', () => { r.enabled = box.checked; this.changed(false); });
+      this.errors.at('enabled', label);
+      live = h('div', {class: 'field wide'}, label);
+    }
     return h('section', {class: 'panel', 'aria-label': 'Rule'}, h('h2', {text: 'Rule'}), h('div', {class: 'form-grid'},
       field('Rule name', name, null, 'wide'), field('Priority', priority, 'Higher wins when several rules fire at once'),
-      field('Holdout %', holdout, `Visitors kept uninvited to measure uplift (0–${this.catalogue.limits.max_holdout_pct})`)));
+      field('Holdout %', holdout, `Visitors kept uninvited to measure uplift (0–${this.catalogue.limits.max_holdout_pct})`), live));
   }
 
   whenPanel(r) {
@@ -115,11 +124,15 @@ export class RuleForm {
   condition(node, path, detach) {
     const spec = factSpec(this.catalogue, node.fact);
     const family = FAMILIES.find((p) => String(node.fact || '').startsWith(p));
-    const factOptions = this.catalogue.facts.map((f) => {
+    // Labelled options in groups; the values are the engine's keys (the JSON view's).
+    const fact = h('select', {'aria-label': 'Fact'});
+    const groups = new Map();
+    for (const f of this.catalogue.facts) {
       const value = f.name.endsWith('.NAME') ? f.name.slice(0, -4) : f.name;
-      return [value, f.name.endsWith('.NAME') ? `${value}…` : f.name];
-    });
-    const fact = select(factOptions, family || node.fact, {'aria-label': 'Fact'});
+      const group = factGroup(f.name);
+      if (!groups.has(group)) fact.appendChild(groups.set(group, h('optgroup', {label: group})).get(group));
+      groups.get(group).appendChild(h('option', {value, text: factWords(f).label, selected: value === (family || node.fact)}));
+    }
     if (spec === null) fact.appendChild(h('option', {value: node.fact, text: node.fact, selected: true}));
     fact.addEventListener('change', () => {
       node.fact = FAMILIES.includes(fact.value) ? `${fact.value}name` : fact.value;
@@ -136,7 +149,8 @@ export class RuleForm {
     }
     const ops = spec ? spec.operators : this.catalogue.operators.map((o) => o.name);
     const opInfo = (name) => this.catalogue.operators.find((o) => o.name === name) || {value: 'scalar', description: name};
-    const op = select(ops.map((o) => [o, `${o.replace('_', ' ')}`]), node.op, {'aria-label': 'Operator', title: opInfo(node.op).description});
+    const type = spec ? spec.type : 'any';
+    const op = select(ops.map((o) => [o, opLabel(o, type)]), node.op, {'aria-label': 'Operator', title: opInfo(node.op).description});
     op.addEventListener('change', () => {
       const was = opInfo(node.op).value;
       node.op = op.value;
@@ -146,7 +160,6 @@ export class RuleForm {
       this.changed(true);
     });
     this.errors.at(`${path}.op`, op);
-    const type = spec ? spec.type : 'any';
     const kind = opInfo(node.op).value;
     let value;
     if (kind === 'none') value = h('span', {class: 'muted small', text: 'no value'});
@@ -166,8 +179,11 @@ export class RuleForm {
       });
     }
     this.errors.at(`${path}.value`, value);
-    const row = h('div', {class: 'cond', dataset: {path}}, factBox, op, value,
-      detach ? this.removeButton(detach) : h('span'));
+    const words = spec ? factWords(spec) : {unit: '', help: ''};
+    const unit = kind === 'none' || !words.unit ? null : h('span', {class: 'cond-unit muted small', text: words.unit});
+    const row = h('div', {class: 'cond', dataset: {path}}, factBox, op, h('div', {class: 'cond-value'}, value, unit),
+      detach ? this.removeButton(detach) : h('span'),
+      words.help ? h('p', {class: 'cond-help muted small', text: `${words.label}: ${words.help}.`}) : null);
     this.errors.at(path, row);
     return row;
   }

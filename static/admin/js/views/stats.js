@@ -1,11 +1,13 @@
 'use strict';
 // A rule's results: funnel per variant, invited vs holdout with the uplift and its
 // 95 % interval in plain words, revenue per visitor per variant with a fixed-horizon and
-// an always-valid interval (and a one-click stop for a variant), and a daily chart.
+// an always-valid interval (and a one-click stop for a variant), a daily chart, and the
+// funnel over time with "why not" for one visitor (funnel.js).
 
 import {chart, daySeconds} from '../chart.js';
 import {h, num, panel, periodPicker, table, toast, unavailable} from '../ui.js';
 import {kpi} from './editor.js';
+import {funnelPanel} from './funnel.js';
 
 const pct = (x, n) => (n ? `${num((100 * x) / n)} %` : '–');
 const signed = (v) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${num(Math.abs(v))}`;
@@ -50,6 +52,7 @@ export async function renderStats(ctx, page, ruleId) {
       return;
     }
     show(body, stats, stopper(ctx, base, () => load(picker.period())));
+    body.appendChild(await funnelPanel(ctx, base, period));
   }
   await load(picker.period());
 }

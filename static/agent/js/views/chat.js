@@ -8,7 +8,7 @@ import {attachmentList} from './attachments.js';
 import {UploadTray} from './uploads.js';
 import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
-import {openTransfer} from './transfer.js';
+import {openTransfer, canTransfer, NOBODY_TAKES} from './transfer.js';
 import {avatarOf} from '../avatars.js';
 import {emojiButton} from '../emoji.js';
 import {transcriptButton} from './transcript_mail.js';
@@ -41,8 +41,12 @@ export function mountChat(ctl) {
   ctl.on('outbox', (convId) => {
     if (convId === current) ui.render();
   });
+  // Replies changed in another console: an open picker shows the new list.
+  ctl.on('canned', () => ui.refreshCanned());
   // The typing indicator expires by itself if the "off" frame never comes.
   setInterval(() => ui.renderTyping(), 1000);
+  // Colleagues come online and fill up without telling this console: look again.
+  setInterval(() => ui.checkTransfer(), 5000);
   show(ctl.state.activeId);
   return ui;
 }
@@ -336,6 +340,7 @@ function buildPane(ctl) {
 
     const live = chat.status === 'active';
     transferBtn.hidden = !live;
+    if (live) checkTransfer();
     closeBtn.hidden = !live;
     composer.hidden = !live;
     endbar.hidden = live;
@@ -367,6 +372,18 @@ function buildPane(ctl) {
     renderTyping();
   }
 
+  /** Transfer is disabled, saying why, while nobody could take the open chat. */
+  async function checkTransfer() {
+    const chat = chatId && state.chats.get(chatId);
+    if (!chat || chat.status !== 'active' || document.hidden) return;
+    const shown = chatId;
+    const able = await canTransfer(ctl, chat.site_id);
+    if (shown !== chatId) return;
+    transferBtn.disabled = !able;
+    if (able) transferBtn.removeAttribute('title');
+    else transferBtn.title = NOBODY_TAKES;
+  }
+
   function renderTyping() {
     const chat = chatId && state.chats.get(chatId);
     const on = chat && chat.typing && Date.now() - chat.typingAt < TYPING_SHOWN_MS && chat.status === 'active';
@@ -380,6 +397,10 @@ function buildPane(ctl) {
     setChat,
     render,
     renderTyping,
+    checkTransfer,
+    refreshCanned: () => {
+      if (canned.open) updateCanned();
+    },
     focusComposer: () => input.focus(),
     toggleNote: () => {
       if (!chatId) return;

@@ -3,7 +3,7 @@
 // GET /sites/{site_id}/visitors/{visitor_id} and …/why provide. Every section is
 // optional: a server without these endpoints gives a quiet "not available" line.
 
-import {$, h, link, clock, dateTimeOf, duration, money, visitorLabel, safeUrl} from '../dom.js';
+import {$, h, link, clock, dateTimeOf, duration, money, visitorLabel, safeUrl, timeOf} from '../dom.js';
 import {initials, pageLabel} from './inbox.js';
 import {exportSection} from './export.js';
 import {banSection} from './ban.js';
@@ -233,13 +233,15 @@ const GATES = {
   schedule_closed: 'outside the rule schedule',
   agent_offline: 'no agent online',
   no_capacity: 'agents are busy',
+  predicted_wait: 'the predicted wait is too long',
 };
 
 function whySection(why) {
   if (!why.available) return section('Why (invitation engine)', h('p', {class: 'muted small', text: 'Engine trace not available.'}));
   const data = why.data || {};
   const entries = Array.isArray(data) ? data : data.items || data.trace || data.rules || [];
-  if (!entries.length) return section('Why (invitation engine)', h('p', {class: 'muted small', text: 'No rule evaluated for this visitor yet.'}));
+  const timeline = timelineOf(Array.isArray(data.timeline) ? data.timeline : []);
+  if (!entries.length) return section('Why (invitation engine)', h('p', {class: 'muted small', text: 'No rule evaluated for this visitor yet.'}), timeline);
   return section(
     'Why (invitation engine)',
     h(
@@ -256,7 +258,55 @@ function whySection(why) {
         );
       }),
     ),
+    timeline,
   );
+}
+
+// Decisions over time: each change of the visitor's outcome per rule (…/why `timeline`).
+const CHANGES = {
+  unmatched: 'no longer matches', blocked: 'blocked', held_out: 'held out', outranked: 'outranked', delayed: 'delayed',
+  fired: 'invited', cancelled: 'cancelled', shown: 'shown', accepted: 'accepted', dismissed: 'dismissed',
+  expired: 'expired', withdrawn: 'withdrawn', chatted: 'chatted', converted: 'converted',
+};
+const GOOD = new Set(['fired', 'shown', 'accepted', 'chatted', 'converted']);
+
+function timelineOf(changes) {
+  if (!changes.length) return null;
+  const byRule = new Map();
+  for (const c of changes) {
+    if (!byRule.has(c.rule_id)) byRule.set(c.rule_id, {name: c.rule_name || c.rule_id, changes: []});
+    byRule.get(c.rule_id).changes.push(c);
+  }
+  return h(
+    'div',
+    {class: 'why-timeline', dataset: {timeline: ''}},
+    h('h4', {text: 'Over time'}),
+    ...[...byRule.entries()].map(([ruleId, rule]) =>
+      h(
+        'div',
+        {class: 'why-timeline-rule', dataset: {rule: ruleId}},
+        h('div', {class: 'why-rule', text: rule.name}),
+        h(
+          'ol',
+          {class: 'why-steps'},
+          ...rule.changes.map((c) =>
+            h(
+              'li',
+              {dataset: {outcome: c.outcome}},
+              h('time', {class: 'muted small', datetime: new Date(c.ts).toISOString(), text: secondsOf(c.ts)}),
+              h('span', {class: `chip ${GOOD.has(c.outcome) ? 'chip-ok' : 'chip-muted'}`, text: CHANGES[c.outcome] || c.outcome}),
+              c.detail ? h('span', {class: 'muted small', text: ` ${reasonText(c.outcome, String(c.detail))}`}) : null,
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function secondsOf(ts) {
+  const d = new Date(ts);
+  return `${timeOf(ts)}:${String(d.getSeconds()).padStart(2, '0')}`;
 }
 
 function reasonText(outcome, reason) {

@@ -88,6 +88,7 @@ export function mountHistory(ctl) {
       const facts = [ctl.state.siteName(conv.site_id), conv.department, conv.status, conv.agent_id ? `Agent: ${ctl.agentName(conv.agent_id)}` : null, conv.closed_by ? `Closed by ${conv.closed_by}` : null].filter(Boolean);
       reader.replaceChildren(
         h('header', {class: 'reader-head'}, h('h2', {text: `${visitorLabel(conv.visitor_id, conv.visitor)} · ${dateTimeOf(conv.created_ts)}`}), h('div', {class: 'muted small', text: facts.join(' · ')}), h('span', {class: 'chip chip-muted', text: 'Read-only'})),
+        surveyPart(conv.surveys),
         messages.length ? h('ol', {class: 'transcript transcript-read', 'aria-label': 'Transcript'}, ...messages.map((m) => messageRow(m, '', conv.visitor && conv.visitor.name ? String(conv.visitor.name) : ''))) : h('p', {class: 'muted', text: 'No messages in this conversation.'}),
       );
     } catch (err) {
@@ -130,4 +131,25 @@ export function mountHistory(ctl) {
     agent.replaceChildren(...options);
     agent.value = chosen;
   }
+}
+
+const SURVEY = {
+  csat: ['Satisfaction (CSAT)', 5],
+  nps: ['Would recommend (NPS)', 10],
+  ces: ['Ease (CES)', 7],
+};
+
+/** The visitor's survey answers for the reader (nothing from an older server). */
+function surveyPart(answers) {
+  if (!Array.isArray(answers)) return '';
+  if (!answers.length) return h('p', {class: 'muted small reader-survey', text: 'No survey answered.'});
+  const rows = [];
+  for (const a of answers) {
+    const known = SURVEY[a.kind];
+    const label = a.kind === 'thumbs' ? 'Helpful' : known ? known[0] : a.kind;
+    const score = a.kind === 'thumbs' ? (a.score ? '👍 Yes' : '👎 No') : known ? `${a.score} / ${known[1]}` : String(a.score);
+    rows.push(h('dt', {text: label}), h('dd', {text: score}));
+    if (a.comment) rows.push(h('dt', {class: 'sr-only', text: `${label} comment`}), h('dd', {class: 'survey-comment', text: `“${a.comment}”`}));
+  }
+  return h('section', {class: 'reader-survey', 'aria-label': 'Survey answers'}, h('h3', {text: 'Survey'}), h('dl', {class: 'survey-answers'}, ...rows));
 }

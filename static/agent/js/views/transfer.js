@@ -71,6 +71,32 @@ export async function openTransfer(ctl, chatId) {
   });
 }
 
+const TEAM_FRESH_MS = 10000; // the team's status is read again at most this often
+const teams = new Map(); // site id → {at, loading}
+export const NOBODY_TAKES =
+  'Nobody can take this chat now: no other agent of the site is online with room, and the site has no departments.';
+
+/** Whether someone could take a chat of the site now: another agent online with a free
+ * slot, or a department queue to put it in. Unknown (the list failed): yes — the
+ * dialog then says what it can. */
+export async function canTransfer(ctl, siteId) {
+  const site = ctl.state.sites.get(siteId) || {};
+  if ((site.departments || []).length) return true;
+  let team = teams.get(siteId);
+  if (!team || Date.now() - team.at > TEAM_FRESH_MS) {
+    const loading = ctl.api
+      .get(`/sites/${encodeURIComponent(siteId)}/agents`)
+      .then((data) => data.items || [])
+      .catch(() => null);
+    team = {at: Date.now(), loading};
+    teams.set(siteId, team);
+  }
+  const items = await team.loading;
+  if (!items) return true;
+  const me = ctl.state.me && ctl.state.me.id;
+  return items.some((a) => a.id !== me && a.status === 'online' && (a.capacity == null || (a.load || 0) < a.capacity));
+}
+
 /** " (online)" from GET /sites/{id}/agents (`status`), or the older `online` flag. */
 function agentStatus(agent) {
   if (typeof agent.status === 'string') return ` (${agent.status})`;

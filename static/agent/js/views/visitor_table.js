@@ -12,6 +12,13 @@ import {h, clock, money, visitorLabel, link, safeUrl} from '../dom.js';
 import {pageLabel} from './inbox.js';
 import {STATE_LABEL} from './visitor_query.js';
 
+// Why a visitor cannot be invited now (the server refuses it too).
+export const NO_INVITE = {
+  in_chat: 'Already in a chat',
+  queued: 'Waiting in the queue for a chat',
+  invited: 'An invitation is already on their screen',
+};
+
 export const ROW_H = 44; // px; fixed, so a row's position is its index × ROW_H
 const OVERSCAN = 6; // rows rendered beyond the viewport on each side
 const PREFETCH = 40; // rows asked for beyond the viewport on each side
@@ -224,6 +231,10 @@ function patch(tr, row, groupStart) {
   if (old.state !== row.state) {
     setText(p.state, STATE_LABEL[row.state] || row.state);
     p.state.className = `chip chip-state-${row.state}`;
+    const why = NO_INVITE[row.state];
+    p.invite.disabled = Boolean(why);
+    if (why) p.invite.title = why;
+    else p.invite.removeAttribute('title');
   }
   const oldUrl = old.page && old.page.url;
   const oldTitle = old.page && old.page.title;

@@ -8,7 +8,7 @@
 // what the agent types survives every update.
 
 import {$, h, visitorLabel} from '../dom.js';
-import {mountTable} from './visitor_table.js';
+import {mountTable, NO_INVITE} from './visitor_table.js';
 import {mountFilters} from './visitor_filters.js';
 import {cleaned, fromHash, sameQuery, toHash} from './visitor_query.js';
 
@@ -173,15 +173,25 @@ function mountInvite(ctl) {
   const text = h('input', {type: 'text', class: 'invite-text', 'aria-label': 'Invitation text', maxlength: '4000', value: 'Hi! Can I help you with anything?'});
   const error = h('span', {class: 'form-error', role: 'alert'});
   const cancel = h('button', {type: 'button', class: 'btn btn-sm', text: 'Cancel'});
+  const submit = h('button', {type: 'submit', class: 'btn btn-primary btn-sm', text: 'Send invitation'});
   const form = h(
     'form',
     {class: 'invite-form invite-panel', hidden: true, 'aria-label': 'Invite a visitor'},
     h('span', {}, 'Invite ', title),
     text,
-    h('button', {type: 'submit', class: 'btn btn-primary btn-sm', text: 'Send invitation'}),
+    submit,
     cancel,
     error,
   );
+  // The visitor began a chat or got an invitation (another agent's, a rule's) meanwhile.
+  // A server error stays until the visitor's state itself says something.
+  let stateNote = '';
+  const showState = () => {
+    const why = row && NO_INVITE[row.state];
+    submit.disabled = Boolean(why);
+    if (why) error.textContent = stateNote = `${why}.`;
+    else if (error.textContent === stateNote) error.textContent = stateNote = '';
+  };
   const close = () => {
     visitorId = null;
     form.hidden = true;
@@ -217,7 +227,8 @@ function mountInvite(ctl) {
       row = tr ? tr._row : null;
       visitorId = id;
       title.textContent = visitorLabel(id, row);
-      error.textContent = '';
+      error.textContent = stateNote = '';
+      showState();
       form.hidden = false;
       text.focus();
     },
@@ -229,6 +240,7 @@ function mountInvite(ctl) {
         row = newer;
         const label = visitorLabel(visitorId, newer);
         if (title.textContent !== label) title.textContent = label;
+        showState();
       }
     },
   };

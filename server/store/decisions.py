@@ -1,0 +1,173 @@
+"""Decisions over time in the Store: changes appended in batches (off the ack path,
+like the visit log), one visitor's timeline, and a rule's funnel over a time range."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import Integer, cast, delete, func, select
+
+from server.store.database import Database
+from server.store.decision_tables import decision_changes
+
+log = logging.getLogger("beckon.decisions")
+FLUSH_INTERVAL_S = 0.2
+MAX_BATCH = 500
+MAX_PENDING = 50_000
+TIMELINE_LIMIT = 1000
+
+
+class DecisionLog:
+    """Buffers changes and writes them in one INSERT per flush.
+
+    Nobody waits for these rows, so batching costs no guarantee; `close()` flushes what
+    is pending. When the Store is down the buffer is kept (bounded) and retried; past
+    `MAX_PENDING` the oldest are dropped and counted (`dropped`)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def append(self, row: dict[str, Any]) -> None:
+        """`row`: site_id, visitor_id, rule_id, ts (ms), outcome, detail, variant_id,
+        invitation_id, stage, sampled."""
+        self._pending.append(row)
+        if len(self._pending) > MAX_PENDING:
+            overflow = len(self._pending) - MAX_PENDING
+            del self._pending[:overflow]
+            self.dropped += overflow
+        if len(self._pending) >= MAX_BATCH:
+            self._wake.set()
+
+    def unwritten(self, invitation_id: str) -> list[dict[str, Any]]:
+        """The buffered rows of one invitation (not yet in the Store)."""
+        return [r for r in self._pending if r.get("invitation_id") == invitation_id]
+
+    def forget(self, visitor_id: str) -> None:
+        """Drop the visitor's changes not yet written (an erasure)."""
+        self._pending = [r for r in self._pending if r["visitor_id"] != visitor_id]
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        while self._pending:
+            batch = self._pending[:MAX_BATCH]
+            async with self.db.write() as conn:
+                await conn.execute(decision_changes.insert(), batch)
+            del self._pending[: len(batch)]
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL_S)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as exc:  # kept and retried on the next tick
+                log.warning("decision log flush failed, will retry: %s", exc)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+
+def _out(row: Any) -> dict[str, Any]:
+    return {
+        "ts": row["ts"],
+        "rule_id": row["rule_id"],
+        "outcome": row["outcome"],
+        "detail": row["detail"],
+        "variant_id": row["variant_id"],
+        "invitation_id": row["invitation_id"],
+        "sampled": bool(row["sampled"]),
+    }
+
+
+async def timeline(
+    db: Database,
+    site_id: str,
+    visitor_id: str,
+    rule_id: str | None = None,
+    limit: int = TIMELINE_LIMIT,
+) -> list[dict[str, Any]]:
+    """The visitor's changes, oldest first (the latest `limit`), for one rule or all."""
+    where = [decision_changes.c.site_id == site_id, decision_changes.c.visitor_id == visitor_id]
+    if rule_id is not None:
+        where.append(decision_changes.c.rule_id == rule_id)
+    query = (
+        select(decision_changes)
+        .where(*where)
+        .order_by(decision_changes.c.ts.desc(), decision_changes.c.id.desc())
+        .limit(limit)
+    )
+    async with db.read() as conn:
+        rows = [_out(r) for r in (await conn.execute(query)).mappings()]
+    return rows[::-1]
+
+
+async def furthest_stages(
+    db: Database, site_id: str, rule_id: str, from_ts: int, to_ts: int
+) -> dict[str, Any]:
+    """Over [from_ts, to_ts): furthest stage → visitors; the gates that stopped anyone;
+    visitors held out; visitors recorded by the site's sample."""
+    in_range = [
+        decision_changes.c.site_id == site_id,
+        decision_changes.c.rule_id == rule_id,
+        decision_changes.c.ts >= from_ts,
+        decision_changes.c.ts < to_ts,
+    ]
+    per_visitor = (
+        select(
+            decision_changes.c.visitor_id,
+            func.max(decision_changes.c.stage).label("furthest"),
+            func.max(cast(decision_changes.c.sampled, Integer)).label("sampled"),
+        )
+        .where(*in_range)
+        .group_by(decision_changes.c.visitor_id)
+        .subquery()
+    )
+    reached_q = select(
+        per_visitor.c.furthest, func.count(), func.sum(per_visitor.c.sampled)
+    ).group_by(per_visitor.c.furthest)
+    gates_q = (
+        select(decision_changes.c.detail)
+        .where(*in_range, decision_changes.c.outcome == "blocked")
+        .distinct()
+    )
+    held_q = select(func.count(func.distinct(decision_changes.c.visitor_id))).where(
+        *in_range, decision_changes.c.outcome == "held_out"
+    )
+    async with db.read() as conn:
+        reached: dict[int, int] = {}
+        sampled = 0
+        for furthest, count, in_sample in await conn.execute(reached_q):
+            reached[int(furthest)] = int(count)
+            sampled += int(in_sample or 0)
+        gates = [r[0] for r in await conn.execute(gates_q) if r[0]]
+        held_out = (await conn.execute(held_q)).scalar_one()
+    return {"reached": reached, "gates": gates, "held_out": int(held_out), "sampled": sampled}
+
+
+async def delete_visitor(db: Database, site_id: str, visitor_id: str) -> int:
+    async with db.write() as conn:
+        result = await conn.execute(
+            delete(decision_changes).where(
+                decision_changes.c.site_id == site_id,
+                decision_changes.c.visitor_id == visitor_id,
+            )
+        )
+    return result.rowcount or 0
