@@ -12,6 +12,7 @@ from server.api.access import site_for
 from server.api.query import StatsQuery
 from server.api.router import ANY_ROLE, ApiRouter, Context
 from server.chat import live_visitors, personas
+from server.chat.revenue_uplift import msprt, proportion, verdict
 from server.chat.rule_cache import rule_json
 from server.chat.uplift import newcombe
 from server.chat.variant_uplift import variant_report
@@ -352,6 +353,9 @@ def _with_uplift(
     x1, n1 = len(invited["converted"]), invited["visitors"]
     x2, n2 = len(holdout["converted"]), holdout["visitors"]
     diff, low, high = newcombe(x1, n1, x2, n2)
+    # The conversion rate read at every look: the same mSPRT as revenue, on 0/1 outcomes.
+    converted, held = proportion(x1, n1), proportion(x2, n2)
+    always = msprt(converted, held)
 
     def group(g: dict[str, Any], converted: int) -> dict[str, Any]:
         return {
@@ -377,6 +381,15 @@ def _with_uplift(
             "ci_low_pp": round(low * 100, 3),
             "ci_high_pp": round(high * 100, 3),
             "method": "newcombe",
+            "always_valid": None
+            if always is None
+            else {
+                "low_pp": round(always.low * 100, 3),
+                "high_pp": round(always.high * 100, 3),
+                "p_value": round(always.p_value, 6),
+                "verdict": verdict(always, converted, held),
+            },
+            "always_valid_method": "msprt",
         },
         "revenue_uplift": variant_report(
             revenue["holdout"], revenue["invited"], revenue["variant_of"], weights

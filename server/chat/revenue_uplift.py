@@ -227,3 +227,11 @@ def verdict(seq: Sequential | None, a: Moments, b: Moments) -> str:
     if seq.high < 0:
         return "worse"
     return "unclear"
+
+
+def proportion(converted: int, visitors: int) -> Moments:
+    """The moments of a group's 0/1 outcomes (converted or not), from its counts."""
+    if visitors <= 0:
+        return Moments()
+    rate = converted / visitors
+    return Moments(visitors, rate, visitors * rate * (1.0 - rate))

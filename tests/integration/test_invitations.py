@@ -9,6 +9,7 @@ import time
 import httpx
 
 from invitations.experiments import is_held_out
+from server.chat.revenue_uplift import msprt, proportion, verdict
 from server.chat.uplift import newcombe
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.routing_setup import add_agents, deployment, online_agent
@@ -270,6 +271,17 @@ async def test_holdout_attribution_and_uplift(tmp_path, redis_prefix) -> None:  
         assert stats["uplift"]["diff_pp"] == round(diff * 100, 3)
         assert stats["uplift"]["ci_low_pp"] == round(low * 100, 3)
         assert stats["uplift"]["ci_high_pp"] == round(high * 100, 3)
+        # The always-valid interval on the same counts (mSPRT on 0/1 outcomes).
+        a, b = proportion(20, n1), proportion(5, n2)
+        seq = msprt(a, b)
+        assert seq is not None
+        assert stats["uplift"]["always_valid"] == {
+            "low_pp": round(seq.low * 100, 3),
+            "high_pp": round(seq.high * 100, 3),
+            "p_value": round(seq.p_value, 6),
+            "verdict": verdict(seq, a, b),
+        }
+        assert stats["uplift"]["always_valid_method"] == "msprt"
         assert stats["holdout"]["revenue"] == {"EUR": float(sum(10 + i for i in range(5)))}
         assert stats["invited"]["conversions"] == 20
         assert stats["invited"]["revenue"] == {"EUR": float(sum(10 + i for i in range(5, 25)))}

@@ -13,15 +13,22 @@ const pct = (x, n) => (n ? `${num((100 * x) / n)} %` : '–');
 const signed = (v) => `${v > 0 ? '+' : v < 0 ? '−' : '±'}${num(Math.abs(v))}`;
 const money = (revenue) => Object.entries(revenue || {}).map(([c, v]) => `${Number(v).toFixed(2)} ${c}`).join(' + ') || '0';
 
-/** "+2.1 pp conversion, interval +0.4 … +3.8 pp" and whether it is good, bad or unclear. */
+/**
+ * "+2.1 pp conversion, interval +0.4 … +3.8 pp" and whether it is good, bad or unclear.
+ * The one-look interval (Newcombe) is shown; the call is made only by the always-valid one
+ * (mSPRT), which stays right however often this page is opened.
+ */
 export function verdict(uplift) {
   if (!uplift || uplift.invited_rate === null || uplift.holdout_rate === null) {
     return {tone: '', text: 'Not enough data yet: the holdout group or the invited group is empty.'};
   }
   const core = `${signed(uplift.diff_pp)} pp conversion, interval ${signed(uplift.ci_low_pp)} … ${signed(uplift.ci_high_pp)} pp`;
-  if (uplift.ci_low_pp > 0) return {tone: 'good', text: `Invited visitors: ${core}. The invitation helps.`};
-  if (uplift.ci_high_pp < 0) return {tone: 'bad', text: `Invited visitors: ${core}. The invitation hurts conversion.`};
-  return {tone: '', text: `Invited visitors: ${core}. Not distinguishable from no effect yet.`};
+  const seq = uplift.always_valid;
+  const every = seq ? ` Read at every look: ${signed(seq.low_pp)} … ${signed(seq.high_pp)} pp.` : '';
+  const said = seq ? seq.verdict : 'unclear';
+  if (said === 'better') return {tone: 'good', text: `Invited visitors: ${core}.${every} The invitation helps.`};
+  if (said === 'worse') return {tone: 'bad', text: `Invited visitors: ${core}.${every} The invitation hurts conversion.`};
+  return {tone: '', text: `Invited visitors: ${core}.${every} Not distinguishable from no effect yet.`};
 }
 
 export async function renderStats(ctx, page, ruleId) {
@@ -118,7 +125,7 @@ function show(body, stats, stop) {
       kpi('Invited visitors', inv.visitors ?? 0, `${inv.converted_visitors ?? 0} converted · ${pct(inv.converted_visitors, inv.visitors)}`),
       kpi('Holdout visitors', hold.visitors ?? 0, `${hold.converted_visitors ?? 0} converted · ${pct(hold.converted_visitors, hold.visitors)}`),
       kpi('Uplift', stats.uplift && stats.uplift.invited_rate !== null && stats.uplift.holdout_rate !== null ? `${signed(stats.uplift.diff_pp)} pp` : '–',
-        stats.uplift ? `95 % interval ${signed(stats.uplift.ci_low_pp)} … ${signed(stats.uplift.ci_high_pp)} pp (${stats.uplift.method})` : ''),
+        stats.uplift ? `95 % interval ${signed(stats.uplift.ci_low_pp)} … ${signed(stats.uplift.ci_high_pp)} pp (Newcombe, one look)${stats.uplift.always_valid ? `; ${signed(stats.uplift.always_valid.low_pp)} … ${signed(stats.uplift.always_valid.high_pp)} pp at every look (mSPRT)` : ''}` : ''),
       kpi('Revenue (invited)', money(inv.revenue), `holdout: ${money(hold.revenue)}`)),
     panel('Funnel per variant', table([
       {label: 'Variant', value: (r) => r.variant_id},
