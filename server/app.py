@@ -80,6 +80,8 @@ from server.no_store import NoStoreApi
 from server.ops_routes import ops_routes
 from server.privacy.retention import RetentionSweeper
 from server.privacy.retention_policy import Defaults
+from server.profile.routes import avatar_routes
+from server.profile.routes import routes as profile_routes
 from server.request_ids import StarletteWithRequestIds
 from server.resources import open_services
 from server.services import Services
@@ -116,6 +118,7 @@ api = merge(
     audit_routes.routes,
     ban_routes.routes,
     attachment_routes,
+    profile_routes,
 )
 
 
@@ -314,6 +317,7 @@ def create_app(
         *api.routes(),
         *mail_inbound_routes(),
         *media_routes(),
+        *avatar_routes(),
         *(WebSocketRoute(path, endpoint) for path, endpoint in SOCKET_ENDPOINTS.items()),
         *static_routes(browser or installed_browser_files()),
     ]

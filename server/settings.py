@@ -301,6 +301,12 @@ class Settings:
         "images are scaled down to at most this many pixels wide and high when stored",
         as_int(64, 16_384),
     )
+    avatar_max_bytes: int = setting(
+        2 * 1024 * 1024,
+        "BECKON_AVATAR_MAX_BYTES",
+        "largest avatar image an agent may upload, in bytes (larger: 413 before it is read)",
+        as_int(1024, 50 * 1024 * 1024),
+    )
     media_url_ttl_s: int = setting(
         3600,
         "BECKON_MEDIA_URL_TTL_S",

@@ -45,7 +45,13 @@ MODULES = (
     "api.js",
     "loader.js",
 )
-MORE_MODULES = ("more/signals.js", "more/emoji.js", "more/files.js", "more/mailer.js")
+MORE_MODULES = (
+    "more/signals.js",
+    "more/emoji.js",
+    "more/files.js",
+    "more/mailer.js",
+    "more/faces.js",
+)
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
 LANG_CACHE = "public, max-age=86400"

@@ -199,6 +199,7 @@ class UserOut(BaseModel):
     role: Role
     display_name: str
     avatar_url: str | None
+    title: str | None = None
     capacity: int
     departments: list[str]
     active: bool

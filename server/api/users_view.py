@@ -12,6 +12,7 @@ def user_out(user: dict[str, Any], site_ids: list[str]) -> dict[str, Any]:
         "role": user["role"],
         "display_name": user["display_name"],
         "avatar_url": user["avatar_url"],
+        "title": user.get("title"),
         "capacity": user["capacity"],
         "departments": list(user["departments"] or []),
         "active": bool(user["active"]),

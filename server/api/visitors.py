@@ -119,6 +119,7 @@ async def visitor_context(ctx: Context) -> dict[str, Any]:
         "last_seen_ts": row["last_seen_ts"],
         "attributes": {**(row["attributes"] or {}), **summary["attributes"]},
         "conversations": [conversation_summary(c) for c in history],
+        "pages": state.trail,
     }
 
 
@@ -167,6 +168,8 @@ async def site_agents(ctx: Context) -> dict[str, Any]:
         select(
             users.c.id,
             users.c.display_name,
+            users.c.avatar_url,
+            users.c.title,
             users.c.email,
             users.c.role,
             users.c.departments,

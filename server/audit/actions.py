@@ -97,6 +97,9 @@ ACTIONS: dict[tuple[str, str], AuditAction] = {
     ("POST", "/auth/logout-all"): AuditAction("session.end_all"),
     ("DELETE", "/me/sessions/{session_id}"): AuditAction("session.end"),
     ("POST", "/me/password"): AuditAction("user.password_change"),
+    ("PATCH", "/me/profile"): AuditAction("user.profile_update"),
+    ("PUT", "/me/avatar"): AuditAction("user.avatar_set"),
+    ("DELETE", "/me/avatar"): AuditAction("user.avatar_remove"),
     ("POST", "/sites/{site_id}/canned-replies"): AuditAction(
         "canned_reply.create", _canned, "reply_id"
     ),

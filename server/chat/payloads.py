@@ -52,6 +52,7 @@ def conversation_frame(
             "id": agent["id"],
             "name": agent["display_name"],
             "avatar_url": agent.get("avatar_url"),
+            "title": agent.get("title"),
         }
     if row.get("rule_id"):
         frame["rule_id"] = row["rule_id"]

@@ -27,7 +27,7 @@ from invitations.decisions import Change
 from invitations.pacing import MAX_ROUNDS, blocked_by_load, retry_wake
 from invitations.signals import SignalCapped
 from server.broker.base import Broker
-from server.chat import invitation_log, pacing, personas, visitor_state
+from server.chat import invitation_log, pacing, page_trail, personas, visitor_state
 from server.chat.decision_recorder import DecisionRecorder
 from server.chat.rule_cache import RuleCache
 from server.chat.site_load import SiteLoads
@@ -36,8 +36,10 @@ from server.chat.watch_feed import WatchFeed
 from server.chat.watch_feed import visitor_summary as visitor_summary  # agent_ws, api
 from server.chat.watch_feed import watch_channel as watch_channel  # agent_ws
 from server.errors import ApiError
+from server.hub.hub import conv_channel
 from server.keyed_locks import KeyedLocks
 from server.scheduler import Scheduler
+from server.store import conversations as conv_queries
 from server.store.database import Database
 from server.store.visits import VisitLog
 
@@ -84,6 +86,7 @@ class Proactive:
         self.loads = loads
         self._publish = publish
         self.watch = WatchFeed(publish_channel)
+        self._publish_channel = publish_channel
         self._visitor_locks = KeyedLocks()
         self._emit = emit
         self.scheduler = Scheduler(self._wake)
@@ -166,6 +169,7 @@ class Proactive:
         state = await visitor_state.load(self.broker, visitor_id)
         if check is not None:
             check(state.facts, event)
+        before = state.facts
         try:
             state.facts, changed = apply_event_changes(state.facts, event, now)
         except SignalCapped as exc:  # a flood of struggle signals: the sender hears of it
@@ -173,6 +177,9 @@ class Proactive:
         except ValueError as exc:
             log.warning("event not applied for %s: %s", visitor_id, exc)
             return state
+        trail = page_trail.advance(state.trail, before, state.facts)
+        if trail is not None:
+            state.trail = trail
         if "conversation_open" in counter_changes:
             is_open = bool(counter_changes["conversation_open"])
             state.counters = state.counters.with_conversation(is_open)
@@ -189,7 +196,21 @@ class Proactive:
             await visitor_state.save(self.broker, state)
         if event["type"] in WATCHED_EVENTS:
             await self.watch.visitor(site["id"], visitor_id, visitor_summary(state, now))
+        if trail is not None and state.counters.open_conversation:
+            await self._announce_trail(visitor_id, state.trail)
         return state
+
+    async def _announce_trail(self, visitor_id: str, trail: list[dict[str, Any]]) -> None:
+        """The agents of the visitor's open chat see the new page live (page trail)."""
+        try:
+            async with self.db.read() as conn:
+                conv = await conv_queries.open_conversation_of(conn, visitor_id)
+        except Exception as exc:  # the trail is kept; the console sees it on its next read
+            log.warning("page trail of %s not announced: %s", visitor_id, exc)
+            return
+        if conv is not None:
+            frame = page_trail.frame(conv["id"], visitor_id, trail)
+            await self._publish_channel(conv_channel(conv["id"]), "visitor_page", frame)
 
     def _log(self, site_id: str, visitor_id: str, now: float, kind: str, data: dict) -> None:
         if self.visit_log is not None:

@@ -11,6 +11,7 @@ import orjson
 from invitations import VisitorCounters, VisitorFacts, facts_from_dict, facts_to_dict
 from invitations.decisions import Tracker
 from server.broker.base import Broker
+from server.chat import page_trail
 
 STATE_TTL_S = 2 * 3600.0  # past a visit's end (30 min), so caps hold across a return
 
@@ -24,6 +25,8 @@ class VisitorState:
     invitation: dict[str, Any] | None = None
     # What this visit's decisions over time recorded so far (server/chat/decision_recorder).
     decisions: Tracker = field(default_factory=Tracker)
+    # This visit's pages for the console (`page_trail`), bounded.
+    trail: list[dict[str, Any]] = field(default_factory=list)
 
 
 def key(visitor_id: str) -> str:
@@ -52,6 +55,7 @@ def parse(visitor_id: str, raw: bytes | None) -> VisitorState:
             data.get("wake"),
             data.get("invitation"),
             Tracker.from_dict(data.get("decisions")),
+            page_trail.valid(data.get("trail")),
         )
     except (KeyError, ValueError, TypeError):
         # Written by an incompatible version: start afresh rather than fail the socket.
@@ -64,6 +68,7 @@ async def save(broker: Broker, state: VisitorState) -> None:
         "counters": state.counters.to_dict(),
         "wake": state.wake,
         "invitation": state.invitation,
+        "trail": state.trail,
     }
     if state.decisions.visit is not None:
         data["decisions"] = state.decisions.to_dict()

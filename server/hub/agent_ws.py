@@ -230,7 +230,7 @@ class AgentSession:
         elif kind == "read":
             if payload.get("by") == "visitor":
                 self.conn.send({k: v for k, v in payload.items() if k != "by"})
-        elif kind == "conversation":
+        elif kind in ("conversation", "visitor_page"):
             self.conn.send(payload)
         elif kind == "closed":
             if payload.get("origin") != self.socket_id:

@@ -57,6 +57,7 @@ KNOWN_KINDS = frozenset(
         "erased",  # a visitor was erased: their sockets close (server/privacy/live.py)
         "follow_up",  # an inbox answer for a visitor (server/hub/follow_up.py)
         "ban",
+        "visitor_page",  # a chat's visitor opened a page (server/chat/page_trail.py)
     }
 )
 

@@ -57,6 +57,7 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("display_name", String(100), nullable=False),
     Column("avatar_url", String(500), nullable=True),
+    Column("title", String(80), nullable=True),  # shown with the name (server/profile/)
     Column("capacity", Integer, nullable=False),
     Column("departments", JSON, nullable=False),
     Column("active", Boolean, nullable=False, server_default=text("true")),
@@ -451,5 +452,6 @@ visitor_bans = Table(
 # schema from `tables` (migrations' checks, the erasure test that enumerates every
 # table) sees all of them.
 from server.store import attachments as _attachments  # noqa: E402, F401
+from server.store import avatars as _avatars  # noqa: E402, F401
 from server.store import decision_tables as _decision_tables  # noqa: E402, F401
 from server.store import mail_tables as _mail_tables  # noqa: E402, F401

@@ -19,10 +19,10 @@ B.messageList = (scroller) => {
     if (was) scroller.scrollTop = scroller.scrollHeight;
   };
 
-  const row = (kind, text, name, meta) => {
+  const row = (kind, text, name, meta, face) => {
     const bubble = B.el('div', { class: 'm ' + kind, dir: 'auto' }, B.linkify(text));
     const nodes = [];
-    if (name) nodes.push(B.el('div', { class: 'n', dir: 'auto', text: name }));
+    if (name) nodes.push(B.el('div', { class: 'n', dir: 'auto' }, [face && B.fa ? B.fa(face) : '', name]));
     nodes.push(bubble);
     const box = B.el('div', { class: kind === 'a' ? 'row ra' : 'row' }, nodes);
     if (meta != null) box.append(B.el('div', { class: 'meta', text: meta }));
@@ -33,7 +33,8 @@ B.messageList = (scroller) => {
     const kind = frame.author && frame.author.kind;
     if (kind === 'system') return B.el('div', { class: 'sys', dir: 'auto', text: frame.text });
     if (kind === 'visitor') return row('v', frame.text, null, time(frame.ts));
-    return row('a', frame.text, (frame.author && frame.author.name) || B.t('agent'), null);
+    const a = frame.author || {};
+    return row('a', frame.text, a.name || B.t('agent'), null, B.face && a.id === B.face[0] && B.face[1]);
   };
   const render = (frame) => {
     const node = draw(frame);

@@ -12,8 +12,8 @@ B.panels = (chat) => {
     const agent = s.conv && s.conv.status === 'active' && s.conv.agent;
     let sub = B.t(s.online ? 'online' : 'offline');
     if (s.conv && s.conv.status === 'queued') sub = B.t('queued');
-    if (agent) sub = B.t('agentRole');
-    view.header(agent ? (s.cfg.show_agent_name === false ? B.t('agentRole') : agent.name) : B.t('title'), sub, agent && s.cfg.show_agent_avatar !== false && agent.avatar_url, !!s.conv && s.conv.status !== 'closed', !!agent);
+    if (agent) sub = agent.title || B.t('agentRole');
+    view.header(agent ? (s.cfg.show_agent_name === false ? B.t('agentRole') : agent.name) : B.t('title'), sub, agent && s.cfg.show_agent_avatar !== false && agent.avatar_url, !!s.conv && s.conv.status !== 'closed', agent);
   };
 
   const banner = () => {

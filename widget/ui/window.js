@@ -184,7 +184,9 @@ B.view = (root, bubble, hooks) => {
       } catch (err) {
         url = null;
       }
-      if (url && /^https?:$/.test(url.protocol)) avatar.append(B.el('img', { src: url.href, alt: '', class: 'av' }));
+      // The agent's avatar also goes on their messages (messages.js).
+      B.face = isAgent && url && /^https?:$/.test(url.protocol) && [isAgent.id, url.href];
+      if (B.face) avatar.append(B.el('img', { src: url.href, alt: '', class: 'av' }));
       else if (isAgent) avatar.textContent = (name || '?').trim().charAt(0).toUpperCase();
       else avatar.append(B.icon(ICON_CHAT));
       endButton.hidden = !canEnd;

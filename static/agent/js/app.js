@@ -17,6 +17,9 @@ import {mountInbox} from './views/inbox.js';
 import {mountChat} from './views/chat.js';
 import {mountContext} from './views/context.js';
 import {mountVisitors} from './views/visitors.js';
+import {mountPhone} from './views/phone.js';
+import {mountProfile} from './views/profile.js';
+import {setAvatar} from './avatars.js';
 import {askGoOffline} from './views/offline_ask.js';
 import {mountHistory} from './views/history.js';
 import {mountInboxItems} from './views/inbox_items.js';
@@ -65,8 +68,8 @@ class Console {
 
   start() {
     $('console').hidden = false;
-    $('me-name').textContent = this.me.display_name || this.me.email;
     this.state.me = this.me;
+    mountProfile(this);
     mountInbox(this);
     this.chatUi = mountChat(this);
     mountContext(this);
@@ -75,6 +78,7 @@ class Console {
     this.inboxUi = mountInboxItems(this);
     mountKeys(this);
     this._mountTopbar();
+    mountPhone(this);
     this.notifier.unlockOnGesture();
     window.addEventListener('hashchange', () => this.route());
     document.addEventListener('visibilitychange', () => this.markSeen(this.state.activeId));
@@ -126,6 +130,8 @@ class Console {
         return this.onOffer(f);
       case 'visitor_view':
         return this.emit('visitor_view', f);
+      case 'visitor_page':
+        return this.emit('visitor_page', f);
       case 'canned_changed':
         return this.canned.load(f.site_id, {refresh: true}).then(() => this.emit('canned', f.site_id));
       case 'status':
@@ -414,7 +420,10 @@ class Console {
           return {available: false, items: []};
         }
       })();
-      loading.then((r) => r.items.forEach((a) => this.agentById.set(a.id, a)));
+      loading.then((r) => r.items.forEach((a) => {
+        this.agentById.set(a.id, a);
+        setAvatar(a.id, a.avatar_url);
+      }));
       this.agents.set(siteId, loading);
     }
     return this.agents.get(siteId);

@@ -9,6 +9,7 @@ import {UploadTray} from './uploads.js';
 import {searchCanned, fillPlaceholders, placeholderContext} from '../canned.js';
 import {initials} from './inbox.js';
 import {openTransfer, canTransfer, NOBODY_TAKES} from './transfer.js';
+import {avatarOf} from '../avatars.js';
 import {emojiButton} from '../emoji.js';
 import {transcriptButton} from './transcript_mail.js';
 
@@ -413,10 +414,11 @@ function buildPane(ctl) {
 export function messageRow(m, status = '', visitorName = '') {
   const kind = m.internal ? 'note' : m.author.kind;
   const author = m.internal ? `${m.author.name || 'Agent'} · internal note` : m.author.kind === 'visitor' ? m.author.name || visitorName || 'Visitor' : m.author.name || (m.author.kind === 'system' ? 'System' : 'Agent');
+  const face = m.author.kind === 'agent' && !m.internal ? avatarOf(m.author.id) : null;
   return h(
     'li',
     {class: `msg msg-${kind}`, dataset: {seq: String(m.seq), kind}},
-    h('div', {class: 'msg-meta'}, m.internal ? h('span', {class: 'note-icon', 'aria-hidden': 'true'}) : null, h('span', {class: 'msg-author', text: author}), h('time', {datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts)})),
+    h('div', {class: 'msg-meta'}, m.internal ? h('span', {class: 'note-icon', 'aria-hidden': 'true'}) : null, face ? h('img', {class: 'msg-avatar', src: face, alt: ''}) : null, h('span', {class: 'msg-author', text: author}), h('time', {datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts)})),
     h('div', {class: 'msg-text'}, linkify(m.text)),
     attachmentList(m.conversation_id, m.attachments),
     status ? h('div', {class: 'msg-status', text: status}) : null,

@@ -25,8 +25,37 @@ export function mountContext(ctl) {
     pane.replaceChildren(...header(ctl, chat, details.data), ...body(ctl, chat, details, why), banSection(ctl, chat) || '');
   };
   ctl.state.on('active', render);
+  // The page trail, live: the server sends the whole trail whenever the visitor opens a page.
+  ctl.on('visitor_page', (f) => {
+    trails.set(f.conversation_id, Array.isArray(f.pages) ? f.pages : []);
+    const list = f.conversation_id === ctl.state.activeId && pane.querySelector('.page-trail');
+    if (list) list.replaceWith(pageTrail(trails.get(f.conversation_id)));
+  });
   render();
   return {refresh: render};
+}
+
+// conversation id → the latest trail a `visitor_page` frame brought (newer than a cached read).
+const trails = new Map();
+
+/** This visit's pages, oldest first: title (a link), path and the time spent on each. */
+function pageTrail(pages) {
+  const items = pages.map((p, i) => {
+    const next = pages[i + 1];
+    const spent = !Number.isFinite(p.ts)
+      ? null
+      : next && Number.isFinite(next.ts)
+        ? h('span', {class: 'trail-time', text: clock((next.ts - p.ts) / 1000)})
+        : h('span', {class: 'trail-time js-since', dataset: {since: String(p.ts)}, text: clock((Date.now() - p.ts) / 1000)});
+    const path = p.path || (safeUrl(p.url) ? safeUrl(p.url).pathname : '');
+    return h(
+      'li',
+      {class: next ? 'trail-page' : 'trail-page trail-now', dataset: {url: String(p.url)}},
+      h('div', {class: 'trail-title'}, pageLink(p)),
+      h('div', {class: 'muted small'}, p.title && path ? `${path} · ` : '', spent, next ? '' : ' · now'),
+    );
+  });
+  return h('ol', {class: 'page-trail', 'aria-label': 'Pages this visit'}, ...items);
 }
 
 function header(ctl, chat, data) {
@@ -91,7 +120,7 @@ function body(ctl, chat, details, why) {
   );
   // GET …/visitors/{id} nests this visit's facts under `visit`; older shapes were flat.
   const visit = v.visit && typeof v.visit === 'object' ? v.visit : {};
-  const pages = Array.isArray(v.pages) ? v.pages.slice(-10).reverse() : [];
+  const pages = trails.get(chat.id) || (Array.isArray(v.pages) ? v.pages : []);
   const landing = visit.landing_url ? {url: visit.landing_url} : null;
   out.push(
     section(
@@ -99,7 +128,7 @@ function body(ctl, chat, details, why) {
       visit.started_ts ? row('On the site', h('span', {class: 'js-since', dataset: {since: String(visit.started_ts)}, text: clock((Date.now() - visit.started_ts) / 1000)})) : null,
       row('Page views', visit.page_views),
       row('Landing page', pageLink(landing)),
-      pages.length ? h('ol', {class: 'page-list'}, ...pages.map((p) => h('li', {}, pageLink(p), p.ts ? h('span', {class: 'muted small', text: ` ${dateTimeOf(p.ts).slice(11)}`}) : null))) : null,
+      pageTrail(pages),
     ),
   );
   const referrer = v.referrer || visit.referrer;

@@ -1,0 +1,16 @@
+// The agent's avatar beside their name on their messages (issue 23). The core passes the
+// avatar of the agent in the header (window.js, `B.face`) for messages by that agent; this
+// module, loaded at idle, draws it and brings its own style into the widget's shadow root.
+
+B.fa = (src) => B.el('img', { src, alt: '', class: 'fa' });
+
+{
+  const css = '.fa{width:18px;height:18px;border-radius:50%;object-fit:cover;vertical-align:middle;margin-right:6px}';
+  const root = document.querySelector('beckon-chat');
+  const shadow = root && root.shadowRoot;
+  if (shadow && shadow.adoptedStyleSheets && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
+  } else if (shadow) shadow.append(B.el('style', { text: css }));
+}
