@@ -270,9 +270,10 @@ def create_app(
         app.state.sites_by_key = site_cache(owned.db)
         await app.state.sites_by_key.follow(owned.broker)
         app.state.webhook_worker = webhook_worker
+        await webhook_worker.follow(owned.broker)
         webhook_worker.start()
         app.state.mail = MailNode(owned, app.state.events)
-        app.state.mail.start()
+        await app.state.mail.start()
         device.warm_up()
         lag = LoopLagMonitor(owned.metrics.event_loop_lag.observe)
         lag.start()

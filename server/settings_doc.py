@@ -30,14 +30,27 @@ OTHER_VARIABLES = (
     (
         "BECKON_WEBHOOK_POLL_S",
         "`1`",
-        "how often a node looks for due webhook deliveries when idle, seconds",
+        "how often a node looks again at a webhook delivery that is due but held (leased"
+        " by a node, or its endpoint busy), seconds; with none waiting a node sleeps until"
+        " a delivery is written on any node (a broker notice), or 30 s",
+    ),
+    (
+        "BECKON_WEBHOOK_SENDS",
+        "`true`",
+        "`false`: this node writes webhook deliveries but leaves sending them to the other nodes",
     ),
     (
         "BECKON_MAIL_RETRY_BASE_S",
         "`30`",
         "first email retry delay, seconds; each retry doubles it, up to an hour",
     ),
-    ("BECKON_MAIL_POLL_S", "`1`", "how often a node looks for due emails when idle, seconds"),
+    (
+        "BECKON_MAIL_POLL_S",
+        "`1`",
+        "how often a node looks again at an email that is due but held (leased by a node),"
+        " seconds; with none waiting a node sleeps until an email is written on any node"
+        " (a broker notice), or 30 s",
+    ),
 )
 
 HEADER = """\

@@ -53,6 +53,7 @@ class WebhookConfig:
     poll_s: float = 1.0
     max_in_flight: int = 4
     pause_after: int = 20
+    sends: bool = True  # False: this node writes and announces deliveries, others send
 
     @property
     def lease_s(self) -> float:
@@ -61,9 +62,17 @@ class WebhookConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **bounds: Any) -> WebhookConfig:
         """Read BECKON_WEBHOOK_RETRY_BASE_S and BECKON_WEBHOOK_POLL_S (tests shorten
-        them); `bounds` come from Settings. Raises SettingsError naming a bad variable."""
+        them) and BECKON_WEBHOOK_SENDS=false (a test's node that must leave the sending
+        to another); `bounds` come from Settings. Raises SettingsError naming a bad
+        variable."""
         env = os.environ if env is None else env
         values: dict[str, Any] = dict(bounds)
+        if "BECKON_WEBHOOK_SENDS" in env:
+            given = env["BECKON_WEBHOOK_SENDS"]
+            flag = given.strip().lower()
+            if flag not in ("true", "false"):
+                raise SettingsError(f"BECKON_WEBHOOK_SENDS: expected true or false, got {given!r}")
+            values["sends"] = flag == "true"
         for name, key, lo, hi in (
             ("BECKON_WEBHOOK_RETRY_BASE_S", "retry_base_s", 0.05, 3600.0),
             ("BECKON_WEBHOOK_POLL_S", "poll_s", 0.05, 60.0),
@@ -96,6 +105,8 @@ class DeliveryWorker(OutboxWorker):
         self._in_flight: dict[str, int] = {}  # webhook id → attempts under way here
 
     def start(self) -> None:
+        if not self.config.sends:
+            return
         self._client = httpx.AsyncClient(
             # The overall deadline is enforced around the whole attempt (_deliver);
             # this only keeps httpx from waiting longer than it on any one phase.

@@ -4,6 +4,12 @@ chats of vanished agents back to the queue, and close chats nobody took in time.
 Every action is a compare-and-set in the Store or an atomic script in the Broker, so
 nodes running this at the same time cannot double anything; a capped counter in the
 Broker also lets only one node do a round per tick.
+
+Each sweep runs as often as what it guards needs, not every tick: waiting chats every
+tick (offers expire in seconds), orphaned chats every third of the presence TTL (an
+agent counts as gone only after a whole TTL anyway), invitations every few seconds
+(they expire after minutes). The last two read every active chat or invitation, a cost
+paid per tick on an idle node that would otherwise grow with the open chats.
 """
 
 from __future__ import annotations
@@ -30,6 +36,24 @@ from server.store.tables import conversations, visitors
 
 log = logging.getLogger("beckon.janitor")
 TICK_S = 1.0
+INVITATION_SWEEP_S = 5.0  # invitations expire after 120 s: a few seconds late is nothing
+
+
+class Every:
+    """Whether a sweep is due, at most once per `interval_s` (monotonic seconds); the
+    first call is always due."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._last: float | None = None
+
+    def due(self, now: float) -> bool:
+        if self._last is not None and now - self._last < self.interval_s:
+            return False
+        self._last = now
+        return True
+
+
 ORPHAN_COLUMNS = ("id", "site_id", "agent_id", "department", "queued_ts", "created_ts", "transfers")
 
 
@@ -55,6 +79,8 @@ class Janitor:
         self.retention = retention
         self.sweep_every_s = sweep_every_s
         self._swept = 0.0  # monotonic time of the last retention sweep (0: never)
+        self._invitations = Every(INVITATION_SWEEP_S)
+        self._orphans = Every(max(TICK_S, presence_ttl_s / 3))
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -79,7 +105,9 @@ class Janitor:
                 log.warning("janitor round failed: %s", exc)
 
     async def tick(self) -> None:
-        await self.proactive.expire_due()
+        now = time.monotonic()
+        if self._invitations.due(now):
+            await self.proactive.expire_due()
         if time.monotonic() - self._swept > self.sweep_every_s:
             self._swept = time.monotonic()
             swept = await self.retention.sweep(now_ms())
@@ -94,23 +122,20 @@ class Janitor:
                     .distinct()
                 )
             ]
-            # Every second on a busy node: only the columns a requeue needs, not whole rows.
-            active = [
-                dict(r)
-                for r in (
-                    await conn.execute(
-                        select(*(conversations.c[name] for name in ORPHAN_COLUMNS)).where(
-                            conversations.c.status == "active"
-                        )
-                    )
-                ).mappings()
-            ]
-        if time.monotonic() - self.started > self.grace_s:
-            await self._requeue_orphans(active)
+        if now - self.started > self.grace_s and self._orphans.due(now):
+            await self._requeue_orphans(await self._active())
         for site_id in waiting:
             await self._expire_waiting(site_id)
             await self._heal(site_id)
             await self.dispatch.route(site_id)
+
+    async def _active(self) -> list[dict[str, Any]]:
+        async with self.db.read() as conn:
+            # Only the columns a requeue needs, not whole rows.
+            query = select(*(conversations.c[name] for name in ORPHAN_COLUMNS)).where(
+                conversations.c.status == "active"
+            )
+            return [dict(r) for r in (await conn.execute(query)).mappings()]
 
     async def _heal(self, site_id: str) -> None:
         async with self.db.read() as conn:

@@ -34,8 +34,9 @@ class MailNode:
             InboxReplyMailer(self.out).attach(events)
             self.alerts = InboxAlerts(services.db, settings, wake)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self.worker is not None:
+            await self.worker.follow(self.worker.broker)
             self.worker.start()
         if self.alerts is not None:
             self.alerts.start()

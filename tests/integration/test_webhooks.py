@@ -20,7 +20,7 @@ import pytest_asyncio
 from tests.beckon_process import BeckonProcess
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.cluster import cluster
-from tests.conftest import subprocess_env
+from tests.conftest import create_pg_database, drop_pg_database, subprocess_env
 from tests.waiting import wait_until
 from tests.webhook_receiver import Receiver, verify
 
@@ -391,4 +391,55 @@ async def test_an_endpoint_added_on_one_node_gets_events_from_the_other(
             assert texts == ["after"]
             await visitor.close()
     finally:
+        await receiver.stop()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_a_delivery_written_on_one_node_is_sent_at_once_by_another(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    # Node 1 writes deliveries but does not send them (BECKON_WEBHOOK_SENDS=false); node 2,
+    # idle, polls the outbox only every 30 s: the broker notice of node 1's write is what
+    # must wake it. Default poll, so nothing else makes node 2 look sooner.
+    receiver = Receiver()
+    await receiver.start()
+    database = await create_pg_database()
+    env = {
+        **subprocess_env(tmp_path),
+        "BECKON_DATABASE_URL": database,
+        "BECKON_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "BECKON_BROKER_PREFIX": redis_prefix,
+        "BECKON_ALLOW_PRIVATE_TARGETS": "true",
+    }
+    writer = BeckonProcess({**env, "BECKON_WEBHOOK_SENDS": "false"}, tmp_path)
+    sender = BeckonProcess(env, tmp_path)
+    try:
+        await writer.create_admin()
+        await writer.start("--no-bootstrap")
+        await sender.start("--no-bootstrap")
+        chat = await make_chat_site(writer)
+        hook = await create_hook(chat, receiver.url, ["survey.submitted", "message.created"])
+        # Written by the API (the test delivery) ...
+        delivery_id = await send_test(chat, hook["id"])
+        got = await receiver.wait_for(lambda rs: receiver.of(delivery_id) != [], timeout=10)
+        assert verify(hook["secret"], got[0])
+        # ... and by the events listener (a visitor's message on the writing node).
+        visitor, _ = await chat.visitor(node_url=writer.url)
+        conv = await visitor.request({"type": "chat_start", "text": "hello"})
+        frame = {"conversation_id": conv["id"], "client_msg_id": "m1", "text": "woken"}
+        assert (await visitor.request({"type": "message", **frame}))["type"] == "message"
+        await visitor.close()
+
+        def has_woken(requests: list[Any]) -> bool:
+            return any(b"woken" in r.body for r in requests)
+
+        await receiver.wait_for(has_woken, timeout=10)
+        log = await delivery_log(chat, hook["id"])
+        by_id = {d["id"]: d for d in log}
+        assert by_id[delivery_id]["status"] == "delivered"
+    finally:
+        await writer.stop()
+        await sender.stop()
+        await drop_pg_database(database)
         await receiver.stop()
