@@ -73,6 +73,8 @@ B.view = (root, bubble, hooks) => {
   // the button its icon and shows it once it is there to handle it).
   const attach = B.label(B.el('button', { class: 'ib at', type: 'button', hidden: true, onclick: () => hooks.files() }), 'attach', 'aria-label');
   const composer = B.el('div', null, [B.el('div', { class: 'cp' }, [attach, input, emojiButton, sendButton]), counter]);
+  // Where focus goes in the panel: the message box, or a form's first field.
+  const field = () => (composer.isConnected ? input : panel.querySelector('textarea,input,select,button'));
   const files = (event, list) => {
     if (!list || !list.length) return;
     event.preventDefault(); // a file dropped anywhere on the window must not open in the tab
@@ -164,7 +166,7 @@ B.view = (root, bubble, hooks) => {
         const active = document.activeElement;
         returnFocus = active && active !== root.host ? active : launcher;
         scroller.scrollTop = scroller.scrollHeight;
-        if (focus) (panel.querySelector('textarea,input,select,button') || win).focus();
+        if (focus) (field() || win).focus();
       } else if (returnFocus) {
         returnFocus.focus();
         returnFocus = null;
@@ -213,7 +215,7 @@ B.view = (root, bubble, hooks) => {
       if (hadFocus) this.focusPanel(); // the focused control was just replaced
     },
     focusPanel() {
-      const target = panel.querySelector('textarea,input,select,button');
+      const target = field();
       if (target && !win.hidden) target.focus();
     },
   };

@@ -294,7 +294,8 @@ async def test_focus_trap_labels_contrast_and_composer_keys(browser: Browser, ho
         await composer.press("End")
         await keys.type("y")
         await expect(visitor.shadow(".cnt")).to_have_text("3601 / 4000")
-        assert await composer.get_attribute("maxlength") == "4000"
+        # Not cut at 4000 by the browser: the counter says so (test_widget_composer.py).
+        assert await composer.get_attribute("maxlength") is None
         assert visitor.errors == []
         await visitor.context.close()
 
