@@ -117,8 +117,12 @@ async def _details(ctx: Context) -> Any:
     conversation, _sender, principal = await _caller(ctx, ctx.params["conversation_id"])
     async with ctx.services.db.read() as conn:
         row = await queries.get_attachment(conn, ctx.params["attachment_id"])
-    if row is None or row["conversation_id"] != conversation["id"]:
-        raise ApiError("not_found", "no such attachment")
+        if row is None or row["conversation_id"] != conversation["id"]:
+            raise ApiError("not_found", "no such attachment")
+        if principal.startswith("v:") and not await queries.shown_to_visitor(
+            conn, row, conversation["visitor_id"]
+        ):
+            raise ApiError("not_found", "no such attachment")
     return _json({"attachment": media_of(ctx.request).view(row, principal, int(time.time()))}, 200)
 
 
@@ -166,8 +170,12 @@ async def _download(request: Request) -> Response:
         conversation = (
             await conv_queries.get_conversation(conn, row["conversation_id"]) if row else None
         )
-    if row is None or conversation is None or not _may_read(grant.principal, conversation):
-        raise not_found
+        if row is None or conversation is None or not _may_read(grant.principal, conversation):
+            raise not_found
+        if grant.principal.startswith("v:") and not await queries.shown_to_visitor(
+            conn, row, conversation["visitor_id"]
+        ):
+            raise not_found
     if variant == "thumb" and not row["has_thumb"]:
         raise not_found
     try:

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.tables import metadata
+from server.store.tables import messages, metadata
 
 attachments = Table(
     "attachments",
@@ -151,3 +151,17 @@ async def sent_in(conn: AsyncConnection, site_id: str, from_ts: int, to_ts: int)
         totals["bytes"] += int(size)
         totals["by_visitors" if sender.startswith("v:") else "by_agents"] += int(count)
     return totals
+
+
+async def shown_to_visitor(conn: AsyncConnection, row: dict[str, Any], visitor_id: str) -> bool:
+    """Whether the conversation's visitor may have the file: their own upload, or one a
+    message they were shown references (never an agent's file that is not sent yet, nor
+    one on an internal note)."""
+    if row["sender"] == f"v:{visitor_id}":
+        return True
+    if row["message_id"] is None:
+        return False
+    internal = await conn.scalar(
+        select(messages.c.internal).where(messages.c.id == row["message_id"])
+    )
+    return internal is False

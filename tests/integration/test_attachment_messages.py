@@ -238,3 +238,41 @@ async def test_webhook_carries_attachment_metadata_and_a_signed_url(beckon_env, 
     finally:
         await receiver.stop()
         await node.stop()
+
+
+async def test_an_internal_note_carries_a_file_the_visitor_never_gets(server) -> None:  # type: ignore[no-untyped-def]
+    chat = await make_chat_site(server)
+    visitor, welcome, agent, cid = await _active_chat(chat)
+    vheaders = {"X-Visitor-Token": welcome["visitor_token"]}
+    aheaders = {"Authorization": f"Bearer {chat.agent_token}"}
+    async with server.client() as client:
+        pdf = await _upload(client, cid, "n1", samples.PDF, "refund-form.pdf", aheaders)
+        note = await agent.request(
+            {
+                "type": "message",
+                "conversation_id": cid,
+                "client_msg_id": "note-1",
+                "text": "refund form, for us only",
+                "internal": True,
+                "attachments": [pdf["id"]],
+            }
+        )
+        assert note["type"] == "message" and note["attachments"][0]["id"] == pdf["id"]
+        # A visible message after it: the visitor gets that one, never the note.
+        said = await agent.request(
+            {"type": "message", "conversation_id": cid, "client_msg_id": "m-2", "text": "ok"}
+        )
+        seen = await visitor.expect(lambda f: f["type"] == "message" and f["seq"] == said["seq"])
+        assert seen["text"] == "ok"
+        assert not [f for f in visitor.frames if f.get("seq") == note["seq"]]
+        # Nor through the visitor's door to the file: 404, as for any file not theirs.
+        refused = await client.get(
+            f"/api/v1/conversations/{cid}/attachments/{pdf['id']}", headers=vheaders
+        )
+        assert refused.status_code == 404, refused.text
+        # The agents' history keeps the note with its file.
+        history = await client.get(f"/api/v1/conversations/{cid}/messages", headers=aheaders)
+        (kept,) = [m for m in history.json()["items"] if m.get("attachments")]
+        assert (kept["id"], kept["internal"]) == (note["id"], True)
+    for socket in (visitor, agent):
+        await socket.close()
