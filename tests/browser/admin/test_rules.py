@@ -324,9 +324,11 @@ async def test_stats_page_shows_funnel_and_uplift(
         kpis = page.locator(".kpi")
         await expect(kpis.filter(has_text="Invited visitors")).to_contain_text("8 converted · 40 %")
         await expect(kpis.filter(has_text="Holdout visitors")).to_contain_text("1 converted · 10 %")
-        await expect(
-            page.get_by_role("region", name="By day").locator(".chart canvas")
-        ).to_have_count(1)
+        by_day = page.get_by_role("region", name="By day")
+        await expect(by_day.locator(".chart canvas")).to_have_count(1)
+        # The x axis ticks by whole days (dates), never by hours.
+        ticks = (await by_day.locator(".chart").get_attribute("data-ticks") or "").split("|")
+        assert ticks and all(re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", t) for t in ticks), ticks
         await admin.shot("rule-stats")
         await admin.no_injection()
     finally:

@@ -148,6 +148,7 @@ function show(body, stats, stop) {
     chart(daily, {
       x: days.map((d) => daySeconds(d.day)),
       pad: 43200,
+      days: true,
       series: [
         {label: 'Triggered', values: days.map((d) => d.triggered || 0), color: '#94a3b8'},
         {label: 'Shown', values: days.map((d) => d.shown || 0), color: '#4f46e5'},
