@@ -74,3 +74,50 @@ async def test_a_reply_added_in_the_admin_reaches_the_open_console(
     await visitor.close()
     await admin.context.close()
     await ana.close()
+
+
+async def test_the_agent_keeps_her_own_replies_in_her_profile(
+    browser: Browser, node: BeckonProcess, chat: ChatSite
+) -> None:
+    ana = await sign_in(browser, node.url)
+    page = ana.page
+    await set_status(page, "online")
+    await page.locator("#profile-button").click()
+    mine = page.get_by_role("region", name="My replies")
+    # Bad input is said in a sentence, and nothing is stored.
+    await mine.get_by_label("Shortcut").fill("two words")
+    await mine.get_by_label("Reply text").fill("x")
+    await mine.get_by_role("button", name="Add reply").click()
+    await expect(mine.get_by_role("alert")).to_have_text(
+        "A shortcut is one word: letters, digits, - or _."
+    )
+    await mine.get_by_label("Shortcut").fill("/sizes")
+    await mine.get_by_label("Reply text").fill("Our sizes run small: take one up, {visitor.name}.")
+    await mine.get_by_role("button", name="Add reply").click()
+    await expect(mine.get_by_role("list", name="My replies")).to_contain_text("/sizes")
+    await shot(page, "my-replies")
+    await page.keyboard.press("Escape")
+
+    # In a chat, "/" offers it (as hers) and inserts it.
+    visitor, cid = await start_chat(chat, "Do the boots run small?", name="Mia")
+    await page.locator(f'#chat-list [data-conversation="{cid}"]').click()
+    await expect(page.locator(".chat-title")).to_have_text("Mia")
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.press_sequentially("/sizes")
+    option = page.locator("#canned-popup").get_by_role("option")
+    await expect(option).to_have_count(1)
+    await expect(option).to_contain_text("mine")
+    await composer.press("Enter")
+    await expect(composer).to_have_value("Our sizes run small: take one up, Mia.")
+
+    # Deleted from the profile: the picker no longer has it.
+    await composer.fill("")
+    await page.locator("#profile-button").click()
+    await mine.get_by_role("button", name="Delete /sizes").click()
+    await expect(mine.get_by_role("list", name="My replies")).not_to_contain_text("/sizes")
+    await page.keyboard.press("Escape")
+    await composer.press_sequentially("/sizes")
+    await expect(page.locator("#canned-popup")).to_have_text("No canned reply matches.")
+    assert ana.errors == [], ana.errors
+    await visitor.close()
+    await ana.close()

@@ -6,6 +6,7 @@
 import {$, h} from '../dom.js';
 import {setAvatar} from '../avatars.js';
 import {initials} from './inbox.js';
+import {myCannedSection} from './my_canned.js';
 
 const IMAGE_TYPES = 'image/png,image/jpeg,image/gif,image/webp';
 
@@ -81,7 +82,7 @@ function openProfile(ctl) {
     status,
     h('div', {class: 'dialog-actions'}, cancel, save),
   );
-  const dialog = h('dialog', {class: 'dialog', 'aria-label': 'Your profile'}, form);
+  const dialog = h('dialog', {class: 'dialog', 'aria-label': 'Your profile'}, form, myCannedSection(ctl));
   document.body.appendChild(dialog);
   dialog.addEventListener('close', () => dialog.remove());
   cancel.addEventListener('click', () => dialog.close());
