@@ -3,86 +3,31 @@ like the visit log), one visitor's timeline, and a rule's funnel over a time ran
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import Any
 
 from sqlalchemy import Integer, cast, delete, func, select
 
+from server.store.buffered_rows import BufferedRows
 from server.store.database import Database
 from server.store.decision_tables import decision_changes
 
-log = logging.getLogger("beckon.decisions")
-FLUSH_INTERVAL_S = 0.2
-MAX_BATCH = 500
-MAX_PENDING = 50_000
 TIMELINE_LIMIT = 1000
 
 
-class DecisionLog:
-    """Buffers changes and writes them in one INSERT per flush.
-
-    Nobody waits for these rows, so batching costs no guarantee; `close()` flushes what
-    is pending. When the Store is down the buffer is kept (bounded) and retried; past
-    `MAX_PENDING` the oldest are dropped and counted (`dropped`)."""
+class DecisionLog(BufferedRows):
+    """Buffers changes and writes them in batches (`BufferedRows`)."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        self._pending: list[dict[str, Any]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.dropped = 0
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        super().__init__(db, decision_changes, "decision log")
 
     def append(self, row: dict[str, Any]) -> None:
         """`row`: site_id, visitor_id, rule_id, ts (ms), outcome, detail, variant_id,
         invitation_id, stage, sampled."""
-        self._pending.append(row)
-        if len(self._pending) > MAX_PENDING:
-            overflow = len(self._pending) - MAX_PENDING
-            del self._pending[:overflow]
-            self.dropped += overflow
-        if len(self._pending) >= MAX_BATCH:
-            self._wake.set()
+        self.add(row)
 
     def unwritten(self, invitation_id: str) -> list[dict[str, Any]]:
         """The buffered rows of one invitation (not yet in the Store)."""
         return [r for r in self._pending if r.get("invitation_id") == invitation_id]
-
-    def forget(self, visitor_id: str) -> None:
-        """Drop the visitor's changes not yet written (an erasure)."""
-        self._pending = [r for r in self._pending if r["visitor_id"] != visitor_id]
-
-    def pending(self) -> int:
-        return len(self._pending)
-
-    async def flush(self) -> None:
-        while self._pending:
-            batch = self._pending[:MAX_BATCH]
-            async with self.db.write() as conn:
-                await conn.execute(decision_changes.insert(), batch)
-            del self._pending[: len(batch)]
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL_S)
-            self._wake.clear()
-            try:
-                await self.flush()
-            except Exception as exc:  # kept and retried on the next tick
-                log.warning("decision log flush failed, will retry: %s", exc)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self.flush()
 
 
 def _out(row: Any) -> dict[str, Any]:
