@@ -329,7 +329,7 @@ B.chat = (opts) => {
   const acceptInvitation = () => {
     const inv = invitation;
     hideInvitation();
-    // (The server opens the transcript with the invitation's words as a system message.)
+    // (The server opens the transcript with the invitation's words, said by its persona.)
     send({ type: 'invitation_accept', invitation_id: inv.invitation_id });
     open(true);
   };

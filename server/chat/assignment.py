@@ -104,6 +104,24 @@ class Router:
                     break  # taken elsewhere meanwhile
         return assigned, offers
 
+    async def claim_for(self, conv: dict[str, Any], agent_id: str) -> dict[str, Any] | None:
+        """Give a queued chat to one named agent if they are online, serve its department
+        and have a free slot (the agent an accepted invitation spoke as); None otherwise,
+        and the chat waits for the usual routing."""
+        agents = await presence.agents(self.broker, conv["site_id"])
+        if not any(
+            a.agent_id == agent_id
+            for a in routing_order.candidates(agents, conv["department"], "least_busy", None)
+        ):
+            return None
+        agent = next(a for a in agents if a.agent_id == agent_id)
+        claimed = await self.broker.run_script(
+            "claim_member",
+            [queue.key(conv["site_id"], conv["department"]), presence.LOAD_KEY],
+            [agent.agent_id, agent.capacity, conv["id"]],
+        )
+        return await self._record(conv["id"], agent_id) if claimed == 1 else None
+
     # The department's round-robin turn is the agent who took its previous chat. Kept in
     # the Broker so every node continues the same circle; a race between two nodes costs
     # at most one turn out of order, never a double claim (claims are atomic scripts).

@@ -33,8 +33,12 @@ async def append(
     client_msg_id: str | None,
     text: str,
     internal: bool = False,
+    answers: bool = True,
 ) -> tuple[dict[str, Any], bool]:
-    """Store one message; returns (row, duplicate). Raises ConversationClosed."""
+    """Store one message; returns (row, duplicate). Raises ConversationClosed.
+
+    `answers=False` for an agent's words that are not an answer to the visitor (the
+    invitation that opened the chat): the first response time waits for a real one."""
     for _attempt in range(3):
         try:
             async with db.write() as conn:
@@ -61,7 +65,7 @@ async def append(
                     "ts": now_ms(),
                 }
                 await queries.insert_message(conn, row)
-                if author_kind == "agent" and not internal:
+                if author_kind == "agent" and not internal and answers:
                     await conn.execute(
                         conversations.update()
                         .where(

@@ -15,7 +15,8 @@ from server.store.database import Database
 from server.store.tables import site_members, users
 
 
-async def _agent(db: Database, site_id: str, agent_id: str) -> dict[str, Any] | None:
+async def agent(db: Database, site_id: str, agent_id: str) -> dict[str, Any] | None:
+    """The site's active team member `agent_id` (id, display_name, avatar_url), or None."""
     query = (
         select(users.c.id, users.c.display_name, users.c.avatar_url)
         .join(site_members, site_members.c.user_id == users.c.id)
@@ -36,7 +37,7 @@ async def problems(db: Database, site: dict[str, Any], rule: dict[str, Any]) -> 
     if not isinstance(persona, dict):
         return []
     agent_id = persona.get("agent_id")
-    if isinstance(agent_id, str) and await _agent(db, site["id"], agent_id) is None:
+    if isinstance(agent_id, str) and await agent(db, site["id"], agent_id) is None:
         return [
             {
                 "path": "persona.agent_id",
@@ -61,7 +62,7 @@ async def resolve(
         agent_id = least_loaded(await presence.agents(broker, site_id), persona.department or "")
         if agent_id is None:
             return None
-    agent = await _agent(db, site_id, agent_id)
-    if agent is None:
+    member = await agent(db, site_id, agent_id)
+    if member is None:
         return None
-    return {"id": agent["id"], "name": agent["display_name"], "avatar_url": agent["avatar_url"]}
+    return {"id": member["id"], "name": member["display_name"], "avatar_url": member["avatar_url"]}

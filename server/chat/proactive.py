@@ -327,6 +327,7 @@ class Proactive:
             variant_id=action.variant_id,
             status="triggered",
             text=action.text,
+            agent_id=persona["id"] if persona else None,
         )
         state.counters = state.counters.record_invite(rule.id, now, visit)
         state.invitation = {

@@ -73,6 +73,29 @@ async def post_system_message(
     return row
 
 
+async def post_invitation_line(
+    hub: Hub, db: Database, conversation_id: str, text: str, agent: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An accepted invitation's words open the transcript, so the agent sees the context:
+    said by the agent it spoke as (its persona, or the agent who invited by hand), else a
+    system line. Not an answer: the first response time waits for the agent's own."""
+    if agent is None:
+        return await post_system_message(hub, db, conversation_id, text)
+    row, _ = await messages.append(
+        db,
+        conversation_id=conversation_id,
+        sender=f"a:{agent['id']}",
+        author_kind="agent",
+        author_id=agent["id"],
+        author_name=agent["display_name"],
+        client_msg_id=None,
+        text=text,
+        answers=False,
+    )
+    await publish_message(hub, row)
+    return row
+
+
 def emit_message_created(events: EventBus, site_id: str, row: dict[str, Any]) -> None:
     """The domain event for a new visible message (webhooks listen to it)."""
     if not row["internal"]:

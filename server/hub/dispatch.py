@@ -95,6 +95,13 @@ class Dispatch:
         await self.positions(site)
         await self.availability(site)
 
+    async def route_to(self, conv: dict[str, Any], agent_id: str) -> bool:
+        """Try to give `conv` to `agent_id` first (then `route` does the rest)."""
+        assigned = await self.router.claim_for(conv, agent_id)
+        if assigned is not None:
+            await self.announce_assignment(assigned)
+        return assigned is not None
+
     async def announce_assignment(self, conv: dict[str, Any]) -> None:
         async with self.db.read() as conn:
             agent = await user_queries.get_user(conn, conv["agent_id"])

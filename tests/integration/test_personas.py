@@ -1,8 +1,9 @@
 """Rule personas against a real node (issue 19, item 5): an invitation speaks as a named
 agent (name and avatar in the frame) or as the least loaded online agent of a
 department, picked when it fires; `display: chat` reaches the widget; accepting gives
-the agent the chat whose first line is the invitation; unknown agents and departments
-are refused when the rule is saved."""
+the agent the chat whose first line is the invitation, said by the persona, and routes
+the chat to the persona first; unknown agents and departments are refused when the rule
+is saved."""
 
 from __future__ import annotations
 
@@ -105,6 +106,83 @@ async def test_named_agent_and_department_personas(tmp_path, redis_prefix) -> No
         await frame["socket"].close()
         await nobody_else.close()
         await visitor.close()
+
+
+async def test_the_chat_goes_to_the_agent_the_invitation_spoke_as(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
+    async with deployment("single", tmp_path, redis_prefix) as (node,):
+        chat = await make_chat_site(node)
+        (bo,) = await add_agents(chat, 1, capacity=3)
+        ana = {**chat.agent, "token": chat.agent_token}
+        # Both online and idle: least_busy would give the chat to the smaller id, so the
+        # persona is the other one.
+        persona, other = sorted((ana, bo), key=lambda a: a["id"], reverse=True)
+        sockets = {a["id"]: await online_agent(chat, node.url, a["token"]) for a in (ana, bo)}
+        async with api(chat) as client:
+            saved = await client.post("/rules", json=rule(persona={"agent_id": persona["id"]}))
+            assert saved.status_code == 201, saved.text
+        frame = await invited(chat)
+        visitor = frame.pop("socket")
+        assert frame["agent"]["name"] == persona["display_name"]
+        accepted = await visitor.request(
+            {"type": "invitation_accept", "invitation_id": frame["invitation_id"]}
+        )
+        assert accepted["type"] == "conversation", accepted
+        assigned = await sockets[persona["id"]].expect(
+            lambda f: f.get("type") == "conversation" and f.get("id") == accepted["id"], timeout=10
+        )
+        assert assigned["agent"]["id"] == persona["id"]
+        # The visitor's widget learns who has the chat (name and face in its header).
+        await visitor.expect(
+            lambda f: (
+                f.get("type") == "conversation"
+                and f.get("id") == accepted["id"]
+                and (f.get("agent") or {}).get("id") == persona["id"]
+            ),
+            timeout=10,
+        )
+        async with api(chat) as client:
+            base = f"{chat.server_url}/api/v1/conversations/{accepted['id']}"
+            first = (await client.get(f"{base}/messages")).json()["items"][0]
+            assert first["text"] == "Can I help with your order?"
+            assert first["author"] == {
+                "kind": "agent",
+                "name": persona["display_name"],
+                "id": persona["id"],
+            }
+            conv = (await client.get(base)).json()
+            assert conv["agent_id"] == persona["id"]
+            # The invitation is not an answer: the first response time waits for one.
+            assert conv["first_response_ts"] is None
+        replied = await sockets[persona["id"]].request(
+            {
+                "type": "message",
+                "conversation_id": accepted["id"],
+                "client_msg_id": "hi-1",
+                "text": "Hi, I am here",
+            }
+        )
+        assert replied["type"] == "message", replied
+        async with api(chat) as client:
+            conv = (await client.get(base)).json()
+            assert conv["first_response_ts"] == replied["ts"]
+        # The persona away → the next visitor's chat is routed as usual (to the other).
+        away = await sockets[persona["id"]].request({"type": "status", "status": "away"})
+        assert away["status"] == "away", away
+        frame = await invited(chat)
+        second = frame.pop("socket")
+        assert frame["agent"]["name"] == persona["display_name"]
+        accepted = await second.request(
+            {"type": "invitation_accept", "invitation_id": frame["invitation_id"]}
+        )
+        assert accepted["type"] == "conversation", accepted
+        assigned = await sockets[other["id"]].expect(
+            lambda f: f.get("type") == "conversation" and f.get("id") == accepted["id"], timeout=10
+        )
+        assert assigned["agent"]["id"] == other["id"]
+        for s in sockets.values():
+            await s.close()
+        await visitor.close()
+        await second.close()
 
 
 async def test_unknown_agents_and_departments_are_refused(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]

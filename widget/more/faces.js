@@ -4,6 +4,13 @@
 
 B.fa = (src) => B.el('img', { src, alt: '', class: 'fa' });
 
+// Rows drawn before the face was known get it now: the invitation's first line is said
+// before the chat is assigned, and a message may arrive before this script.
+B.faceRows = (root) => {
+  const [id, src] = B.face || [];
+  if (id) for (const n of root.querySelectorAll(`.ra[data-a="${CSS.escape(id)}"] .n`)) n.querySelector('.fa') || n.prepend(B.fa(src));
+};
+
 {
   const css = '.fa{width:18px;height:18px;border-radius:50%;object-fit:cover;vertical-align:middle;margin-right:6px}';
   const root = document.querySelector('beckon-chat');
@@ -13,4 +20,5 @@ B.fa = (src) => B.el('img', { src, alt: '', class: 'fa' });
     sheet.replaceSync(css);
     shadow.adoptedStyleSheets = [...shadow.adoptedStyleSheets, sheet];
   } else if (shadow) shadow.append(B.el('style', { text: css }));
+  if (shadow) B.faceRows(shadow);
 }

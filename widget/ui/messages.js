@@ -19,12 +19,12 @@ B.messageList = (scroller) => {
     if (was) scroller.scrollTop = scroller.scrollHeight;
   };
 
-  const row = (kind, text, name, meta, face) => {
+  const row = (kind, text, name, meta, face, id) => {
     const bubble = B.el('div', { class: 'm ' + kind, dir: 'auto' }, B.linkify(text));
     const nodes = [];
     if (name) nodes.push(B.el('div', { class: 'n', dir: 'auto' }, [face && B.fa ? B.fa(face) : '', name]));
     nodes.push(bubble);
-    const box = B.el('div', { class: kind === 'a' ? 'row ra' : 'row' }, nodes);
+    const box = B.el('div', { class: kind === 'a' ? 'row ra' : 'row', 'data-a': id }, nodes);
     if (meta != null) box.append(B.el('div', { class: 'meta', text: meta }));
     return box;
   };
@@ -34,7 +34,7 @@ B.messageList = (scroller) => {
     if (kind === 'system') return B.el('div', { class: 'sys', dir: 'auto', text: frame.text });
     if (kind === 'visitor') return row('v', frame.text, null, time(frame.ts));
     const a = frame.author || {};
-    return row('a', frame.text, a.name || B.t('agent'), null, B.face && a.id === B.face[0] && B.face[1]);
+    return row('a', frame.text, a.name || B.t('agent'), null, B.face && a.id === B.face[0] && B.face[1], a.id);
   };
   const render = (frame) => {
     const node = draw(frame);

@@ -188,7 +188,7 @@ B.view = (root, bubble, hooks) => {
       }
       // The agent's avatar also goes on their messages (messages.js).
       B.face = isAgent && url && /^https?:$/.test(url.protocol) && [isAgent.id, url.href];
-      if (B.face) avatar.append(B.el('img', { src: url.href, alt: '', class: 'av' }));
+      if (B.face) avatar.append(B.el('img', { src: url.href, alt: '', class: 'av' })), B.faceRows && B.faceRows(win);
       else if (isAgent) avatar.textContent = (name || '?').trim().charAt(0).toUpperCase();
       else avatar.append(B.icon(ICON_CHAT));
       endButton.hidden = !canEnd;

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from server.chat import invitation_log, visitor_state
+from server.chat import invitation_log, personas, visitor_state
 from server.chat.payloads import message_frame
 from server.hub import chat_events
 from server.hub.socket_loop import Refused
@@ -71,14 +71,20 @@ async def on_accept(session: VisitorSession, frame: Any) -> None:
     )
     session.reply(await session.conversation_frame(conv), frame.ref)
     await session.follow_conversation(conv["id"], 0)
+    # Who the invitation spoke as (its persona, or the agent who invited by hand) says its
+    # words in the transcript and gets the chat first, when they still can take it.
+    speaker = (
+        await personas.agent(session.db, site_id, row["agent_id"]) if row["agent_id"] else None
+    )
     if row["text"]:
-        # The invitation's words open the transcript, so the agent sees the context.
-        note = await chat_events.post_system_message(
-            session.hub, session.db, conv["id"], row["text"]
+        line = await chat_events.post_invitation_line(
+            session.hub, session.db, conv["id"], row["text"], speaker
         )
-        session.conn.deliver(conv["id"], note["seq"], message_frame(note))
+        session.conn.deliver(conv["id"], line["seq"], message_frame(line))
     if frame.text:
         await chat.append(session, conv["id"], None, frame.text, None)
+    if speaker is not None:
+        await session.dispatch.route_to(conv, speaker["id"])
     await chat.opened(session, conv)
 
 

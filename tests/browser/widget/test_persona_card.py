@@ -107,7 +107,14 @@ async def test_the_card_speaks_as_the_agent_and_the_chat_opens_with_the_invitati
             headers={"Authorization": f"Bearer {chat.agent_token}"},
         )
     first = response.json()["items"][0]
-    assert (first["author"]["kind"], first["text"]) == ("system", INVITATION_TEXT)
+    # The persona says the first line, and (online, with room) has the chat.
+    assert first["author"] == {
+        "kind": "agent",
+        "name": chat.agent["display_name"],
+        "id": chat.agent["id"],
+    }
+    assert first["text"] == INVITATION_TEXT
+    await expect(tab.shadow(".row.ra .fa")).to_have_attribute("src", AVATAR)
     assert tab.errors == []
     await agent_offline(agent)
     await tab.context.close()
@@ -161,12 +168,13 @@ async def test_display_chat_opens_the_widget_and_the_answer_accepts(
         )
     items = response.json()["items"]
     assert [(m["author"]["kind"], m["text"]) for m in items[:2]] == [
-        ("system", INVITATION_TEXT),
+        ("agent", INVITATION_TEXT),
         ("visitor", "Is it in stock?"),
     ]
     # In the widget the words are said once: the stored first line replaces the draft.
-    await expect(tab.shadow(".sys").filter(has_text=INVITATION_TEXT)).to_have_count(1)
-    await expect(bubble).to_have_count(0)
+    await expect(tab.shadow(".m.v").filter(has_text="Is it in stock?")).to_be_visible()
+    await expect(bubble).to_have_count(1)
+    await expect(tab.shadow(".sys").filter(has_text=INVITATION_TEXT)).to_have_count(0)
     await expect(tab.shadow(".m.v").filter(has_text="Is it in stock?")).to_be_visible()
     assert tab.errors == []
     await agent_offline(agent)
