@@ -45,6 +45,8 @@ from server.store.visits import VisitLog
 
 log = logging.getLogger("beckon.proactive")
 ONLINE_TTL_S = 90.0
+REFRESH_CHUNK = 256
+"""Presence refreshes in flight at once (one broker pipeline batch, bounded memory)."""
 WATCHED_EVENTS = frozenset(
     {"hello", "page_view", "cart", "attributes", "chat_started", "chat_closed"}
 )
@@ -123,14 +125,22 @@ class Proactive:
                 await self.watch.left(site["id"], visitor_id)
 
     async def _refresh_online(self) -> None:
-        # One loop per node (not a task per visitor) keeps its visitors "online".
+        # One loop per node (not a task per visitor) keeps its visitors "online". The
+        # refreshes of a chunk are asked together, so the broker pipelines them: a few
+        # round trips per tick, not one per visitor (the idle burn of a node).
         while True:
             await asyncio.sleep(ONLINE_TTL_S / 3)
-            for visitor_id, site in list(self.local.items()):
-                with contextlib.suppress(Exception):
-                    await self.broker.presence_set(
-                        online_group(site["id"]), visitor_id, b"1", ONLINE_TTL_S
-                    )
+            visitors = list(self.local.items())
+            for start in range(0, len(visitors), REFRESH_CHUNK):
+                await asyncio.gather(
+                    *(
+                        self.broker.presence_set(
+                            online_group(site["id"]), visitor_id, b"1", ONLINE_TTL_S
+                        )
+                        for visitor_id, site in visitors[start : start + REFRESH_CHUNK]
+                    ),
+                    return_exceptions=True,
+                )
 
     # -- the loop ------------------------------------------------------------------------
     async def event(

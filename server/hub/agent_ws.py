@@ -500,7 +500,7 @@ class AgentSession:
     async def _on_typing(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
         self._assigned(conv)
-        await self.hub.publish(
+        await self.hub.publish_detached(
             conv_channel(conv["id"]),
             "typing",
             {
@@ -517,7 +517,7 @@ class AgentSession:
 
     async def _on_read(self, frame: Any) -> None:
         conv = await self._conversation(frame.conversation_id)
-        await self.hub.publish(
+        await self.hub.publish_detached(
             conv_channel(conv["id"]),
             "read",
             {

@@ -31,12 +31,15 @@ async def publish_message(hub: Hub, row: dict[str, Any]) -> None:
     )
 
 
+# The conversation's change (a transfer, a close) is in the Store before these go out, so
+# they are handed to the broker without waiting (`Hub.publish_detached`): with Redis down
+# the socket's next frame does not wait the broker's retry window; receivers re-sync.
 async def publish_conversation(hub: Hub, frame: dict[str, Any]) -> None:
-    await hub.publish(conv_channel(frame["id"]), "conversation", frame)
+    await hub.publish_detached(conv_channel(frame["id"]), "conversation", frame)
 
 
 async def publish_queue_changed(hub: Hub, site_id: str) -> None:
-    await hub.publish(site_channel(site_id), "queue", {"site_id": site_id})
+    await hub.publish_detached(site_channel(site_id), "queue", {"site_id": site_id})
 
 
 def closed_frame(conversation_id: str, by: str, survey: list[str]) -> dict[str, Any]:
@@ -48,7 +51,7 @@ async def publish_closed(
 ) -> None:
     """Tell both sides; `origin` (the closing socket) got its own reply with its ref."""
     frame = closed_frame(conversation_id, by, survey)
-    await hub.publish(conv_channel(conversation_id), "closed", {**frame, "origin": origin})
+    await hub.publish_detached(conv_channel(conversation_id), "closed", {**frame, "origin": origin})
 
 
 def survey_kinds(site: dict[str, Any]) -> list[str]:

@@ -111,7 +111,7 @@ async def test_access_changes_reach_open_sockets_on_the_other_node(tmp_path, red
         # An active chat on site A, held by the agent's socket on node two.
         agent, welcome = await chat.agent_socket(two.url)
         assert sorted(s["id"] for s in welcome["sites"]) == sorted([site_a, site_b])
-        visitor, _ = await chat.visitor(one.url)
+        visitor, visitor_welcome = await chat.visitor(one.url)
         held = await visitor.request({"type": "chat_start", "text": "on site A"})
         accepted = await agent.request({"type": "accept", "conversation_id": held["id"]})
         assert accepted["status"] == "active"
@@ -128,9 +128,22 @@ async def test_access_changes_reach_open_sockets_on_the_other_node(tmp_path, red
             {"type": "message", "conversation_id": held["id"], "client_msg_id": "m2", "text": "2"}
         )
         await visitor.expect(lambda f: f.get("type") == "message" and f["seq"] == 2)
+        held_id = held["id"]
         for frame in (
-            {"type": "resume", "conversation_id": held["id"], "after_seq": 0},
-            {"type": "message", "conversation_id": held["id"], "client_msg_id": "a", "text": "x"},
+            {"type": "resume", "conversation_id": held_id, "after_seq": 0},
+            {"type": "message", "conversation_id": held_id, "client_msg_id": "a", "text": "x"},
+            {
+                "type": "message",
+                "conversation_id": held_id,
+                "client_msg_id": "n",
+                "text": "a note",
+                "internal": True,
+            },
+            {"type": "typing", "conversation_id": held_id, "on": True},
+            {"type": "read", "conversation_id": held_id, "seq": 2},
+            {"type": "transfer", "conversation_id": held_id, "department": "support"},
+            {"type": "close", "conversation_id": held_id},
+            {"type": "invite", "visitor_id": visitor_welcome["visitor_id"], "text": "hi"},
             {"type": "watch", "site_id": site_a},
         ):
             refused = await agent.request(frame)

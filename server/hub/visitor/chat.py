@@ -197,7 +197,7 @@ async def on_message(session: VisitorSession, frame: Any) -> None:
 
 async def on_typing(session: VisitorSession, frame: Any) -> None:
     await session.own_conversation(frame.conversation_id)
-    await session.hub.publish(
+    await session.hub.publish_detached(
         conv_channel(frame.conversation_id),
         "typing",
         {
@@ -211,7 +211,7 @@ async def on_typing(session: VisitorSession, frame: Any) -> None:
 
 async def on_read(session: VisitorSession, frame: Any) -> None:
     await session.own_conversation(frame.conversation_id)
-    await session.hub.publish(
+    await session.hub.publish_detached(
         conv_channel(frame.conversation_id),
         "read",
         {
