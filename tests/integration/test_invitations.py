@@ -75,7 +75,8 @@ async def test_time_driven_invitation_fires_on_time_with_no_further_frames(
         print(f"invitation lateness: {lateness * 1000:.0f} ms")
         assert invitation["rule_id"] == saved["id"] and invitation["variant"] == "a"
         assert invitation["text"] == "Need a hand, there?"
-        assert 0 <= lateness < 0.5 + 0.5  # the spec's 0.5 s plus scheduling slack
+        # docs/rules.md: the timer fires "within half a second"; plus scheduling slack.
+        assert 0 <= lateness < 0.5 + 0.5
         await visitor.send(
             {"type": "invitation_shown", "invitation_id": invitation["invitation_id"]}
         )

@@ -1,4 +1,4 @@
-"""The marketer's rule screens in Chromium: the spec's example rule built in the form,
+"""The marketer's rule screens in Chromium: the example rule of docs/rules.md built in the form,
 the JSON both ways, validation errors at their field, save, live matching count,
 backtest chart, versions with a diff, enable, duplicate; the stats page on seeded data
 (expected figures computed here, independently)."""
