@@ -131,7 +131,7 @@ def _short(peer: str) -> str:
 
 
 def targets(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 11 item 4, for each Beckon store, against the peers measured in this run."""
+    """The first targets, for each Beckon store, against the peers measured in this run."""
     per = {n: metrics(r.get("results", {}), plan) for n, r in results.items()}
     out: list[dict[str, Any]] = []
     top_rate = plan["rates"][-1]
@@ -198,7 +198,7 @@ def targets(results: dict[str, dict[str, Any]], plan: dict[str, Any]) -> list[di
 
 
 def _issue24(per: dict[str, dict[str, float | None]], b: str, plan: dict[str, Any], check) -> None:
-    """Issue 24's targets that the issue-11 checks above do not already cover."""
+    """The later targets that the checks above do not already cover."""
     mb, node = per[b], per.get("node_socketio")
     top_rate = plan["rates"][-1]
     if node:

@@ -167,7 +167,7 @@ async def run(
     text, ratios = report.table(shown, plan_d) if shown else ("(no results)", {})
     goals = report.targets(shown, plan_d)
     print("\n" + text, flush=True)
-    print("\nTargets (issues 11 and 24, same run):\n" + report.targets_text(goals), flush=True)
+    print("\nTargets (same run):\n" + report.targets_text(goals), flush=True)
     for name, r in results.items():
         if "skipped" in r or "failed" in r:
             print(f"  {name}: {r.get('skipped') or r.get('failed')}", flush=True)

@@ -1,4 +1,4 @@
-"""Scenarios (a)–(e) for one system, with bounded counts and times (issue 11).
+"""Scenarios (a)–(e) for one system, with bounded counts and times.
 
 (a) latency p50/p99/max at fixed open-loop rates; (b) highest sustained msg/s with
 p99 ≤ 50 ms, stepped, each failing step retried once; (c) RSS per idle visitor socket;

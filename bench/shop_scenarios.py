@@ -1,4 +1,4 @@
-"""Scenarios (f) a shop day and (i) idle burn, for one system (issue 24).
+"""Scenarios (f) a shop day and (i) idle burn, for one system.
 
 (f): a bounded step search over how many visitors shop at once (bench/shopgen.py has
 the visit); a step passes when connect p99 ≤ 100 ms, message p99 ≤ 50 ms, no connect

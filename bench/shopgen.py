@@ -1,4 +1,4 @@
-"""Scenario (f), a shop day, on the load generator's side (issue 24).
+"""Scenario (f), a shop day, on the load generator's side.
 
 `visitors` shoppers at a time, each on a visit of `pages` page loads of `dwell_s` each.
 Every page load is a NEW socket (a multi-page shop: the widget starts again on each

@@ -1,5 +1,5 @@
 """A simulated day of invitations against agents, pacing by capacity only versus by
-predicted wait (issue 19, item 7). Pure and seeded: the same seed gives the same day.
+predicted wait. Pure and seeded: the same seed gives the same day.
 
 `python -m bench.wait_pacing` prints, for each gate, invitations offered, accepted, and
 accepted-but-unanswered (the visitor accepted and gave up waiting for an agent).

@@ -1,4 +1,4 @@
-"""The demo shop at `/demo/` (issue 8): plain pages from `static/demo/` with a site's snippet
+"""The demo shop at `/demo/`: plain pages from `static/demo/` with a site's snippet
 put in, and the invitation rule that first-run setup gives the demo site.
 
 Which site's snippet: `?site=KEY` (remembered in a cookie for the next pages), else the

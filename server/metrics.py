@@ -42,7 +42,7 @@ class Metrics:
         self.broker_reconnects = Counter(
             "beckon_broker_reconnects", "Broker reconnections", registry=r
         )
-        # What docs/monitoring/ charts and alerts on (issue 17); tests/integration/
+        # What docs/monitoring/ charts and alerts on; tests/integration/
         # test_monitoring.py checks that every name it uses is exported.
         self.connects = Counter(
             "beckon_connects", "WebSocket connections opened", ["kind"], registry=r

@@ -1,4 +1,4 @@
-"""The visitor widget as browsers get it (issue 8): `widget/*.js` joined in a fixed order into
+"""The visitor widget as browsers get it: `widget/*.js` joined in a fixed order into
 one script, comments and indentation stripped, hashed, and compressed once per build.
 
 Two scripts: the core (`MODULES`, `/widget.js`) paints the bubble and connects, and is held to

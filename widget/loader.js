@@ -50,7 +50,7 @@ const boot = () => {
     }
   }
   // A task queued from the next frame runs after that frame is painted: the bubble is on
-  // screen then (issue 8 budget: 50 ms). Everything else is built only after that.
+  // screen then (budget: 50 ms). Everything else is built only after that.
   let chat = null;
   requestAnimationFrame(() => {
     setTimeout(() => performance.measure('beckon:bubble', 'beckon:start'));

@@ -1,4 +1,4 @@
-"""The audit log (issue 22 item 5): who changed what, when, before/after, from where.
+"""The audit log: who changed what, when, before/after, from where.
 
 `record` is the one way in; REST only reads it (`server/audit/routes.py`).
 """

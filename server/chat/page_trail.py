@@ -1,5 +1,5 @@
 """The visitor's page trail: the pages of this visit, in order, for the console's
-visitor context (issue 23 item 6).
+visitor context.
 
 Kept beside the engine's facts in the visitor's state (`visitor_state`), bounded to the
 last `MAX_TRAIL_PAGES`. A page enters the trail when the engine opens one (a hello or

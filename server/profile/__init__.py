@@ -1,1 +1,1 @@
-"""An agent's own profile: display name, title and an uploaded avatar (issue 23 item 5)."""
+"""An agent's own profile: display name, title and an uploaded avatar."""

@@ -405,7 +405,7 @@ inbox_items = Table(
 )
 
 
-# Who changed what (issue 22 item 5): written only by server/audit/, never by a REST
+# Who changed what: written only by server/audit/, never by a REST
 # call; pruned after BECKON_AUDIT_RETENTION_DAYS. No foreign keys: an entry outlives
 # the site, user or rule it names.
 audit_log = Table(
@@ -429,7 +429,7 @@ audit_log = Table(
     Index(None, "actor_id", "ts"),
 )
 
-# Visitors an agent blocked (issue 22 item 4): by visitor id or by network (an address
+# Visitors an agent blocked: by visitor id or by network (an address
 # is stored as its /32 or /128). Lifted bans are kept (lifted_ts) for the record.
 visitor_bans = Table(
     "visitor_bans",

@@ -1,5 +1,5 @@
 """The bench works: `python -m bench run --quick` runs every scenario for every system
-at a tiny size and writes sane results (issue 11). Figures are not asserted — the
+at a tiny size and writes sane results. Figures are not asserted — the
 machine decides those — only that each exists and is self-consistent."""
 
 from __future__ import annotations
@@ -100,12 +100,12 @@ def test_table_prints_ratios_against_every_peer(results: dict) -> None:
     if "results" in results["systems"]["node_socketio"]:
         assert "pg÷node" in table
     assert results["targets"]
-    assert "Targets (issues 11 and 24, same run)" in results["stdout"]
+    assert "Targets (same run)" in results["stdout"]
 
 
 @pytest.mark.timeout(900)
 def test_shop_day_and_idle_burn_are_sane(results: dict) -> None:
-    """Scenario (f) steps through the plan's sizes and (i) measures every system (issue 24)."""
+    """Scenario (f) steps through the plan's sizes and (i) measures every system."""
     plan = results["plan"]
     for name, entry in results["systems"].items():
         res = entry.get("results")

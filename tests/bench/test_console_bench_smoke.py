@@ -1,5 +1,5 @@
 """The console's UI bench works: `python -m bench console --quick` runs the console in
-Chromium over 200 live visitors and writes every figure (issue 18). Figures are not
+Chromium over 200 live visitors and writes every figure. Figures are not
 asserted — the machine decides those — only that each exists, and the two that are
 not about speed: the counts were exact and the console's socket never closed."""
 

@@ -1,5 +1,5 @@
 """Conformance: the open sockets of one client address, counted across nodes
-(`address_sockets_take` / `_release` / `_renew`; issue 16 item 6)."""
+(`address_sockets_take` / `_release` / `_renew`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Two nodes (PostgreSQL, Redis on the test's own prefix) behind Debian's nginx running
-docs/deploy/nginx.conf as-is, TLS included (issue 17, item 2).
+docs/deploy/nginx.conf as-is, TLS included.
 
 - The client's address and https come through the proxy, and only from it
   (BECKON_TRUSTED_PROXIES): sign-in lockouts are per client behind one proxy and

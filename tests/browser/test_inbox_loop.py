@@ -1,4 +1,4 @@
-"""The inbox loop in real Chromium (issue 20, items 1 and 4): a visitor leaves a message
+"""The inbox loop in real Chromium: a visitor leaves a message
 with nobody online → the agent answers it from the console's inbox → the visitor comes
 back to another page of the site and the widget shows the answer (badge, the reply in
 the chat, marked read once the window is open)."""

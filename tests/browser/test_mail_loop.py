@@ -1,4 +1,4 @@
-"""The whole email loop of issue 20 in real Chromium, with a real SMTP server (aiosmtpd)
+"""The whole email loop in real Chromium, with a real SMTP server (aiosmtpd)
 and `beckon mail-in`: a visitor leaves a message with nobody online → the agent answers
 from the console's inbox → the email arrives on the SMTP server → the visitor replies by
 email (an SMTP client to `beckon mail-in`) → the reply appears in the console, the item

@@ -1,5 +1,5 @@
 """Per client address limits on visitor sockets, chat starts and offline messages
-(issue 16 item 6; docs/security.md, "Per-IP limits and trusted proxies"), against real
+(docs/security.md, "Per-IP limits and trusted proxies"), against real
 `beckon serve` nodes: the address is the peer's unless a trusted proxy says otherwise."""
 
 from __future__ import annotations

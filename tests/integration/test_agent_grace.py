@@ -1,4 +1,4 @@
-"""An agent whose console drops keeps their chats for the reconnect grace (issue 18):
+"""An agent whose console drops keeps their chats for the reconnect grace:
 nothing is requeued, other agents see no churn, and the console that comes back gets
 its chats in `welcome`. An agent who is signed out (session revoked) gets no grace.
 

@@ -1,4 +1,4 @@
-"""An agent's own profile (issue 23 item 5): display name and title over REST, an
+"""An agent's own profile: display name and title over REST, an
 uploaded avatar re-encoded small and served cached by its digest, the bad uploads
 refused with a JSON 4xx, every change in the audit log, and visitors getting the name,
 title and avatar in the `conversation` frame."""

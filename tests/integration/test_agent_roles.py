@@ -1,4 +1,4 @@
-"""Roles on the agent socket against real `beckon serve` processes (issue 16 item 1): a
+"""Roles on the agent socket against real `beckon serve` processes: a
 marketer is refused; a removed agent's open socket loses the site, on every node; a
 revoked token, or a session from before a password change, closes its socket."""
 

@@ -1,4 +1,4 @@
-"""The audit log against a real `beckon serve` (issue 22 item 5): each kind of change is
+"""The audit log against a real `beckon serve`: each kind of change is
 recorded with who, when, what (before/after) and from which IP; only admins read it,
 filtered or as CSV; nothing writes it over REST."""
 

@@ -1,4 +1,4 @@
-"""Backtest = live, as a property (issue 19, item 1): hypothesis draws a site budget, a
+"""Backtest = live, as a property: hypothesis draws a site budget, a
 rule set and visitors' traffic; the traffic goes through a real `beckon serve` (recorded
 in the visit log as production records it) and then through the whole-rule-set
 backtest; every visitor's decisions must be the same — invited / held out, rule and

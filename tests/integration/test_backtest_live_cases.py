@@ -1,4 +1,4 @@
-"""Backtest = live on hand-made cases (issue 19, item 1): the site budget ("17 shown
+"""Backtest = live on hand-made cases: the site budget ("17 shown
 in the backtest, 1 live"), an agent's close, pacing on a capacity series, an agent's
 manual invitation — each run through a real node, then through the backtest."""
 

@@ -1,4 +1,4 @@
-"""Bans against real nodes (issue 22 item 4): a banned visitor sees nobody online, their
+"""Bans against real nodes: a banned visitor sees nobody online, their
 chat starts and messages are refused as when nobody can chat, their offline messages
 are answered but dropped; a ban and its lifting reach a visitor on another node at once
 (two nodes on PostgreSQL + Redis); bad bans get 422/403/404."""

@@ -1,5 +1,5 @@
 """Sessions and API tokens against a real `beckon serve`: list them, end them, expire
-them; a password change ends every other session and every token (issue 16 items 4, 5)."""
+them; a password change ends every other session and every token."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Decisions over time against a real node: a visitor goes unmatched → blocked (no agent)
 → fired → shown → accepted → chatted → converted; the REST timeline, "why", "why not"
 and the rule's funnel say exactly that; sampling above the site's rate, the per-visit
-cap and bad input (issue 19, item 2)."""
+cap and bad input."""
 
 from __future__ import annotations
 

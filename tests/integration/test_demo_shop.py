@@ -1,4 +1,4 @@
-"""The demo shop over HTTP and the first-run demo rule (issue 8): `beckon serve` on an empty
+"""The demo shop over HTTP and the first-run demo rule: `beckon serve` on an empty
 database creates the demo site with its checkout rule; `/demo/...` pages carry the chosen
 site's snippet; bad site keys and page names get a clear 404 page, never a traceback."""
 

@@ -1,5 +1,5 @@
 """Invitations live: time-driven firing, caps across nodes, capacity pacing, holdout and
-attribution with uplift, backtest agreement, and bad input (issue 7)."""
+attribution with uplift, backtest agreement, and bad input."""
 
 from __future__ import annotations
 

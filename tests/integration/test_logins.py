@@ -1,5 +1,5 @@
 """Sign-in limits against a real `beckon serve`: atomic under concurrency, per account and
-per client address, and argon2 never stalls the event loop (issue 16 item 4)."""
+per client address, and argon2 never stalls the event loop."""
 
 from __future__ import annotations
 

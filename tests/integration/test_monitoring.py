@@ -1,4 +1,4 @@
-"""docs/monitoring/ against a running node (issue 17 item 6): every metric the Grafana
+"""docs/monitoring/ against a running node: every metric the Grafana
 dashboard and the Prometheus alert rules name is exported at /metrics, and the new
 metrics move when sockets connect and messages are acked."""
 

@@ -1,4 +1,4 @@
-"""The visitor's page trail (issue 23 item 6): kept with the visitor's state, bounded,
+"""The visitor's page trail: kept with the visitor's state, bounded,
 restarted by a new visit, in `GET …/visitors/{id}` as `pages`, and sent live to the
 agents of the visitor's open chat as `visitor_page` frames (never to the visitor)."""
 

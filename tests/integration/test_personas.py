@@ -1,4 +1,4 @@
-"""Rule personas against a real node (issue 19, item 5): an invitation speaks as a named
+"""Rule personas against a real node: an invitation speaks as a named
 agent (name and avatar in the frame) or as the least loaded online agent of a
 department, picked when it fires; `display: chat` reaches the widget; accepting gives
 the agent the chat whose first line is the invitation, said by the persona, and routes

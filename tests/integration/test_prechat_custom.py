@@ -1,4 +1,4 @@
-"""The site's own pre-chat fields (issue 23 item 2): declared on the site (validated),
+"""The site's own pre-chat fields: declared on the site (validated),
 answered in `chat_start.prechat.fields`, checked by the server with a sentence, and
 stored as visitor attributes with their labels."""
 

@@ -1,4 +1,4 @@
-"""Export and erase one visitor (issue 22, items 1 and 2), on SQLite and on PostgreSQL,
+"""Export and erase one visitor, on SQLite and on PostgreSQL,
 with Redis as the Broker.
 
 The visitor leaves a trace in every place Beckon keeps one: identity, visit events, two

@@ -1,4 +1,4 @@
-"""A visitor's files in an export and an erasure (issue 22 items 1–2, issue 21 item 5), on
+"""A visitor's files in an export and an erasure, on
 the local disk and on S3 (moto's standalone server): the export lists each file with a
 signed URL that downloads it; the erasure deletes the rows and the stored objects (the
 files are gone from the media directory / the bucket) and leaves another visitor's; with

@@ -1,4 +1,4 @@
-"""Export and erase requests that are wrong (issue 22): each gets an exact 4xx answer,
+"""Export and erase requests that are wrong: each gets an exact 4xx answer,
 never a 500, and changes nothing. The full erasure is in test_privacy_erase.py."""
 
 from __future__ import annotations

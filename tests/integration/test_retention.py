@@ -1,4 +1,4 @@
-"""Retention per site on a running server (issue 22, item 3): the settings are validated
+"""Retention per site on a running server: the settings are validated
 and shown by the sites API, and the node's janitor deletes what is past them (rows are
 seeded with old timestamps: the clock, seen from the rows, has moved on)."""
 

@@ -1,5 +1,5 @@
-"""Revenue uplift per variant in the rule stats, and stopping a variant (issue 19, item
-6): the REST numbers are the pure statistics of the visitors' real revenue, and a
+"""Revenue uplift per variant in the rule stats, and stopping a variant: the REST numbers
+are the pure statistics of the visitors' real revenue, and a
 variant stops with one call — a new rule version that never shows it again."""
 
 from __future__ import annotations

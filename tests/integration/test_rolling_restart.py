@@ -1,4 +1,4 @@
-"""A rolling restart (issue 17, item 4): three nodes on PostgreSQL + Redis under a steady
+"""A rolling restart: three nodes on PostgreSQL + Redis under a steady
 chat load, each restarted in turn with SIGTERM. Every socket of the stopping node closes
 with 1012 once its frame in hand is answered; each client reconnects at once to the next
 node and resumes from its last seq, re-sending what was not acknowledged.

@@ -1,4 +1,4 @@
-"""Routing within departments (issue 23 item 7): round-robin alternates among the
+"""Routing within departments: round-robin alternates among the
 department's agents, and a visitor's wait counts only the agents of its department."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A rule change reaches the visitors already on the site (issue 23 item 9): a new
+"""A rule change reaches the visitors already on the site: a new
 rule saved enabled, or a disabled one enabled, invites a visitor who matches now —
 without another frame from them — on every node, not at their next page view; a
 visitor who does not match is not invited; a new rule saved enabled stays enabled."""

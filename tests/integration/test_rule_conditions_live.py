@@ -1,4 +1,4 @@
-"""Richer conditions on a live node (issue 19, item 4): an event count over a sliding
+"""Richer conditions on a live node: an event count over a sliding
 window fires a rule, and "matching now" tells matching visitors from those the rule
 would invite now (gates applied)."""
 

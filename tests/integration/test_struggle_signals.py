@@ -1,4 +1,4 @@
-"""Struggle signals over the real socket and REST (issue 19, item 3): validated like
+"""Struggle signals over the real socket and REST: validated like
 every behaviour frame, counted in the visitor's context, and capped per visit — past
 the cap an `error` frame (socket) or a 429 (REST) with code `rate_limited`."""
 

@@ -1,4 +1,4 @@
-"""Surveys worded by the site (issue 23 item 3): the thumbs up/down kind, the questions
+"""Surveys worded by the site: the thumbs up/down kind, the questions
 per language in `widget.strings`, the comment box optional for the site."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every piece of visitor-controlled state is bounded across frames, sockets and visits
-(issue 16 item 2; docs/security.md, "Visitor-controlled state: every bound"), against a
+(docs/security.md, "Visitor-controlled state: every bound"), against a
 real `beckon serve`: past a bound, an `error` frame with its code and nothing kept."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The visitor brief the console gets with each conversation (issue 9): read in batches,
+"""The visitor brief the console gets with each conversation: read in batches,
 shared by the sockets of a node, sent to agents only, and in the REST history."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The console's live visitor view (issue 18) on a real node: a query, not a firehose.
+"""The console's live visitor view on a real node: a query, not a firehose.
 
 With real visitor sockets: the `view` frame's window, exact counts per state, only
 changed rows in the coalesced updates, bad queries refused. With 1,200 visitors driven

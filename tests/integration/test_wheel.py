@@ -1,4 +1,4 @@
-"""A built wheel serves (issue 17 item 1): built from this checkout, installed into a fresh
+"""A built wheel serves: built from this checkout, installed into a fresh
 venv outside it, `beckon serve` in an empty directory with no BECKON_* variable serves the
 readiness probe, the widget, the console, the admin and the demo shop.
 

@@ -1,4 +1,4 @@
-"""The site's widget look and texts (issue 23 item 1): validated by the API (WCAG AA
+"""The site's widget look and texts: validated by the API (WCAG AA
 contrast, known text keys), sent in `welcome.widget`, and a saved change reaches the
 widget at its next page view."""
 

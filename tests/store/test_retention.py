@@ -1,4 +1,4 @@
-"""Retention per site (issue 22, item 3) with a moved clock, on SQLite and PostgreSQL:
+"""Retention per site with a moved clock, on SQLite and PostgreSQL:
 rows are seeded at known ages, the sweep runs at a chosen `now`, and the test checks
 what is gone and what stays — in batches no larger than asked."""
 

@@ -322,7 +322,7 @@ async def test_attributes_are_capped_stored_keys_first_on_both_paths(seeded: Dat
 
 
 async def test_refresh_later_is_queued_at_once_and_committed_in_order(seeded: Database) -> None:
-    """A returning visitor's hello does not wait for its row (issue 24): the refresh is
+    """A returning visitor's hello does not wait for its row: the refresh is
     queued when asked, before any later write of the node, and committed by the batch;
     `close` lets it commit."""
     writer = VisitorWriter(seeded)

@@ -1,4 +1,4 @@
-"""The always-valid interval on the conversion rate (issue 19, item 6): the mSPRT of
+"""The always-valid interval on the conversion rate: the mSPRT of
 `server/chat/revenue_uplift.py` read on 0/1 outcomes. By a seeded, bounded simulation, a
 marketer who opens the rule's results after every 100 visitors per group is told "better"
 or "worse" in at most α of the experiments where the invitation changes nothing, while

@@ -1,4 +1,4 @@
-"""The widget's and the console's emoji pickers offer the same curated set (issue 23 item 8),
+"""The widget's and the console's emoji pickers offer the same curated set,
 each emoji parseable from its name, and no emoji twice."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The repository stands alone: no file points outside it (a spec or a path on the
-machine it was written on), and every relative link in the Markdown docs resolves to a
-file in the repository."""
+"""The repository stands alone: no file points outside it (a spec, a path on the machine
+it was written on, or an issue of the tracker the work was planned in), and every
+relative link in the Markdown docs resolves to a file in the repository."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Built from pieces so this file does not match itself.
 OUTSIDE = ("../" + "shared", "/work/" + "shared", "/work/" + "main", "/work/" + "wt/")
+# "issue 19", "issues 11 and 24", "issue-11": numbers a reader of the repository cannot open.
+TRACKER = re.compile(r"\bissues?[ -]\d", re.IGNORECASE)
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 
 
@@ -39,6 +41,9 @@ def test_no_file_points_outside_the_repository() -> None:
         for needle in OUTSIDE:
             if needle in text:
                 found.append(f"{path.relative_to(ROOT)}: {needle}")
+        for number, line in enumerate(text.splitlines(), 1):
+            if TRACKER.search(line) and path.name != Path(__file__).name:
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:80]}")
     assert found == []
 
 

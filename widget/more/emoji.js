@@ -1,5 +1,5 @@
 'use strict';
-// The emoji picker (issue 23 item 8): a curated set of common emoji in categories, searched
+// The emoji picker: a curated set of common emoji in categories, searched
 // by name, used from the keyboard (arrows move, Enter picks, Esc closes) and inserted at the
 // caret. In the second script: the core has only the composer's button. The same set is in
 // static/agent/js/emoji.js for the console (a unit test keeps the two equal).

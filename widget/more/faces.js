@@ -1,4 +1,4 @@
-// The agent's avatar beside their name on their messages (issue 23). The core passes the
+// The agent's avatar beside their name on their messages. The core passes the
 // avatar of the agent in the header (window.js, `B.face`) for messages by that agent; this
 // module, loaded at idle, draws it and brings its own style into the widget's shadow root.
 

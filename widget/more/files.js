@@ -1,5 +1,5 @@
 'use strict';
-// Files in the chat (issue 21), the visitor's side. A file picked with the composer's
+// Files in the chat, the visitor's side. A file picked with the composer's
 // button, dropped on the window or pasted uploads at once (PUT with the visitor token,
 // CORS from the shop's page) with a progress bar, cancel and retry — a retry keeps its
 // upload id, so it is the same attachment — and is sent as its own message (its name as

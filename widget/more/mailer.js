@@ -1,5 +1,5 @@
 'use strict';
-// "Email me the transcript" under a chat that has just ended (issue 20): a
+// "Email me the transcript" under a chat that has just ended: a
 // `transcript_request` for that chat. The server mails it to the address it already has
 // for the visitor — this names none — and answers `transcript_queued` or an error.
 // Offered only when the server sends email (`welcome.widget.transcript_email`).

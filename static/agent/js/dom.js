@@ -1,6 +1,6 @@
 'use strict';
 // DOM helpers. Every string a visitor, agent or server supplies reaches the page through
-// textContent or a text node — never parsed as HTML (issue 9, safety).
+// textContent or a text node — never parsed as HTML (safety).
 
 /** Create an element: h('div', {class: 'x', onclick: fn, 'aria-label': 'y'}, child, 'text'). */
 export function h(tag, props, ...children) {

@@ -1,5 +1,5 @@
 'use strict';
-// The console's emoji picker (issue 23 item 8): the same curated set as the widget's
+// The console's emoji picker: the same curated set as the widget's
 // (widget/more/emoji.js; a unit test keeps the two equal), in categories, searched by name,
 // used from the keyboard (arrows move in the grid, Enter picks, Esc closes), inserted at
 // the caret of the composer.

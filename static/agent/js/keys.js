@@ -1,5 +1,5 @@
 'use strict';
-// Keyboard shortcuts (issue 9 §8). Alt+letter by physical key (e.code), so they work
+// Keyboard shortcuts. Alt+letter by physical key (e.code), so they work
 // on any layout and do not clash with typing in the composer.
 
 export function mountKeys(ctl) {

@@ -1,5 +1,5 @@
 """The admin's Account screen in Chromium: API tokens (secret shown once, listed,
-revoked) and sessions (listed, one ended) — issue 16 items 4 and 5."""
+revoked) and sessions (listed, one ended)."""
 
 from __future__ import annotations
 

@@ -225,7 +225,7 @@ async def test_reports_screen(browser: Browser, node: BeckonProcess, chat: ChatS
         await expect(kpis.filter(has_text="Chats").first).to_contain_text("6")
         await expect(kpis.filter(has_text="CSAT")).to_contain_text("50 %")
         await expect(kpis.filter(has_text="NPS")).to_contain_text("25")
-        # Thumbs (issue 23): the share up with its interval named in words; counts in words.
+        # Thumbs: the share up with its interval named in words; counts in words.
         thumbs = kpis.filter(has_text="Thumbs up")
         await expect(thumbs.locator(".kpi-value")).to_have_text("66.7 %")
         await expect(thumbs.locator(".kpi-sub")).to_have_text(

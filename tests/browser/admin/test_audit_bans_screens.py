@@ -1,4 +1,4 @@
-"""The admin's Bans and Audit log screens in Chromium (issue 22 items 4, 5): bans are
+"""The admin's Bans and Audit log screens in Chromium: bans are
 listed and lifted; the audit log shows who changed what, filters by kind, exports the
 filtered entries as CSV; markup in a reason renders as text."""
 

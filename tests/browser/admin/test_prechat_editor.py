@@ -1,4 +1,4 @@
-"""The admin's editor for the site's own pre-chat fields (issue 23 item 2): the owner adds
+"""The admin's editor for the site's own pre-chat fields: the owner adds
 a required select and a consent checkbox with its link, a server error shows next to the
 field it names, the demo shop's widget asks the new fields, and the visitor's answers
 appear in the agent's console under their labels."""

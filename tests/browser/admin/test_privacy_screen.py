@@ -1,4 +1,4 @@
-"""The admin's Privacy screen in Chromium (issue 22): retention per site shown and
+"""The admin's Privacy screen in Chromium: retention per site shown and
 saved (a bad value named at its field), a visitor exported as a JSON download and then
 erased; markup in names stays text."""
 

@@ -1,4 +1,4 @@
-"""The rule stats screen's funnel over time and "why not" (issue 19, item 2), in Chromium
+"""The rule stats screen's funnel over time and "why not", in Chromium
 on seeded decisions: matched → past each gate → invited → saw it → accepted → chatted →
 converted as SVG bars with exact counts; one visitor's timeline for the rule."""
 

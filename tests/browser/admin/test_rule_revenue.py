@@ -1,4 +1,4 @@
-"""The rule stats screen's revenue per visitor by variant (issue 19, item 6), in
+"""The rule stats screen's revenue per visitor by variant, in
 Chromium on seeded data: per variant the revenue per visitor against the holdout, the
 Welch and the always-valid interval and a verdict (figures computed here independently);
 a variant that earns clearly less is stopped with one click."""

@@ -1,4 +1,4 @@
-"""The rule form in the marketer's words (issue 23 item 9): facts and operators with human
+"""The rule form in the marketer's words: facts and operators with human
 labels in groups, the unit beside the value and the fact's help under it; the raw keys
 (page.time_s, gte) only in the JSON view."""
 

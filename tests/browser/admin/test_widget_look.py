@@ -1,4 +1,4 @@
-"""The widget's look edited in the admin (issue 23 item 1): the live preview is the real
+"""The widget's look edited in the admin: the live preview is the real
 widget in an iframe and follows every edit; colours below WCAG AA are flagged as you
 pick and refused on save with the server's sentence; the saved look and texts reach the
 demo shop at its next page view."""

@@ -1,5 +1,5 @@
 """The console shows a visitor's files: the pasted image as a thumbnail, the PDF as a
-named chip with its size that downloads it (issue 21). Uploads from the console itself
+named chip with its size that downloads it. Uploads from the console itself
 are not built yet."""
 
 from __future__ import annotations

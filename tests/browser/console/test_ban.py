@@ -1,4 +1,4 @@
-"""Banning from the console's visitor panel (issue 22 item 4): the agent gives a reason
+"""Banning from the console's visitor panel: the agent gives a reason
 and a length, the visitor's widget hears nobody is online and their messages are
 refused; the ban is in the site's list with its expiry."""
 

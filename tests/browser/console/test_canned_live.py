@@ -1,4 +1,4 @@
-"""Canned replies reach open consoles live (issue 23 item 9): an admin adds a shared
+"""Canned replies reach open consoles live: an admin adds a shared
 reply in the admin's Team page, and the agent's console — picker open, no reload —
 shows it; deleted, it goes; the agent's own reply added elsewhere (another tab, the
 API) appears too. The server announces each change on the site channel

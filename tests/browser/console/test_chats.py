@@ -1,4 +1,4 @@
-"""Several chats at once in the console (issue 9): three visitors, unread counts per tab,
+"""Several chats at once in the console: three visitors, unread counts per tab,
 drafts kept per chat, the visitor brief on each tab — and offers beside the queue.
 
 Visitors are WebSocket clients driven from the test, so what each one receives (and

@@ -1,4 +1,4 @@
-"""The console composer's emoji picker and 4,000-character limit (issue 23 items 8 and 9):
+"""The console composer's emoji picker and 4,000-character limit:
 the picker opens from its button, is searched by name and used from the keyboard, and
 inserts at the caret; the counter shows near the limit, and over it says so and keeps the
 message from being sent (nothing is cut)."""

@@ -1,4 +1,4 @@
-"""The agent console (issue 9) against a real `beckon serve`, driven in Chromium.
+"""The agent console against a real `beckon serve`, driven in Chromium.
 
 Visitors are WebSocket clients driven from the test, so every claim about what the
 visitor receives (or never receives, like internal notes) is asserted on the wire.

@@ -1,4 +1,4 @@
-"""The visitor context panel and the visitor brief (issue 9), and hostile visitor strings:
+"""The visitor context panel and the visitor brief, and hostile visitor strings:
 names, messages, attributes, page titles, URLs and referrers render as text on every
 console surface — queue card, chat tab, header, transcript, context panel, live
 visitors, history — under a strict Content-Security-Policy, with no dialog and no

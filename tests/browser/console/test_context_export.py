@@ -1,5 +1,5 @@
-"""The console's visitor panel exports the visitor's data as one JSON file (issue 22,
-item 1): what the agent downloads is the REST export of that visitor."""
+"""The console's visitor panel exports the visitor's data as one JSON file: what the agent
+downloads is the REST export of that visitor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The console's "why" shows the visitor's decisions over time (issue 19, item 2): per
+"""The console's "why" shows the visitor's decisions over time: per
 rule, each change of its outcome with the time — matched but outside the schedule, no
 longer matching, matched again, then blocked because a chat is open."""
 

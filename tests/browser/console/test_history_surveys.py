@@ -1,4 +1,4 @@
-"""Survey answers in the console's history reader (issue 23 item 9): the visitor's CSAT
+"""Survey answers in the console's history reader: the visitor's CSAT
 with its comment, NPS and thumbs show beside the transcript (GET /conversations/{id}
 carries them as `surveys`); a chat without answers says so."""
 

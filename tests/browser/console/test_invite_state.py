@@ -1,4 +1,4 @@
-"""The live list's Invite button (issue 23 item 9): disabled, with the reason as its
+"""The live list's Invite button: disabled, with the reason as its
 title, for a visitor with an invitation on screen, waiting in the queue or in a chat —
 marked live, also when the change is not a page event (an agent's invitation, the
 visitor's answer) — and the server refuses such an invitation from a second agent."""

@@ -1,4 +1,4 @@
-"""A node dies under the console (issue 9; guarantees 1, 3, 4, 5): two `beckon serve`
+"""A node dies under the console (guarantees 1, 3, 4, 5): two `beckon serve`
 nodes on PostgreSQL + Redis behind one URL (a loopback TCP proxy acting as the load
 balancer). The agent chats through node A, A is SIGKILLed, the balancer sends new
 connections to node B; the console shows the reconnect banner, resumes on B, and sends

@@ -1,5 +1,5 @@
 """The console's desktop notifications and sound (switchable, plain text), and the history
-filters by status, agent and date (issue 9 §2 and §6), against a real `beckon serve`.
+filters by status, agent and date, against a real `beckon serve`.
 
 The page's `Notification` and `AudioContext` are wrapped by an init script so the test can
 count what the console asked the browser for; the browser is told the tab is in the

@@ -1,4 +1,4 @@
-"""The visitor's page trail in the console's context, live (issue 23 item 6): a visitor
+"""The visitor's page trail in the console's context, live: a visitor
 browses the demo shop with the real widget and starts a chat; the agent's context lists
 the pages of the visit in order with the time on each, and a page the visitor opens
 next appears without a reload."""

@@ -1,4 +1,4 @@
-"""The agent console on a phone (issue 23 item 4): at 390 × 844 with touch, one column
+"""The agent console on a phone: at 390 × 844 with touch, one column
 with a pane bar (list, conversation, visitor), status, notifications and sign-out in a
 menu, touch targets of at least 44 px, nothing wider than the screen, and a reply sent
 with the on-screen keyboard open. An agent accepts a chat, replies, transfers one and

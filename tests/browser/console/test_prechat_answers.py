@@ -1,4 +1,4 @@
-"""The site's own pre-chat answers in the console (issue 23 item 2): each shown in the
+"""The site's own pre-chat answers in the console: each shown in the
 visitor context under the site's label (a label with markup stays text)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An agent's profile (issue 23 item 5): the agent sets a display name, a title and an
+"""An agent's profile: the agent sets a display name, a title and an
 avatar in the console; the console's top bar and the agent's messages show the avatar,
 and the visitor's widget shows the avatar, name and title in its header and the avatar
 beside the agent's messages. Bad uploads say why, in the dialog."""

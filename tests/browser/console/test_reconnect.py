@@ -1,5 +1,5 @@
 """The console survives a node restart: banner while down, resume after, and a message
-typed while the node was down is delivered exactly once (issue 9; guarantees 1, 3, 4)."""
+typed while the node was down is delivered exactly once (guarantees 1, 3, 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The console follows changes to the agent's sites while it is open (issue 16 item 1):
+"""The console follows changes to the agent's sites while it is open:
 a site taken away drops its queue from the console; the last one taken away stops it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Agent-to-agent transfer across two browser contexts (issue 9): Ana chats, uses a canned
+"""Agent-to-agent transfer across two browser contexts: Ana chats, uses a canned
 reply and adds an internal note, then hands the chat to Bo by name; Bo, signed in in
 another browser context, gets it with its history and closes it. The visitor is a
 WebSocket client, so what it receives — and never receives — is asserted on the wire."""

@@ -1,4 +1,4 @@
-"""Two guards in the console (issue 23 item 9): Transfer is disabled, with its title
+"""Two guards in the console: Transfer is disabled, with its title
 saying why, while nobody could take the chat (no other agent online with room, no
 department) and enabled once someone could; going offline with an open chat asks
 first — "Stay online" keeps the status, "Go offline" goes."""

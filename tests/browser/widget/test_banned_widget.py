@@ -1,4 +1,4 @@
-"""A banned visitor's widget in Chromium (issue 22 item 4): with an agent online, the
+"""A banned visitor's widget in Chromium: with an agent online, the
 widget of a visitor whose address is banned shows the offline state; their offline
 message is thanked for as usual but never stored."""
 

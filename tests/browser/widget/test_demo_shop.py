@@ -1,4 +1,4 @@
-"""The demo shop in real Chromium against a first-run `beckon serve` (issue 8): a visitor
+"""The demo shop in real Chromium against a first-run `beckon serve`: a visitor
 shops, waits on the checkout, gets the demo rule's invitation, accepts it and chats with an
 agent; the conversation remembers the rule, and the order is credited to it. Screenshots of
 the shop (desktop and mobile) are kept as demo-*.png (tests/screenshots.py)."""

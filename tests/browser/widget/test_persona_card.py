@@ -1,4 +1,4 @@
-"""A rule's persona in real Chromium (issue 19, item 5): on the demo shop's checkout the
+"""A rule's persona in real Chromium: on the demo shop's checkout the
 invitation card speaks as the named agent — their name and avatar — and accepting it
 gives that chat to the agent with the invitation's words as its first line."""
 

@@ -1,4 +1,4 @@
-"""Struggle signals on the demo shop in real Chromium (issue 19, item 3): each one is
+"""Struggle signals on the demo shop in real Chromium: each one is
 provoked the way a visitor would, the widget sends it with no text, and a rule that reads
 its `signal.*` fact fires (the invitation reaches the tab). Without tracking consent the
 widget sends none of them."""

@@ -1,4 +1,4 @@
-"""The visitor widget in real Chromium against a real `beckon serve` (issue 8).
+"""The visitor widget in real Chromium against a real `beckon serve`.
 
 Host pages come from a loopback "customer site" with its own origin, allowed on the
 Beckon site; the agent side is a Python WebSocket client with an API token.

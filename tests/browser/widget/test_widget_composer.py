@@ -1,4 +1,4 @@
-"""The widget's composer (issue 23 items 8 and 9): the emoji picker from the second script
+"""The widget's composer: the emoji picker from the second script
 (searched by name, used from the keyboard, inserted at the caret), the 4,000-character
 limit said in words instead of cutting a paste, and "End chat" asking first."""
 

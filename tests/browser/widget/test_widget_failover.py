@@ -1,4 +1,4 @@
-"""The widget across a node kill (issue 8): two `beckon serve` nodes on PostgreSQL + Redis,
+"""The widget across a node kill: two `beckon serve` nodes on PostgreSQL + Redis,
 the snippet names both (`data-servers`); node one is SIGKILLed while the visitor types, the
 widget moves to node two, resumes and re-sends its outbox, and the agent (on node two) gets
 every message exactly once, in order."""

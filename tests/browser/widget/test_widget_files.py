@@ -1,5 +1,5 @@
 """Files from the widget on a shop's page (another origin) to the console and back
-(issue 21): the visitor pastes an image and attaches a PDF, the agent sees the thumbnail
+: the visitor pastes an image and attaches a PDF, the agent sees the thumbnail
 and downloads the PDF, the agent sends an image back and the widget shows it; a refused
 file shows the server's reason (CORS on errors); a reload replays the files."""
 

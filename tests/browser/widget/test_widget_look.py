@@ -1,4 +1,4 @@
-"""The site's look and texts in the real widget (issue 23 item 1), from a scripted
+"""The site's look and texts in the real widget, from a scripted
 `welcome.widget`: colours, dark theme, side and offsets, launcher label, stacking order,
 texts per language, and the agent's name and avatar hidden when the site says so."""
 

@@ -1,4 +1,4 @@
-"""The site's own pre-chat fields in the real widget (issue 23 item 2): text, email, phone,
+"""The site's own pre-chat fields in the real widget: text, email, phone,
 select and a consent checkbox with its link; required ones block the form in the
 browser; a field of another department is hidden and not sent; the answers go out in
 `chat_start.prechat.fields`."""

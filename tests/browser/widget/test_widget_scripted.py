@@ -1,4 +1,4 @@
-"""The widget against a scripted socket server (issue 8): FakeBeckon sends exactly the
+"""The widget against a scripted socket server: FakeBeckon sends exactly the
 frames a state needs — invitations, queue positions, a chat, a survey — so invitation
 display, behaviour tracking and consent, the JS API queue, the pre-chat form by keyboard,
 idle/active (on Playwright's clock) and the README screenshots are checked frame by frame.

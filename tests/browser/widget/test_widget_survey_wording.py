@@ -1,4 +1,4 @@
-"""Surveys worded by the site in the real widget (issue 23 item 3): the site's question
+"""Surveys worded by the site in the real widget: the site's question
 per language, thumbs up/down, and no comment box when the site turned it off."""
 
 from __future__ import annotations

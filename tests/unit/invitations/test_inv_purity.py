@@ -1,4 +1,4 @@
-"""invitations/ is pure: no I/O modules, no server imports, no clock reads (issue 6)."""
+"""invitations/ is pure: no I/O modules, no server imports, no clock reads."""
 
 import ast
 from pathlib import Path

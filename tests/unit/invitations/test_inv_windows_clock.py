@@ -1,5 +1,5 @@
 """Event counts over a sliding window and time-of-day conditions anywhere in the tree
-(issue 19, item 4): literal facts and `now` in, exact outcome and next wake out."""
+: literal facts and `now` in, exact outcome and next wake out."""
 
 import pytest
 from inv_helpers import SITE, T0

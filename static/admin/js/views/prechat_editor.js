@@ -1,5 +1,5 @@
 'use strict';
-// The site's own pre-chat fields (widget.prechat_custom, issue 23 item 2): add, remove and
+// The site's own pre-chat fields (widget.prechat_custom): add, remove and
 // reorder text, email, phone, select (with its options) and checkbox (with a link, e.g.
 // a consent box and its privacy policy) fields, each required or not and asked for all
 // departments or some. Saved with the site (PATCH /sites/{id}); the server checks them

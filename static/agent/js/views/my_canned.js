@@ -1,5 +1,5 @@
 'use strict';
-// Your own canned replies (issue 23): per site, kept by the agent (scope "agent"; the
+// Your own canned replies: per site, kept by the agent (scope "agent"; the
 // site's shared ones are an admin's, in the admin's Team page). Shown in the profile
 // dialog; the composer's "/" picker offers them with the shared ones, tagged "mine".
 

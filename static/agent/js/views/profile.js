@@ -1,5 +1,5 @@
 'use strict';
-// Your profile (issue 23): display name, title and avatar, as visitors see them in the
+// Your profile: display name, title and avatar, as visitors see them in the
 // chat window (GET/PATCH /me/profile, PUT/DELETE /me/avatar). Opened from the top bar;
 // the avatar is uploaded as soon as it is chosen (the server re-encodes it).
 

@@ -1,5 +1,5 @@
 'use strict';
-// Files an agent attaches before sending (issue 21): picked with the Attach button,
+// Files an agent attaches before sending: picked with the Attach button,
 // dropped on the composer or pasted into it. Each uploads at once (PUT, with progress),
 // keeps its upload id so a retry is the same attachment, and can be cancelled; the
 // message sent next references the ones that finished.
