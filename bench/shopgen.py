@@ -36,7 +36,11 @@ from bench.wsclient import WsError
 if TYPE_CHECKING:
     from bench.loadgen import Generator
 
-PAGES = ["/", "/products/shoes", "/cart", "/checkout", "/products/boots", "/help/faq"]
+# The cart comes second and the checkout third: a step lasts its ramp and window (one page
+# plus two: 30 s at 10 s a page), so a visit reaches its third page inside the step, and
+# the checkout's rules see the cart there. (With the checkout fourth no visit ever got to
+# it within a step, and (f) never saw an invitation.)
+PAGES = ["/", "/cart", "/checkout", "/products/shoes", "/products/boots", "/help/faq"]
 HOST = "https://shop.example.com"
 CHAT_WAIT_S = 10.0  # a chat not taken by an agent by then is counted and closed
 
