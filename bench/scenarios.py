@@ -89,7 +89,7 @@ def make_plan(quick: bool, scenarios: set[str], nofile_hard: int) -> Plan:
             shop_steps=[10, 20],
             shop_pages=3,
             shop_dwell_s=1.0,
-            shop_measure_s=2.0,
+            shop_measure_s=3.0,  # the checkout, a visit's third page, falls inside it
             shop_message_every_s=0.3,
             shop_budget_s=60.0,
             burn_conversations=5,

@@ -203,6 +203,9 @@ class Beckon(System):
         import os
 
         self.ports, self.probes, self.agent_tokens = [], [], []
+        # A fresh store each start: none of the last one's rules (f after (c)/(e) found
+        # `rules_made` set, made none, and saw no invitation).
+        self.rules_made = 0
         if self.store == "postgresql":
             assert self.pg is not None
             db_url = await self.pg.create_database("beckon_bench_" + secrets.token_hex(4))

@@ -7,14 +7,14 @@ each test still uses its own key prefix.
 
 from __future__ import annotations
 
-import random
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+from tests.ports import free_port
 
 READY_TIMEOUT_S = 30
 POLL_S = 0.1
@@ -23,21 +23,8 @@ BUS_OFFSET = 10_000
 
 
 def free_cluster_port() -> int:
-    """A port that is free, and whose bus port is free too (both below 65536)."""
-    for _ in range(200):
-        port = random.randint(20_000, 55_000)
-        if _free(port) and _free(port + BUS_OFFSET):
-            return port
-    raise RuntimeError("no free port pair for a Redis Cluster node")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+    """A port that is free, and whose bus port is free too (tests/ports.py)."""
+    return free_port(pair_offset=BUS_OFFSET)
 
 
 class RedisCluster:

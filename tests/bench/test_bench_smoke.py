@@ -121,8 +121,11 @@ def test_shop_day_and_idle_burn_are_sane(results: dict) -> None:
             if step["ok"]:
                 assert step["connect_p99_ms"] <= 100 and step["connects_failed"] == 0
         if name.startswith("beckon"):
-            # Visits reach the checkout with a cart inside a step: its rules invite.
-            assert sum(step["invitations"] for step in f["steps"]) > 0, (name, f["steps"])
+            # Visits reach the checkout with a cart inside a step, and its rules invite
+            # them. A step that passed had its connects on time, so its visits got there
+            # (a busy machine can make every step fail: then they may not have).
+            for step in f["steps"]:
+                assert step["invitations"] > 0 or not step["ok"], (name, step)
         burn = res["i"]
         assert _finite(burn["idle_cpu"]) and burn["visitors"] == plan["burn_visitors"], name
         for rate in plan["burn_rates"]:

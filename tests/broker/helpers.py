@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -61,9 +60,3 @@ async def wait_until(
         if loop.time() > deadline:
             pytest.fail(f"{what} did not hold within {within_s} s")
         await asyncio.sleep(POLL_INTERVAL_S)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

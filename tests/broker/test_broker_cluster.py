@@ -18,9 +18,10 @@ from redis.crc import key_slot
 from server.broker import BrokerUnavailable, open_broker
 from server.broker.redis_cluster import ClusterUrl, RedisClusterBroker, parse_cluster_url
 from server.chat import presence, queue
+from tests.ports import free_port
 from tests.redis_cluster import RedisCluster
 
-from .helpers import Collector, free_port
+from .helpers import Collector
 
 FORM = "redis+cluster://[[user]:password@]host[:port][,host[:port]...]"
 

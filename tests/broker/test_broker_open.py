@@ -9,8 +9,7 @@ import pytest
 from server.broker import Broker, BrokerUnavailable, open_broker
 from server.broker.memory_broker import MemoryBroker
 from server.broker.redis_broker import RedisBroker
-
-from .helpers import free_port
+from tests.ports import free_port
 
 
 @pytest.mark.parametrize(

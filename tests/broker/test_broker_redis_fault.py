@@ -17,9 +17,10 @@ import redis.asyncio as redis_asyncio
 
 from server.broker import BrokerUnavailable
 from server.broker.redis_broker import RedisBroker
+from tests.ports import free_port
 from tests.waiting import POLL_INTERVAL_S
 
-from .helpers import Collector, free_port
+from .helpers import Collector
 
 pytestmark = pytest.mark.redis
 
