@@ -11,6 +11,7 @@ import httpx
 
 from tests.chat_setup import ChatSite, make_chat_site
 from tests.routing_setup import add_agents, deployment, online_agent
+from tests.ws_client import WsClient
 
 CHECKOUT = "https://shop.example.com/checkout"
 
@@ -108,6 +109,22 @@ async def test_named_agent_and_department_personas(tmp_path, redis_prefix) -> No
         await visitor.close()
 
 
+async def accept_as(chat: ChatSite, persona: dict, taker: WsClient) -> tuple[WsClient, dict, str]:
+    """A visitor invited by the rule speaking as `persona` accepts, and the chat reaches
+    the agent socket `taker`: (visitor socket, conversation frame, the assigned agent)."""
+    frame = await invited(chat)
+    visitor = frame.pop("socket")
+    assert frame["agent"]["name"] == persona["display_name"]
+    accepted = await visitor.request(
+        {"type": "invitation_accept", "invitation_id": frame["invitation_id"]}
+    )
+    assert accepted["type"] == "conversation", accepted
+    assigned = await taker.expect(
+        lambda f: f.get("type") == "conversation" and f.get("id") == accepted["id"], timeout=10
+    )
+    return visitor, accepted, assigned["agent"]["id"]
+
+
 async def test_the_chat_goes_to_the_agent_the_invitation_spoke_as(tmp_path, redis_prefix) -> None:  # type: ignore[no-untyped-def]
     async with deployment("single", tmp_path, redis_prefix) as (node,):
         chat = await make_chat_site(node)
@@ -120,17 +137,8 @@ async def test_the_chat_goes_to_the_agent_the_invitation_spoke_as(tmp_path, redi
         async with api(chat) as client:
             saved = await client.post("/rules", json=rule(persona={"agent_id": persona["id"]}))
             assert saved.status_code == 201, saved.text
-        frame = await invited(chat)
-        visitor = frame.pop("socket")
-        assert frame["agent"]["name"] == persona["display_name"]
-        accepted = await visitor.request(
-            {"type": "invitation_accept", "invitation_id": frame["invitation_id"]}
-        )
-        assert accepted["type"] == "conversation", accepted
-        assigned = await sockets[persona["id"]].expect(
-            lambda f: f.get("type") == "conversation" and f.get("id") == accepted["id"], timeout=10
-        )
-        assert assigned["agent"]["id"] == persona["id"]
+        visitor, accepted, taker = await accept_as(chat, persona, sockets[persona["id"]])
+        assert taker == persona["id"]
         # The visitor's widget learns who has the chat (name and face in its header).
         await visitor.expect(
             lambda f: (
@@ -168,17 +176,8 @@ async def test_the_chat_goes_to_the_agent_the_invitation_spoke_as(tmp_path, redi
         # The persona away → the next visitor's chat is routed as usual (to the other).
         away = await sockets[persona["id"]].request({"type": "status", "status": "away"})
         assert away["status"] == "away", away
-        frame = await invited(chat)
-        second = frame.pop("socket")
-        assert frame["agent"]["name"] == persona["display_name"]
-        accepted = await second.request(
-            {"type": "invitation_accept", "invitation_id": frame["invitation_id"]}
-        )
-        assert accepted["type"] == "conversation", accepted
-        assigned = await sockets[other["id"]].expect(
-            lambda f: f.get("type") == "conversation" and f.get("id") == accepted["id"], timeout=10
-        )
-        assert assigned["agent"]["id"] == other["id"]
+        second, _, taker = await accept_as(chat, persona, sockets[other["id"]])
+        assert taker == other["id"]
         for s in sockets.values():
             await s.close()
         await visitor.close()
