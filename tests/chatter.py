@@ -58,7 +58,19 @@ class Chatter:
             self.seen.add(frame["seq"])
 
     async def connect(self, url: str) -> None:
-        self.client = await self._connect(url, self.contiguous)
+        """Connect and say hello. A node that closes with 1013 (its store or broker did
+        not answer in time: "temporarily unavailable; reconnect") is asked again after a
+        back-off, as the widget and the console do."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECONNECT_TIMEOUT_S
+        while True:
+            try:
+                self.client = await self._connect(url, self.contiguous)
+                break
+            except ConnectionClosed as exc:
+                if exc.rcvd is None or exc.rcvd.code != 1013 or loop.time() > deadline:
+                    raise
+                await asyncio.sleep(RETRY_BACKOFF_S)
         self.url = url
 
     def _lost(self, exc: BaseException) -> None:

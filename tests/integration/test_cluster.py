@@ -104,8 +104,8 @@ async def _connect_pairs(
             conv["id"],
             f"agent {conv['id']}",
         )
-        visitor.client = await visitor._connect(visitor_nodes[0], 0)
-        agent.client = await agent._connect(agent_nodes[0], 0)
+        await visitor.connect(visitor_nodes[0])
+        await agent.connect(agent_nodes[0])
         accepted = await agent.client.request({"type": "accept", "conversation_id": conv["id"]})
         assert accepted["status"] == "active", accepted
         pairs.append((visitor, agent))
