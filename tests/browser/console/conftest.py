@@ -47,8 +47,10 @@ class ConsolePage:
         await self.context.close()
 
 
-async def open_console(browser: Browser, url: str) -> ConsolePage:
-    context = await browser.new_context(viewport=VIEWPORT)
+async def open_console(browser: Browser, url: str, **context_options: Any) -> ConsolePage:
+    """The console's sign-in page in a new context (desktop size unless `context_options`
+    say otherwise), collecting page errors, console errors and dialogs."""
+    context = await browser.new_context(**{"viewport": VIEWPORT, **context_options})
     page = await context.new_page()
     console = ConsolePage(context, page)
     page.on("pageerror", lambda exc: console.errors.append(f"pageerror: {exc}"))

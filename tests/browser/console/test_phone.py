@@ -16,9 +16,9 @@ from tests.browser.console.conftest import (
     SCREENSHOTS,
     UI_TIMEOUT_MS,
     ConsolePage,
-    _console_error,
     add_agent,
     agent_message,
+    open_console,
     set_status,
     sign_in,
     visitor_says,
@@ -35,13 +35,8 @@ PAGE = {"url": "https://shop.example.com/p/rain-jacket", "title": "Rain jacket"}
 
 async def phone_console(browser: Browser, url: str) -> ConsolePage:
     """A console signed in on a phone-sized touch screen."""
-    context = await browser.new_context(**PHONE, reduced_motion="reduce")
-    page = await context.new_page()
-    console = ConsolePage(context, page)
-    page.on("pageerror", lambda exc: console.errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: _console_error(console, msg))
-    page.on("dialog", lambda dialog: console.errors.append(f"dialog: {dialog.message}"))
-    await page.goto(url + "/agent/")
+    console = await open_console(browser, url, **PHONE, reduced_motion="reduce")
+    page = console.page
     await page.get_by_label("Email").fill(AGENT_EMAIL)
     await page.get_by_label("Password").fill(AGENT_PASSWORD)
     await page.get_by_role("button", name="Sign in").tap()
