@@ -2,6 +2,7 @@
 
     python -m bench.profile [--rate 300] [--seconds 15] [--conversations 200] [--store postgresql]
     python -m bench.profile --connects 3000 --seconds 20
+    python -m bench.profile --behaviour 2000 --rules 200 --seconds 15
 
 Starts the bench's private Redis (and PostgreSQL), two `beckon serve` nodes, opens the
 conversations, waits until node 1 is idle, then records both nodes with py-spy while
@@ -55,7 +56,22 @@ async def main(args: argparse.Namespace) -> None:
     gen = await LoadGen.start()
     try:
         n = args.conversations
-        if args.connects:
+        if args.behaviour:  # scenario (e): behaviour frames through live sockets
+            await system.create_rules(args.rules)
+            cfg = system.chat_config(0)
+            cfg.pop("dialect", None)
+            # The sockets open (and say hello) before the profile: only events are measured.
+            await gen.call("idle", timeout=900, dialect=system.dialect, n=args.behaviour, **cfg)
+            await node_idle(system, limit_s=120)
+            run = gen.call(
+                "behaviour",
+                timeout=args.seconds + 600,
+                visitors=args.behaviour,
+                duration=args.seconds,
+                reuse_idle=True,
+                **cfg,
+            )
+        elif args.connects:
             cfg = system.chat_config(0)
             cfg.pop("dialect", None)
             if args.returning:
@@ -123,7 +139,13 @@ async def main(args: argparse.Namespace) -> None:
         for spy in spies:
             async with asyncio.timeout(60):
                 await spy.wait()
-        if args.idle:
+        if args.behaviour:
+            sent = max(result["events"], 1)
+            print(
+                f"{result['visitors']} visitors: {result['per_s']:.0f} behaviour events/s, "
+                f"{result['invitations']} invitations, errors {result['errors']}"
+            )
+        elif args.idle:
             sent = max(1, round(wall))
             print(f"{args.idle} sockets ({n} conversations) idle for {wall:.0f}s")
         elif args.connects:
@@ -135,7 +157,15 @@ async def main(args: argparse.Namespace) -> None:
                 f"rate {args.rate}/s for {args.seconds}s: delivered {result['delivered']}/"
                 f"{result['sent']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
             )
-        unit = "second" if args.idle else "connect" if args.connects else "message"
+        unit = (
+            "event"
+            if args.behaviour
+            else "second"
+            if args.idle
+            else "connect"
+            if args.connects
+            else "message"
+        )
         for kind, share in sorted(split.items()):
             print(f"  cpu {kind:10s} {share * wall / sent * 1e3:7.3f} ms per {unit}")
         for i, out in enumerate(outputs):
@@ -167,6 +197,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--connects", type=int, default=0, help="profile N visitor connects instead of chat"
     )
+    parser.add_argument(
+        "--behaviour",
+        type=int,
+        default=0,
+        metavar="VISITORS",
+        help="profile behaviour frames (scenario e) from VISITORS live sockets",
+    )
+    parser.add_argument("--rules", type=int, default=200, help="with --behaviour: rules made")
     parser.add_argument(
         "--idle",
         type=int,
