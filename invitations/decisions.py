@@ -109,8 +109,10 @@ def rule_outcomes(
     *,
     on_screen_rule: str | None = None,
     refused: Iterable[str] = (),
+    within: int | None = None,
 ) -> dict[str, Change]:
-    """Every enabled rule's outcome for the visitor at `now`.
+    """Every enabled rule's outcome for the visitor at `now` (`within`: only the rules
+    of that bitmask of `rules.rules`, e.g. `rules_to_check`).
 
     Unlike the engine's own trace, a rule's conditions are read first, so `blocked`
     always means "matched, but a gate said no" (the engine skips the conditions when a
@@ -119,7 +121,7 @@ def rule_outcomes(
     (the engine said fire; the node could not take a slot) — `blocked: no_capacity`."""
     matched = []
     out: dict[str, Change] = {}
-    for rule in rules.rules:
+    for rule in rules.rules if within is None else rules.pick(within):
         if rule.id == on_screen_rule:
             continue
         failed = rule.check(facts, now, site.load_for(rule.gates.department))
@@ -129,7 +131,7 @@ def rule_outcomes(
             out[rule.id] = Change(rule.id, "unmatched")
     if not matched:
         return out
-    decision = evaluate(facts, rules, counters, site, now, explain=True)
+    decision = evaluate(facts, rules, counters, site, now, explain=True, within=within)
     traced = {t.rule_id: t for t in decision.trace}
     pending = counters.pending
     refused = frozenset(refused)
@@ -144,6 +146,19 @@ def rule_outcomes(
             t = traced[rule_id]
             out[rule_id] = Change(rule_id, t.outcome, t.detail, t.variant_id)
     return out
+
+
+def rules_to_check(tracker: Tracker, rules: RuleSet, facts: VisitorFacts) -> int:
+    """The rules whose outcome may differ from what `tracker` last recorded: those the
+    current page does not rule out, and those last recorded as anything but unmatched.
+    The rest are unmatched (a `page.path` conjunct is false) and recorded so already —
+    with two hundred rules of which a page concerns a few, most of the work saved."""
+    seen = [
+        r
+        for r, (outcome, detail) in tracker.last.items()
+        if outcome != "unmatched" or detail is not None
+    ]
+    return rules.path_mask(facts.page_path) | rules.mask_of(seen)
 
 
 @dataclass(slots=True)
@@ -169,10 +184,13 @@ class Tracker:
         """The outcomes that differ from the last recorded ones (a rule never recorded
         counts as `unmatched`). Rules absent from `outcomes` keep their last."""
         out = []
+        last = self.last
         for rule_id, change in outcomes.items():
-            last = self.last.get(rule_id)
-            now = [change.outcome, change.detail]
-            if (last or ["unmatched", None]) != now:
+            before = last.get(rule_id)
+            if before is None:
+                if change.outcome != "unmatched" or change.detail is not None:
+                    out.append(change)
+            elif before[0] != change.outcome or before[1] != change.detail:
                 out.append(change)
         return out
 

@@ -120,6 +120,8 @@ def evaluate(
     changed_facts: frozenset[str] | None = None,
     prev_wake: float | None = None,
     explain: bool = False,
+    *,
+    within: int | None = None,
 ) -> Decision:
     """Decide what to do for one visitor at `now` (seconds since epoch). Pure.
 
@@ -127,6 +129,9 @@ def evaluate(
     `apply_event_changes`), `frozenset()` at a timer wake, None = evaluate everything.
     `prev_wake`: the `next_wake` currently scheduled for the visitor; required for
     correct wake-ups whenever `changed_facts` is not None. See the module docstring.
+    `within` (with `explain`): trace only these rules (a bitmask of `rule_set.rules`) —
+    those left out must be rules whose conditions are false, which can neither win nor
+    be outranked, so the others' traces are the same as in a full scan.
     """
     rule_set = rules if isinstance(rules, RuleSet) else RuleSet(rules)
     visit = facts.visit_started
@@ -136,8 +141,10 @@ def evaluate(
         return _pending(facts, rule_set, counters, site, now, explain)
     code, lifts = visitor_gate(counters, site, visit, now)
     if code is not None:
-        return _blocked(rule_set, code, _in_visit(lifts, facts), explain)
-    if explain or changed_facts is None or not rule_set.indexed:
+        return _blocked(rule_set, code, _in_visit(lifts, facts), explain, within)
+    if explain and within is not None:
+        mask, carried = within, None
+    elif explain or changed_facts is None or not rule_set.indexed:
         mask, carried = rule_set.all_mask, None
     else:
         mask, carried = rule_set.mask_for(changed_facts), None
@@ -277,10 +284,13 @@ def _pending(
     return Decision((invite,), None, (RuleTrace(rule.id, "fired", None, variant.id),))
 
 
-def _blocked(rule_set: RuleSet, code: str, wake: float | None, explain: bool) -> Decision:
+def _blocked(
+    rule_set: RuleSet, code: str, wake: float | None, explain: bool, within: int | None = None
+) -> Decision:
     trace = ()
     if explain:
-        trace = tuple(RuleTrace(r.id, "blocked", code) for r in rule_set.rules)
+        rules = rule_set.rules if within is None else rule_set.pick(within)
+        trace = tuple(RuleTrace(r.id, "blocked", code) for r in rules)
         trace += tuple(RuleTrace(r.id, "disabled") for r in rule_set.disabled)
     return Decision((), wake, trace, code)
 

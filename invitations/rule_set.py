@@ -74,6 +74,7 @@ class RuleSet:
         self.rules: tuple[CompiledRule, ...] = tuple(r for r in ordered if r.enabled)
         self.disabled: tuple[CompiledRule, ...] = tuple(r for r in ordered if not r.enabled)
         self.by_id = {r.id: r for r in self.rules}
+        self._bits = {r.id: 1 << i for i, r in enumerate(self.rules)}
         self.indexed = indexed
         self.all_mask = (1 << len(self.rules)) - 1
         self.time_leaves: tuple[tuple[AnyTimeLeaf, ...], ...] = tuple(
@@ -127,6 +128,24 @@ class RuleSet:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def pick(self, mask: int) -> list[CompiledRule]:
+        """The rules of `mask` (a bitmask of `self.rules`), in order."""
+        rules = self.rules
+        out = []
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            out.append(rules[low.bit_length() - 1])
+        return out
+
+    def mask_of(self, rule_ids: Iterable[str]) -> int:
+        """Bitmask of the enabled rules among `rule_ids` (others are ignored)."""
+        bits = self._bits
+        mask = 0
+        for rule_id in rule_ids:
+            mask |= bits.get(rule_id, 0)
+        return mask
 
     def mask_for(self, changed_facts: Iterable[str]) -> int:
         """Bitmask of the rules reading any of `changed_facts`."""

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from invitations.caps import SiteContext
-from invitations.decisions import Change, Tracker, admit, rule_outcomes, stage
+from invitations.decisions import Change, Tracker, admit, rule_outcomes, rules_to_check, stage
 from invitations.rule_set import RuleSet
 from server.store.database import Database
 from server.store.decisions import DecisionLog, timeline
@@ -71,6 +71,7 @@ class DecisionRecorder:
             now,
             on_screen_rule=on_screen,
             refused=refused,
+            within=rules_to_check(tracker, rules, facts),
         )
         if tracker.admitted is None:
             if not events and not tracker.changes(outcomes):

@@ -92,6 +92,7 @@ class Proactive:
         self._visitor_locks = KeyedLocks()
         self._emit = emit
         self.scheduler = Scheduler(self._wake)
+        self.invitations = invitation_log.InvitationWriter(db)
         self.local: dict[str, dict[str, Any]] = {}  # visitor id -> site (sockets here)
         self._refresher: asyncio.Task[None] | None = None
 
@@ -102,6 +103,7 @@ class Proactive:
     async def close(self) -> None:
         await self.scheduler.close()
         await self.watch.close()
+        await self.invitations.close()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -301,8 +303,7 @@ class Proactive:
             return True
         rule = compiled[action.rule_id]
         if isinstance(action, HoldOut):
-            await invitation_log.record(
-                self.db,
+            await self.invitations.record(
                 site_id=site["id"],
                 visitor_id=state.facts.visitor_id,
                 rule_id=rule.id,
@@ -328,8 +329,7 @@ class Proactive:
             self.loads.invalidate(site["id"])
         # Who it speaks as is picked now (the least loaded agent of a department).
         persona = await personas.resolve(self.db, self.broker, site["id"], rule.persona)
-        row = await invitation_log.record(
-            self.db,
+        row = await self.invitations.record(
             site_id=site["id"],
             visitor_id=state.facts.visitor_id,
             rule_id=rule.id,
@@ -457,8 +457,7 @@ class Proactive:
             raise ApiError("conflict", "the visitor is already in a chat")
         if state.invitation:
             raise ApiError("conflict", "the visitor already has an invitation pending")
-        row = await invitation_log.record(
-            self.db,
+        row = await self.invitations.record(
             site_id=site["id"],
             visitor_id=visitor_id,
             status="triggered",

@@ -88,3 +88,12 @@ def test_coalescer_sends_the_first_then_the_last_of_each_window() -> None:
     c.forget("v")
     assert c.flush("v", 12.0) is None
     assert c.offer("v", "p5", 12.0) == ("p5", None)
+
+
+def test_coalescer_forgets_visitors_whose_window_is_over_at_most_once_a_window() -> None:
+    c = Coalescer(1.0)
+    for i in range(3000):
+        c.offer(f"v{i}", "p", 10.0 + i * 0.0001)  # 3,000 visitors inside one window
+    assert len(c._sent_at) == 3000  # nothing is over yet: nothing forgotten
+    c.offer("late", "p", 12.0)  # every earlier window is over
+    assert set(c._sent_at) == {"late"}

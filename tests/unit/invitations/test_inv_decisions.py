@@ -1,6 +1,10 @@
 """Decisions over time, the pure part: each rule's outcome (conditions first), only the
 changes recorded, events always, the per-visit cap, the sample, the funnel."""
 
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from inv_helpers import SITE, T0, rule
 
 from invitations.caps import SiteContext, VisitorCounters
@@ -15,6 +19,7 @@ from invitations.decisions import (
     gates_of,
     in_sample,
     rule_outcomes,
+    rules_to_check,
     stage,
 )
 from invitations.engine import RuleSet
@@ -189,3 +194,76 @@ def test_site_facts_read_through_the_rule_department():
     assert outcomes([r], visitor(), site=site)["r"].outcome == "fired"
     assert outcomes([r], visitor(), site=SiteContext())["r"].outcome == "unmatched"
     assert outcomes([rule("s", ON_SALE)], visitor())["s"].outcome == "unmatched"
+
+
+PATHS = ["/", "/sale", "/checkout", "/collections/c1/x", "/help"]
+OUTCOMES = [
+    ["unmatched", None],
+    ["unmatched", ""],
+    ["fired", None],
+    ["blocked", "fatigue"],
+    ["blocked", "max_per_visit"],
+    ["held_out", None],
+]
+
+
+def _random_rule(i: int, kind: int, path: str, cart: int, seconds: int) -> Any:
+    guard = {"fact": "page.path", "op": "glob", "value": path + "*"}
+    body = [
+        {"fact": "cart.value", "op": "gte", "value": cart},
+        {"fact": "page.time_s", "op": "gte", "value": seconds},
+        {"fact": "visit.page_views", "op": "gte", "value": 1},
+    ][kind % 3]
+    when = {"all": [guard, body]} if kind < 3 else body  # some rules read no page
+    extra: dict[str, Any] = {"priority": i % 3}
+    if kind == 4:
+        extra["holdout_pct"] = 50
+    if kind == 5:
+        extra["gates"] = {"max_per_visit": 1}
+    return rule(f"r{i}", when, **extra)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    specs=st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.sampled_from(PATHS),
+            st.integers(0, 200),
+            st.integers(0, 60),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    path=st.sampled_from(PATHS),
+    cart=st.one_of(st.none(), st.integers(0, 300)),
+    dwell=st.integers(0, 90),
+    last=st.dictionaries(st.integers(0, 14), st.sampled_from(OUTCOMES), max_size=6),
+    on_screen=st.booleans(),
+    budget_used=st.booleans(),
+)
+def test_checking_only_the_rules_the_page_allows_records_the_same_changes(
+    specs, path, cart, dwell, last, on_screen, budget_used
+):
+    """`rules_to_check` leaves out rules the page rules out: the changes recorded are
+    exactly those of checking every rule."""
+    rules = RuleSet([_random_rule(i, *spec) for i, spec in enumerate(specs)])
+    facts = visitor(cart=cart, path=path)
+    now = T0 + dwell
+    counters = VisitorCounters(on_screen=on_screen)
+    if budget_used:
+        counters = counters.record_invite("r0", T0, facts.visit_started)
+    tracker = Tracker(facts.visit_started, True, False, 0, {f"r{k}": v for k, v in last.items()})
+    on_screen_rule = "r1" if on_screen else None
+    full = rule_outcomes(facts, rules, counters, SITE, now, on_screen_rule=on_screen_rule)
+    some = rule_outcomes(
+        facts,
+        rules,
+        counters,
+        SITE,
+        now,
+        on_screen_rule=on_screen_rule,
+        within=rules_to_check(tracker, rules, facts),
+    )
+    assert tracker.changes(some) == tracker.changes(full)
+    assert all(full[rule_id] == change for rule_id, change in some.items())
