@@ -92,6 +92,7 @@ class Proactive:
         self._visitor_locks = KeyedLocks()
         self._emit = emit
         self.scheduler = Scheduler(self._wake)
+        self.states = visitor_state.ParsedStates(broker)
         self.invitations = invitation_log.InvitationWriter(db)
         self.local: dict[str, dict[str, Any]] = {}  # visitor id -> site (sockets here)
         self._refresher: asyncio.Task[None] | None = None
@@ -118,6 +119,7 @@ class Proactive:
         """The visitor's socket on this node ended. `log=False` for an erased visitor:
         nothing more of them may reach the visit log."""
         site = self.local.pop(visitor_id, None)
+        self.states.forget(visitor_id)
         self.scheduler.schedule(visitor_id, None)
         if site is not None:
             if log:
@@ -178,7 +180,7 @@ class Proactive:
         decide: bool,
         counter_changes: dict[str, Any],
     ) -> VisitorState:
-        state = await visitor_state.load(self.broker, visitor_id)
+        state = await self.states.load(visitor_id)
         if check is not None:
             check(state.facts, event)
         before = state.facts
@@ -205,12 +207,15 @@ class Proactive:
         if decide:
             await self._decide(site, state, now, changed)
         else:
-            await visitor_state.save(self.broker, state)
+            await self._save(state)
         if event["type"] in WATCHED_EVENTS:
             await self.watch.visitor(site["id"], visitor_id, visitor_summary(state, now))
         if trail is not None and state.counters.open_conversation:
             await self._announce_trail(visitor_id, state.trail)
         return state
+
+    async def _save(self, state: VisitorState) -> None:
+        await self.states.save(state, keep=state.facts.visitor_id in self.local)
 
     async def _announce_trail(self, visitor_id: str, trail: list[dict[str, Any]]) -> None:
         """The agents of the visitor's open chat see the new page live (page trail)."""
@@ -232,7 +237,7 @@ class Proactive:
         site = self.local.get(visitor_id)
         if site is None:
             return
-        state = await visitor_state.load(self.broker, visitor_id)
+        state = await self.states.load(visitor_id)
         # SITE_FACTS: besides the rules time can change, those that read agents' load
         # (a wake is also how a visitor held back by pacing gets another look).
         await self._decide(site, state, max(due, time.time()), SITE_FACTS, prev_wake=due)
@@ -242,7 +247,7 @@ class Proactive:
         site = self.local.get(visitor_id)
         if site is None:
             return
-        state = await visitor_state.load(self.broker, visitor_id)
+        state = await self.states.load(visitor_id)
         await self._decide(site, state, time.time(), None)
 
     async def _decide(
@@ -281,7 +286,7 @@ class Proactive:
         state.wake = wake
         if self.decisions.enabled:
             self.decisions.decided(site["id"], state, rule_set, context, now, done, refused)
-        await visitor_state.save(self.broker, state)
+        await self._save(state)
         if state.facts.visitor_id in self.local:
             self.scheduler.schedule(state.facts.visitor_id, wake)
         if state.invitation != invited:
@@ -380,7 +385,7 @@ class Proactive:
             self.db, invitation_id, invitation_log.OPEN, status, answered_ts=now_ms
         ):
             return False
-        state = await visitor_state.load(self.broker, visitor_id)
+        state = await self.states.load(visitor_id)
         paced = bool(state.invitation and state.invitation.get("paced"))
         department = state.invitation.get("department") if state.invitation else None
         self.decisions.life(site_id, visitor_id, state.invitation, invitation_id, status)
@@ -396,7 +401,7 @@ class Proactive:
             # The conversation opens next; no other invitation may slip in meanwhile
             # (and a backtest, which sees one "accept", decides the same).
             state.counters = state.counters.with_conversation(True)
-        await visitor_state.save(self.broker, state)
+        await self._save(state)
         await self.watch.invitation_changed(site_id, state)
         if paced:
             await pacing.give_back(self.broker, site_id, department)
@@ -419,7 +424,7 @@ class Proactive:
             self.db, invitation_id, ("triggered",), "shown", shown_ts=int(time.time() * 1000)
         )
         if moved and self.decisions.enabled:
-            state = await visitor_state.load(self.broker, visitor_id)
+            state = await self.states.load(visitor_id)
             invitation = state.invitation
             self.decisions.life(row["site_id"], visitor_id, invitation, invitation_id, "shown")
         if moved:
@@ -452,7 +457,7 @@ class Proactive:
         """An agent invites a visitor by hand (not paced: the agent chose to); not one who
         is in a chat or has an invitation on screen (the console disables the button, but
         two agents may click at once)."""
-        state = await visitor_state.load(self.broker, visitor_id)
+        state = await self.states.load(visitor_id)
         if state.counters.open_conversation:
             raise ApiError("conflict", "the visitor is already in a chat")
         if state.invitation:
@@ -468,7 +473,7 @@ class Proactive:
             "manual", time.time(), state.facts.visit_started
         )
         state.invitation = {"id": row["id"], "rule_id": None, "department": None, "paced": False}
-        await visitor_state.save(self.broker, state)
+        await self._save(state)
         await self.watch.invitation_changed(site["id"], state)
         # It counts in the visitor's budget and is on screen: the replay must know.
         self._log(site["id"], visitor_id, time.time(), "invitation_manual", {})

@@ -63,6 +63,11 @@ def parse(visitor_id: str, raw: bytes | None) -> VisitorState:
 
 
 async def save(broker: Broker, state: VisitorState) -> None:
+    await broker.state_set(key(state.facts.visitor_id), encode(state), STATE_TTL_S)
+
+
+def encode(state: VisitorState) -> bytes:
+    """The stored form of `state` (`parse` reads it back)."""
     data = {
         "facts": facts_to_dict(state.facts),
         "counters": state.counters.to_dict(),
@@ -72,4 +77,40 @@ async def save(broker: Broker, state: VisitorState) -> None:
     }
     if state.decisions.visit is not None:
         data["decisions"] = state.decisions.to_dict()
-    await broker.state_set(key(state.facts.visitor_id), orjson.dumps(data), STATE_TTL_S)
+    return orjson.dumps(data)
+
+
+class ParsedStates:
+    """The states this node last wrote, with the bytes it wrote, for the visitors whose
+    sockets it holds. A load still reads the key — another node, tab or agent may have
+    written since — but when the bytes are the ones this node wrote, the state it wrote
+    is reused instead of parsed again (parsing was a quarter of a behaviour event's
+    time). An entry is handed over by `load` and put back by `save`: a caller that
+    changes a state and then fails before saving leaves nothing stale behind."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._entries: dict[str, tuple[bytes, VisitorState]] = {}
+
+    async def load(self, visitor_id: str) -> VisitorState:
+        raw = await self._broker.state_get(key(visitor_id))
+        entry = self._entries.pop(visitor_id, None)
+        if entry is not None and raw == entry[0]:
+            return entry[1]
+        return parse(visitor_id, raw)
+
+    async def save(self, state: VisitorState, *, keep: bool) -> None:
+        """Store `state`; `keep`: remember it for the next load (a visitor with a socket
+        here — others would only fill memory)."""
+        visitor_id = state.facts.visitor_id
+        raw = encode(state)
+        self._entries.pop(visitor_id, None)
+        await self._broker.state_set(key(visitor_id), raw, STATE_TTL_S)
+        if keep:
+            self._entries[visitor_id] = (raw, state)
+
+    def forget(self, visitor_id: str) -> None:
+        self._entries.pop(visitor_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
