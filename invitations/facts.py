@@ -277,14 +277,21 @@ MAX_EVENT_TIMES = 50
 _OMIT_EMPTY = frozenset((*signals.FIELDS, "event_times"))
 
 
+# Per field, in order: (name, left out while empty, a mapping) — looked up once, not
+# on every save.
+_FIELD_KINDS = tuple(
+    (name, name in _OMIT_EMPTY, name in _MAPPINGS) for name in VisitorFacts._fields
+)
+
+
 def facts_to_dict(facts: VisitorFacts) -> dict[str, Any]:
     """JSON-able form of `facts` (for live visitor state in Redis). Exact round trip with
     `facts_from_dict`; versioned by the "v" key."""
     out: dict[str, Any] = {"v": 1}
-    for name, value in zip(VisitorFacts._fields, facts, strict=True):
-        if name in _OMIT_EMPTY and not value:
+    for (name, omit_empty, mapping), value in zip(_FIELD_KINDS, facts, strict=True):
+        if omit_empty and not value:
             continue  # left out while empty: a node of the previous release can read it
-        out[name] = dict(value) if name in _MAPPINGS else value
+        out[name] = dict(value) if mapping else value
     return out
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.store.buffered_rows import BufferedRows
 from server.store.database import Database
 from server.store.tables import visit_events
+from server.store.visit_batch import write_visit_events
 
 
 class VisitLog(BufferedRows):
@@ -17,6 +19,9 @@ class VisitLog(BufferedRows):
 
     def __init__(self, db: Database) -> None:
         super().__init__(db, visit_events, "visit log")
+
+    async def write(self, conn: AsyncConnection, batch: list[dict[str, Any]]) -> None:
+        await write_visit_events(conn, batch)
 
     def append(self, site_id: str, visitor_id: str, ts: int, type_: str, data: dict) -> None:
         self.add(
