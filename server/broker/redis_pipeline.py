@@ -14,6 +14,8 @@ arrival order) rather than grow the list while Redis is slow or unreachable.
 
 from __future__ import annotations
 
+import asyncio
+import math
 from typing import Any
 
 from redis.asyncio.connection import BlockingConnectionPool
@@ -22,6 +24,8 @@ from redis.exceptions import ResponseError
 from server.broker.batch_queue import Batch, BatchQueue
 from server.broker.redis_subscriber import CONNECTION_ERRORS
 
+REPLY_TIMEOUT_S = 5.0
+"""The batch's replies' deadline when the connection has no socket timeout of its own."""
 MAX_QUEUED = 10_000
 """Commands queued and not yet sent before callers wait: ~20 full batches, far more
 than a node's concurrent callers in normal operation (each awaits its reply)."""
@@ -66,15 +70,19 @@ class RedisPipeline(BatchQueue[tuple[Any, ...]]):
         try:
             try:
                 await conn.send_packed_command(conn.pack_commands([c for c, _ in batch]))
-                for _, future in batch:
-                    try:
-                        reply = await conn.read_response()
-                    except ResponseError as exc:  # this command's error reply only
-                        if not future.done():
-                            future.set_exception(exc)
-                    else:
-                        if not future.done():
-                            future.set_result(reply)
+                # One deadline for the batch's replies (the connection's socket timeout),
+                # not one per reply: redis-py's per-read timeout context was a tenth of
+                # a busy node's time. A deadline passed is a lost connection (OSError).
+                async with asyncio.timeout(conn.socket_timeout or REPLY_TIMEOUT_S):
+                    for _, future in batch:
+                        try:
+                            reply = await conn.read_response(timeout=math.inf)
+                        except ResponseError as exc:  # this command's error reply only
+                            if not future.done():
+                                future.set_exception(exc)
+                        else:
+                            if not future.done():
+                                future.set_result(reply)
             except CONNECTION_ERRORS as exc:
                 await conn.disconnect()
                 _lost(batch, exc, sent=True)
