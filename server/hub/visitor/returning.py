@@ -6,8 +6,9 @@ had (the engine's `visitor.chats`), its open conversation (resumed in `welcome`)
 whether an agent answered it from the inbox (`follow_up` frames). Read one hello at a
 time, that is three pool checkouts per page load, and at a hundred hellos in flight the
 pool overflows into connections opened and closed per hello. Here the hellos waiting
-while one read is in flight share the next: one checkout and three statements with
-`visitor_id IN (...)` for up to `BATCH` visitors (the group commit's idea, for reads).
+while one read is in flight share the next: one checkout and one statement for up to
+`BATCH` visitors (`server/store/returning_batch.py`; the group commit's idea, for
+reads), plus one for the rows of the few open conversations.
 
 Each caller's read starts after it asked (its batch is read later), so a read made
 after the caller followed its channels still sees everything committed before that.
@@ -20,11 +21,11 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 
 from server.store.database import Database
-from server.store.tables import conversations, inbox_items
+from server.store.returning_batch import visitor_summaries
+from server.store.tables import conversations
 
 BATCH = 500  # visitors per read (SQLite's bound-parameter limit is far above)
 
@@ -38,53 +39,23 @@ class Returning:
     has_follow_up: bool  # an inbox answer the visitor has not seen
 
 
-def _among(column: Any, visitor_ids: list[str], dialect: str) -> Any:
-    """`column IN ids`; on PostgreSQL `= ANY(array)`: one statement text whatever the
-    batch's size, so asyncpg prepares it once (an IN list is a new statement per size)."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", visitor_ids, type_=ARRAY(String)))
-    return column.in_(visitor_ids)
-
-
 async def read_batch(db: Database, visitor_ids: list[str]) -> dict[str, Returning]:
-    """One read for many visitors; every id gets an entry."""
-    c, i = conversations.c, inbox_items.c
+    """One read for many visitors (unique ids); every id gets an entry. The open
+    conversations' rows are a second statement, only when some visitor has one."""
     async with db.read() as conn:
-        dialect = conn.dialect.name
-        counts = {
-            row[0]: int(row[1])
-            for row in await conn.execute(
-                select(c.visitor_id, func.count())
-                .where(_among(c.visitor_id, visitor_ids, dialect))
-                .group_by(c.visitor_id)
-            )
-        }
-        open_rows = {
-            row["visitor_id"]: dict(row)
-            for row in (
-                await conn.execute(
-                    select(conversations).where(
-                        _among(c.visitor_id, visitor_ids, dialect), c.status != "closed"
-                    )
-                )
-            ).mappings()
-        }
-        answered = {
-            row[0]
-            for row in await conn.execute(
-                select(i.visitor_id)
-                .where(
-                    _among(i.visitor_id, visitor_ids, dialect),
-                    i.reply_seq.is_not(None),
-                    i.reply_seq > i.seen_seq,
-                )
-                .distinct()
-            )
-        }
-    return {
-        vid: Returning(counts.get(vid, 0), open_rows.get(vid), vid in answered)
-        for vid in visitor_ids
+        summaries = await visitor_summaries(conn, visitor_ids)
+        with_open = [vid for vid, _, has_open, _ in summaries if has_open]
+        open_rows: dict[str, dict[str, Any]] = {}
+        if with_open:
+            c = conversations.c
+            query = select(conversations).where(c.visitor_id.in_(with_open), c.status != "closed")
+            open_rows = {
+                row["visitor_id"]: dict(row) for row in (await conn.execute(query)).mappings()
+            }
+    found = {
+        vid: Returning(chats, open_rows.get(vid), answered) for vid, chats, _, answered in summaries
     }
+    return {vid: found.get(vid) or Returning(0, None, False) for vid in visitor_ids}
 
 
 class ReturningReads:
