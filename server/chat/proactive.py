@@ -47,6 +47,10 @@ log = logging.getLogger("beckon.proactive")
 ONLINE_TTL_S = 90.0
 REFRESH_CHUNK = 256
 """Presence refreshes in flight at once (one broker pipeline batch, bounded memory)."""
+# Behaviour comes in bursts (a page view, then the cart, a scroll...): the state saved
+# after one is kept parsed for the next (`ParsedStates`). Not after a hello: an idle
+# socket would hold it for nothing.
+BURSTY = frozenset({"page_view", "track", "cart", "attributes"})
 WATCHED_EVENTS = frozenset(
     {"hello", "page_view", "cart", "attributes", "chat_started", "chat_closed"}
 )
@@ -205,7 +209,7 @@ class Proactive:
         if event["type"] == "chat_closed":
             self._log(site["id"], visitor_id, now, "chat_closed", {})
         if decide:
-            await self._decide(site, state, now, changed)
+            await self._decide(site, state, now, changed, keep=event["type"] in BURSTY)
         else:
             await self._save(state)
         if event["type"] in WATCHED_EVENTS:
@@ -214,8 +218,8 @@ class Proactive:
             await self._announce_trail(visitor_id, state.trail)
         return state
 
-    async def _save(self, state: VisitorState) -> None:
-        await self.states.save(state, keep=state.facts.visitor_id in self.local)
+    async def _save(self, state: VisitorState, keep: bool = False) -> None:
+        await self.states.save(state, keep=keep and state.facts.visitor_id in self.local)
 
     async def _announce_trail(self, visitor_id: str, trail: list[dict[str, Any]]) -> None:
         """The agents of the visitor's open chat see the new page live (page trail)."""
@@ -257,6 +261,8 @@ class Proactive:
         now: float,
         changed: frozenset[str] | None,
         prev_wake: float | None = None,
+        *,
+        keep: bool = False,
     ) -> None:
         invited = state.invitation
         rule_set, compiled, versions = await self.rules.get(site["id"])
@@ -286,7 +292,7 @@ class Proactive:
         state.wake = wake
         if self.decisions.enabled:
             self.decisions.decided(site["id"], state, rule_set, context, now, done, refused)
-        await self._save(state)
+        await self._save(state, keep)
         if state.facts.visitor_id in self.local:
             self.scheduler.schedule(state.facts.visitor_id, wake)
         if state.invitation != invited:

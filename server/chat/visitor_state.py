@@ -3,6 +3,8 @@ invitation on screen — so a visitor whose socket moves to another node keeps t
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,10 @@ def encode(state: VisitorState) -> bytes:
     return orjson.dumps(data)
 
 
+KEEP_S = 30.0
+"""How long a state stays parsed after its last save (`ParsedStates`)."""
+
+
 class ParsedStates:
     """The states this node last wrote, with the bytes it wrote, for the visitors whose
     sockets it holds. A load still reads the key — another node, tab or agent may have
@@ -88,9 +94,14 @@ class ParsedStates:
     time). An entry is handed over by `load` and put back by `save`: a caller that
     changes a state and then fails before saving leaves nothing stale behind."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(
+        self, broker: Broker, keep_s: float = KEEP_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._broker = broker
-        self._entries: dict[str, tuple[bytes, VisitorState]] = {}
+        self._keep_s = keep_s
+        self._clock = clock
+        self._entries: dict[str, tuple[bytes, VisitorState, float]] = {}
+        self._swept_at = clock()
 
     async def load(self, visitor_id: str) -> VisitorState:
         raw = await self._broker.state_get(key(visitor_id))
@@ -100,14 +111,25 @@ class ParsedStates:
         return parse(visitor_id, raw)
 
     async def save(self, state: VisitorState, *, keep: bool) -> None:
-        """Store `state`; `keep`: remember it for the next load (a visitor with a socket
-        here — others would only fill memory)."""
+        """Store `state`; `keep`: remember it for the next load, for `keep_s` (a visitor
+        in the middle of a burst of events, with a socket here)."""
         visitor_id = state.facts.visitor_id
         raw = encode(state)
         self._entries.pop(visitor_id, None)
         await self._broker.state_set(key(visitor_id), raw, STATE_TTL_S)
         if keep:
-            self._entries[visitor_id] = (raw, state)
+            now = self._clock()
+            self._entries[visitor_id] = (raw, state, now)
+            if now - self._swept_at >= self._keep_s:
+                self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        # Once per `keep_s`: what memory holds follows the visitors active lately, not
+        # the sockets open (an idle socket holds nothing after a while).
+        self._swept_at = now
+        stale = [v for v, (_, _, at) in self._entries.items() if now - at >= self._keep_s]
+        for visitor_id in stale:
+            del self._entries[visitor_id]
 
     def forget(self, visitor_id: str) -> None:
         self._entries.pop(visitor_id, None)

@@ -59,3 +59,16 @@ async def test_only_the_states_asked_to_be_kept_are_held() -> None:
     states.forget("v2")
     assert len(states) == 0
     assert (await states.load("v2")).facts.cart_value == 10.0  # stored all the same
+
+
+async def test_kept_states_are_let_go_once_their_visitor_went_quiet() -> None:
+    broker = await _started()
+    now = [0.0]
+    states = ParsedStates(broker, keep_s=30.0, clock=lambda: now[0])
+    await states.save(_state("quiet", 1.0), keep=True)
+    now[0] = 20.0
+    await states.save(_state("busy", 1.0), keep=True)
+    now[0] = 35.0
+    await states.save(_state("busy", 2.0), keep=True)  # the sweep: "quiet" is 35 s old
+    assert len(states) == 1
+    assert (await states.load("busy")).facts.cart_value == 2.0
