@@ -37,10 +37,11 @@ Due = Callable[[], None]
 class KeepaliveWheel:
     """Deadlines of many sockets on one loop timer (see the module)."""
 
-    __slots__ = ("__weakref__", "_buckets", "_loop", "_slots", "_timer", "_timer_at")
+    # No reference to the loop of its own: the wheel is the value of a weak mapping keyed
+    # by its loop, and would keep it alive. It runs on the running loop.
+    __slots__ = ("__weakref__", "_buckets", "_slots", "_timer", "_timer_at")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._buckets: dict[float, dict[Hashable, Due]] = {}  # due time -> socket -> call
         self._slots: list[float] = []  # heap of bucket due times (emptied ones linger)
         self._timer: asyncio.TimerHandle | None = None
@@ -59,14 +60,15 @@ class KeepaliveWheel:
         """Call `due()` once, `delay` seconds from now or up to a tick later; the
         bucket to pass to `remove`. A socket is in at most one bucket: the caller
         removes the old deadline before adding a new one."""
+        loop = asyncio.get_running_loop()
         tick = min(WHEEL_TICK_S, delay / TICKS_PER_DELAY)
-        slot = math.ceil((self._loop.time() + delay) / tick) * tick
+        slot = math.ceil((loop.time() + delay) / tick) * tick
         bucket = self._buckets.get(slot)
         if bucket is None:
             bucket = self._buckets[slot] = {}
             heapq.heappush(self._slots, slot)
             if slot < self._timer_at:
-                self._arm(slot)
+                self._arm(loop, slot)
         bucket[socket] = due
         return slot
 
@@ -79,10 +81,10 @@ class KeepaliveWheel:
         if not self._buckets:  # nothing left to wake up for
             self._disarm()
 
-    def _arm(self, slot: float) -> None:
+    def _arm(self, loop: asyncio.AbstractEventLoop, slot: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_at(slot, self._fire)
+        self._timer = loop.call_at(slot, self._fire)
         self._timer_at = slot
 
     def _disarm(self) -> None:
@@ -95,7 +97,8 @@ class KeepaliveWheel:
     def _fire(self) -> None:
         # The loop's clock may read a hair before the time it fired us at (uvloop's has
         # millisecond steps): the bucket we were armed for is due all the same.
-        due_until = max(self._loop.time(), self._timer_at)
+        loop = asyncio.get_running_loop()
+        due_until = max(loop.time(), self._timer_at)
         self._timer = None
         self._timer_at = math.inf
         slots = self._slots
@@ -113,7 +116,7 @@ class KeepaliveWheel:
             heapq.heappop(slots)
         # A deadline added above may have armed the timer for a later bucket.
         if slots and slots[0] < self._timer_at:
-            self._arm(slots[0])
+            self._arm(loop, slots[0])
 
 
 _WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, KeepaliveWheel] = (
@@ -125,5 +128,5 @@ def keepalive_wheel(loop: asyncio.AbstractEventLoop) -> KeepaliveWheel:
     """The wheel of `loop` (one per loop: a node's sockets all share it)."""
     wheel = _WHEELS.get(loop)
     if wheel is None:
-        wheel = _WHEELS[loop] = KeepaliveWheel(loop)
+        wheel = _WHEELS[loop] = KeepaliveWheel()
     return wheel
