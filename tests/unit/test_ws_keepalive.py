@@ -4,7 +4,9 @@ loop (one loop timer), with the keepalive's behaviour of tests/unit/test_ws_prot
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -164,3 +166,19 @@ async def test_a_pong_after_our_close_keeps_the_close_timeout(
     await h.until(lambda: bool(h.transport.out))
     h.feed(client_frame(Opcode.PONG, ping[2:]))
     await h.until(lambda: h.transport.closing)  # the peer never echoed: timed out
+
+
+def test_a_wheel_does_not_keep_its_loop_alive() -> None:
+    loop = asyncio.new_event_loop()
+
+    async def use_the_wheel() -> None:
+        woke = asyncio.Event()
+        keepalive_wheel(asyncio.get_running_loop()).add("socket", 0.01, woke.set)
+        await woke.wait()
+
+    loop.run_until_complete(asyncio.wait_for(use_the_wheel(), 2))
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None
