@@ -433,8 +433,8 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.application_state = WebSocketState.DISCONNECTED
         log.debug("socket %s finished", path)
         if self._keepalive_at is not None and not self.transport.is_closing():
-            # Our close just went out on a live connection, whose keepalive timer used to
-            # hold it open for the peer's echo: wait for it as close() does, bounded.
+            # Our close just went out on a live connection: wait for the peer's echo as
+            # close() does, bounded (the keepalive must not stand in for the timeout).
             self._cancel_keepalive()
             self._timer = asyncio.get_running_loop().call_later(
                 CLOSE_TIMEOUT_S, self.transport.close
