@@ -12,8 +12,9 @@ Why not uvicorn's protocol plus the `websockets` library: a chat node's sockets 
 mostly idle, and every one kept uvicorn's ASGI scope and event dicts, the library's
 protocol object, parser generators and handshake objects, and every frame went through
 several layers of objects in both directions. Here an idle socket is one object with
-slots, a dict of the headers the endpoints read, the endpoint's task, and one keepalive
-timer; a frame is parsed and written in place.
+slots, a dict of the headers the endpoints read, the endpoint's task, and an entry in its
+node's keepalive wheel (server/ws_keepalive.py: one loop timer for every socket's ping
+and pong deadlines); a frame is parsed and written in place.
 
 What it does (and what it refuses):
 - handshake (parsed in `server/ws_handshake.py`): GET, `Upgrade: websocket`,
@@ -28,7 +29,8 @@ What it does (and what it refuses):
   own close waits up to `CLOSE_TIMEOUT_S` for the echo; codes outside RFC 6455's
   allowed ranges close 1002;
 - keepalive: a ping every `ws_ping_interval`, the connection dropped (1011) when the pong
-  does not come within `ws_ping_timeout` (uvicorn's settings);
+  does not come within `ws_ping_timeout` (uvicorn's settings); both deadlines are kept
+  by the loop's keepalive wheel, so each may pass up to `WHEEL_TICK_S` (1 s) late;
 - flow control: reading pauses while `READ_PAUSE_AT` messages wait for the endpoint;
   `send_text` waits while the transport's write buffer is over its high-water mark
   (`send_buffer_bytes`);
@@ -66,6 +68,7 @@ from server.ws_handshake import (
     http_response,
     parse_request,
 )
+from server.ws_keepalive import KeepaliveWheel, keepalive_wheel
 
 try:  # C; `websockets` (a uvicorn[standard] dependency) ships it
     from websockets.speedups import apply_mask
@@ -140,6 +143,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         "_fragments_size",
         "_headers",
         "_inbox",
+        "_keepalive_at",
         "_opened",
         "_ping",
         "_pong",
@@ -149,6 +153,7 @@ class ChatSocketProtocol(asyncio.Protocol):
         "_tasks",
         "_timer",
         "_waiter",
+        "_wheel",
         "_write_paused",
         "_write_waiters",
         "application_state",
@@ -185,7 +190,10 @@ class ChatSocketProtocol(asyncio.Protocol):
         self._read_paused = False
         self._write_paused = False
         self._write_waiters: list[asyncio.Future[None]] | None = None
-        self._timer: asyncio.TimerHandle | None = None  # keepalive, then the close timeout
+        self._timer: asyncio.TimerHandle | None = None  # the close timeout
+        # The pending ping or pong deadline: its bucket in the loop's keepalive wheel.
+        self._wheel: KeepaliveWheel | None = None
+        self._keepalive_at: float | None = None
         self._stall: asyncio.TimerHandle | None = None  # armed while writing is paused
         self._ping: bytes | None = None
         self._pong: bytes | None = None  # the one pong waiting for writing to resume
@@ -424,6 +432,13 @@ class ChatSocketProtocol(asyncio.Protocol):
             self.transport.write(close_frame(1012 if self._draining else 1000))
         self.application_state = WebSocketState.DISCONNECTED
         log.debug("socket %s finished", path)
+        if self._keepalive_at is not None and not self.transport.is_closing():
+            # Our close just went out on a live connection: wait for the peer's echo as
+            # close() does, bounded (the keepalive must not stand in for the timeout).
+            self._cancel_keepalive()
+            self._timer = asyncio.get_running_loop().call_later(
+                CLOSE_TIMEOUT_S, self.transport.close
+            )
         if not (self._close_sent and self._timer is not None):
             # Not waiting for the peer's echo of our close: done with the connection.
             self._cancel_timer()
@@ -486,7 +501,7 @@ class ChatSocketProtocol(asyncio.Protocol):
             elif opcode == OP_PONG:
                 if self._ping is not None and payload == self._ping:
                     self._ping = None
-                    self._cancel_timer()
+                    self._cancel_keepalive()
                     self._schedule_ping()
             else:
                 self._close_now(1002, f"invalid opcode {opcode}")
@@ -571,10 +586,10 @@ class ChatSocketProtocol(asyncio.Protocol):
     def _schedule_ping(self) -> None:
         interval = self._config.ws_ping_interval
         if interval and not self._close_sent:
-            self._timer = asyncio.get_running_loop().call_later(interval, self._send_ping)
+            self._keepalive_in(interval, self._send_ping)
 
     def _send_ping(self) -> None:
-        self._timer = None
+        self._keepalive_at = None  # the wheel let go of this deadline
         if self._close_sent or self.transport.is_closing():
             return
         if self._write_paused:  # the stall deadline watches this peer now
@@ -584,17 +599,29 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.transport.write(b"\x89\x04" + self._ping)
         timeout = self._config.ws_ping_timeout
         if timeout:
-            self._timer = asyncio.get_running_loop().call_later(timeout, self._ping_timed_out)
+            self._keepalive_in(timeout, self._ping_timed_out)
         else:
             self._schedule_ping()
 
     def _ping_timed_out(self) -> None:
-        self._timer = None
+        self._keepalive_at = None
         self._ping = None
         if self._write_paused:  # its pong may wait unread behind our paused reading
             self._schedule_ping()
             return
         self._close_now(1011, "keepalive ping timeout")
+
+    def _keepalive_in(self, delay: float, due: Callable[[], None]) -> None:
+        wheel = self._wheel
+        if wheel is None:
+            wheel = self._wheel = keepalive_wheel(asyncio.get_running_loop())
+        self._cancel_keepalive()
+        self._keepalive_at = wheel.add(self, delay, due)
+
+    def _cancel_keepalive(self) -> None:
+        if self._keepalive_at is not None:
+            self._wheel.remove(self, self._keepalive_at)  # type: ignore[union-attr]
+            self._keepalive_at = None
 
     def _not_reading(self) -> None:
         """Writing stayed paused for `send_stall_s`: the peer does not read. Its close
@@ -616,6 +643,8 @@ class ChatSocketProtocol(asyncio.Protocol):
         self.transport.abort()
 
     def _cancel_timer(self) -> None:
+        """Cancel every deadline of the connection but the stall deadline."""
+        self._cancel_keepalive()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

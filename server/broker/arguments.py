@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from server.broker.base import ScriptArg
 
@@ -34,6 +34,17 @@ def ttl_to_ms(ttl_s: object) -> int:
     if not math.isfinite(ttl_s) or ttl_s <= 0:
         raise ValueError(f"ttl_s must be a finite number of seconds > 0, got {ttl_s!r}")
     return max(1, round(ttl_s * 1000))
+
+
+def presence_member_args(members: Mapping[str, bytes], ttl_s: object) -> list[ScriptArg]:
+    """ARGV of presence_set_many: ttl_ms, then member1, value1, member2, value2, ...
+
+    Checks every member and value first, so a bad one sends nothing."""
+    args: list[ScriptArg] = [ttl_to_ms(ttl_s)]
+    for member, value in members.items():
+        args.append(check_name("member", member))
+        args.append(check_bytes("value", value))
+    return args
 
 
 def encode_script_args(args: Sequence[ScriptArg]) -> list[bytes]:

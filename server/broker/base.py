@@ -12,7 +12,7 @@ namespaces every one of them with its `prefix`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from server.broker.fanout import Handler, Subscription
@@ -113,6 +113,14 @@ class Broker(Protocol):
 
     async def presence_set(self, group: str, member: str, value: bytes, ttl_s: float) -> None:
         """Mark `member` present in `group` with `value` until `ttl_s` seconds from now."""
+        ...
+
+    async def presence_set_many(
+        self, group: str, members: Mapping[str, bytes], ttl_s: float
+    ) -> None:
+        """`presence_set` for every member of `members` (member -> value), in one atomic
+        command: each is present until `ttl_s` seconds from now and expires on its own.
+        Keep `members` to hundreds: the backend runs the whole call at once."""
         ...
 
     async def presence_remove(self, group: str, member: str) -> None:

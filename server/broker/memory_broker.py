@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from server.broker.arguments import (
@@ -18,6 +18,7 @@ from server.broker.arguments import (
     check_name,
     encode_script_args,
     presence_keys,
+    presence_member_args,
     ttl_to_ms,
 )
 from server.broker.base import BrokerUnavailable, ReconnectListener, ScriptArg
@@ -114,6 +115,14 @@ class MemoryBroker:
             presence_keys(self.prefix, check_name("group", group)),
             [member, value, ttl_to_ms(ttl_s)],
         )
+
+    async def presence_set_many(
+        self, group: str, members: Mapping[str, bytes], ttl_s: float
+    ) -> None:
+        keys = presence_keys(self.prefix, check_name("group", group))
+        args = presence_member_args(members, ttl_s)
+        if len(args) > 1:
+            await self._run("presence_set_many", keys, args)
 
     async def presence_remove(self, group: str, member: str) -> None:
         check_name("member", member)

@@ -242,6 +242,24 @@ def presence_set(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     return len(expiry)
 
 
+def presence_set_many(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
+    ttl_ms = _int_arg("presence_set_many", args, 0, "ttl_ms", 1)
+    if len(args) % 2 != 1:
+        raise ScriptError("presence_set_many: members and values must come in pairs")
+    expiry = _drop_expired_members(ks, keys)
+    expires_at = ks.now_ms() + ttl_ms
+    values = ks.hash(keys[1])
+    for i in range(1, len(args), 2):
+        expiry[args[i]] = expires_at
+        values[args[i]] = args[i + 1]
+    if not expiry:
+        ks.drop_if_empty(keys[0])
+        ks.drop_if_empty(keys[1])
+        return 0
+    _expire_at_last(ks, keys, expiry)
+    return len(expiry)
+
+
 def presence_remove(ks: MemoryKeyspace, keys: list[str], args: list[bytes]) -> int:
     member = _arg(args, 0)
     ks.hash(keys[1]).pop(member, None)
@@ -324,6 +342,7 @@ SCRIPTS: dict[str, MemoryScript] = {
     "hash_set": hash_set,
     "release_load": release_load,
     "presence_set": presence_set,
+    "presence_set_many": presence_set_many,
     "presence_remove": presence_remove,
     "presence_members": presence_members,
     "address_sockets_take": address_sockets_take,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -26,6 +26,7 @@ from server.broker.arguments import (
     check_name,
     encode_script_args,
     presence_keys,
+    presence_member_args,
     ttl_to_ms,
 )
 from server.broker.backoff import Backoff
@@ -302,6 +303,14 @@ class RedisBroker:
         check_bytes("value", value)
         keys = presence_keys(self.prefix, check_name("group", group))
         await self._run("presence_set", keys, [member, value, ttl_to_ms(ttl_s)], idempotent=True)
+
+    async def presence_set_many(
+        self, group: str, members: Mapping[str, bytes], ttl_s: float
+    ) -> None:
+        keys = presence_keys(self.prefix, check_name("group", group))
+        args = presence_member_args(members, ttl_s)
+        if len(args) > 1:
+            await self._run("presence_set_many", keys, args, idempotent=True)
 
     async def presence_remove(self, group: str, member: str) -> None:
         check_name("member", member)

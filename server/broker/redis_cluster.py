@@ -23,6 +23,7 @@ calls for them fail with BrokerUnavailable until the nodes are restarted.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -202,6 +203,12 @@ class RedisClusterBroker:
 
     async def presence_set(self, group: str, member: str, value: bytes, ttl_s: float) -> None:
         await self._group_node(group).presence_set(group, member, value, ttl_s)
+
+    async def presence_set_many(
+        self, group: str, members: Mapping[str, bytes], ttl_s: float
+    ) -> None:
+        # One group's two keys share its hash tag: one shard takes the whole call.
+        await self._group_node(group).presence_set_many(group, members, ttl_s)
 
     async def presence_remove(self, group: str, member: str) -> None:
         await self._group_node(group).presence_remove(group, member)

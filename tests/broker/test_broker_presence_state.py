@@ -69,6 +69,67 @@ async def test_presence_remove(broker, probe):
     assert await probe.keys() == set()
 
 
+async def test_presence_set_many_stores_every_value_with_the_ttl(broker, probe):
+    await broker.presence_set("visitors", "old", b"0", 30)
+    await broker.presence_set_many("visitors", {"a": b"1", "b": b"\x00two", "old": b"3"}, 60)
+    assert await broker.presence_members("visitors") == {"a": b"1", "b": b"\x00two", "old": b"3"}
+    assert 59_000 < await probe.pttl("presence:{visitors}:expiry") <= 60_000
+    assert 59_000 < await probe.pttl("presence:{visitors}:values") <= 60_000
+
+
+async def test_presence_set_many_members_expire_individually(broker, expiry, probe):
+    await broker.presence_set("visitors", "long", b"L", 30)
+    await broker.presence_set_many("visitors", {"a": b"1", "b": b"2"}, 0.2)
+    assert await broker.presence_members("visitors") == {"long": b"L", "a": b"1", "b": b"2"}
+
+    async def only_long_left() -> bool:
+        return await broker.presence_members("visitors") == {"long": b"L"}
+
+    await expiry.after(0.25, only_long_left)
+    await broker.presence_remove("visitors", "long")
+    assert await probe.keys() == set()
+
+
+async def test_presence_set_many_refreshes_and_its_keys_vanish_with_the_last_member(
+    broker, expiry, probe
+):
+    await broker.presence_set("visitors", "a", b"1", 0.2)
+    await broker.presence_set_many("visitors", {"a": b"2", "b": b"3"}, 0.4)
+
+    async def both_still_there() -> bool:
+        return await broker.presence_members("visitors") == {"a": b"2", "b": b"3"}
+
+    await expiry.after(0.25, both_still_there)  # a's first TTL is over, its refresh not
+
+    async def no_keys_left() -> bool:
+        return await probe.keys() == set()
+
+    await expiry.after(0.2, no_keys_left)
+
+
+async def test_presence_set_many_takes_more_members_than_one_unpack(broker):
+    members = {f"vi_{i}": str(i).encode() for i in range(1200)}
+    await broker.presence_set_many("visitors", members, 30)
+    assert await broker.presence_members("visitors") == members
+
+
+async def test_presence_set_many_of_nobody_writes_nothing(broker, probe):
+    await broker.presence_set_many("visitors", {}, 30)
+    assert await probe.keys() == set()
+
+
+async def test_presence_set_many_checks_everything_before_writing(broker, probe):
+    with pytest.raises(ValueError, match=r"^member must not be empty$"):
+        await broker.presence_set_many("g", {"m": b"v", "": b"v"}, 1)
+    with pytest.raises(TypeError, match=r"^value must be bytes, not str$"):
+        await broker.presence_set_many("g", {"m": b"v", "n": "v"}, 1)
+    with pytest.raises(ValueError, match=r"^group must not be empty$"):
+        await broker.presence_set_many("", {"m": b"v"}, 1)
+    with pytest.raises(ValueError, match=r"^ttl_s must be a finite number of seconds > 0, got 0$"):
+        await broker.presence_set_many("g", {"m": b"v"}, 0)
+    assert await probe.keys() == set()
+
+
 @pytest.mark.parametrize(
     ("ttl_s", "error", "message"),
     [

@@ -214,6 +214,15 @@ async def test_wrong_arity_is_a_value_error(broker):
         await broker.run_script("queue_push", ["{r}q"], ["m"])
 
 
+async def test_a_script_with_repeated_arguments_checks_its_named_ones(broker):
+    keys = ["presence:{g}:expiry", "presence:{g}:values"]
+    message = r"^script 'presence_set_many' takes 2 KEYS and at least 1 ARGV, got 2 and 0$"
+    with pytest.raises(ValueError, match=message):
+        await broker.run_script("presence_set_many", keys, [])
+    with pytest.raises(ScriptError, match="members and values must come in pairs"):
+        await broker.run_script("presence_set_many", keys, [1000, "member-without-value"])
+
+
 @pytest.mark.parametrize("bad", [None, True, ["list"], {"a": 1}])
 async def test_script_arguments_must_be_str_int_float_or_bytes(broker, bad):
     with pytest.raises(TypeError, match=r"^script argument 1 must be str, int, float or bytes"):

@@ -69,6 +69,7 @@ def test_every_lua_script_has_a_memory_twin_and_a_header():
         "claim_from_queue": (2, 2),
         "release_load": (1, 1),
         "presence_set": (2, 3),
+        "presence_set_many": (2, 1),
         "presence_remove": (2, 1),
         "presence_members": (2, 0),
         "claim_member": (2, 3),
