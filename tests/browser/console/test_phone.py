@@ -53,6 +53,8 @@ async def fits_the_screen(page: Page) -> None:
 
 async def touch_sized(*controls: Locator) -> None:
     for control in controls:
+        # bounding_box() does not wait for the control to be drawn (None until it is).
+        await expect(control).to_be_visible(timeout=UI_TIMEOUT_MS)
         box = await control.bounding_box()
         assert box is not None, f"{control} is not on screen"
         assert box["height"] >= TOUCH_PX and box["width"] >= TOUCH_PX, (control, box)
@@ -195,7 +197,7 @@ async def test_transfer_on_a_phone(browser: Browser, node: BeckonProcess, chat: 
     conv = await visitor.request({"type": "chat_start", "text": "Do you have it in XL?"})
     cid = conv["id"]
     item = page.locator(f'#chat-list [data-conversation="{cid}"]')
-    await expect(item).to_have_attribute("aria-selected", "true")
+    await expect(item).to_have_attribute("aria-selected", "true", timeout=UI_TIMEOUT_MS)
     bo = await sign_in(browser, node.url, "bo.phone@example.com", "second agent pw")
     await set_status(bo.page, "online")
     await item.tap()
