@@ -19,6 +19,7 @@ import time
 
 from sqlalchemy.exc import DBAPIError
 
+from server.errors import first_line
 from server.store.database import Database, StoreUnavailable
 from server.store.search_index import conversations_behind, index_conversations
 
@@ -75,7 +76,11 @@ class SearchIndexer:
             except (StoreUnavailable, DBAPIError) as exc:
                 # A conversation or message deleted under the statement, or the store
                 # away: nothing was stored; the next pass no longer sees the deleted.
-                log.warning("search indexing failed, retrying: %s", str(exc).splitlines()[0])
+                log.warning("search indexing failed, retrying: %s", first_line(exc))
+                await asyncio.sleep(RETRY_S)
+                continue
+            except Exception:  # the worker must outlive a bug; search reads the tail
+                log.exception("search indexing failed, retrying")
                 await asyncio.sleep(RETRY_S)
                 continue
             if self._dirty:
