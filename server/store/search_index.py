@@ -33,9 +33,15 @@ WITH todo AS (
 ),
 indexed AS (
     INSERT INTO message_search (message_id, conversation_id, tsv)
-    SELECT m.id, m.conversation_id, to_tsvector('simple', m.text)
-    FROM todo t JOIN messages m
-        ON m.conversation_id = t.cid AND m.seq > t.done AND m.seq <= t.upto
+    SELECT m.id, t.cid, to_tsvector('simple', m.text)
+    FROM todo t CROSS JOIN LATERAL (
+        -- A range of the (conversation_id, seq) index per conversation. The LIMIT keeps
+        -- the planner from flattening this into a join it may answer with a scan of
+        -- every message (it did, with statistics behind a growing table).
+        SELECT id, text FROM messages
+        WHERE conversation_id = t.cid AND seq > t.done AND seq <= t.upto
+        LIMIT :per
+    ) m
     ON CONFLICT (message_id) DO NOTHING
 ),
 moved AS (
