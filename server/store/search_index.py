@@ -14,22 +14,25 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.store.database import Database
+from server.store.database import Database, raw_postgres
 from server.store.search_text import SQLITE_FUNCTION
 
 # Messages indexed per conversation per statement: a long backlog (a restart after a
 # node's crash, older nodes in a rolling upgrade) goes in bounded steps.
 PER_CONVERSATION = 500
 
-_PG_INDEX = text("""
+# Sent as it is on the asyncpg connection, in autocommit (one statement: its own
+# transaction), no SQLAlchemy compile: it runs a few times a second on every node.
+_PG_INDEX = """
 WITH todo AS (
     SELECT c.id AS cid, c.last_seq, COALESCE(p.indexed_seq, 0) AS done,
-           LEAST(c.last_seq, COALESCE(p.indexed_seq, 0) + :per) AS upto
+           LEAST(c.last_seq, COALESCE(p.indexed_seq, 0) + $2::int4) AS upto
     FROM conversations c
     LEFT JOIN message_search_progress p ON p.conversation_id = c.id
-    WHERE c.id = ANY(:ids) AND c.last_seq > COALESCE(p.indexed_seq, 0)
+    WHERE c.id = ANY($1::text[]) AND c.last_seq > COALESCE(p.indexed_seq, 0)
 ),
 indexed AS (
     INSERT INTO message_search (message_id, conversation_id, tsv)
@@ -40,7 +43,7 @@ indexed AS (
         -- every message (it did, with statistics behind a growing table).
         SELECT id, text FROM messages
         WHERE conversation_id = t.cid AND seq > t.done AND seq <= t.upto
-        LIMIT :per
+        LIMIT $2::int4
     ) m
     ON CONFLICT (message_id) DO NOTHING
 ),
@@ -52,7 +55,7 @@ moved AS (
 )
 -- (data-modifying CTEs run whether or not the result reads them)
 SELECT cid FROM todo WHERE upto < last_seq
-""")
+"""
 
 _SQLITE_TODO = """
 SELECT c.id, COALESCE(p.indexed_seq, 0), MIN(c.last_seq, COALESCE(p.indexed_seq, 0) + ?),
@@ -90,9 +93,20 @@ async def index_conversations(db: Database, conversation_ids: list[str]) -> list
     ids = sorted(set(conversation_ids))
     async with db.write() as conn:
         if db.dialect == "postgresql":
-            found = await conn.execute(_PG_INDEX, {"ids": ids, "per": PER_CONVERSATION})
-            return [r[0] for r in found]
+            return await _index_postgres(conn, ids)
         return await _index_sqlite(conn, ids)
+
+
+async def _index_postgres(conn: AsyncConnection, ids: list[str]) -> list[str]:
+    import asyncpg  # the PostgreSQL driver: imported only where it is used
+
+    async with raw_postgres(conn) as pg:
+        try:
+            # Unnamed: planned for these arguments each time (as the message batch is).
+            statement = await pg.prepare(_PG_INDEX, name="")
+            return [r[0] for r in await statement.fetch(ids, PER_CONVERSATION)]
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError("search index", None, exc) from exc
 
 
 async def _index_sqlite(conn: AsyncConnection, ids: list[str]) -> list[str]:
