@@ -27,7 +27,7 @@ log = logging.getLogger("beckon.search")
 
 # How long a noted message waits for others to share its indexing statement: the
 # search index's usual lag behind an ack.
-COALESCE_S = 0.5
+COALESCE_S = 1.0
 # How often every conversation is checked for messages no node noted.
 SWEEP_S = 30.0
 # Conversations per indexing statement, and per sweep query.
