@@ -190,6 +190,8 @@ class Postgres:
     private: bool = False
     datadir: Path | None = None
     databases: list[str] = field(default_factory=list)
+    # Extra `-c name=value` server settings (e.g. shared_preload_libraries), private only.
+    settings: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> None:
         found = _postgres_tools()
@@ -239,6 +241,7 @@ class Postgres:
             f"unix_socket_directories={root}",
             "-c",
             "max_connections=300",
+            *[arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")],
         ]
         self.proc = spawn("postgres", argv, self.workdir, SERVER_CORE)
         self.private = True

@@ -281,6 +281,7 @@ def create_app(
         sampler.start()
         audit_pruner = AuditPruner(owned.db, settings.audit_retention_days)
         audit_pruner.start()
+        owned.search_indexer.start()
         tune_after_startup()
         try:
             yield

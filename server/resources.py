@@ -11,6 +11,7 @@ from server.chat.visitor_writer import VisitorWriter
 from server.errors import first_line
 from server.metrics import Metrics
 from server.passwords import Passwords
+from server.search_indexer import SearchIndexer
 from server.services import Services
 from server.settings import Settings, redact_url
 from server.store.database import Database, open_database
@@ -59,13 +60,15 @@ async def open_services(settings: Settings) -> Services:
     visit_log.start()
     decision_log = DecisionLog(db)
     decision_log.start()
+    search_indexer = SearchIndexer(db)  # started with the app's other workers
     return Services(
         settings=settings,
         db=db,
         broker=broker,
         metrics=metrics,
         visit_log=visit_log,
-        message_writer=MessageWriter(db),
+        message_writer=MessageWriter(db, on_stored=search_indexer.note),
+        search_indexer=search_indexer,
         visitor_writer=VisitorWriter(db, settings.visitor_max_attributes),
         passwords=Passwords(settings.password_hash_threads),
         decision_log=decision_log,

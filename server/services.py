@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from server.broker.base import Broker
     from server.chat.message_writer import MessageWriter
     from server.chat.visitor_writer import VisitorWriter
+    from server.search_indexer import SearchIndexer
     from server.store.decisions import DecisionLog
     from server.store.visits import VisitLog
 
@@ -29,10 +30,12 @@ class Services:
     visitor_writer: VisitorWriter
     passwords: Passwords
     decision_log: DecisionLog  # decisions over time (server/chat/decision_recorder.py)
+    search_indexer: SearchIndexer  # full-text search off the ack path
 
     async def close(self) -> None:
         """Close the broker, then the database; safe to call twice."""
         try:
+            await self.search_indexer.close()
             await self.message_writer.close()
             await self.visitor_writer.close()
             await self.visit_log.close()

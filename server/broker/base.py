@@ -144,6 +144,12 @@ class Broker(Protocol):
         """Store `value` at `key` for `ttl_s` seconds (replacing any value and TTL)."""
         ...
 
+    def state_set_nowait(self, key: str, value: bytes, ttl_s: float) -> asyncio.Future[Any]:
+        """`state_set` without waiting: queued now, so every command this node asks
+        later (a read of the same key included) runs after it. The future settles when
+        it is stored, or with the error that stopped it."""
+        ...
+
     async def state_delete(self, key: str) -> None:
         """Delete `key` (no error if absent)."""
         ...

@@ -44,6 +44,11 @@ class BatchQueue(Generic[T]):
         self._room_waiters: deque[asyncio.Future[None]] = deque()
         self._granted = 0
 
+    def submit_nowait(self, item: T) -> asyncio.Future[Any]:
+        """Queue `item` now, past `max_queued` if need be (for callers that cannot wait:
+        each holds at most one item at a time); the future settles with its result."""
+        return self._submit(item)
+
     @property
     def queued(self) -> int:
         """Items queued and not yet taken for sending."""

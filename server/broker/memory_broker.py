@@ -72,7 +72,7 @@ class MemoryBroker:
         self.publish_nowait(channel, data).result()  # done at once; raises its failure
 
     def publish_nowait(self, channel: str, data: bytes) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         try:
             loop = self._check_open()
         except BrokerUnavailable as exc:
@@ -148,6 +148,14 @@ class MemoryBroker:
         self._check_open()
         check_bytes("value", value)
         self._keyspace.set(self.prefix + check_name("key", key), value, ttl_to_ms(ttl_s))
+
+    def state_set_nowait(self, key: str, value: bytes, ttl_s: float) -> asyncio.Future[Any]:
+        self._check_open()
+        check_bytes("value", value)
+        self._keyspace.set(self.prefix + check_name("key", key), value, ttl_to_ms(ttl_s))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
 
     async def state_delete(self, key: str) -> None:
         self._check_open()

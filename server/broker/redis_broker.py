@@ -338,6 +338,15 @@ class RedisBroker:
         command = ("SET", full_key, value, "PX", ttl_to_ms(ttl_s))
         await self._execute(command, retry_after_send=True)
 
+    def state_set_nowait(self, key: str, value: bytes, ttl_s: float) -> asyncio.Future[Any]:
+        full_key = self.prefix + check_name("key", key)
+        check_bytes("value", value)
+        self._check_open()
+        assert self._commands is not None
+        # Straight into the pipeline, in order with every later command; not retried (the
+        # next write of the key replaces it anyway).
+        return self._commands.submit_nowait(("SET", full_key, value, "PX", ttl_to_ms(ttl_s)))
+
     async def state_delete(self, key: str) -> None:
         full_key = self.prefix + check_name("key", key)
         await self._execute(("DEL", full_key), retry_after_send=True)

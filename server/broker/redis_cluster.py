@@ -244,6 +244,9 @@ class RedisClusterBroker:
     async def state_set(self, key: str, value: bytes, ttl_s: float) -> None:
         await self._node(self.prefix + check_name("key", key)).state_set(key, value, ttl_s)
 
+    def state_set_nowait(self, key: str, value: bytes, ttl_s: float) -> asyncio.Future[Any]:
+        return self._node(self.prefix + check_name("key", key)).state_set_nowait(key, value, ttl_s)
+
     async def state_delete(self, key: str) -> None:
         await self._node(self.prefix + check_name("key", key)).state_delete(key)
 

@@ -13,6 +13,7 @@ driver's thread.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -98,8 +99,15 @@ async def _write_sqlite(conn: AsyncConnection, unique: list[dict[str, Any]]) -> 
 class MessageWriter:
     """One per node."""
 
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        db: Database,
+        max_batch: int = MAX_BATCH,
+        on_stored: Callable[[str], None] | None = None,
+    ) -> None:
         self._db = db
+        # Told each conversation a new message was stored in (the search indexer).
+        self._on_stored = on_stored
         self._commit: GroupCommit[dict[str, Any], Result] = GroupCommit(
             db, write_messages, self._single, max_batch=max_batch
         )
@@ -120,7 +128,7 @@ class MessageWriter:
         internal: bool = False,
     ) -> Result:
         """Store one message; returns (row, duplicate). Raises ConversationClosed."""
-        return await self._commit.submit(
+        result = await self._commit.submit(
             {
                 "conversation_id": conversation_id,
                 "sender": sender,
@@ -132,6 +140,9 @@ class MessageWriter:
                 "internal": internal,
             }
         )
+        if self._on_stored is not None and not result[1]:
+            self._on_stored(conversation_id)
+        return result
 
     def pending(self) -> int:
         return self._commit.pending()

@@ -3,6 +3,8 @@ invitation on screen — so a visitor whose socket moves to another node keeps t
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from invitations.decisions import Tracker
 from server.broker.base import Broker
 from server.chat import page_trail
 
+log = logging.getLogger("beckon.proactive")
 STATE_TTL_S = 2 * 3600.0  # past a visit's end (30 min), so caps hold across a return
 
 
@@ -86,6 +89,11 @@ KEEP_S = 30.0
 """How long a state stays parsed after its last save (`ParsedStates`)."""
 
 
+def _log_failed_save(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("a visitor's live state was not saved: %s", future.exception())
+
+
 class ParsedStates:
     """The states this node last wrote, with the bytes it wrote, for the visitors whose
     sockets it holds. A load still reads the key — another node, tab or agent may have
@@ -116,12 +124,21 @@ class ParsedStates:
         visitor_id = state.facts.visitor_id
         raw = encode(state)
         self._entries.pop(visitor_id, None)
-        await self._broker.state_set(key(visitor_id), raw, STATE_TTL_S)
-        if keep:
-            now = self._clock()
-            self._entries[visitor_id] = (raw, state, now)
-            if now - self._swept_at >= self._keep_s:
-                self._sweep(now)
+        if not keep:
+            await self._broker.state_set(key(visitor_id), raw, STATE_TTL_S)
+            return
+        # Mid-burst: the write is queued, not awaited. Every later command of this node
+        # (the next event's read first) runs after it, so the burst's events still see
+        # each other; the event's frame is answered one round trip sooner, and the next
+        # read travels with this write. A failure is logged: the key keeps its last
+        # state, and the next load reads that (the bytes differ from the entry's).
+        self._broker.state_set_nowait(key(visitor_id), raw, STATE_TTL_S).add_done_callback(
+            _log_failed_save
+        )
+        now = self._clock()
+        self._entries[visitor_id] = (raw, state, now)
+        if now - self._swept_at >= self._keep_s:
+            self._sweep(now)
 
     def _sweep(self, now: float) -> None:
         # Once per `keep_s`: what memory holds follows the visitors active lately, not

@@ -8,6 +8,7 @@ from sqlalchemy import and_, column, func, or_, select, update
 from sqlalchemy import text as sa_text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.store.search_index import tail_matches
 from server.store.tables import conversations, messages, visitors
 from server.store.visitor_batch import capped_merge
 
@@ -126,7 +127,7 @@ async def list_for_site(
     `text` keeps conversations with a message matching it (full-text)."""
     query = select(conversations).where(conversations.c.site_id == site_id)
     if text:
-        query = query.where(conversations.c.id.in_(matching_conversations(conn, text)))
+        query = query.where(matching_conversations(conn, text, site_id))
     if status:
         query = query.where(conversations.c.status == status)
     if agent_id:
@@ -147,9 +148,12 @@ async def list_for_site(
     return [dict(r) for r in (await conn.execute(query.limit(limit))).mappings()]
 
 
-def matching_conversations(conn: AsyncConnection, text: str) -> Any:
-    """A subquery of conversation ids with a message matching `text` (every word)."""
-    if conn.dialect.name == "sqlite":
+def matching_conversations(conn: AsyncConnection, text: str, site_id: str) -> Any:
+    """Whether a conversation of `site_id` has a message matching `text` (every word):
+    a condition on `conversations.c.id`. Indexed messages are found through the search
+    index, the few past its watermark (not indexed yet) directly."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
         # Each word quoted: FTS5 query syntax in user input must not be interpreted.
         words = " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
         fts = (
@@ -157,14 +161,20 @@ def matching_conversations(conn: AsyncConnection, text: str) -> Any:
             .bindparams(q=words)
             .columns(column("rowid"))
         )
-        return select(messages.c.conversation_id).where(
+        indexed = select(messages.c.conversation_id).where(
             column("rowid").in_(select(fts.subquery().c.rowid))
         )
-    return select(messages.c.conversation_id).where(
-        func.to_tsvector("simple", messages.c.text).bool_op("@@")(
-            func.plainto_tsquery("simple", text)
+    else:
+        indexed = (
+            sa_text(
+                "SELECT conversation_id FROM message_search"
+                " WHERE tsv @@ plainto_tsquery('simple', :q)"
+            )
+            .bindparams(q=text)
+            .columns(column("conversation_id"))
         )
-    )
+    tail = tail_matches(dialect, site_id, text).columns(column("conversation_id"))
+    return or_(conversations.c.id.in_(indexed), conversations.c.id.in_(tail))
 
 
 async def count_for_visitor(conn: AsyncConnection, visitor_id: str) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from server.settings import sqlite_path
+from server.store.search_text import SQLITE_FUNCTION, sqlite_matches
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # SQLSTATE classes that mean the server cannot serve us now, not that a statement is
@@ -94,6 +95,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # Search matches messages the full-text index has not reached yet by FTS5's rule.
+    dbapi_connection.create_function(SQLITE_FUNCTION, 2, sqlite_matches, deterministic=True)
 
 
 def _sqlite_engine(url: str) -> AsyncEngine:

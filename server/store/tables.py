@@ -178,6 +178,20 @@ messages = Table(
     UniqueConstraint("conversation_id", "sender", "client_msg_id"),
 )
 
+# How far the full-text search index has reached in each conversation (migration 0016,
+# server/store/search_index.py); no row: nothing indexed yet.
+message_search_progress = Table(
+    "message_search_progress",
+    metadata,
+    Column(
+        "conversation_id",
+        String(32),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("indexed_seq", Integer, nullable=False),
+)
+
 visit_events = Table(
     "visit_events",
     metadata,

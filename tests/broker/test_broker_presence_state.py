@@ -168,6 +168,20 @@ async def test_state_set_get_delete(broker, probe):
     assert await broker.state_get("visitor:1") is None
 
 
+async def test_state_set_nowait_is_in_order_with_every_later_command(broker, probe):
+    """Not awaited, the write still comes before anything asked after it: a burst of
+    events reads each one's state without waiting for its write."""
+    for i in range(50):
+        stored = broker.state_set_nowait("visitor:1", b"cart=%d" % i, 60)
+        assert await broker.state_get("visitor:1") == b"cart=%d" % i
+        await stored  # stored (what it settles with is the driver's reply)
+    broker.state_set_nowait("visitor:2", b"x", 60)
+    assert await broker.state_get_many(["visitor:2", "visitor:1"]) == [b"x", b"cart=49"]
+    assert 59_000 < await probe.pttl("visitor:1") <= 60_000
+    with pytest.raises(TypeError, match=r"^value must be bytes, not str$"):
+        broker.state_set_nowait("k", "v", 10)
+
+
 async def test_state_get_many_reads_in_order_with_none_for_missing(broker, probe):
     assert await broker.state_get_many([]) == []
     await broker.state_set("visitor:1", b"one", 60)

@@ -126,7 +126,7 @@ async def test_postgres_and_redis_going_away_and_coming_back(
     }
     code, out, err = await run_cli(["migrate"], env, tmp_path)
     assert code == 0, err
-    assert out.strip() == "database at revision 0015 (was empty)"
+    assert out.strip() == "database at revision 0016 (was empty)"
     process = BeckonProcess(env, tmp_path)
     await process.create_admin()
     await process.start()

@@ -56,9 +56,9 @@ def _message(mid: str, seq: int, client_msg_id: str | None, sender: str = "v:vi_
 
 
 async def test_migrations_reach_head_and_are_idempotent(db: Database) -> None:
-    assert await current_revision(db) == head_revision() == "0015"
+    assert await current_revision(db) == head_revision() == "0016"
     before, after = await upgrade_to_head(db)
-    assert (before, after) == ("0015", "0015")
+    assert (before, after) == ("0016", "0016")
 
 
 async def test_one_open_conversation_per_visitor(db: Database) -> None:
