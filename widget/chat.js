@@ -183,6 +183,7 @@ B.chat = (opts) => {
         } else if (s.outbox.drop(id)) list.fail(id);
       } else if (ref === 'start') {
         startSent = false;
+        sentNow = new Set(); // the first line, if it went with the start, is sent again
         list.note(B.t('error'));
       } else if (ref === 'offline' && s.offlineFail) {
         s.offlineFail(B.t('error'));
@@ -245,7 +246,11 @@ B.chat = (opts) => {
         // chat_start is idempotent: the server returns the visitor's open conversation.
         const inv = invitation && invitation.display && invitation;
         if (inv) invitation = null;
-        send(inv ? { type: 'invitation_accept', ref: 'start', invitation_id: inv.invitation_id } : { type: 'chat_start', ref: 'start', prechat: s.prechat || undefined });
+        // The first line goes with the start, so the chat reaches the agents with it.
+        const lead = (items[0].conv || (items[0].att && items[0].att.length)) ? null : items[0];
+        if (lead) sentNow.add(lead.id);
+        const first = lead ? { text: lead.text, client_msg_id: lead.id } : {};
+        send(Object.assign(inv ? { type: 'invitation_accept', ref: 'start', invitation_id: inv.invitation_id } : { type: 'chat_start', ref: 'start', prechat: s.prechat || undefined }, first));
       }
       return;
     }

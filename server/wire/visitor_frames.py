@@ -168,10 +168,12 @@ class VisitorAttributes(Frame):
 
 
 class VisitorChatStart(Frame):
-    """Opens a conversation (queued), optionally with a first message."""
+    """Opens a conversation (queued), optionally with a first message: `client_msg_id`
+    makes a retried start store that message once (acked like `message`)."""
 
     type: Literal["chat_start"] = "chat_start"
     text: Text | None = None
+    client_msg_id: ClientMsgId | None = None
     prechat: Prechat | None = None
 
 
@@ -222,6 +224,7 @@ class VisitorInvitationAccept(Frame):
     type: Literal["invitation_accept"] = "invitation_accept"
     invitation_id: Id
     text: Text | None = None
+    client_msg_id: ClientMsgId | None = None
 
 
 class VisitorInvitationDismiss(Frame):

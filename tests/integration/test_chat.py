@@ -132,6 +132,31 @@ async def test_retry_is_stored_once(chat: ChatSite) -> None:
     await visitor.close()
 
 
+async def test_a_retried_start_stores_its_first_line_once(chat: ChatSite) -> None:
+    """The widget sends its first line with `chat_start` (so agents never see an empty
+    chat): a start sent again, as after a lost reply, gives the same stored line back."""
+    visitor, _ = await chat.visitor()
+    start = {"type": "chat_start", "text": "Size 38?", "client_msg_id": "first-1"}
+    conv = await visitor.request(start)
+    ack = await visitor.expect("message")
+    again = await visitor.request(start)
+    assert again["id"] == conv["id"]
+    second = await visitor.expect("message")
+    assert (ack["seq"], ack["client_msg_id"]) == (second["seq"], second["client_msg_id"])
+    assert (ack["seq"], ack["client_msg_id"]) == (1, "first-1")
+    async with httpx.AsyncClient(base_url=chat.server_url) as client:
+        messages = (
+            await client.get(
+                f"/api/v1/conversations/{conv['id']}/messages",
+                headers={"Authorization": f"Bearer {chat.agent_token}"},
+            )
+        ).json()["items"]
+    assert [(m["seq"], m["text"]) for m in messages] == [(1, "Size 38?")]
+    bad = await visitor.request({"type": "chat_start", "text": "x", "client_msg_id": ""})
+    assert bad["type"] == "error" and bad["code"] == "invalid_frame"
+    await visitor.close()
+
+
 async def test_reconnect_resumes_exactly_what_was_missed(chat: ChatSite) -> None:
     visitor, welcome, cid = await _queued_chat(chat)
     agent, _ = await chat.agent_socket()

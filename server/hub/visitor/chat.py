@@ -172,7 +172,7 @@ async def on_chat_start(session: VisitorSession, frame: Any) -> None:
     session.reply(await session.conversation_frame(conv), frame.ref)
     await session.follow_conversation(conv["id"], 0 if created else None)
     if frame.text:
-        await append(session, conv["id"], None, frame.text, None)
+        await append(session, conv["id"], frame.client_msg_id, frame.text, None)
     if created:
         await opened(session, conv)
 

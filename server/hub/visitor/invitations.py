@@ -82,7 +82,7 @@ async def on_accept(session: VisitorSession, frame: Any) -> None:
         )
         session.conn.deliver(conv["id"], line["seq"], message_frame(line))
     if frame.text:
-        await chat.append(session, conv["id"], None, frame.text, None)
+        await chat.append(session, conv["id"], frame.client_msg_id, frame.text, None)
     if speaker is not None:
         await session.dispatch.route_to(conv, speaker["id"])
     await chat.opened(session, conv)

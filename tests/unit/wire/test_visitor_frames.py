@@ -173,7 +173,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
     (
         {"type": "chat_start"},
         VisitorChatStart,
-        {"ref": None, "type": "chat_start", "text": None, "prechat": None},
+        {"ref": None, "type": "chat_start", "text": None, "client_msg_id": None, "prechat": None},
     ),
     (
         {
@@ -186,6 +186,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "ref": None,
             "type": "chat_start",
             "text": "Hi!",
+            "client_msg_id": None,
             "prechat": {"name": "Ann", "email": "a@b.io", "department": "sales", "fields": None},
         },
     ),
@@ -199,6 +200,7 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
             "ref": None,
             "type": "chat_start",
             "text": None,
+            "client_msg_id": None,
             "prechat": {
                 "name": None,
                 "email": None,
@@ -268,9 +270,20 @@ VALID: list[tuple[dict[str, Any], type, dict[str, Any]]] = [
         {"ref": None, "type": "invitation_shown", "invitation_id": "in_1"},
     ),
     (
-        {"type": "invitation_accept", "invitation_id": "in_1", "text": "yes please"},
+        {
+            "type": "invitation_accept",
+            "invitation_id": "in_1",
+            "text": "yes please",
+            "client_msg_id": "c-1",
+        },
         VisitorInvitationAccept,
-        {"ref": None, "type": "invitation_accept", "invitation_id": "in_1", "text": "yes please"},
+        {
+            "ref": None,
+            "type": "invitation_accept",
+            "invitation_id": "in_1",
+            "text": "yes please",
+            "client_msg_id": "c-1",
+        },
     ),
     (
         {"type": "invitation_dismiss", "invitation_id": "in_1"},
