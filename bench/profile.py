@@ -3,12 +3,15 @@
     python -m bench.profile [--rate 300] [--seconds 15] [--conversations 200] [--store postgresql]
     python -m bench.profile --connects 3000 --seconds 20
     python -m bench.profile --behaviour 2000 --rules 200 --seconds 15
+    python -m bench.profile --shop 500 --seconds 20 [--blocking]
 
 Starts the bench's private Redis (and PostgreSQL), two `beckon serve` nodes, opens the
 conversations, waits until node 1 is idle, then records both nodes with py-spy while
 the load generator sends at a fixed open-loop rate. Prints the functions with the most
-samples (self and inclusive) per node, and the CPU seconds each process kind used per
-message — the figure that survives a busy machine better than latency does.
+samples (self, inclusive, and by the task the event loop resumed) per node, the CPU
+seconds each process kind used per message (or connect, event, page load) — the figure
+that survives a busy machine better than latency does — and the Redis commands per
+unit (`INFO commandstats`, commands run inside scripts included).
 """
 
 from __future__ import annotations
@@ -25,22 +28,33 @@ from typing import Any
 
 from bench.infra import LOAD_CORE, CoreMeter, Postgres, Redis, pin_self, raise_nofile
 from bench.loadclient import LoadGen
+from bench.profile_stacks import by_task, top
 from bench.scenarios import node_idle
 from bench.systems import Beckon
 
+SHOP_DWELL_S = 10.0  # a page's dwell in scenario (f), as in the bench's plan
 
-def _top(collapsed: Path, limit: int = 25) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    """(self, inclusive) sample counts per function from py-spy's collapsed stacks."""
-    own: collections.Counter[str] = collections.Counter()
-    inclusive: collections.Counter[str] = collections.Counter()
-    for line in collapsed.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        frames = stack.split(";")
-        n = int(count)
-        own[frames[-1]] += n
-        for frame in set(frames):
-            inclusive[frame] += n
-    return own.most_common(limit), inclusive.most_common(limit)
+
+async def _redis_commands(redis: Redis) -> collections.Counter[str]:
+    """Calls per command so far (`INFO commandstats`)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis.url)
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    return collections.Counter(
+        {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    )
+
+
+def _delta(
+    before: collections.Counter[str], after: collections.Counter[str]
+) -> collections.Counter[str]:
+    return (
+        collections.Counter({k: after[k] - before.get(k, 0) for k in after}) - collections.Counter()
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -56,7 +70,29 @@ async def main(args: argparse.Namespace) -> None:
     gen = await LoadGen.start()
     try:
         n = args.conversations
-        if args.behaviour:  # scenario (e): behaviour frames through live sockets
+        if args.shop:  # scenario (f): page loads, events, invitations and chats
+            chats = max(2, int(args.shop / 50 * 1.5))
+            await system.prepare_chat(chats)
+            await system.create_rules(args.rules)
+            cfg = system.chat_config(chats)
+            # Only the window after the ramp (one page's dwell) is recorded.
+            run = gen.call(
+                "shop",
+                timeout=args.seconds + 600,
+                visitors=args.shop,
+                pages=4,
+                dwell_s=SHOP_DWELL_S,
+                ramp_s=SHOP_DWELL_S,
+                measure_s=args.seconds,
+                message_every_s=3.0,
+                chat_share=0.02,
+                events_per_page=3,
+                drain=3.0,
+                **cfg,
+            )
+            run = asyncio.ensure_future(run)
+            await asyncio.sleep(SHOP_DWELL_S)
+        elif args.behaviour:  # scenario (e): behaviour frames through live sockets
             await system.create_rules(args.rules)
             cfg = system.chat_config(0)
             cfg.pop("dialect", None)
@@ -119,7 +155,7 @@ async def main(args: argparse.Namespace) -> None:
                     str(int(args.seconds)),
                     "--format",
                     "raw",
-                    "--nonblocking",
+                    *([] if args.blocking else ["--nonblocking"]),
                     "--rate",
                     "200",
                     "-o",
@@ -130,16 +166,27 @@ async def main(args: argparse.Namespace) -> None:
             )
             for proc, out in zip(system.procs, outputs, strict=True)
         ]
+        commands_before = await _redis_commands(redis)
         meter = CoreMeter()
         meter.start()
         began = time.monotonic()
         result: dict[str, Any] = await run
         wall = time.monotonic() - began
         split = meter.by_kind()
+        commands = _delta(commands_before, await _redis_commands(redis))
         for spy in spies:
             async with asyncio.timeout(60):
                 await spy.wait()
-        if args.behaviour:
+        if args.shop:
+            sent = max(result["connects"], 1)
+            print(
+                f"{args.shop} visitors: {result['connects']} page loads "
+                f"({result['connects_per_s']:.0f}/s, p99 {result['connect_p99_ms']} ms), "
+                f"{result['events']} events, {result['invitations']} invitations, "
+                f"{result['chats']} chats, messages {result['delivered']}/{result['messages']} "
+                f"p99 {result['message_p99_ms']} ms, errors {result['errors']}"
+            )
+        elif args.behaviour:
             sent = max(result["events"], 1)
             print(
                 f"{result['visitors']} visitors: {result['per_s']:.0f} behaviour events/s, "
@@ -158,7 +205,9 @@ async def main(args: argparse.Namespace) -> None:
                 f"{result['sent']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
             )
         unit = (
-            "event"
+            "page load"
+            if args.shop
+            else "event"
             if args.behaviour
             else "second"
             if args.idle
@@ -168,18 +217,26 @@ async def main(args: argparse.Namespace) -> None:
         )
         for kind, share in sorted(split.items()):
             print(f"  cpu {kind:10s} {share * wall / sent * 1e3:7.3f} ms per {unit}")
+        print(f"  redis commands per {unit}: {sum(commands.values()) / sent:.1f}")
+        for name, count in commands.most_common(30):
+            print(f"    {count / sent:7.2f}  {name}")
         for i, out in enumerate(outputs):
             if not out.exists():
                 print(f"node {i + 1}: no profile (py-spy missing or not permitted)")
                 continue
-            own, inclusive = _top(out)
-            total = sum(int(line.rpartition(" ")[2]) for line in out.read_text().splitlines())
+            stacks = out.read_text()
+            own, inclusive = top(stacks)
+            total = sum(int(line.rpartition(" ")[2]) for line in stacks.splitlines())
             print(f"\nnode {i + 1}: {total} samples — self")
             for name, count in own:
                 print(f"  {count / total:6.1%}  {name}")
             print(f"node {i + 1}: inclusive")
             for name, count in inclusive:
                 print(f"  {count / total:6.1%}  {name}")
+            on_loop, tasks = by_task(stacks)
+            print(f"node {i + 1}: by task ({on_loop} samples on the event loop's thread)")
+            for name, count in tasks:
+                print(f"  {count / max(1, on_loop):6.1%}  {name}")
         print(f"\nraw stacks: {workdir}")
     finally:
         await gen.quit()
@@ -204,7 +261,23 @@ if __name__ == "__main__":
         metavar="VISITORS",
         help="profile behaviour frames (scenario e) from VISITORS live sockets",
     )
-    parser.add_argument("--rules", type=int, default=200, help="with --behaviour: rules made")
+    parser.add_argument(
+        "--blocking",
+        action="store_true",
+        help="py-spy pauses the node for each sample: slower, but a coroutine's stack is "
+        "never read half-changed (non-blocking samples put some idle time under the last "
+        "write to Redis)",
+    )
+    parser.add_argument(
+        "--shop",
+        type=int,
+        default=0,
+        metavar="VISITORS",
+        help="profile a shop-day step (scenario f) with VISITORS shopping at once (per page load)",
+    )
+    parser.add_argument(
+        "--rules", type=int, default=200, help="with --behaviour or --shop: rules made"
+    )
     parser.add_argument(
         "--idle",
         type=int,

@@ -22,6 +22,7 @@ from redis.asyncio.connection import BlockingConnectionPool
 from redis.exceptions import ResponseError
 
 from server.broker.batch_queue import Batch, BatchQueue
+from server.broker.held_connection import HeldConnection
 from server.broker.redis_subscriber import CONNECTION_ERRORS
 
 REPLY_TIMEOUT_S = 5.0
@@ -50,7 +51,7 @@ class RedisPipeline(BatchQueue[tuple[Any, ...]]):
 
     def __init__(self, pool: BlockingConnectionPool, max_queued: int = MAX_QUEUED) -> None:
         super().__init__("Redis command", max_queued)
-        self._pool = pool
+        self._conn = HeldConnection(pool)
 
     async def execute(self, command: tuple[Any, ...]) -> Any:
         """Queue one command (waiting for room past `max_queued`); return its reply.
@@ -63,34 +64,31 @@ class RedisPipeline(BatchQueue[tuple[Any, ...]]):
 
     async def _send(self, batch: Batch[tuple[Any, ...]]) -> None:
         try:
-            conn = await self._pool.get_connection()
+            conn = await self._conn.get()
         except CONNECTION_ERRORS as exc:
             _lost(batch, exc, sent=False)
             return
         try:
-            try:
-                await conn.send_packed_command(conn.pack_commands([c for c, _ in batch]))
-                # One deadline for the batch's replies (the connection's socket timeout),
-                # not one per reply: redis-py's per-read timeout context was a tenth of
-                # a busy node's time. A deadline passed is a lost connection (OSError).
-                async with asyncio.timeout(conn.socket_timeout or REPLY_TIMEOUT_S):
-                    for _, future in batch:
-                        try:
-                            reply = await conn.read_response(timeout=math.inf)
-                        except ResponseError as exc:  # this command's error reply only
-                            if not future.done():
-                                future.set_exception(exc)
-                        else:
-                            if not future.done():
-                                future.set_result(reply)
-            except CONNECTION_ERRORS as exc:
-                await conn.disconnect()
-                _lost(batch, exc, sent=True)
-            except BaseException:
-                await conn.disconnect()  # replies may still be due: never reuse it
-                raise
-        finally:
-            await self._pool.release(conn)
+            await conn.send_packed_command(conn.pack_commands([c for c, _ in batch]))
+            # One deadline for the batch's replies (the connection's socket timeout),
+            # not one per reply: redis-py's per-read timeout context was a tenth of
+            # a busy node's time. A deadline passed is a lost connection (OSError).
+            async with asyncio.timeout(conn.socket_timeout or REPLY_TIMEOUT_S):
+                for _, future in batch:
+                    try:
+                        reply = await conn.read_response(timeout=math.inf)
+                    except ResponseError as exc:  # this command's error reply only
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(reply)
+        except CONNECTION_ERRORS as exc:
+            await self._conn.drop()
+            _lost(batch, exc, sent=True)
+        except BaseException:
+            await self._conn.drop()  # replies may still be due: never reuse it
+            raise
 
 
 def _lost(batch: Batch[tuple[Any, ...]], error: BaseException, sent: bool) -> None:

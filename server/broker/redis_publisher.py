@@ -11,6 +11,7 @@ BrokerUnavailable to everyone in the batch.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 
 from redis.asyncio.connection import BlockingConnectionPool
@@ -18,6 +19,8 @@ from redis.asyncio.connection import BlockingConnectionPool
 from server.broker.backoff import Backoff
 from server.broker.base import BrokerUnavailable
 from server.broker.batch_queue import Batch, BatchQueue
+from server.broker.held_connection import HeldConnection
+from server.broker.redis_pipeline import REPLY_TIMEOUT_S
 from server.broker.redis_subscriber import CONNECTION_ERRORS
 
 
@@ -33,7 +36,7 @@ class RedisPublisher(BatchQueue[tuple[str, bytes]]):
         """`command`: PUBLISH, or SPUBLISH for sharded pub/sub (Redis Cluster)."""
         super().__init__("Redis publish")
         self._command = command
-        self._pool = pool
+        self._conn = HeldConnection(pool)
         self._address = address
         self._retry_window_s = retry_window_s
         self._backoff = backoff
@@ -49,27 +52,27 @@ class RedisPublisher(BatchQueue[tuple[str, bytes]]):
         backoff = self._backoff()
         while True:
             try:
-                conn = await self._pool.get_connection()
+                conn = await self._conn.get()
             except CONNECTION_ERRORS as exc:
                 error: BaseException = exc
             else:
                 try:
                     commands = [(self._command, *message) for message, _ in batch]
                     await conn.send_packed_command(conn.pack_commands(commands))
-                    for _ in commands:
-                        await conn.read_response()
+                    # One deadline for the batch's replies, as in RedisPipeline.
+                    async with asyncio.timeout(conn.socket_timeout or REPLY_TIMEOUT_S):
+                        for _ in commands:
+                            await conn.read_response(timeout=math.inf)
                     for _, future in batch:
                         if not future.done():
                             future.set_result(None)
                     return
                 except CONNECTION_ERRORS as exc:
-                    await conn.disconnect()
+                    await self._conn.drop()
                     error = exc
                 except BaseException:
-                    await conn.disconnect()  # replies may still be due: never reuse it
+                    await self._conn.drop()  # replies may still be due: never reuse it
                     raise
-                finally:
-                    await self._pool.release(conn)
             delay = backoff.next_delay()
             if loop.time() + delay > deadline:
                 message = f"cannot reach Redis at {self._address}: {error}"

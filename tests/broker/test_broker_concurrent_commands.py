@@ -13,6 +13,7 @@ from redis.asyncio.connection import BlockingConnectionPool
 
 from server.broker import BrokerUnavailable, ScriptError
 from server.broker.backoff import Backoff
+from server.broker.held_connection import HeldConnection
 from server.broker.redis_pipeline import RedisPipeline
 from server.broker.redis_publisher import RedisPublisher
 from tests.waiting import next_loop_turn
@@ -90,18 +91,18 @@ async def test_a_command_whose_caller_gave_up_before_it_left_is_not_sent(redis_a
         await pool.aclose()
 
 
-class GatedPool:
-    """Holds the pipeline's n-th connection checkout until `open(n)`, so batches stay
-    unsent while a test queues callers; `reached(n)` is set when the n-th checkout starts.
-    `on_checkout(n)` runs synchronously at the n-th checkout."""
+class GatedBatches:
+    """Holds the pipeline's n-th batch (its connection `get`) until `open(n)`, so batches
+    stay unsent while a test queues callers; `reached(n)` is set when the n-th batch
+    starts. `on_checkout(n)` runs synchronously as the n-th batch starts."""
 
-    def __init__(self, pool: BlockingConnectionPool) -> None:
-        self._get = pool.get_connection
+    def __init__(self, held: HeldConnection) -> None:
+        self._get = held.get
         self._gates: dict[int, asyncio.Event] = {}
         self._reached: dict[int, asyncio.Event] = {}
         self.on_checkout: dict[int, Callable[[], None]] = {}
         self._calls = 0
-        pool.get_connection = self._gated  # type: ignore[method-assign]
+        held.get = self._gated  # type: ignore[method-assign]
 
     def _event(self, events: dict[int, asyncio.Event], n: int) -> asyncio.Event:
         return events.setdefault(n, asyncio.Event())
@@ -126,8 +127,8 @@ class GatedPool:
 @pytest.mark.redis
 async def test_callers_past_the_bound_wait_and_proceed_in_order_when_it_drains(redis_admin, prefix):
     pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
-    gated = GatedPool(pool)
     pipeline = RedisPipeline(pool, max_queued=4)
+    gated = GatedBatches(pipeline._conn)
     key = prefix + "list"
     try:
         in_flight = asyncio.create_task(pipeline.execute(("RPUSH", key, "0")))
@@ -157,8 +158,8 @@ async def test_a_caller_cancelled_while_waiting_for_room_sends_nothing_and_takes
     redis_admin, prefix
 ):
     pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
-    gated = GatedPool(pool)
     pipeline = RedisPipeline(pool, max_queued=1)
+    gated = GatedBatches(pipeline._conn)
     try:
         first = asyncio.create_task(pipeline.execute(("SET", prefix + "a", b"1")))
         await gated.reached(1)
@@ -191,8 +192,8 @@ async def test_a_caller_cancelled_while_waiting_for_room_sends_nothing_and_takes
 @pytest.mark.redis
 async def test_callers_waiting_for_room_fail_when_the_pipeline_closes(redis_admin, prefix):
     pool = BlockingConnectionPool.from_url(REDIS_URL, protocol=2)
-    gated = GatedPool(pool)
     pipeline = RedisPipeline(pool, max_queued=1)
+    gated = GatedBatches(pipeline._conn)
     try:
         callers = [
             asyncio.create_task(pipeline.execute(("SET", prefix + str(i), b"1"))) for i in range(3)

@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as redis_asyncio
+from redis.asyncio.connection import BlockingConnectionPool
 
 from server.broker import BrokerUnavailable
+from server.broker.held_connection import HeldConnection, _open
 from server.broker.redis_broker import RedisBroker
 from tests.ports import free_port
-from tests.waiting import POLL_INTERVAL_S
+from tests.waiting import POLL_INTERVAL_S, wait_until
 
 from .helpers import Collector
 
@@ -148,3 +150,58 @@ async def test_a_silent_connection_is_detected_by_the_keepalive(redis_process):
     finally:
         await admin.aclose()
         await broker.close()
+
+
+async def test_the_kept_connection_is_replaced_once_redis_closed_it(redis_process):
+    """The command and publish queues keep their connection between batches; one the
+    server closed (a restart, `CLIENT KILL`, an idle timeout) is not written to: the
+    next batch goes out on a fresh one, so a command that must not be retried after a
+    send (a script) still runs once and answers."""
+    url = f"redis://127.0.0.1:{redis_process.port}/0"
+    pool = BlockingConnectionPool.from_url(url, protocol=2, max_connections=4)
+    held = HeldConnection(pool)
+    admin = redis_asyncio.Redis(port=redis_process.port, protocol=2)
+    try:
+        conn = await held.get()
+        assert await held.get() is conn  # kept between batches
+        assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
+        await wait_until(_eof_seen(conn), bool, 5, "the closed connection's end of stream")
+        fresh = await held.get()  # (the pool may hand back the same object, reconnected)
+        await fresh.send_command("PING")
+        assert await fresh.read_response() == b"PONG"
+        await held.drop()  # a failed batch: given back disconnected, the next one works
+        again = await held.get()
+        await again.send_command("PING")
+        assert await again.read_response() == b"PONG"
+    finally:
+        await admin.aclose()
+        await pool.aclose()
+
+    broker = RedisBroker(url, prefix="kept:")
+    await broker.start()
+    admin = redis_asyncio.Redis(port=redis_process.port, protocol=2)
+    try:
+        received = Collector()
+        await broker.subscribe("room", received)
+        assert await broker.run_script("queue_push", ["q"], ["a", 1]) == 1
+        await broker.publish("room", b"one")
+        assert await received.wait_for(1) == [b"one"]
+        # Only the two kept connections (commands, publishes): the subscriber is left.
+        for client in await admin.client_list(_type="normal"):
+            if "subscribe" not in client["cmd"] and int(client["id"]) != await admin.client_id():
+                await admin.client_kill_filter(_id=client["id"])
+        # Not retried after a send: this answers only if it went out on a live connection.
+        assert await broker.run_script("queue_push", ["q"], ["b", 2]) == 2  # (the length)
+        await broker.publish("room", b"two")
+        assert await received.wait_for(2) == [b"one", b"two"]
+    finally:
+        await admin.aclose()
+        await broker.close()
+
+
+def _eof_seen(conn):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        await asyncio.sleep(0)
+        return not _open(conn)
+
+    return probe
