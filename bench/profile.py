@@ -17,6 +17,7 @@ unit (`INFO commandstats`, commands run inside scripts included).
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import collections
 import shutil
@@ -86,7 +87,7 @@ async def main(args: argparse.Namespace) -> None:
                 measure_s=args.seconds,
                 message_every_s=3.0,
                 chat_share=0.02,
-                events_per_page=3,
+                events_per_page=int(os.environ.get("EPP", "3")),
                 drain=3.0,
                 **cfg,
             )

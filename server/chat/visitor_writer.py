@@ -28,6 +28,14 @@ Item = tuple[dict[str, Any], bool]  # (row, new)
 log = logging.getLogger("beckon.visitor")
 
 
+def _said(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What a hello's row says besides the time (a copy: batches may merge into it)."""
+    attributes = row.get("attributes")
+    if isinstance(attributes, dict):
+        attributes = dict(attributes)
+    return (row.get("user_id"), row.get("name"), row.get("email"), attributes)
+
+
 def _log_failure(future: asyncio.Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("a returning visitor's row was not refreshed: %s", future.exception())
@@ -90,6 +98,13 @@ async def _write_sqlite(
         raise IntegrityError("visitor batch", None, exc) from exc
 
 
+REFRESH_EVERY_MS = 60_000
+"""A returning visitor's row is refreshed at most this often by one node when its hello
+brings nothing new (same identity and attributes): on a multi-page shop every page
+load says hello, and its row was a write per page. `last_seen_ts` is that coarse."""
+REMEMBERED = 100_000  # visitors whose last refresh a node remembers (the oldest go first)
+
+
 class VisitorWriter:
     """One per node. A visitor keeps at most `max_attributes` attributes (None: no cap)."""
 
@@ -97,6 +112,8 @@ class VisitorWriter:
         self._db = db
         self._max_attributes = max_attributes
         self._commit: GroupCommit[Item, None] = GroupCommit(db, self._batch, self._single)
+        # visitor id → (last_seen_ts written, what the hello said) for this node's writes
+        self._written: dict[str, tuple[int, tuple[Any, ...]]] = {}
 
     async def _batch(self, conn: AsyncConnection, batch: list[Item]) -> list[Exception | None]:
         return await write_visitors(conn, batch, self._max_attributes)
@@ -107,15 +124,46 @@ class VisitorWriter:
 
     async def save(self, row: dict[str, Any], *, new: bool) -> None:
         """Insert (`new`: an id this node just made) or refresh the visitor's row."""
-        await self._commit.submit((row, new))
+        self._remember(row)
+        try:
+            await self._commit.submit((row, new))
+        except BaseException:
+            self._written.pop(row["id"], None)
+            raise
 
     def refresh_later(self, row: dict[str, Any]) -> None:
         """Refresh a known visitor's row with the next batch, without waiting for it:
         its row exists already (its token came from a welcome that followed the
         insert), so nothing the hello answers depends on this commit. Queued now, so
         any later write of this node for the visitor comes after it. A failure (the
-        Store down) is logged: the row keeps its previous last-seen and attributes."""
-        self._commit.submit_nowait((row, False)).add_done_callback(_log_failure)
+        Store down) is logged: the row keeps its previous last-seen and attributes.
+
+        Skipped when this node wrote the same identity and attributes for the visitor
+        less than REFRESH_EVERY_MS ago (the next page of the same visit)."""
+        said = _said(row)
+        last = self._written.get(row["id"])
+        if (
+            last is not None
+            and last[1] == said
+            and row["last_seen_ts"] - last[0] < REFRESH_EVERY_MS
+        ):
+            return
+        self._remember(row)
+        future = self._commit.submit_nowait((row, False))
+        future.add_done_callback(_log_failure)
+        future.add_done_callback(lambda f: self._forget_failed(row["id"], f))
+
+    def _remember(self, row: dict[str, Any]) -> None:
+        written = self._written
+        written.pop(row["id"], None)  # to the end: the oldest are forgotten first
+        written[row["id"]] = (row["last_seen_ts"], _said(row))
+        if len(written) > REMEMBERED:
+            del written[next(iter(written))]
+
+    def _forget_failed(self, visitor_id: str, future: asyncio.Future[None]) -> None:
+        # Not written: the next hello writes it again.
+        if future.cancelled() or future.exception() is not None:
+            self._written.pop(visitor_id, None)
 
     def pending(self) -> int:
         return self._commit.pending()

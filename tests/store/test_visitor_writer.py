@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from sqlalchemy import insert, select, text
 
-from server.chat.visitor_writer import VisitorWriter, write_visitors
+from server.chat.visitor_writer import REFRESH_EVERY_MS, VisitorWriter, write_visitors
 from server.store.conversations import get_visitor, upsert_visitor
 from server.store.database import Database, StoreUnavailable
 from server.store.tables import visitors
@@ -359,3 +359,51 @@ async def test_a_failed_refresh_is_logged_not_raised(
     finally:
         await writer.close()
     assert "was not refreshed" in caplog.text
+
+
+async def test_the_next_page_of_a_visit_skips_an_unchanged_refresh(seeded: Database) -> None:
+    """Every page load says hello: within REFRESH_EVERY_MS of this node's last write for
+    the visitor, a hello bringing the same identity and attributes writes nothing; a
+    changed one, or one past the window, is written; a new visitor's insert counts."""
+    writer = VisitorWriter(seeded)
+    every = REFRESH_EVERY_MS
+    try:
+        writer.refresh_later(_row("vi_1", 1_000, name="Ann", attributes={"plan": "pro"}))
+        assert writer.pending() == 1
+        await writer.save(_row("vi_n3", 1_001), new=True)  # commits the refresh before it
+        writer.refresh_later(
+            _row("vi_1", 1_000 + every - 1, name="Ann", attributes={"plan": "pro"})
+        )
+        assert writer.pending() == 0  # the same words a moment later: nothing to write
+        writer.refresh_later(_row("vi_1", 2_000, name="Ann", attributes={"plan": "team"}))
+        assert writer.pending() == 1  # changed attributes: written at once
+        await writer.save(_row("vi_n4", 2_001), new=True)
+        assert (await _visitor(seeded, "vi_1"))["attributes"] == {"plan": "team"}
+        writer.refresh_later(_row("vi_1", 2_000 + every, name="Ann", attributes={"plan": "team"}))
+        assert writer.pending() == 1  # the window passed: last seen moves on
+        writer.refresh_later(_row("vi_n4", 2_002))
+        assert writer.pending() == 1  # the insert a moment ago counts as a write
+    finally:
+        await writer.close()
+    assert (await _visitor(seeded, "vi_1"))["last_seen_ts"] == 2_000 + every
+
+
+async def test_a_failed_refresh_is_written_again_by_the_next_hello(seeded: Database) -> None:
+    writer = VisitorWriter(seeded)
+    real = writer._commit._write
+
+    async def failing(conn, batch):  # type: ignore[no-untyped-def]
+        raise OSError("connection refused")
+
+    writer._commit._write = failing  # type: ignore[method-assign]
+    try:
+        writer.refresh_later(_row("vi_1", 90, name="Ann"))
+        with pytest.raises(StoreUnavailable):
+            await writer.save(_row("vi_n5", 91), new=True)
+        await asyncio.sleep(0)  # the refresh's done callbacks run on the next turn
+        writer._commit._write = real  # type: ignore[method-assign]
+        writer.refresh_later(_row("vi_1", 92, name="Ann"))
+        assert writer.pending() == 1
+    finally:
+        await writer.close()
+    assert (await _visitor(seeded, "vi_1"))["last_seen_ts"] == 92
