@@ -17,7 +17,6 @@ unit (`INFO commandstats`, commands run inside scripts included).
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
 import collections
 import shutil
@@ -87,7 +86,7 @@ async def main(args: argparse.Namespace) -> None:
                 measure_s=args.seconds,
                 message_every_s=3.0,
                 chat_share=0.02,
-                events_per_page=int(os.environ.get("EPP", "3")),
+                events_per_page=3,
                 drain=3.0,
                 **cfg,
             )

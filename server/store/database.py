@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,10 @@ class Database:
     """An open engine plus the helpers every query module uses."""
 
     engine: AsyncEngine
+    # SQLite: this process's writers take turns here (one lock per event loop).
+    _write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     @property
     def dialect(self) -> str:
@@ -163,7 +168,7 @@ class Database:
         """A transaction, committed when the block exits without an exception."""
         try:
             if self.dialect == "sqlite":
-                async with self.engine.connect() as conn:
+                async with self._sqlite_turn(), self.engine.connect() as conn:
                     await conn.exec_driver_sql("BEGIN IMMEDIATE")
                     try:
                         yield conn
@@ -180,6 +185,28 @@ class Database:
             if is_unavailable(exc):
                 raise _unavailable(exc) from exc
             raise
+
+    @contextlib.asynccontextmanager
+    async def _sqlite_turn(self) -> AsyncIterator[None]:
+        """One writer of this process at a time, first come, first served. SQLite's
+        busy handler makes a writer that finds the write lock taken sleep in growing
+        steps (up to 100 ms) and retry: under load a message's commit waited for those
+        sleeps, not for the work ahead of it. Other processes on the file (the CLI) still
+        meet the busy timeout; a turn not given within it is `StoreUnavailable`, as the
+        lock not given was."""
+        loop = asyncio.get_running_loop()
+        turns = self._write_turns.get(loop)
+        if turns is None:
+            turns = self._write_turns[loop] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await turns.acquire()
+        except TimeoutError:
+            raise StoreUnavailable("database is locked (no write turn in time)") from None
+        try:
+            yield
+        finally:
+            turns.release()
 
     async def ping(self) -> None:
         async with self.read() as conn:
