@@ -109,7 +109,7 @@ class MessageWriter:
         # Told each conversation a new message was stored in (the search indexer).
         self._on_stored = on_stored
         self._commit: GroupCommit[dict[str, Any], Result] = GroupCommit(
-            db, write_messages, self._single, max_batch=max_batch
+            db, write_messages, self._single, max_batch=max_batch, urgent=True
         )
 
     async def _single(self, message: dict[str, Any]) -> Result:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from server.settings import sqlite_path
 from server.store.search_text import SQLITE_FUNCTION, sqlite_matches
+from server.store.write_turns import WriteTurns
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # SQLSTATE classes that mean the server cannot serve us now, not that a statement is
@@ -138,7 +139,7 @@ class Database:
 
     engine: AsyncEngine
     # SQLite: this process's writers take turns here (one lock per event loop).
-    _write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = field(
+    _write_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WriteTurns] = field(
         default_factory=weakref.WeakKeyDictionary
     )
 
@@ -164,11 +165,12 @@ class Database:
             raise
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction, committed when the block exits without an exception."""
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A transaction, committed when the block exits without an exception.
+        `urgent` (SQLite): waits for its turn ahead of the process's other writers."""
         try:
             if self.dialect == "sqlite":
-                async with self._sqlite_turn(), self.engine.connect() as conn:
+                async with self._sqlite_turn(urgent), self.engine.connect() as conn:
                     await conn.exec_driver_sql("BEGIN IMMEDIATE")
                     try:
                         yield conn
@@ -187,8 +189,9 @@ class Database:
             raise
 
     @contextlib.asynccontextmanager
-    async def _sqlite_turn(self) -> AsyncIterator[None]:
-        """One writer of this process at a time, first come, first served. SQLite's
+    async def _sqlite_turn(self, urgent: bool) -> AsyncIterator[None]:
+        """One writer of this process at a time (`WriteTurns`: first come, first served,
+        urgent writers before the others). SQLite's
         busy handler makes a writer that finds the write lock taken sleep in growing
         steps (up to 100 ms) and retry: under load a message's commit waited for those
         sleeps, not for the work ahead of it. Other processes on the file (the CLI) still
@@ -197,10 +200,10 @@ class Database:
         loop = asyncio.get_running_loop()
         turns = self._write_turns.get(loop)
         if turns is None:
-            turns = self._write_turns[loop] = asyncio.Lock()
+            turns = self._write_turns[loop] = WriteTurns()
         try:
             async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
-                await turns.acquire()
+                await turns.acquire(urgent)
         except TimeoutError:
             raise StoreUnavailable("database is locked (no write turn in time)") from None
         try:

@@ -39,8 +39,11 @@ class GroupCommit(Generic[T, R]):
         single: Callable[[T], Awaitable[R]],
         *,
         max_batch: int = MAX_BATCH,
+        urgent: bool = False,
     ) -> None:
+        """`urgent`: batches someone waits to see acked (`Database.write`)."""
         self._db = db
+        self._urgent = urgent
         self._write = write
         self._single = single
         self._max_batch = max_batch
@@ -97,7 +100,7 @@ class GroupCommit(Generic[T, R]):
     async def _settle(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
         try:
-            async with self._db.write() as conn:
+            async with self._db.write(urgent=self._urgent) as conn:
                 results = await self._write(conn, items)
         except IntegrityError:
             for item, future in batch:

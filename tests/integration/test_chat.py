@@ -36,6 +36,16 @@ async def _queued_chat(chat: ChatSite, text: str = "Hello?") -> tuple[WsClient, 
     return visitor, welcome, conv["id"]
 
 
+async def _stored(chat: ChatSite, conversation_id: str) -> list[tuple[int, str]]:
+    """(seq, text) of the conversation's stored messages, as an agent reads them."""
+    async with httpx.AsyncClient(base_url=chat.server_url) as client:
+        response = await client.get(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            headers={"Authorization": f"Bearer {chat.agent_token}"},
+        )
+    return [(m["seq"], m["text"]) for m in response.json()["items"]]
+
+
 async def test_a_whole_chat(chat: ChatSite) -> None:
     visitor, welcome, cid = await _queued_chat(chat)
     assert welcome["visitor_token"].startswith("v1.")
@@ -121,14 +131,7 @@ async def test_retry_is_stored_once(chat: ChatSite) -> None:
     first = await visitor.request(frame)
     second = await visitor.request(frame)
     assert first["seq"] == second["seq"] == 2 and first["id"] == second["id"]
-    async with httpx.AsyncClient(base_url=chat.server_url) as client:
-        messages = (
-            await client.get(
-                f"/api/v1/conversations/{cid}/messages",
-                headers={"Authorization": f"Bearer {chat.agent_token}"},
-            )
-        ).json()["items"]
-    assert [(m["seq"], m["text"]) for m in messages] == [(1, "Hello?"), (2, "once")]
+    assert await _stored(chat, cid) == [(1, "Hello?"), (2, "once")]
     await visitor.close()
 
 
@@ -144,14 +147,7 @@ async def test_a_retried_start_stores_its_first_line_once(chat: ChatSite) -> Non
     second = await visitor.expect("message")
     assert (ack["seq"], ack["client_msg_id"]) == (second["seq"], second["client_msg_id"])
     assert (ack["seq"], ack["client_msg_id"]) == (1, "first-1")
-    async with httpx.AsyncClient(base_url=chat.server_url) as client:
-        messages = (
-            await client.get(
-                f"/api/v1/conversations/{conv['id']}/messages",
-                headers={"Authorization": f"Bearer {chat.agent_token}"},
-            )
-        ).json()["items"]
-    assert [(m["seq"], m["text"]) for m in messages] == [(1, "Size 38?")]
+    assert await _stored(chat, conv["id"]) == [(1, "Size 38?")]
     bad = await visitor.request({"type": "chat_start", "text": "x", "client_msg_id": ""})
     assert bad["type"] == "error" and bad["code"] == "invalid_frame"
     await visitor.close()

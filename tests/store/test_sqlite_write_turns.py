@@ -12,6 +12,7 @@ import pytest
 
 from server.store import database
 from server.store.database import Database, StoreUnavailable, open_database
+from tests.waiting import next_loop_turn
 
 
 @pytest.fixture
@@ -28,30 +29,54 @@ async def _rows(db: Database) -> list[int]:
         return [r[0] for r in (await conn.exec_driver_sql("SELECT x FROM t ORDER BY rowid"))]
 
 
-async def test_writers_commit_in_the_order_they_asked(db: Database) -> None:
-    release = asyncio.Event()
+async def _insert(db: Database, value: int, urgent: bool = False) -> None:
+    async with db.write(urgent=urgent) as conn:
+        await conn.exec_driver_sql(f"INSERT INTO t VALUES ({value})")
+
+
+async def _holding(db: Database, value: int, release: asyncio.Event) -> asyncio.Task[None]:
+    """A task that writes `value` and keeps its turn until `release`; returned once it
+    has the turn."""
     holding = asyncio.Event()
 
-    async def first() -> None:
+    async def hold() -> None:
         async with db.write() as conn:
-            await conn.exec_driver_sql("INSERT INTO t VALUES (0)")
+            await conn.exec_driver_sql(f"INSERT INTO t VALUES ({value})")
             holding.set()
             await release.wait()
 
-    async def later(i: int) -> None:
-        async with db.write() as conn:
-            await conn.exec_driver_sql(f"INSERT INTO t VALUES ({i})")
+    task = asyncio.create_task(hold())
+    async with asyncio.timeout(10):
+        await holding.wait()
+    return task
 
-    holder = asyncio.create_task(first())
-    await holding.wait()
+
+async def test_writers_commit_in_the_order_they_asked(db: Database) -> None:
+    release = asyncio.Event()
+    holder = await _holding(db, 0, release)
     waiting = []
     for i in range(1, 9):  # each asks while the ones before it wait
-        waiting.append(asyncio.create_task(later(i)))
-        await asyncio.sleep(0)
+        waiting.append(asyncio.create_task(_insert(db, i)))
+        await next_loop_turn()
     release.set()
     async with asyncio.timeout(10):
         await asyncio.gather(holder, *waiting)
     assert await _rows(db) == list(range(9))
+
+
+async def test_an_urgent_writer_goes_before_the_waiting_others(db: Database) -> None:
+    """A chat message's batch (urgent) waits only for the write in progress, not for the
+    background batches queued before it."""
+    release = asyncio.Event()
+    holder = await _holding(db, 0, release)
+    waiting = []
+    for value, urgent in [(1, False), (2, False), (9, True), (3, False), (8, True)]:
+        waiting.append(asyncio.create_task(_insert(db, value, urgent)))
+        await next_loop_turn()
+    release.set()
+    async with asyncio.timeout(10):
+        await asyncio.gather(holder, *waiting)
+    assert await _rows(db) == [0, 9, 8, 1, 2, 3]
 
 
 async def test_a_turn_not_given_in_time_is_unavailable_and_a_failure_passes_it_on(
@@ -59,16 +84,7 @@ async def test_a_turn_not_given_in_time_is_unavailable_and_a_failure_passes_it_o
 ) -> None:
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 50)
     release = asyncio.Event()
-    holding = asyncio.Event()
-
-    async def hold() -> None:
-        async with db.write() as conn:
-            await conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-            holding.set()
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await holding.wait()
+    holder = await _holding(db, 1, release)
     with pytest.raises(StoreUnavailable, match="database is locked"):
         async with db.write():
             pass
