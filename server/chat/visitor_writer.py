@@ -16,6 +16,7 @@ import logging
 import sqlite3
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,11 +30,10 @@ log = logging.getLogger("beckon.visitor")
 
 
 def _said(row: dict[str, Any]) -> tuple[Any, ...]:
-    """What a hello's row says besides the time (a copy: batches may merge into it)."""
-    attributes = row.get("attributes")
-    if isinstance(attributes, dict):
-        attributes = dict(attributes)
-    return (row.get("user_id"), row.get("name"), row.get("email"), attributes)
+    """What a hello's row says besides the time; the attributes (up to 8 KiB each) as a
+    digest, so remembering many visitors stays small."""
+    attributes = orjson.dumps(row.get("attributes"), option=orjson.OPT_SORT_KEYS)
+    return (row.get("user_id"), row.get("name"), row.get("email"), hash(attributes))
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

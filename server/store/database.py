@@ -191,12 +191,11 @@ class Database:
     @contextlib.asynccontextmanager
     async def _sqlite_turn(self, urgent: bool) -> AsyncIterator[None]:
         """One writer of this process at a time (`WriteTurns`: first come, first served,
-        urgent writers before the others). SQLite's
-        busy handler makes a writer that finds the write lock taken sleep in growing
-        steps (up to 100 ms) and retry: under load a message's commit waited for those
-        sleeps, not for the work ahead of it. Other processes on the file (the CLI) still
-        meet the busy timeout; a turn not given within it is `StoreUnavailable`, as the
-        lock not given was."""
+        urgent writers before the others). SQLite's busy handler makes a writer that
+        finds the write lock taken sleep in growing steps (up to 100 ms) and retry:
+        under load a message's commit waited for those sleeps, not for the work ahead.
+        Other processes on the file (the CLI) still meet the busy timeout; a turn not
+        given within it is `StoreUnavailable`, as the lock not given was."""
         loop = asyncio.get_running_loop()
         turns = self._write_turns.get(loop)
         if turns is None:
