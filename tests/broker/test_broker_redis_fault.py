@@ -163,6 +163,8 @@ async def test_the_kept_connection_is_replaced_once_redis_closed_it(redis_proces
     admin = redis_asyncio.Redis(port=redis_process.port, protocol=2)
     try:
         conn = await held.get()
+        # Seen open (redis-py's stream is where `_open` looks: a rename would show here).
+        assert _open(conn)
         assert await held.get() is conn  # kept between batches
         assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
         await wait_until(_eof_seen(conn), bool, 5, "the closed connection's end of stream")
