@@ -124,7 +124,7 @@ class VisitorWriter:
 
     async def save(self, row: dict[str, Any], *, new: bool) -> None:
         """Insert (`new`: an id this node just made) or refresh the visitor's row."""
-        self._remember(row)
+        self._remember(row, _said(row))
         try:
             await self._commit.submit((row, new))
         except BaseException:
@@ -148,15 +148,15 @@ class VisitorWriter:
             and row["last_seen_ts"] - last[0] < REFRESH_EVERY_MS
         ):
             return
-        self._remember(row)
+        self._remember(row, said)
         future = self._commit.submit_nowait((row, False))
         future.add_done_callback(_log_failure)
         future.add_done_callback(lambda f: self._forget_failed(row["id"], f))
 
-    def _remember(self, row: dict[str, Any]) -> None:
+    def _remember(self, row: dict[str, Any], said: tuple[Any, ...]) -> None:
         written = self._written
         written.pop(row["id"], None)  # to the end: the oldest are forgotten first
-        written[row["id"]] = (row["last_seen_ts"], _said(row))
+        written[row["id"]] = (row["last_seen_ts"], said)
         if len(written) > REMEMBERED:
             del written[next(iter(written))]
 
